@@ -1,0 +1,416 @@
+//! The scenario file, as written by people: serde types that mirror the TOML sections, with
+//! defaults. Nothing here is trusted yet: `world::build` validates every value and reference and
+//! reports each problem with the path of the offending key, which the loader turns into
+//! `file:line:column`.
+//!
+//! The type is generic over the card network's own section (`N`), which the mock network crate
+//! owns, so that this crate does not depend on any particular network.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use rust_decimal::Decimal;
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioConfig<N> {
+    pub scenario: ScenarioMeta,
+    pub population: PopulationConfig,
+    pub segments: BTreeMap<String, SegmentConfig>,
+    #[serde(default)]
+    pub profiles: BTreeMap<String, Vec<f64>>,
+    #[serde(default)]
+    pub merchants: Ordered<MerchantConfig>,
+    #[serde(default)]
+    pub merchant_groups: Vec<MerchantGroupConfig>,
+    #[serde(default)]
+    pub offers: Ordered<OfferConfig>,
+    #[serde(default)]
+    pub offer_groups: Vec<OfferGroupConfig>,
+    #[serde(default)]
+    pub surges: Vec<SurgeConfig>,
+    pub network: N,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioMeta {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    pub seed: u64,
+    pub start: DateInput,
+    pub days: u32,
+    #[serde(default = "default_settle_days")]
+    pub settle_days: u32,
+}
+
+fn default_settle_days() -> u32 {
+    30
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PopulationConfig {
+    pub users: u64,
+    #[serde(default = "one")]
+    pub merchant_zipf_exponent: f64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SegmentConfig {
+    pub share: f64,
+    #[serde(default)]
+    pub hashtags: BTreeMap<String, f64>,
+    pub purchases_per_day: f64,
+    #[serde(default = "one")]
+    pub basket_multiplier: f64,
+    #[serde(default = "one_card")]
+    pub cards_per_user: Vec<f64>,
+    pub schemes: BTreeMap<String, f64>,
+    #[serde(default = "default_primary_card_share")]
+    pub primary_card_share: f64,
+    pub click_rate: f64,
+    pub card_entry_completion: f64,
+    #[serde(default)]
+    pub card_delete_per_day: f64,
+}
+
+fn one() -> f64 {
+    1.0
+}
+fn one_card() -> Vec<f64> {
+    vec![1.0]
+}
+fn default_primary_card_share() -> f64 {
+    0.8
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MerchantConfig {
+    /// Required for `[merchants.*]`; a group's template takes its names from the group.
+    pub name: Option<String>,
+    pub category: String,
+    #[serde(default = "one_mid")]
+    pub mids: u32,
+    #[serde(default = "default_channels")]
+    pub channels: BTreeMap<String, f64>,
+    #[serde(default = "default_profile")]
+    pub profile: String,
+    pub basket: BasketConfig,
+    #[serde(default = "one")]
+    pub popularity: f64,
+    #[serde(default = "default_margin")]
+    pub gross_margin: DecimalInput,
+}
+
+fn one_mid() -> u32 {
+    1
+}
+fn default_channels() -> BTreeMap<String, f64> {
+    BTreeMap::from([("in_store".to_string(), 1.0)])
+}
+fn default_profile() -> String {
+    "flat".to_string()
+}
+fn default_margin() -> DecimalInput {
+    DecimalInput(Decimal::new(30, 2))
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BasketConfig {
+    pub median: DecimalInput,
+    pub sigma: f64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MerchantGroupConfig {
+    pub id_prefix: String,
+    pub name_prefix: String,
+    pub count: u32,
+    pub template: MerchantConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OfferConfig {
+    /// Required for `[offers.*]`; a group's template takes its merchants from the group.
+    pub merchant: Option<String>,
+    pub reward: RewardConfig,
+    #[serde(default)]
+    pub min_spend: DecimalInput,
+    pub start: Option<DateTimeInput>,
+    pub end: Option<DateTimeInput>,
+    pub days: Option<Vec<String>>,
+    pub hours: Option<Vec<u32>>,
+    pub per_card_cap: Option<u32>,
+    pub budget: Option<DecimalInput>,
+    #[serde(default)]
+    pub platform_fee_percent: DecimalInput,
+    #[serde(default)]
+    pub uplift: f64,
+    #[serde(default)]
+    pub targeting: TargetingConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RewardConfig {
+    pub fixed: Option<DecimalInput>,
+    pub percent: Option<DecimalInput>,
+    pub cap: Option<DecimalInput>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetingConfig {
+    pub segments: Option<Vec<String>>,
+    pub hashtags: Option<Vec<String>>,
+    pub hours: Option<Vec<u32>>,
+    #[serde(default = "one")]
+    pub impressions_per_day: f64,
+}
+
+impl Default for TargetingConfig {
+    fn default() -> Self {
+        TargetingConfig { segments: None, hashtags: None, hours: None, impressions_per_day: 1.0 }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OfferGroupConfig {
+    pub id_prefix: String,
+    pub merchant_group: String,
+    /// The group's first `count` merchants each get one offer.
+    pub count: u32,
+    pub template: OfferConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SurgeConfig {
+    pub name: String,
+    pub start: DateTimeInput,
+    pub hours: u32,
+    pub multiplier: f64,
+}
+
+/// A table whose keys are ids, kept in file order (the order defines offer precedence ties and
+/// merchant popularity rank).
+#[derive(Debug, Clone)]
+pub struct Ordered<T>(pub Vec<(String, T)>);
+
+impl<T> Default for Ordered<T> {
+    fn default() -> Self {
+        Ordered(Vec::new())
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Ordered<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
+            type Value = Ordered<T>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a table of named entries")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Self::Value, A::Error> {
+                let mut out = Vec::new();
+                while let Some((k, v)) = m.next_entry::<String, T>()? {
+                    out.push((k, v));
+                }
+                Ok(Ordered(out))
+            }
+        }
+        d.deserialize_map(V(std::marker::PhantomData))
+    }
+}
+
+/// A decimal written as a string (`"2.50"`), an integer (`2`) or a float (`2.5`). Floats are
+/// read through their shortest decimal form, so `2.675` means exactly 2.675.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct DecimalInput(pub Decimal);
+
+impl<'de> Deserialize<'de> for DecimalInput {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = DecimalInput;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a decimal number such as 2.50 or \"2.50\"")
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+                Ok(DecimalInput(Decimal::from(v)))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+                Ok(DecimalInput(Decimal::from(v)))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+                if !v.is_finite() {
+                    return Err(E::custom("expected a finite decimal number"));
+                }
+                Decimal::from_str(&format!("{v}"))
+                    .or_else(|_| Decimal::from_scientific(&format!("{v:e}")))
+                    .map(DecimalInput)
+                    .map_err(|_| E::custom(format!("{v} is out of the decimal range")))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Decimal::from_str(v.trim())
+                    .map(DecimalInput)
+                    .map_err(|_| E::custom(format!("`{v}` is not a decimal number (write e.g. \"2.50\")")))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A local date: `"2026-11-23"` or a TOML date `2026-11-23`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DateInput(pub NaiveDate);
+
+/// A local date-time: `"2026-11-27T00:00"`, `"2026-11-27 00:00:00"`, a bare date (midnight) or
+/// the TOML local date-time form.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DateTimeInput(pub NaiveDateTime);
+
+fn parse_datetime(s: &str) -> Option<NaiveDateTime> {
+    let s = s.trim();
+    for fmt in ["%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M"] {
+        if let Ok(dt) = NaiveDateTime::parse_from_str(s, fmt) {
+            return Some(dt);
+        }
+    }
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").ok().and_then(|d| d.and_hms_opt(0, 0, 0))
+}
+
+/// Accepts a string, or TOML's own date/date-time (which serde presents as a one-entry map).
+struct TimeVisitor<T>(fn(&str) -> Option<T>, &'static str);
+
+impl<'de, T> Visitor<'de> for TimeVisitor<T> {
+    type Value = T;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(self.1)
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<T, E> {
+        (self.0)(v).ok_or_else(|| E::custom(format!("`{v}` is not {}", self.1)))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<T, A::Error> {
+        match m.next_entry::<String, String>()? {
+            Some((_, v)) => self.visit_str(&v),
+            None => Err(de::Error::custom(format!("expected {}", self.1))),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for DateInput {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let parse = |s: &str| NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").ok().map(DateInput);
+        d.deserialize_any(TimeVisitor(parse, "a date like \"2026-11-23\""))
+    }
+}
+
+impl<'de> Deserialize<'de> for DateTimeInput {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let parse = |s: &str| parse_datetime(s).map(DateTimeInput);
+        d.deserialize_any(TimeVisitor(parse, "a local date-time like \"2026-11-27T09:00\""))
+    }
+}
+
+/// One step of a path into the scenario file: a key or an array index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PathSeg {
+    Key(String),
+    Index(usize),
+}
+
+/// Something wrong with a scenario, at a path into the file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub path: Vec<PathSeg>,
+    pub message: String,
+}
+
+impl Problem {
+    pub fn at(path: &[&str], message: impl Into<String>) -> Problem {
+        Problem { path: path.iter().map(|k| PathSeg::Key(k.to_string())).collect(), message: message.into() }
+    }
+    pub fn dotted_path(&self) -> String {
+        let mut s = String::new();
+        for seg in &self.path {
+            match seg {
+                PathSeg::Key(k) => {
+                    if !s.is_empty() {
+                        s.push('.');
+                    }
+                    s.push_str(k);
+                }
+                PathSeg::Index(i) => s.push_str(&format!("[{i}]")),
+            }
+        }
+        s
+    }
+}
+
+/// Builds paths and collects problems while validating.
+#[derive(Debug, Default)]
+pub struct Problems {
+    pub list: Vec<Problem>,
+}
+
+impl Problems {
+    pub fn push(&mut self, path: Vec<PathSeg>, message: impl Into<String>) {
+        self.list.push(Problem { path, message: message.into() });
+    }
+    pub fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+}
+
+/// `path!["offers", id, "reward"]`-style helper.
+pub fn path(keys: &[&str]) -> Vec<PathSeg> {
+    keys.iter().map(|k| PathSeg::Key((*k).to_string())).collect()
+}
+
+pub fn with_index(mut p: Vec<PathSeg>, i: usize) -> Vec<PathSeg> {
+    p.push(PathSeg::Index(i));
+    p
+}
+
+pub fn with_key(mut p: Vec<PathSeg>, k: &str) -> Vec<PathSeg> {
+    p.push(PathSeg::Key(k.to_string()));
+    p
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn float_decimals_keep_the_digits_written() {
+        #[derive(Deserialize)]
+        struct T {
+            a: DecimalInput,
+            b: DecimalInput,
+            c: DecimalInput,
+        }
+        let t: T = serde_json::from_str(r#"{"a": 2.675, "b": 5, "c": "0.10"}"#).unwrap();
+        assert_eq!(t.a.0.to_string(), "2.675");
+        assert_eq!(t.b.0, Decimal::from(5));
+        assert_eq!(t.c.0.to_string(), "0.10");
+    }
+
+    #[test]
+    fn datetimes_accept_minutes_or_a_bare_date() {
+        assert_eq!(parse_datetime("2026-11-27T09:30").unwrap().to_string(), "2026-11-27 09:30:00");
+        assert_eq!(parse_datetime("2026-11-27").unwrap().to_string(), "2026-11-27 00:00:00");
+        assert!(parse_datetime("2026-13-01").is_none());
+    }
+}

@@ -1,0 +1,437 @@
+//! The event loop. Users are simulated first, in parallel (their timelines depend only on their
+//! own streams). Then one thread replays every timeline and every network message through a
+//! single virtual-time queue, in (time, sequence) order: that is where enrollments are
+//! registered, transactions matched, budgets spent and the ledger written. The thread count
+//! therefore changes how fast a run is, never what it reports.
+
+use crate::events::{EventLog, LogEvent, Progress, Record};
+use crate::matching::{match_txn, Enrolled, Txn, Verdict};
+use crate::money::{percent_of, Cents};
+use crate::network::{CardNetwork, MessageKind, NetworkMessage, PurchaseFacts, PurchaseId};
+use crate::outcome::{Bucket, OfferStats, Outcome};
+use crate::population::{simulate, Purchase, Timeline, Token, UserEvent};
+use crate::queue::EventQueue;
+use crate::rng::{Purpose, Stream};
+use crate::time::SimTime;
+use crate::world::{MerchantId, OfferId, World};
+use rayon::prelude::*;
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, Copy)]
+pub struct RunOptions {
+    /// Worker threads for user generation; 0 means one per core.
+    pub threads: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("could not start {threads} worker threads: {source}")]
+    Threads { threads: usize, source: rayon::ThreadPoolBuildError },
+}
+
+enum Event {
+    /// The next event of a user's timeline.
+    User(u32),
+    Network(NetworkMessage),
+}
+
+/// A card as the platform knows it: linked under a token, with its enrollments.
+struct Link {
+    slot: u8,
+    token: Token,
+    active: bool,
+    enrolled: Vec<Enrolled>,
+}
+
+struct CreditRecord {
+    offer: OfferId,
+    token: Token,
+    reward: Cents,
+    fee: Cents,
+    clawed_back: bool,
+}
+
+struct Engine<'w> {
+    world: &'w World,
+    network: &'w dyn CardNetwork,
+    timelines: Vec<Timeline>,
+    cursor: Vec<u32>,
+    /// Index in the user's timeline of each of their purchases, by purchase seq.
+    purchase_at: Vec<Vec<u32>>,
+    links: Vec<Vec<Link>>,
+    remaining: Vec<Option<Cents>>,
+    credits: BTreeMap<PurchaseId, CreditRecord>,
+    out: Outcome,
+    log: Option<&'w mut dyn EventLog>,
+    scratch: Vec<(SimTime, NetworkMessage)>,
+}
+
+/// Runs a whole scenario.
+pub fn run<'a>(
+    world: &'a World,
+    network: &'a dyn CardNetwork,
+    opts: RunOptions,
+    progress: &dyn Progress,
+    log: Option<&'a mut dyn EventLog>,
+) -> Result<Outcome, RunError> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(opts.threads)
+        .build()
+        .map_err(|source| RunError::Threads { threads: opts.threads, source })?;
+    let users = u32::try_from(world.users).unwrap_or(u32::MAX);
+    progress.phase("users", users as u64);
+    let timelines: Vec<Timeline> = pool.install(|| {
+        (0..users)
+            .into_par_iter()
+            .map(|u| {
+                let t = simulate(world, u);
+                progress.advance(1);
+                t
+            })
+            .collect()
+    });
+    let mut engine = Engine::new(world, network, timelines, log);
+    Ok(engine.replay(progress))
+}
+
+impl<'w> Engine<'w> {
+    fn new(world: &'w World, network: &'w dyn CardNetwork, timelines: Vec<Timeline>, log: Option<&'w mut dyn EventLog>) -> Self {
+        let purchase_at = timelines
+            .iter()
+            .map(|t| {
+                t.events
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, (_, e))| matches!(e, UserEvent::Purchase(_)))
+                    .map(|(i, _)| i as u32)
+                    .collect()
+            })
+            .collect();
+        let n = timelines.len();
+        let out = Outcome {
+            offers: world.offers.iter().map(|o| OfferStats { budget_left: o.budget, ..Default::default() }).collect(),
+            hourly: vec![Bucket::default(); world.days as usize * 24],
+            daily: vec![Bucket::default(); (world.days + world.settle_days) as usize],
+            ..Default::default()
+        };
+        Engine {
+            world,
+            network,
+            timelines,
+            cursor: vec![0; n],
+            purchase_at,
+            links: (0..n).map(|_| Vec::new()).collect(),
+            remaining: world.offers.iter().map(|o| o.budget).collect(),
+            credits: BTreeMap::new(),
+            out,
+            log,
+            scratch: Vec::new(),
+        }
+    }
+
+    fn replay(&mut self, progress: &dyn Progress) -> Outcome {
+        let mut queue = EventQueue::with_capacity(self.timelines.len() * 2);
+        let mut total: u64 = 0;
+        for (u, t) in self.timelines.iter().enumerate() {
+            total += t.events.len() as u64;
+            if let Some((at, _)) = t.events.first() {
+                queue.schedule(*at, Event::User(u as u32));
+            }
+        }
+        progress.phase("events", total);
+        let horizon = self.world.horizon_end();
+        while let Some((now, event)) = queue.pop() {
+            self.out.events_processed += 1;
+            self.out.last_event_at = now;
+            match event {
+                Event::User(u) => {
+                    self.user_event(now, u, &mut queue);
+                    let next = self.cursor[u as usize] as usize;
+                    if let Some((at, _)) = self.timelines[u as usize].events.get(next) {
+                        queue.schedule(*at, Event::User(u));
+                    }
+                    progress.advance(1);
+                }
+                Event::Network(m) => self.network_message(now, m),
+            }
+            if self.out.events_processed % 65_536 == 0 {
+                progress.at(now);
+            }
+            debug_assert!(self.out.ledger.is_balanced());
+            debug_assert!(now < horizon);
+        }
+        self.out.time_to_credit.sort_unstable();
+        assert!(self.out.ledger.is_balanced(), "ledger out of balance at the end of the run");
+        std::mem::take(&mut self.out)
+    }
+
+    fn record(&mut self, now: SimTime, event: LogEvent<'_>) {
+        if let Some(log) = self.log.as_deref_mut() {
+            let at = self.world.calendar.format(now);
+            log.record(&Record { seq: self.out.events_processed, t: now, at: &at, event });
+        }
+    }
+
+    fn offer_id(&self, o: OfferId) -> &'w str {
+        &self.world.offers[o.0 as usize].id
+    }
+
+    fn user_event(&mut self, now: SimTime, u: u32, queue: &mut EventQueue<Event>) {
+        let idx = self.cursor[u as usize] as usize;
+        self.cursor[u as usize] += 1;
+        // Events are small and copied out so that the engine's state can be updated freely.
+        let event = self.timelines[u as usize].events[idx].1.clone();
+        match event {
+            UserEvent::Exposure { offer, impressions } => {
+                self.out.funnel.impressions += impressions as u64;
+                self.out.offers[offer.0 as usize].impressions += impressions as u64;
+                self.record(now, LogEvent::Exposure { user: u, offer: self.offer_id(offer), impressions });
+            }
+            UserEvent::Click { offer } => {
+                self.out.funnel.clicks += 1;
+                self.out.offers[offer.0 as usize].clicks += 1;
+                self.record(now, LogEvent::Click { user: u, offer: self.offer_id(offer) });
+            }
+            UserEvent::CardEntryAbandoned { offer } => {
+                self.out.funnel.card_entries_abandoned += 1;
+                self.out.offers[offer.0 as usize].card_entries_abandoned += 1;
+                self.record(now, LogEvent::CardEntryAbandoned { user: u, offer: self.offer_id(offer) });
+            }
+            UserEvent::CardAdded { slot, token } => {
+                self.out.funnel.cards_added += 1;
+                self.links[u as usize].push(Link { slot, token, active: true, enrolled: Vec::new() });
+                self.record(now, LogEvent::CardAdded { user: u, card: token });
+            }
+            UserEvent::Enrolled { offer, token, one_tap } => self.enroll(now, u, offer, token, one_tap),
+            UserEvent::CardDeleted { token } => self.delete_card(now, u, token),
+            UserEvent::Purchase(p) => self.purchase(now, u, &p, queue),
+        }
+    }
+
+    fn enroll(&mut self, now: SimTime, u: u32, offer: OfferId, token: Token, one_tap: bool) {
+        let Some(link) = self.links[u as usize].iter_mut().find(|l| l.token == token && l.active) else {
+            unreachable!("enrollment on a card that is not linked: the user model links before enrolling");
+        };
+        link.enrolled.push(Enrolled { offer, since: now, redemptions: 0 });
+        let stats = &mut self.out.offers[offer.0 as usize];
+        stats.enrollments += 1;
+        self.out.funnel.enrollments += 1;
+        if one_tap {
+            stats.one_tap_enrollments += 1;
+            self.out.funnel.one_tap_enrollments += 1;
+        } else {
+            stats.cards_added += 1;
+        }
+        self.record(now, LogEvent::Enrollment { user: u, offer: self.offer_id(offer), card: token, one_tap });
+    }
+
+    fn delete_card(&mut self, now: SimTime, u: u32, token: Token) {
+        let mut ended = 0;
+        if let Some(link) = self.links[u as usize].iter_mut().find(|l| l.token == token && l.active) {
+            link.active = false;
+            for e in &link.enrolled {
+                if self.world.offers[e.offer.0 as usize].end > now {
+                    self.out.offers[e.offer.0 as usize].enrollments_ended_by_deletion += 1;
+                    ended += 1;
+                }
+            }
+        }
+        self.out.funnel.card_deletions += 1;
+        self.out.funnel.enrollments_ended_by_deletion += ended as u64;
+        self.record(now, LogEvent::CardDeleted { user: u, card: token, enrollments_ended: ended });
+    }
+
+    fn linked_token(&self, u: u32, slot: u8) -> Option<Token> {
+        self.links[u as usize].iter().find(|l| l.slot == slot && l.active).map(|l| l.token)
+    }
+
+    fn purchase(&mut self, now: SimTime, u: u32, p: &Purchase, queue: &mut EventQueue<Event>) {
+        self.out.funnel.purchases += 1;
+        self.out.money.spend += p.amount;
+        if let Some(o) = p.uplift_of {
+            self.out.offers[o.0 as usize].incremental_spend += p.amount;
+        }
+        let h = now.hour_index();
+        if let Some(b) = self.out.hourly.get_mut(h) {
+            b.purchases += 1;
+            b.spend += p.amount;
+        }
+        if let Some(b) = self.out.daily.get_mut(now.day_index()) {
+            b.purchases += 1;
+            b.spend += p.amount;
+        }
+        let world = self.world;
+        let card = self.linked_token(u, p.slot);
+        self.record(
+            now,
+            LogEvent::Purchase {
+                purchase: p.id,
+                user: u,
+                merchant: &world.merchants[p.merchant.0 as usize].id,
+                mid: &world.mids[p.mid.0 as usize].code,
+                channel: p.channel,
+                amount: p.amount,
+                scheme: &world.schemes[p.scheme as usize],
+                card,
+            },
+        );
+        let facts = PurchaseFacts { id: p.id, at: now, amount: p.amount, scheme: p.scheme, channel: p.channel };
+        let mut rng = Stream::new(world.seed, Purpose::Network, p.id.seq as u64, u as u64);
+        self.scratch.clear();
+        self.network.report(&facts, &mut rng, &mut self.scratch);
+        let horizon = world.horizon_end();
+        for (at, m) in self.scratch.drain(..) {
+            match m.kind {
+                MessageKind::Auth => self.out.feed.auths += 1,
+                MessageKind::Clearing => self.out.feed.clearings += 1,
+                MessageKind::Reversal => self.out.feed.reversals += 1,
+                MessageKind::Refund => self.out.feed.refunds += 1,
+            }
+            if at >= horizon {
+                self.out.feed.after_horizon += 1;
+            } else {
+                queue.schedule(at.max(now), Event::Network(m));
+            }
+        }
+    }
+
+    fn purchase_of(&self, id: PurchaseId) -> (SimTime, &Purchase) {
+        let i = self.purchase_at[id.user as usize][id.seq as usize] as usize;
+        match &self.timelines[id.user as usize].events[i] {
+            (at, UserEvent::Purchase(p)) => (*at, p),
+            _ => unreachable!("purchase index points at a purchase"),
+        }
+    }
+
+    fn network_message(&mut self, now: SimTime, m: NetworkMessage) {
+        let (bought_at, p) = self.purchase_of(m.purchase);
+        let slot = p.slot;
+        let mid_merchant = self.world.mids[p.mid.0 as usize].merchant;
+        if m.kind == MessageKind::Refund {
+            return self.refund(now, m, slot);
+        }
+        let Some(token) = self.linked_token(m.purchase.user, slot) else {
+            self.out.feed.not_linked += 1;
+            return;
+        };
+        self.out.feed.received += 1;
+        let (purchase, amount) = (m.purchase, m.amount);
+        match m.kind {
+            MessageKind::Auth => self.record(now, LogEvent::Auth { purchase, amount, card: token }),
+            MessageKind::Reversal => self.record(now, LogEvent::Reversal { purchase, amount, card: token }),
+            MessageKind::Clearing => {
+                self.record(now, LogEvent::Clearing { purchase, amount, card: token });
+                let txn = Txn { at: bought_at, merchant: mid_merchant.0, amount };
+                self.clear(now, m.purchase, token, slot, txn);
+            }
+            MessageKind::Refund => {}
+        }
+    }
+
+    fn clear(&mut self, now: SimTime, purchase: PurchaseId, token: Token, slot: u8, txn: Txn) {
+        let world = self.world;
+        let u = purchase.user as usize;
+        let Some(li) = self.links[u].iter().position(|l| l.slot == slot && l.active) else { return };
+        let remaining = &self.remaining;
+        let verdict = match_txn(&txn, &world.calendar, &world.offers, &self.links[u][li].enrolled, &|o: OfferId| remaining[o.0 as usize]);
+        match verdict {
+            Verdict::NoMatch => {}
+            Verdict::Declined { budget, offer } => {
+                self.out.funnel.qualifying_transactions += 1;
+                let stats = &mut self.out.offers[offer.0 as usize];
+                stats.qualifying_transactions += 1;
+                if budget {
+                    stats.declined_budget += 1;
+                    stats.budget_ran_out_at.get_or_insert(now);
+                    self.out.funnel.declined_budget += 1;
+                } else {
+                    stats.declined_cap += 1;
+                    self.out.funnel.declined_cap += 1;
+                }
+                let reason = if budget { "budget" } else { "per_card_cap" };
+                self.record(now, LogEvent::Declined { purchase, offer: self.offer_id(offer), reason });
+            }
+            Verdict::Matched { offer, reward } => {
+                let o = &world.offers[offer.0 as usize];
+                let fee = percent_of(reward, o.fee_percent);
+                if let Some(left) = self.remaining[offer.0 as usize].as_mut() {
+                    assert!(*left >= reward, "budget overspent");
+                    *left -= reward;
+                }
+                if let Some(e) = self.links[u][li].enrolled.iter_mut().find(|e| e.offer == offer) {
+                    e.redemptions += 1;
+                }
+                self.out.ledger.credit(o.merchant, reward, fee);
+                let stats = &mut self.out.offers[offer.0 as usize];
+                stats.qualifying_transactions += 1;
+                stats.redemptions += 1;
+                stats.rewards_credited += reward;
+                stats.fees_charged += fee;
+                stats.attributed_spend += txn.amount;
+                stats.budget_left = self.remaining[offer.0 as usize];
+                if stats.budget_left == Some(Cents::ZERO) {
+                    stats.budget_ran_out_at.get_or_insert(now);
+                }
+                let f = &mut self.out.funnel;
+                f.qualifying_transactions += 1;
+                f.credits += 1;
+                self.out.money.rewards_credited += reward;
+                self.out.money.fees_charged += fee;
+                self.out.time_to_credit.push(now.0 - txn.at.0);
+                if let Some(b) = self.out.hourly.get_mut(now.hour_index()) {
+                    b.credits += 1;
+                    b.rewards += reward;
+                }
+                if let Some(b) = self.out.daily.get_mut(now.day_index()) {
+                    b.credits += 1;
+                    b.rewards += reward;
+                }
+                self.credits.insert(purchase, CreditRecord { offer, token, reward, fee, clawed_back: false });
+                let (oid, desc) = (self.offer_id(offer), world.merchants[o.merchant.0 as usize].descriptor.as_str());
+                self.record(now, LogEvent::Match { purchase, offer: oid, reward });
+                self.record(now, LogEvent::Credit { purchase, offer: oid, card: token, amount: reward, fee, descriptor: desc });
+            }
+        }
+    }
+
+    fn refund(&mut self, now: SimTime, m: NetworkMessage, slot: u8) {
+        let token = self.linked_token(m.purchase.user, slot);
+        self.out.money.refunded += m.amount;
+        let credited = self.credits.get(&m.purchase).is_some_and(|c| !c.clawed_back);
+        if token.is_none() && !credited {
+            self.out.feed.not_linked += 1;
+            return;
+        }
+        self.out.feed.received += 1;
+        self.record(now, LogEvent::Refund { purchase: m.purchase, amount: m.amount, card: token });
+        let Some(c) = self.credits.get_mut(&m.purchase).filter(|c| !c.clawed_back) else { return };
+        c.clawed_back = true;
+        let (offer, card, reward, fee) = (c.offer, c.token, c.reward, c.fee);
+        let world = self.world;
+        let merchant = merchant_of(world, offer);
+        self.out.ledger.clawback(merchant, reward, fee);
+        let (_, p) = self.purchase_of(m.purchase);
+        let amount = p.amount;
+        let stats = &mut self.out.offers[offer.0 as usize];
+        stats.clawbacks += 1;
+        stats.rewards_clawed_back += reward;
+        stats.fees_refunded += fee;
+        stats.attributed_spend -= amount;
+        self.out.funnel.clawbacks += 1;
+        self.out.money.rewards_clawed_back += reward;
+        self.out.money.fees_refunded += fee;
+        if let Some(b) = self.out.daily.get_mut(now.day_index()) {
+            b.clawbacks += 1;
+        }
+        if let Some(b) = self.out.hourly.get_mut(now.hour_index()) {
+            b.clawbacks += 1;
+        }
+        let desc = world.merchants[merchant.0 as usize].descriptor.as_str();
+        self.record(now, LogEvent::Clawback { purchase: m.purchase, offer: self.offer_id(offer), card, amount: reward, fee, descriptor: desc });
+    }
+}
+
+fn merchant_of(world: &World, offer: OfferId) -> MerchantId {
+    world.offers[offer.0 as usize].merchant
+}
+

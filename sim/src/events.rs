@@ -1,0 +1,67 @@
+//! The event log: every event of a run, one record each, for anyone who wants to re-check the
+//! numbers. The schema is documented in `reports/README.md`; cards appear only as tokens.
+
+use crate::money::Cents;
+use crate::network::PurchaseId;
+use crate::population::Token;
+use crate::time::SimTime;
+use crate::world::Channel;
+use serde::Serialize;
+
+#[derive(Debug, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum LogEvent<'a> {
+    Exposure { user: u32, offer: &'a str, impressions: u32 },
+    Click { user: u32, offer: &'a str },
+    CardEntryAbandoned { user: u32, offer: &'a str },
+    CardAdded { user: u32, card: Token },
+    Enrollment { user: u32, offer: &'a str, card: Token, one_tap: bool },
+    CardDeleted { user: u32, card: Token, enrollments_ended: u32 },
+    Purchase {
+        purchase: PurchaseId,
+        user: u32,
+        merchant: &'a str,
+        mid: &'a str,
+        channel: Channel,
+        amount: Cents,
+        scheme: &'a str,
+        /// The card's token when it is linked, else null (the platform knows nothing of it).
+        card: Option<Token>,
+    },
+    Auth { purchase: PurchaseId, amount: Cents, card: Token },
+    Clearing { purchase: PurchaseId, amount: Cents, card: Token },
+    Reversal { purchase: PurchaseId, amount: Cents, card: Token },
+    Refund { purchase: PurchaseId, amount: Cents, card: Option<Token> },
+    Match { purchase: PurchaseId, offer: &'a str, reward: Cents },
+    Declined { purchase: PurchaseId, offer: &'a str, reason: &'a str },
+    Credit { purchase: PurchaseId, offer: &'a str, card: Token, amount: Cents, fee: Cents, descriptor: &'a str },
+    Clawback { purchase: PurchaseId, offer: &'a str, card: Token, amount: Cents, fee: Cents, descriptor: &'a str },
+}
+
+/// One line of the log.
+#[derive(Debug, Serialize)]
+pub struct Record<'a> {
+    pub seq: u64,
+    /// Seconds since the scenario start.
+    pub t: SimTime,
+    /// Local date-time of `t`.
+    pub at: &'a str,
+    #[serde(flatten)]
+    pub event: LogEvent<'a>,
+}
+
+/// Receives every record of a run, in processing order. Implementations keep their own I/O
+/// errors; the engine never does I/O.
+pub trait EventLog {
+    fn record(&mut self, r: &Record<'_>);
+}
+
+/// Receives progress while a run goes on (a terminal progress bar, or nothing).
+pub trait Progress: Sync {
+    fn phase(&self, _name: &str, _total: u64) {}
+    fn advance(&self, _n: u64) {}
+    fn at(&self, _now: SimTime) {}
+}
+
+pub struct NoProgress;
+impl Progress for NoProgress {}

@@ -1,0 +1,27 @@
+//! offersim's engine: virtual time, the event queue, per-entity random streams, the simulated
+//! world (users, merchants, offers) and the pipeline stages (exposure → enrollment → spending →
+//! matching → crediting → ledger).
+//!
+//! Architecture invariant: this crate never reads the wall clock, the environment, OS
+//! randomness or the file system, and nothing it outputs depends on hash-map order or on the
+//! number of threads.
+
+pub mod config;
+pub mod engine;
+pub mod events;
+pub mod ledger;
+pub mod matching;
+pub mod money;
+pub mod network;
+pub mod outcome;
+pub mod population;
+pub mod queue;
+pub mod rng;
+pub mod sample;
+pub mod time;
+pub mod world;
+
+pub use engine::{run, RunError, RunOptions};
+pub use money::Cents;
+pub use time::SimTime;
+pub use world::World;

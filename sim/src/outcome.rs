@@ -1,0 +1,124 @@
+//! What a run produced: counters, money, per-offer rows and time series, all in simulated
+//! units. Rendering (JSON, Markdown) lives in `offersim-reports`.
+
+use crate::ledger::Ledger;
+use crate::money::Cents;
+use crate::time::SimTime;
+
+/// The funnel, from impressions to credits, plus the network's own counts.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Funnel {
+    pub impressions: u64,
+    pub clicks: u64,
+    pub card_entries_abandoned: u64,
+    pub cards_added: u64,
+    pub one_tap_enrollments: u64,
+    pub enrollments: u64,
+    pub card_deletions: u64,
+    pub enrollments_ended_by_deletion: u64,
+    pub purchases: u64,
+    /// Cleared transactions that met an enrolled offer's terms (before caps and budget).
+    pub qualifying_transactions: u64,
+    pub credits: u64,
+    pub declined_cap: u64,
+    pub declined_budget: u64,
+    pub clawbacks: u64,
+}
+
+/// Transaction messages, as the network sent them and as the platform received them (the feed
+/// covers linked cards only).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Feed {
+    pub auths: u64,
+    pub clearings: u64,
+    pub reversals: u64,
+    pub refunds: u64,
+    pub received: u64,
+    /// Sent for cards not linked at delivery: never reach the platform.
+    pub not_linked: u64,
+    /// Would arrive after the run's horizon.
+    pub after_horizon: u64,
+}
+
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct MoneyTotals {
+    pub spend: Cents,
+    pub refunded: Cents,
+    pub rewards_credited: Cents,
+    pub rewards_clawed_back: Cents,
+    pub fees_charged: Cents,
+    pub fees_refunded: Cents,
+}
+
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct OfferStats {
+    pub impressions: u64,
+    pub clicks: u64,
+    pub card_entries_abandoned: u64,
+    pub cards_added: u64,
+    pub enrollments: u64,
+    pub one_tap_enrollments: u64,
+    pub enrollments_ended_by_deletion: u64,
+    pub qualifying_transactions: u64,
+    pub redemptions: u64,
+    pub declined_cap: u64,
+    pub declined_budget: u64,
+    pub clawbacks: u64,
+    pub rewards_credited: Cents,
+    pub rewards_clawed_back: Cents,
+    pub fees_charged: Cents,
+    pub fees_refunded: Cents,
+    /// Spend of credited purchases, net of clawed-back ones.
+    pub attributed_spend: Cents,
+    /// Spend that exists only because users were enrolled (the simulator's ground truth).
+    pub incremental_spend: Cents,
+    pub budget_left: Option<Cents>,
+    pub budget_ran_out_at: Option<SimTime>,
+}
+
+impl OfferStats {
+    pub fn net_rewards(&self) -> Cents {
+        self.rewards_credited - self.rewards_clawed_back
+    }
+    pub fn net_fees(&self) -> Cents {
+        self.fees_charged - self.fees_refunded
+    }
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Bucket {
+    pub purchases: u64,
+    pub spend: Cents,
+    pub credits: u64,
+    pub rewards: Cents,
+    pub clawbacks: u64,
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct Outcome {
+    pub funnel: Funnel,
+    pub feed: Feed,
+    pub money: MoneyTotals,
+    pub offers: Vec<OfferStats>,
+    /// One bucket per hour of the activity period.
+    pub hourly: Vec<Bucket>,
+    /// One bucket per day of the whole run (activity + settlement).
+    pub daily: Vec<Bucket>,
+    /// Purchase → credit delay of every credit, in seconds, sorted.
+    pub time_to_credit: Vec<u64>,
+    pub ledger: Ledger,
+    pub events_processed: u64,
+    pub last_event_at: SimTime,
+}
+
+impl Outcome {
+    /// Nearest-rank percentile of the time to credit, in seconds.
+    pub fn time_to_credit_percentile(&self, pct: u32) -> Option<u64> {
+        let n = self.time_to_credit.len();
+        if n == 0 {
+            return None;
+        }
+        let rank = (pct as usize * n).div_ceil(100).clamp(1, n);
+        Some(self.time_to_credit[rank - 1])
+    }
+}

@@ -1,0 +1,327 @@
+//! Users: who they are, what they see, when they enroll, when they delete a card, and what they
+//! buy. Each user is simulated on their own from their own random streams, so users can be
+//! generated in parallel, in any order, with identical results. What crosses users (budgets,
+//! caps, the ledger) is left to the engine, which replays every timeline in time order.
+
+use crate::money::Cents;
+use crate::network::PurchaseId;
+use crate::rng::{Purpose, Stream};
+use crate::sample::{exponential, lognormal};
+use crate::time::{SimTime, SECONDS_PER_DAY, SECONDS_PER_HOUR};
+use crate::world::{Channel, MerchantId, MidId, OfferId, SegmentId, World, DAY_SECONDS};
+
+/// A stored card: the platform only ever holds this token, never a card number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Token(pub u64);
+
+impl std::fmt::Display for Token {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "tok_{:016x}", self.0)
+    }
+}
+
+impl serde::Serialize for Token {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// Upper bound on a single basket, in cents (bad tails of the lognormal are clipped here).
+pub const MAX_BASKET: Cents = Cents(1_000_000_00);
+/// Seconds a one-tap enrollment takes after the click.
+const ONE_TAP_SECONDS: u64 = 5;
+
+#[derive(Debug, Clone)]
+pub struct Purchase {
+    pub id: PurchaseId,
+    pub merchant: MerchantId,
+    pub mid: MidId,
+    pub channel: Channel,
+    pub amount: Cents,
+    /// Which of the user's physical cards paid (0 = primary).
+    pub slot: u8,
+    pub scheme: u8,
+    /// Set when the purchase exists only because the user was enrolled in this offer (the
+    /// uplift): the ground truth of incrementality.
+    pub uplift_of: Option<OfferId>,
+}
+
+#[derive(Debug, Clone)]
+pub enum UserEvent {
+    /// `impressions` views of an offer in one day, the first at this event's time.
+    Exposure { offer: OfferId, impressions: u32 },
+    Click { offer: OfferId },
+    CardEntryAbandoned { offer: OfferId },
+    CardAdded { slot: u8, token: Token },
+    Enrolled { offer: OfferId, token: Token, one_tap: bool },
+    CardDeleted { token: Token },
+    Purchase(Box<Purchase>),
+}
+
+#[derive(Debug, Clone)]
+pub struct UserProfile {
+    pub segment: SegmentId,
+    pub hashtags: Vec<u32>,
+    /// Scheme index of each physical card.
+    pub card_schemes: Vec<u8>,
+}
+
+/// Everything one user does, in time order.
+#[derive(Debug, Clone)]
+pub struct Timeline {
+    pub user: u32,
+    pub profile: UserProfile,
+    pub events: Vec<(SimTime, UserEvent)>,
+}
+
+struct Link {
+    token: Token,
+    slot: u8,
+    deleted_at: SimTime,
+}
+
+struct Enrollment {
+    offer: OfferId,
+    slot: u8,
+    start: SimTime,
+    end: SimTime,
+}
+
+pub fn profile(world: &World, user: u32) -> UserProfile {
+    let mut rng = Stream::new(world.seed, Purpose::UserProfile, 0, user as u64);
+    let segment = SegmentId(world.segment_pick.draw(&mut rng) as u32);
+    let seg = &world.segments[segment.0 as usize];
+    let hashtags = seg.hashtags.iter().filter(|(_, p)| rng.bernoulli(*p)).map(|(t, _)| *t).collect();
+    let cards = seg.cards_per_user.draw(&mut rng) + 1;
+    let card_schemes = (0..cards).map(|_| seg.schemes.draw(&mut rng) as u8).collect();
+    UserProfile { segment, hashtags, card_schemes }
+}
+
+fn targeted(world: &World, p: &UserProfile, offer: OfferId) -> bool {
+    let t = &world.offers[offer.0 as usize].targeting;
+    (t.segments.is_empty() || t.segments.contains(&p.segment))
+        && (t.hashtags.is_empty() || t.hashtags.iter().any(|h| p.hashtags.contains(h)))
+        && t.impressions_per_day > 0.0
+}
+
+/// Impression times of one offer for one user: a Poisson process running only inside the
+/// offer's exposure hours, within its window and the activity period.
+fn impressions(world: &World, user: u32, offer: OfferId, out: &mut Vec<(SimTime, OfferId)>) {
+    let o = &world.offers[offer.0 as usize];
+    let (h0, h1) = o.targeting.hours;
+    let rate = o.targeting.impressions_per_day / ((h1 - h0) as f64 * SECONDS_PER_HOUR as f64);
+    let mut rng = Stream::new(world.seed, Purpose::Exposure, offer.0 as u64, user as u64);
+    let end = o.end.min(world.period_end());
+    for day in o.start.day_index()..end.day_index().max(o.start.day_index()) + 1 {
+        let day0 = day as u64 * SECONDS_PER_DAY;
+        let lo = (day0 + h0 as u64 * SECONDS_PER_HOUR).max(o.start.0);
+        let hi = (day0 + h1 as u64 * SECONDS_PER_HOUR).min(end.0);
+        let mut t = lo as f64;
+        loop {
+            t += exponential(&mut rng, rate);
+            if t >= hi as f64 {
+                break;
+            }
+            out.push((SimTime(t as u64), offer));
+        }
+    }
+}
+
+pub fn token_for(world: &World, user: u32, link: u32) -> Token {
+    // splitmix64's finaliser is a bijection: distinct (user, link) give distinct tokens.
+    let mut z = (((user as u64) << 20) | link as u64) ^ world.seed.rotate_left(17);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    Token(z ^ (z >> 31))
+}
+
+/// Simulates one user from their own streams.
+pub fn simulate(world: &World, user: u32) -> Timeline {
+    let profile = profile(world, user);
+    let mut seen = Vec::new();
+    for k in 0..world.offers.len() {
+        let offer = OfferId(k as u32);
+        if targeted(world, &profile, offer) {
+            impressions(world, user, offer, &mut seen);
+        }
+    }
+    seen.sort_unstable();
+    let mut events = Vec::new();
+    let enrollments = funnel(world, user, &profile, &seen, &mut events);
+    spend(world, user, &profile, &enrollments, &mut events);
+    events.sort_by_key(|(t, _)| *t); // stable: same-second events keep their causal order
+    let mut seq = 0;
+    for (_, e) in events.iter_mut() {
+        if let UserEvent::Purchase(p) = e {
+            p.id = PurchaseId { user, seq };
+            seq += 1;
+        }
+    }
+    Timeline { user, profile, events }
+}
+
+/// Impressions → clicks → card entry or one tap → enrollments; card deletions.
+fn funnel(
+    world: &World,
+    user: u32,
+    profile: &UserProfile,
+    seen: &[(SimTime, OfferId)],
+    out: &mut Vec<(SimTime, UserEvent)>,
+) -> Vec<Enrollment> {
+    let seg = &world.segments[profile.segment.0 as usize];
+    let mut rng = Stream::new(world.seed, Purpose::Funnel, 0, user as u64);
+    let mut link: Option<Link> = None;
+    let mut links = 0u32;
+    let mut enrollments: Vec<Enrollment> = Vec::new();
+    // (offer, day) → index in `out` of that day's exposure event
+    let mut exposure_at: Vec<((OfferId, usize), usize)> = Vec::new();
+    for &(t, offer) in seen {
+        if let Some(l) = link.as_ref().filter(|l| l.deleted_at <= t) {
+            out.push((l.deleted_at, UserEvent::CardDeleted { token: l.token }));
+            link = None;
+        }
+        let key = (offer, t.day_index());
+        match exposure_at.iter().find(|(k, _)| *k == key) {
+            Some((_, i)) => {
+                if let UserEvent::Exposure { impressions, .. } = &mut out[*i].1 {
+                    *impressions += 1;
+                }
+            }
+            None => {
+                exposure_at.push((key, out.len()));
+                out.push((t, UserEvent::Exposure { offer, impressions: 1 }));
+            }
+        }
+        let enrolled = enrollments.iter().any(|e| e.offer == offer && e.end > t);
+        if enrolled || !rng.bernoulli(seg.click_rate) {
+            continue;
+        }
+        out.push((t, UserEvent::Click { offer }));
+        if let Some(l) = &link {
+            let at = t.plus_seconds(ONE_TAP_SECONDS);
+            out.push((at, UserEvent::Enrolled { offer, token: l.token, one_tap: true }));
+            enrollments.push(Enrollment { offer, slot: l.slot, start: at, end: l.deleted_at });
+            continue;
+        }
+        // First card entry: typing the card takes one to four minutes, and some give up.
+        let typing = 60 + rng.below(180);
+        if !rng.bernoulli(seg.card_entry_completion) {
+            out.push((t.plus_seconds(typing / 2), UserEvent::CardEntryAbandoned { offer }));
+            continue;
+        }
+        let added = t.plus_seconds(typing);
+        let token = token_for(world, user, links);
+        links += 1;
+        let deleted_at = if seg.card_delete_per_day > 0.0 {
+            let after = exponential(&mut rng, seg.card_delete_per_day / DAY_SECONDS);
+            added.plus_seconds(after.min(1e15) as u64 + 1)
+        } else {
+            SimTime(u64::MAX)
+        };
+        out.push((added, UserEvent::CardAdded { slot: 0, token }));
+        out.push((added, UserEvent::Enrolled { offer, token, one_tap: false }));
+        enrollments.push(Enrollment { offer, slot: 0, start: added, end: deleted_at });
+        link = Some(Link { token, slot: 0, deleted_at });
+    }
+    if let Some(l) = link.filter(|l| l.deleted_at < world.period_end()) {
+        out.push((l.deleted_at, UserEvent::CardDeleted { token: l.token }));
+    }
+    enrollments
+}
+
+/// Baseline purchases (a thinned Poisson process following surges and the hourly mix of
+/// merchants), plus the extra purchases enrolled users make at the offer's merchant.
+fn spend(
+    world: &World,
+    user: u32,
+    profile: &UserProfile,
+    enrollments: &[Enrollment],
+    out: &mut Vec<(SimTime, UserEvent)>,
+) {
+    let seg = &world.segments[profile.segment.0 as usize];
+    let per_second = seg.purchases_per_day / DAY_SECONDS;
+    if per_second <= 0.0 {
+        return;
+    }
+    let end = world.period_end().0 as f64;
+    let max_surge = world.max_surge();
+    let mut rng = Stream::new(world.seed, Purpose::Spending, 0, user as u64);
+    let lambda_max = per_second * max_surge * world.max_hour_weight();
+    let mut t = 0.0;
+    loop {
+        t += exponential(&mut rng, lambda_max);
+        if t >= end {
+            break;
+        }
+        let at = SimTime(t as u64);
+        let h = at.hour_of_day();
+        let lambda = per_second * world.surge_at(at) * world.hour_weight[h];
+        if rng.unit() * lambda_max >= lambda {
+            continue;
+        }
+        let m = MerchantId(world.merchant_pick_by_hour[h].draw(&mut rng) as u32);
+        let p = purchase(world, profile, m, None, None, &mut rng);
+        out.push((at, UserEvent::Purchase(Box::new(p))));
+    }
+    for (k, offer) in world.offers.iter().enumerate() {
+        if offer.uplift <= 0.0 || !enrollments.iter().any(|e| e.offer.0 as usize == k) {
+            continue;
+        }
+        let m = &world.merchants[offer.merchant.0 as usize];
+        let base = per_second * m.weight * offer.uplift;
+        let peak = m.profile.iter().copied().fold(0.0, f64::max);
+        let lambda_max = base * max_surge * peak;
+        let mut rng = Stream::new(world.seed, Purpose::Uplift, k as u64, user as u64);
+        for e in enrollments.iter().filter(|e| e.offer.0 as usize == k) {
+            let stop = e.end.min(offer.end).min(world.period_end()).0 as f64;
+            let mut t = e.start.0 as f64;
+            loop {
+                t += exponential(&mut rng, lambda_max);
+                if t >= stop {
+                    break;
+                }
+                let at = SimTime(t as u64);
+                let lambda = base * world.surge_at(at) * m.profile[at.hour_of_day()];
+                if rng.unit() * lambda_max >= lambda {
+                    continue;
+                }
+                let p = purchase(world, profile, offer.merchant, Some(e.slot), Some(e.offer), &mut rng);
+                out.push((at, UserEvent::Purchase(Box::new(p))));
+            }
+        }
+    }
+}
+
+fn purchase(
+    world: &World,
+    profile: &UserProfile,
+    merchant: MerchantId,
+    slot: Option<u8>,
+    uplift_of: Option<OfferId>,
+    rng: &mut Stream,
+) -> Purchase {
+    let seg = &world.segments[profile.segment.0 as usize];
+    let m = &world.merchants[merchant.0 as usize];
+    let channel = m.channels[m.channel_pick.draw(rng)];
+    let mid = m.mid_for(channel, rng.next_u64());
+    let cards = profile.card_schemes.len() as u64;
+    let slot = slot.unwrap_or_else(|| {
+        if cards == 1 || rng.bernoulli(seg.primary_card_share) {
+            0
+        } else {
+            1 + rng.below(cards - 1) as u8
+        }
+    });
+    let dollars = lognormal(rng, m.basket_median * seg.basket_multiplier, m.basket_sigma);
+    let amount = Cents(((dollars * 100.0).round() as i64).clamp(1, MAX_BASKET.0));
+    Purchase {
+        id: PurchaseId { user: 0, seq: 0 },
+        merchant,
+        mid,
+        channel,
+        amount,
+        slot,
+        scheme: profile.card_schemes[slot as usize],
+        uplift_of,
+    }
+}

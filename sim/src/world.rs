@@ -1,0 +1,842 @@
+//! The world a scenario describes, validated and resolved into dense ids: segments, merchants
+//! with their MIDs, offers with their rules, surges and the hour-by-hour popularity tables the
+//! spending model draws from. `build` reports every problem it finds, each at a path into the
+//! scenario file.
+
+use crate::config::*;
+use crate::money::Cents;
+use crate::sample::Categorical;
+use crate::time::{Calendar, SimTime, SECONDS_PER_DAY, SECONDS_PER_HOUR, WEEKDAY_NAMES};
+use rust_decimal::Decimal;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Limits: exceeding one is bad input.
+pub const MAX_USERS: u64 = 50_000_000;
+pub const MAX_DAYS: u32 = 366;
+pub const MAX_SETTLE_DAYS: u32 = 365;
+pub const MAX_MERCHANTS: usize = 1_000_000;
+pub const MAX_OFFERS: usize = 100_000;
+pub const MAX_MIDS_PER_MERCHANT: u32 = 64;
+pub const MAX_CARDS_PER_USER: usize = 8;
+pub const MAX_PURCHASES_PER_DAY: f64 = 100.0;
+pub const MAX_IMPRESSIONS_PER_DAY: f64 = 100.0;
+pub const MAX_MONEY: i64 = 100_000_000_000; // one billion, in cents
+const SHARE_TOLERANCE: f64 = 1e-6;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct MerchantId(pub u32);
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct MidId(pub u32);
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct OfferId(pub u32);
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SegmentId(pub u32);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    InStore,
+    Online,
+    App,
+}
+
+impl Channel {
+    pub const ALL: [(&'static str, Channel); 3] =
+        [("in_store", Channel::InStore), ("online", Channel::Online), ("app", Channel::App)];
+    pub fn name(self) -> &'static str {
+        match self {
+            Channel::InStore => "in_store",
+            Channel::Online => "online",
+            Channel::App => "app",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Segment {
+    pub id: String,
+    pub share: f64,
+    /// (hashtag index, probability that a user of this segment posts it).
+    pub hashtags: Vec<(u32, f64)>,
+    pub purchases_per_day: f64,
+    pub basket_multiplier: f64,
+    /// Index i means i + 1 cards.
+    pub cards_per_user: Categorical,
+    pub schemes: Categorical,
+    pub primary_card_share: f64,
+    pub click_rate: f64,
+    pub card_entry_completion: f64,
+    pub card_delete_per_day: f64,
+}
+
+#[derive(Debug, Clone)]
+pub struct Merchant {
+    pub id: String,
+    pub name: String,
+    /// The statement line of a credit: `Offers * <name>`.
+    pub descriptor: String,
+    pub category: String,
+    /// This merchant's MIDs are `first_mid .. first_mid + mid_count` in `World::mids`.
+    pub first_mid: u32,
+    pub mid_count: u32,
+    pub channels: Vec<Channel>,
+    pub channel_pick: Categorical,
+    /// Hourly traffic weights, normalised to a mean of 1 over the day.
+    pub profile: [f64; 24],
+    pub basket_median: f64,
+    pub basket_sigma: f64,
+    /// Share of all purchases (Zipf by rank × popularity), normalised to sum to 1.
+    pub weight: f64,
+    pub gross_margin: Decimal,
+}
+
+impl Merchant {
+    /// The MID a purchase on `channel` goes through: with two or more MIDs and an e-commerce
+    /// channel, the first MID is the e-commerce one and the rest are stores.
+    pub fn mid_for(&self, channel: Channel, pick: u64) -> MidId {
+        let has_ecom = self.channels.iter().any(|c| *c != Channel::InStore);
+        let (first, count) = match (channel, has_ecom && self.mid_count >= 2) {
+            (Channel::InStore, true) => (self.first_mid + 1, self.mid_count - 1),
+            (_, true) => (self.first_mid, 1),
+            (_, false) => (self.first_mid, self.mid_count),
+        };
+        MidId(first + (pick % count as u64) as u32)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Mid {
+    pub code: String,
+    pub merchant: MerchantId,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Reward {
+    Fixed(Cents),
+    Percent { percent: Decimal, cap: Option<Cents> },
+}
+
+#[derive(Debug, Clone)]
+pub struct Targeting {
+    /// Empty: every segment.
+    pub segments: Vec<SegmentId>,
+    /// Empty: no hashtag needed; otherwise any one of them.
+    pub hashtags: Vec<u32>,
+    pub hours: (u8, u8),
+    pub impressions_per_day: f64,
+}
+
+#[derive(Debug, Clone)]
+pub struct Offer {
+    pub id: String,
+    pub merchant: MerchantId,
+    pub reward: Reward,
+    pub min_spend: Cents,
+    pub start: SimTime,
+    pub end: SimTime,
+    /// Bit d set: weekday d allowed (Monday = 0).
+    pub days_mask: u8,
+    pub hours: (u8, u8),
+    pub per_card_cap: Option<u32>,
+    pub budget: Option<Cents>,
+    pub fee_percent: Decimal,
+    pub uplift: f64,
+    pub targeting: Targeting,
+}
+
+impl Offer {
+    /// Whether the window, weekday and hour rules admit a purchase at `t`.
+    pub fn admits_time(&self, cal: &Calendar, t: SimTime) -> bool {
+        let h = t.hour_of_day() as u8;
+        t >= self.start
+            && t < self.end
+            && self.days_mask & (1 << cal.weekday(t)) != 0
+            && h >= self.hours.0
+            && h < self.hours.1
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Surge {
+    pub name: String,
+    pub start: SimTime,
+    pub end: SimTime,
+    pub multiplier: f64,
+}
+
+#[derive(Debug, Clone)]
+pub struct World {
+    pub name: String,
+    pub description: String,
+    pub seed: u64,
+    pub calendar: Calendar,
+    pub days: u32,
+    pub settle_days: u32,
+    pub users: u64,
+    pub segments: Vec<Segment>,
+    pub segment_pick: Categorical,
+    pub hashtags: Vec<String>,
+    pub schemes: Vec<String>,
+    pub merchants: Vec<Merchant>,
+    pub mids: Vec<Mid>,
+    pub offers: Vec<Offer>,
+    pub surges: Vec<Surge>,
+    /// Merchant choice for a purchase in each hour of the day.
+    pub merchant_pick_by_hour: Vec<Categorical>,
+    /// Relative purchase intensity per hour of the day (mean 1).
+    pub hour_weight: [f64; 24],
+}
+
+impl World {
+    /// End of the activity period: no exposure or purchase at or after it.
+    pub fn period_end(&self) -> SimTime {
+        SimTime::from_days(self.days as u64)
+    }
+    /// End of the run: network events after it are not delivered.
+    pub fn horizon_end(&self) -> SimTime {
+        SimTime::from_days((self.days + self.settle_days) as u64)
+    }
+    /// Product of the multipliers of the surges active at `t`.
+    pub fn surge_at(&self, t: SimTime) -> f64 {
+        self.surges.iter().filter(|s| t >= s.start && t < s.end).map(|s| s.multiplier).product()
+    }
+    /// The largest surge factor at any instant (surges multiply where they overlap).
+    pub fn max_surge(&self) -> f64 {
+        self.surges.iter().map(|s| self.surge_at(s.start)).fold(1.0, f64::max)
+    }
+    pub fn max_hour_weight(&self) -> f64 {
+        self.hour_weight.iter().copied().fold(0.0, f64::max)
+    }
+    pub fn offer_index(&self, id: &str) -> Option<OfferId> {
+        self.offers.iter().position(|o| o.id == id).map(|i| OfferId(i as u32))
+    }
+}
+
+/// Hourly weights of the built-in profiles.
+pub fn builtin_profile(name: &str) -> Option<[f64; 24]> {
+    let p: [f64; 24] = match name {
+        "flat" => [1.0; 24],
+        // a lunch peak and an evening peak, quiet at night
+        "lunch_evening" => [
+            0.1, 0.05, 0.05, 0.05, 0.05, 0.1, 0.3, 0.7, 1.0, 1.0, 1.1, 1.6, 2.6, 2.2, 1.2, 1.0,
+            1.1, 1.5, 2.0, 2.2, 1.8, 1.1, 0.5, 0.2,
+        ],
+        // shops: open in the day, busiest in the afternoon
+        "daytime" => [
+            0.05, 0.02, 0.02, 0.02, 0.02, 0.05, 0.2, 0.5, 1.0, 1.5, 1.8, 2.0, 2.1, 2.0, 2.0, 2.1,
+            2.0, 1.8, 1.5, 1.1, 0.7, 0.4, 0.2, 0.1,
+        ],
+        // online: evenings
+        "evening" => [
+            0.4, 0.2, 0.1, 0.1, 0.1, 0.1, 0.3, 0.6, 0.8, 0.9, 1.0, 1.0, 1.1, 1.0, 1.0, 1.0, 1.1,
+            1.2, 1.5, 1.9, 2.3, 2.4, 1.8, 1.0,
+        ],
+        _ => return None,
+    };
+    Some(p)
+}
+
+fn normalise_mean_one(p: &[f64]) -> [f64; 24] {
+    let mean = p.iter().sum::<f64>() / 24.0;
+    let mut out = [0.0; 24];
+    for (o, v) in out.iter_mut().zip(p) {
+        *o = v / mean;
+    }
+    out
+}
+
+fn finite_in(x: f64, lo: f64, hi: f64) -> bool {
+    x.is_finite() && x >= lo && x <= hi
+}
+
+fn check_prob(pr: &mut Problems, p: Vec<PathSeg>, x: f64) {
+    if !finite_in(x, 0.0, 1.0) {
+        pr.push(p, format!("must be a probability between 0 and 1, found {x}"));
+    }
+}
+
+fn check_range(pr: &mut Problems, p: Vec<PathSeg>, x: f64, lo: f64, hi: f64) {
+    if !finite_in(x, lo, hi) {
+        pr.push(p, format!("must be between {lo} and {hi}, found {x}"));
+    }
+}
+
+fn check_sum_one(pr: &mut Problems, p: Vec<PathSeg>, what: &str, sum: f64) {
+    if (sum - 1.0).abs() > SHARE_TOLERANCE {
+        pr.push(p, format!("{what} must sum to 1, they sum to {sum}"));
+    }
+}
+
+fn check_id(pr: &mut Problems, p: Vec<PathSeg>, what: &str, id: &str) {
+    let ok = !id.is_empty()
+        && id.len() <= 64
+        && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if !ok {
+        pr.push(p, format!("{what} `{id}` must be 1-64 characters of letters, digits, `_` or `-`"));
+    }
+}
+
+/// Money with at most two decimal places, in (0 or more, up to the limit).
+fn money(pr: &mut Problems, p: Vec<PathSeg>, d: DecimalInput, allow_zero: bool) -> Cents {
+    let Some(c) = Cents::from_decimal_exact(d.0) else {
+        pr.push(p, format!("{} has more than two decimal places (amounts are in cents)", d.0));
+        return Cents::ZERO;
+    };
+    if c.0 < 0 || (c.0 == 0 && !allow_zero) || c.0 > MAX_MONEY {
+        let lo = if allow_zero { "0" } else { "more than 0" };
+        pr.push(p, format!("must be {lo} and at most {}, found {}", Cents(MAX_MONEY), d.0));
+    }
+    c
+}
+
+fn hours_window(pr: &mut Problems, p: Vec<PathSeg>, h: &Option<Vec<u32>>) -> (u8, u8) {
+    match h.as_deref() {
+        None => (0, 24),
+        Some([a, b]) if *a < *b && *b <= 24 => (*a as u8, *b as u8),
+        Some([a, b]) => {
+            pr.push(p, format!("hours [{a}, {b}] must be [start, end) with 0 <= start < end <= 24"));
+            (0, 24)
+        }
+        Some(other) => {
+            pr.push(p, format!("hours must be two numbers [start, end), found {} numbers", other.len()));
+            (0, 24)
+        }
+    }
+}
+
+/// Validates a scenario and resolves it. `schemes` are the card schemes the network defines.
+pub fn build<N>(cfg: &ScenarioConfig<N>, schemes: &[String]) -> Result<World, Vec<Problem>> {
+    let mut pr = Problems::default();
+    let meta = &cfg.scenario;
+    check_id(&mut pr, path(&["scenario", "name"]), "scenario name", &meta.name);
+    if !(1..=MAX_DAYS).contains(&meta.days) {
+        pr.push(path(&["scenario", "days"]), format!("must be between 1 and {MAX_DAYS}, found {}", meta.days));
+    }
+    if meta.settle_days > MAX_SETTLE_DAYS {
+        pr.push(path(&["scenario", "settle_days"]), format!("must be at most {MAX_SETTLE_DAYS}, found {}", meta.settle_days));
+    }
+    let calendar = Calendar::new(meta.start.0);
+    let days = meta.days.clamp(1, MAX_DAYS);
+    let period_end = SimTime::from_days(days as u64);
+    let pop = &cfg.population;
+    if !(1..=MAX_USERS).contains(&pop.users) {
+        pr.push(path(&["population", "users"]), format!("must be between 1 and {MAX_USERS}, found {}", pop.users));
+    }
+    check_range(&mut pr, path(&["population", "merchant_zipf_exponent"]), pop.merchant_zipf_exponent, 0.0, 5.0);
+
+    let mut hashtags: BTreeSet<String> = BTreeSet::new();
+    for s in cfg.segments.values() {
+        hashtags.extend(s.hashtags.keys().cloned());
+    }
+    for o in cfg.offers.0.iter().map(|(_, o)| o).chain(cfg.offer_groups.iter().map(|g| &g.template)) {
+        hashtags.extend(o.targeting.hashtags.iter().flatten().cloned());
+    }
+    let hashtags: Vec<String> = hashtags.into_iter().collect();
+    let tag_index = |t: &str| hashtags.binary_search_by(|x| x.as_str().cmp(t)).map(|i| i as u32).ok();
+
+    let segments = build_segments(&mut pr, cfg, schemes, &tag_index);
+    let segment_pick = Categorical::new(segments.iter().map(|s| s.share)).unwrap_or_default();
+    let profiles = build_profiles(&mut pr, cfg);
+    let (merchants, mids, group_members) = build_merchants(&mut pr, cfg, &profiles);
+    let offers = build_offers(&mut pr, cfg, &calendar, period_end, &merchants, &group_members, &segments, &tag_index);
+    let surges = build_surges(&mut pr, cfg, &calendar, period_end);
+
+    if !pr.is_empty() {
+        // A group's template is checked once per member: report each problem once.
+        let mut seen = BTreeSet::new();
+        pr.list.retain(|p| seen.insert((p.dotted_path(), p.message.clone())));
+        return Err(pr.list);
+    }
+    let mut hour_weight = [0.0; 24];
+    let mut merchant_pick_by_hour = Vec::with_capacity(24);
+    for (h, w) in hour_weight.iter_mut().enumerate() {
+        *w = merchants.iter().map(|m| m.weight * m.profile[h]).sum();
+        merchant_pick_by_hour
+            .push(Categorical::new(merchants.iter().map(|m| m.weight * m.profile[h])).unwrap_or_default());
+    }
+    Ok(World {
+        name: meta.name.clone(),
+        description: meta.description.trim().to_string(),
+        seed: meta.seed,
+        calendar,
+        days,
+        settle_days: meta.settle_days,
+        users: pop.users,
+        segments,
+        segment_pick,
+        hashtags,
+        schemes: schemes.to_vec(),
+        merchants,
+        mids,
+        offers,
+        surges,
+        merchant_pick_by_hour,
+        hour_weight,
+    })
+}
+
+fn build_segments<N>(
+    pr: &mut Problems,
+    cfg: &ScenarioConfig<N>,
+    schemes: &[String],
+    tag_index: &dyn Fn(&str) -> Option<u32>,
+) -> Vec<Segment> {
+    if cfg.segments.is_empty() {
+        pr.push(path(&["segments"]), "define at least one segment, e.g. [segments.everyone]");
+    }
+    let mut share_sum = 0.0;
+    let mut out = Vec::new();
+    for (id, s) in &cfg.segments {
+        let p = |k: &str| path(&["segments", id, k]);
+        check_id(pr, path(&["segments", id]), "segment id", id);
+        check_range(pr, p("share"), s.share, 0.0, 1.0);
+        share_sum += s.share;
+        check_range(pr, p("purchases_per_day"), s.purchases_per_day, 0.0, MAX_PURCHASES_PER_DAY);
+        if !finite_in(s.basket_multiplier, 0.01, 100.0) {
+            pr.push(p("basket_multiplier"), format!("must be between 0.01 and 100, found {}", s.basket_multiplier));
+        }
+        for (k, v) in [
+            ("primary_card_share", s.primary_card_share),
+            ("click_rate", s.click_rate),
+            ("card_entry_completion", s.card_entry_completion),
+        ] {
+            check_prob(pr, p(k), v);
+        }
+        check_range(pr, p("card_delete_per_day"), s.card_delete_per_day, 0.0, 10.0);
+        for (tag, v) in &s.hashtags {
+            check_prob(pr, path(&["segments", id, "hashtags", tag]), *v);
+        }
+        if s.cards_per_user.is_empty() || s.cards_per_user.len() > MAX_CARDS_PER_USER {
+            pr.push(p("cards_per_user"), format!("list the share of users with 1, 2, ... cards (1 to {MAX_CARDS_PER_USER} entries)"));
+        } else {
+            for (i, v) in s.cards_per_user.iter().enumerate() {
+                check_prob(pr, with_index(p("cards_per_user"), i), *v);
+            }
+            check_sum_one(pr, p("cards_per_user"), "card-count shares", s.cards_per_user.iter().sum());
+        }
+        for k in s.schemes.keys() {
+            if !schemes.contains(k) {
+                pr.push(path(&["segments", id, "schemes", k]), format!("unknown card scheme `{k}`{}; the network defines: {}", hint(k, schemes.iter()), schemes.join(", ")));
+            }
+        }
+        for (k, v) in &s.schemes {
+            check_prob(pr, path(&["segments", id, "schemes", k]), *v);
+        }
+        check_sum_one(pr, p("schemes"), "scheme shares", s.schemes.values().sum());
+        out.push(Segment {
+            id: id.clone(),
+            share: s.share,
+            hashtags: s.hashtags.iter().filter_map(|(t, v)| tag_index(t).map(|i| (i, *v))).collect(),
+            purchases_per_day: s.purchases_per_day,
+            basket_multiplier: s.basket_multiplier,
+            cards_per_user: Categorical::new(s.cards_per_user.iter().copied()).unwrap_or_default(),
+            schemes: Categorical::new(schemes.iter().map(|k| s.schemes.get(k).copied().unwrap_or(0.0))).unwrap_or_default(),
+            primary_card_share: s.primary_card_share,
+            click_rate: s.click_rate,
+            card_entry_completion: s.card_entry_completion,
+            card_delete_per_day: s.card_delete_per_day,
+        });
+    }
+    if !cfg.segments.is_empty() {
+        check_sum_one(pr, path(&["segments"]), "segment shares", share_sum);
+    }
+    out
+}
+
+fn build_profiles<N>(pr: &mut Problems, cfg: &ScenarioConfig<N>) -> BTreeMap<String, [f64; 24]> {
+    let mut out = BTreeMap::new();
+    for name in ["flat", "lunch_evening", "daytime", "evening"] {
+        if let Some(p) = builtin_profile(name) {
+            out.insert(name.to_string(), normalise_mean_one(&p));
+        }
+    }
+    for (name, values) in &cfg.profiles {
+        let p = path(&["profiles", name]);
+        if values.len() != 24 {
+            pr.push(p, format!("a daily profile has 24 hourly weights, found {}", values.len()));
+            continue;
+        }
+        if let Some(i) = values.iter().position(|v| !finite_in(*v, 0.0, 1e6)) {
+            pr.push(with_index(p, i), format!("hourly weights must be between 0 and 1000000, found {}", values[i]));
+            continue;
+        }
+        if values.iter().sum::<f64>() <= 0.0 {
+            pr.push(p, "at least one hourly weight must be positive");
+            continue;
+        }
+        out.insert(name.clone(), normalise_mean_one(values));
+    }
+    out
+}
+
+/// Merchants in rank order (explicit ones in file order, then each group), their MIDs, and for
+/// each merchant group (by id prefix) the ids of its merchants.
+type MerchantBuild = (Vec<Merchant>, Vec<Mid>, BTreeMap<String, Vec<MerchantId>>);
+
+fn build_merchants<N>(pr: &mut Problems, cfg: &ScenarioConfig<N>, profiles: &BTreeMap<String, [f64; 24]>) -> MerchantBuild {
+    let mut merchants: Vec<Merchant> = Vec::new();
+    let mut groups: BTreeMap<String, Vec<MerchantId>> = BTreeMap::new();
+    let mut seen: BTreeSet<String> = BTreeSet::new();
+    for (id, m) in &cfg.merchants.0 {
+        let base = path(&["merchants", id]);
+        check_id(pr, base.clone(), "merchant id", id);
+        let name = match &m.name {
+            Some(n) if !n.trim().is_empty() && n.len() <= 80 => n.trim().to_string(),
+            _ => {
+                pr.push(with_key(base.clone(), "name"), "every merchant needs a name of 1-80 characters (it appears on statements)");
+                id.clone()
+            }
+        };
+        seen.insert(id.clone());
+        merchants.push(merchant(pr, base, id.clone(), name, m, profiles));
+    }
+    for (gi, g) in cfg.merchant_groups.iter().enumerate() {
+        let base = with_index(path(&["merchant_groups"]), gi);
+        check_id(pr, with_key(base.clone(), "id_prefix"), "id prefix", &g.id_prefix);
+        if g.template.name.is_some() {
+            pr.push(with_key(with_key(base.clone(), "template"), "name"), "a group's merchants are named from `name_prefix`; remove `name` from the template");
+        }
+        if g.count == 0 || g.count as usize > MAX_MERCHANTS {
+            pr.push(with_key(base.clone(), "count"), format!("must be between 1 and {MAX_MERCHANTS}, found {}", g.count));
+            continue;
+        }
+        if groups.contains_key(&g.id_prefix) {
+            pr.push(with_key(base.clone(), "id_prefix"), format!("merchant group `{}` is defined twice", g.id_prefix));
+            continue;
+        }
+        let width = g.count.to_string().len().max(3);
+        let mut members = Vec::new();
+        for k in 1..=g.count {
+            let id = format!("{}-{k:0width$}", g.id_prefix);
+            if !seen.insert(id.clone()) {
+                pr.push(with_key(base.clone(), "id_prefix"), format!("merchant id `{id}` made by this group is already taken"));
+                break;
+            }
+            members.push(MerchantId(merchants.len() as u32));
+            let name = format!("{} {k:0width$}", g.name_prefix.trim());
+            merchants.push(merchant(pr, with_key(base.clone(), "template"), id, name, &g.template, profiles));
+            if merchants.len() > MAX_MERCHANTS {
+                break;
+            }
+        }
+        groups.insert(g.id_prefix.clone(), members);
+    }
+    if merchants.is_empty() {
+        pr.push(path(&["merchants"]), "define at least one merchant ([merchants.<id>] or [[merchant_groups]])");
+    }
+    if merchants.len() > MAX_MERCHANTS {
+        pr.push(path(&["merchant_groups"]), format!("at most {MAX_MERCHANTS} merchants in all"));
+    }
+    // Zipf popularity by rank, times each merchant's own multiplier, normalised to sum to 1.
+    let s = cfg.population.merchant_zipf_exponent;
+    for (rank, m) in merchants.iter_mut().enumerate() {
+        m.weight *= 1.0 / libm::pow((rank + 1) as f64, s);
+    }
+    let total: f64 = merchants.iter().map(|m| m.weight).sum();
+    let mut mids = Vec::new();
+    for (i, m) in merchants.iter_mut().enumerate() {
+        if total > 0.0 {
+            m.weight /= total;
+        }
+        m.first_mid = mids.len() as u32;
+        for k in 1..=m.mid_count {
+            mids.push(Mid { code: format!("{}#{k}", m.id), merchant: MerchantId(i as u32) });
+        }
+    }
+    (merchants, mids, groups)
+}
+
+fn merchant(
+    pr: &mut Problems,
+    base: Vec<PathSeg>,
+    id: String,
+    name: String,
+    m: &MerchantConfig,
+    profiles: &BTreeMap<String, [f64; 24]>,
+) -> Merchant {
+    let p = |k: &str| with_key(base.clone(), k);
+    if m.category.trim().is_empty() {
+        pr.push(p("category"), "category must not be empty");
+    }
+    if !(1..=MAX_MIDS_PER_MERCHANT).contains(&m.mids) {
+        pr.push(p("mids"), format!("must be between 1 and {MAX_MIDS_PER_MERCHANT}, found {}", m.mids));
+    }
+    let mut channels = Vec::new();
+    let mut weights = Vec::new();
+    for (k, v) in &m.channels {
+        match Channel::ALL.iter().find(|(n, _)| n == k) {
+            Some((_, c)) => {
+                check_prob(pr, with_key(p("channels"), k), *v);
+                channels.push(*c);
+                weights.push(*v);
+            }
+            None => pr.push(with_key(p("channels"), k), format!("unknown channel `{k}`{}; use in_store, online or app", hint(k, Channel::ALL.iter().map(|(n, _)| n)))),
+        }
+    }
+    if !m.channels.is_empty() {
+        check_sum_one(pr, p("channels"), "channel shares", m.channels.values().sum());
+    }
+    let profile = match profiles.get(&m.profile) {
+        Some(pf) => *pf,
+        None => {
+            pr.push(p("profile"), format!("unknown daily profile `{}`{}; define it under [profiles] or use one of: {}", m.profile, hint(&m.profile, profiles.keys()), profiles.keys().cloned().collect::<Vec<_>>().join(", ")));
+            [1.0; 24]
+        }
+    };
+    let median = money(pr, with_key(p("basket"), "median"), m.basket.median, false);
+    check_range(pr, with_key(p("basket"), "sigma"), m.basket.sigma, 0.0, 3.0);
+    if !finite_in(m.popularity, 1e-9, 1e9) {
+        pr.push(p("popularity"), format!("must be a positive weight, found {}", m.popularity));
+    }
+    if m.gross_margin.0 < Decimal::ZERO || m.gross_margin.0 > Decimal::ONE {
+        pr.push(p("gross_margin"), format!("must be a fraction between 0 and 1, found {}", m.gross_margin.0));
+    }
+    Merchant {
+        id,
+        descriptor: format!("Offers * {name}"),
+        name,
+        category: m.category.trim().to_string(),
+        first_mid: 0,
+        mid_count: m.mids.clamp(1, MAX_MIDS_PER_MERCHANT),
+        channel_pick: Categorical::new(weights).unwrap_or_default(),
+        channels,
+        profile,
+        basket_median: median.0 as f64 / 100.0,
+        basket_sigma: m.basket.sigma,
+        weight: m.popularity,
+        gross_margin: m.gross_margin.0,
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn build_offers<N>(
+    pr: &mut Problems,
+    cfg: &ScenarioConfig<N>,
+    cal: &Calendar,
+    period_end: SimTime,
+    merchants: &[Merchant],
+    groups: &BTreeMap<String, Vec<MerchantId>>,
+    segments: &[Segment],
+    tag_index: &dyn Fn(&str) -> Option<u32>,
+) -> Vec<Offer> {
+    let mut out = Vec::new();
+    let mut seen = BTreeSet::new();
+    for (id, o) in &cfg.offers.0 {
+        let base = path(&["offers", id]);
+        check_id(pr, base.clone(), "offer id", id);
+        seen.insert(id.clone());
+        let merchant = match &o.merchant {
+            None => {
+                pr.push(base.clone(), "missing field `merchant`: the id of the merchant the offer is for");
+                MerchantId(0)
+            }
+            Some(m) => match merchants.iter().position(|x| &x.id == m) {
+                Some(i) => MerchantId(i as u32),
+                None => {
+                    pr.push(with_key(base.clone(), "merchant"), format!("unknown merchant `{m}`{}", hint(m, merchants.iter().map(|x| &x.id))));
+                    MerchantId(0)
+                }
+            },
+        };
+        out.push(offer(pr, base, id.clone(), merchant, o, cal, period_end, segments, tag_index));
+    }
+    for (gi, g) in cfg.offer_groups.iter().enumerate() {
+        let base = with_index(path(&["offer_groups"]), gi);
+        check_id(pr, with_key(base.clone(), "id_prefix"), "id prefix", &g.id_prefix);
+        if g.template.merchant.is_some() {
+            pr.push(with_key(with_key(base.clone(), "template"), "merchant"), "a group's offers take their merchants from `merchant_group`; remove `merchant` from the template");
+        }
+        let Some(members) = groups.get(&g.merchant_group) else {
+            pr.push(with_key(base.clone(), "merchant_group"), format!("unknown merchant group `{}`{}", g.merchant_group, hint(&g.merchant_group, groups.keys())));
+            continue;
+        };
+        if g.count == 0 || g.count as usize > members.len() {
+            pr.push(with_key(base.clone(), "count"), format!("must be between 1 and {} (the size of merchant group `{}`), found {}", members.len(), g.merchant_group, g.count));
+            continue;
+        }
+        for m in members.iter().take(g.count as usize) {
+            let id = format!("{}-{}", g.id_prefix, merchants[m.0 as usize].id);
+            if !seen.insert(id.clone()) {
+                pr.push(with_key(base.clone(), "id_prefix"), format!("offer id `{id}` made by this group is already taken"));
+                break;
+            }
+            out.push(offer(pr, with_key(base.clone(), "template"), id, *m, &g.template, cal, period_end, segments, tag_index));
+        }
+    }
+    if out.len() > MAX_OFFERS {
+        pr.push(path(&["offers"]), format!("at most {MAX_OFFERS} offers in all, found {}", out.len()));
+    }
+    out
+}
+
+#[allow(clippy::too_many_arguments)]
+fn offer(
+    pr: &mut Problems,
+    base: Vec<PathSeg>,
+    id: String,
+    merchant: MerchantId,
+    o: &OfferConfig,
+    cal: &Calendar,
+    period_end: SimTime,
+    segments: &[Segment],
+    tag_index: &dyn Fn(&str) -> Option<u32>,
+) -> Offer {
+    let p = |k: &str| with_key(base.clone(), k);
+    let reward = match (&o.reward.fixed, &o.reward.percent, &o.reward.cap) {
+        (Some(f), None, None) => Reward::Fixed(money(pr, with_key(p("reward"), "fixed"), *f, false)),
+        (None, Some(pc), cap) => {
+            if pc.0 <= Decimal::ZERO || pc.0 > Decimal::ONE_HUNDRED {
+                pr.push(with_key(p("reward"), "percent"), format!("must be more than 0 and at most 100, found {}", pc.0));
+            }
+            let cap = cap.map(|c| money(pr, with_key(p("reward"), "cap"), c, false));
+            Reward::Percent { percent: pc.0, cap }
+        }
+        (Some(_), _, Some(_)) => {
+            pr.push(with_key(p("reward"), "cap"), "`cap` applies to a percent reward; a fixed reward is its own cap");
+            Reward::Fixed(Cents(1))
+        }
+        (Some(_), Some(_), _) => {
+            pr.push(p("reward"), "choose one of `fixed` or `percent`, not both");
+            Reward::Fixed(Cents(1))
+        }
+        (None, None, _) => {
+            pr.push(p("reward"), "set `fixed = 2.00` or `percent = 5` (with an optional `cap`)");
+            Reward::Fixed(Cents(1))
+        }
+    };
+    let min_spend = money(pr, p("min_spend"), o.min_spend, true);
+    let start = match o.start {
+        None => SimTime::ZERO,
+        Some(dt) => cal.instant(dt.0).unwrap_or_else(|| {
+            pr.push(p("start"), format!("{} is before the scenario starts ({})", dt.0, cal.start_date()));
+            SimTime::ZERO
+        }),
+    };
+    let end = match o.end {
+        None => period_end,
+        Some(dt) => match cal.instant(dt.0) {
+            Some(t) => t,
+            None => {
+                pr.push(p("end"), format!("{} is before the scenario starts ({})", dt.0, cal.start_date()));
+                period_end
+            }
+        },
+    };
+    if end <= start {
+        pr.push(p("end"), format!("the offer ends ({}) before it starts ({})", cal.format(end), cal.format(start)));
+    } else if start >= period_end {
+        pr.push(p("start"), format!("the offer starts after the scenario's last day ({})", cal.format(period_end)));
+    }
+    let mut days_mask = 0u8;
+    match &o.days {
+        None => days_mask = 0x7f,
+        Some(days) if days.is_empty() => pr.push(p("days"), "list at least one weekday, or remove `days` for every day"),
+        Some(days) => {
+            for (i, d) in days.iter().enumerate() {
+                match WEEKDAY_NAMES.iter().position(|n| n.eq_ignore_ascii_case(d)) {
+                    Some(w) => days_mask |= 1 << w,
+                    None => pr.push(with_index(p("days"), i), format!("unknown weekday `{d}`{}; use mon, tue, wed, thu, fri, sat, sun", hint(d, WEEKDAY_NAMES.iter()))),
+                }
+            }
+        }
+    }
+    let hours = hours_window(pr, p("hours"), &o.hours);
+    if o.per_card_cap == Some(0) {
+        pr.push(p("per_card_cap"), "must be at least 1; remove it for no cap");
+    }
+    let budget = o.budget.map(|b| money(pr, p("budget"), b, false));
+    if o.platform_fee_percent.0 < Decimal::ZERO || o.platform_fee_percent.0 > Decimal::ONE_HUNDRED {
+        pr.push(p("platform_fee_percent"), format!("must be between 0 and 100, found {}", o.platform_fee_percent.0));
+    }
+    check_range(pr, p("uplift"), o.uplift, 0.0, 10.0);
+    let t = &o.targeting;
+    let tp = |k: &str| with_key(p("targeting"), k);
+    let mut seg_ids = Vec::new();
+    for (i, s) in t.segments.iter().flatten().enumerate() {
+        match segments.iter().position(|x| &x.id == s) {
+            Some(k) => seg_ids.push(SegmentId(k as u32)),
+            None => pr.push(with_index(tp("segments"), i), format!("unknown segment `{s}`{}", hint(s, segments.iter().map(|x| &x.id)))),
+        }
+    }
+    if t.segments.as_ref().is_some_and(|s| s.is_empty()) {
+        pr.push(tp("segments"), "an empty list targets nobody; remove `segments` to target every segment");
+    }
+    let tags: Vec<u32> = t.hashtags.iter().flatten().filter_map(|h| tag_index(h)).collect();
+    let exposure_hours = hours_window(pr, tp("hours"), &t.hours);
+    check_range(pr, tp("impressions_per_day"), t.impressions_per_day, 0.0, MAX_IMPRESSIONS_PER_DAY);
+    Offer {
+        id,
+        merchant,
+        reward,
+        min_spend,
+        start,
+        end: end.min(period_end),
+        days_mask,
+        hours,
+        per_card_cap: o.per_card_cap,
+        budget,
+        fee_percent: o.platform_fee_percent.0,
+        uplift: o.uplift,
+        targeting: Targeting { segments: seg_ids, hashtags: tags, hours: exposure_hours, impressions_per_day: t.impressions_per_day },
+    }
+}
+
+fn build_surges<N>(pr: &mut Problems, cfg: &ScenarioConfig<N>, cal: &Calendar, period_end: SimTime) -> Vec<Surge> {
+    let mut out = Vec::new();
+    for (i, s) in cfg.surges.iter().enumerate() {
+        let base = with_index(path(&["surges"]), i);
+        if s.name.trim().is_empty() {
+            pr.push(with_key(base.clone(), "name"), "name the surge, e.g. \"Black Friday\"");
+        }
+        if !finite_in(s.multiplier, 0.0, 100.0) {
+            pr.push(with_key(base.clone(), "multiplier"), format!("must be between 0 and 100, found {}", s.multiplier));
+        }
+        if s.hours == 0 || s.hours > MAX_DAYS * 24 {
+            pr.push(with_key(base.clone(), "hours"), format!("must be between 1 and {}, found {}", MAX_DAYS * 24, s.hours));
+        }
+        let Some(start) = cal.instant(s.start.0) else {
+            pr.push(with_key(base.clone(), "start"), format!("{} is before the scenario starts ({})", s.start.0, cal.start_date()));
+            continue;
+        };
+        if start >= period_end {
+            pr.push(with_key(base.clone(), "start"), format!("the surge starts after the scenario's last day ({})", cal.format(period_end)));
+        }
+        out.push(Surge {
+            name: s.name.trim().to_string(),
+            start,
+            end: start.plus_seconds(s.hours as u64 * SECONDS_PER_HOUR),
+            multiplier: s.multiplier,
+        });
+    }
+    out
+}
+
+/// ` (did you mean `x`?)` when a known name is close to `got`.
+pub fn hint<'a, S: AsRef<str> + 'a>(got: &str, known: impl Iterator<Item = S>) -> String {
+    let best = known
+        .map(|k| (strsim_score(got, k.as_ref()), k.as_ref().to_string()))
+        .filter(|(d, _)| *d <= 2.max(got.len() / 3))
+        .min();
+    match best {
+        Some((_, k)) => format!(" (did you mean `{k}`?)"),
+        None => String::new(),
+    }
+}
+
+/// Levenshtein distance (small and dependency-free; names are short).
+fn strsim_score(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let sub = prev[j] + usize::from(ca != *cb);
+            cur.push(sub.min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+/// Seconds in a day, re-exported for callers computing rates.
+pub const DAY_SECONDS: f64 = SECONDS_PER_DAY as f64;
