@@ -1,1 +1,18 @@
-//! stub
+//! Rendering of a run's outcome: `report.json` (stable, diffable, documented in
+//! `reports/README.md`) and `report.md` (the same facts for people).
+//!
+//! Architecture invariant: a report contains only what the scenario and seed determine: no
+//! wall-clock time, host name or performance figure ever goes in.
+
+mod json;
+mod markdown;
+
+pub use json::{build, Report};
+pub use markdown::render as markdown;
+
+/// `report.json` text: pretty-printed, with a final newline.
+pub fn json_text(report: &Report) -> String {
+    let mut s = serde_json::to_string_pretty(report).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+    s.push('\n');
+    s
+}

@@ -1,0 +1,349 @@
+//! The report's data model. Field order is the order of the struct; money is a decimal string
+//! with two places; times are local date-times of the scenario and seconds since its start.
+
+use offersim_sim::ledger::Account;
+use offersim_sim::outcome::{Bucket, OfferStats, Outcome};
+use offersim_sim::time::format_duration;
+use offersim_sim::world::{Reward, World};
+use offersim_sim::{Cents, SimTime};
+use rust_decimal::{Decimal, RoundingStrategy};
+use serde::Serialize;
+
+pub const SCHEMA: &str = "offersim.report/1";
+
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub schema: &'static str,
+    pub scenario: ScenarioInfo,
+    pub rounding: &'static str,
+    pub funnel: Funnel,
+    pub network: Network,
+    pub money: Money,
+    pub offers: Vec<OfferRow>,
+    pub surges: Vec<SurgeRow>,
+    pub daily: Vec<DayRow>,
+    pub hourly: Vec<HourRow>,
+    pub time_to_credit: TimeToCredit,
+    pub ledger: LedgerInfo,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ScenarioInfo {
+    pub name: String,
+    pub description: String,
+    pub seed: u64,
+    pub period_start: String,
+    pub period_end: String,
+    pub horizon_end: String,
+    pub days: u32,
+    pub settle_days: u32,
+    pub users: u64,
+    pub segments: usize,
+    pub merchants: usize,
+    pub mids: usize,
+    pub offers: usize,
+    pub schemes: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Funnel {
+    pub impressions: u64,
+    pub clicks: u64,
+    pub card_entries_abandoned: u64,
+    pub cards_added: u64,
+    pub one_tap_enrollments: u64,
+    pub enrollments: u64,
+    pub card_deletions: u64,
+    pub enrollments_ended_by_deletion: u64,
+    pub purchases: u64,
+    pub qualifying_transactions: u64,
+    pub credits: u64,
+    pub declined_per_card_cap: u64,
+    pub declined_budget: u64,
+    pub clawbacks: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Network {
+    pub auths: u64,
+    pub clearings: u64,
+    pub reversals: u64,
+    pub refunds: u64,
+    pub received_by_platform: u64,
+    pub not_linked: u64,
+    pub after_horizon: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Money {
+    pub spend: Cents,
+    pub refunded: Cents,
+    pub rewards_credited: Cents,
+    pub rewards_clawed_back: Cents,
+    pub net_rewards: Cents,
+    pub platform_fees: Cents,
+    pub merchant_cost: Cents,
+}
+
+#[derive(Debug, Serialize)]
+pub struct OfferRow {
+    pub id: String,
+    pub merchant: String,
+    pub merchant_name: String,
+    pub reward: String,
+    pub min_spend: Cents,
+    pub start: String,
+    pub end: String,
+    pub per_card_cap: Option<u32>,
+    pub impressions: u64,
+    pub clicks: u64,
+    pub card_entries_abandoned: u64,
+    pub cards_added: u64,
+    pub one_tap_enrollments: u64,
+    pub enrollments: u64,
+    pub enrollments_ended_by_deletion: u64,
+    pub qualifying_transactions: u64,
+    pub redemptions: u64,
+    pub declined_per_card_cap: u64,
+    pub declined_budget: u64,
+    pub clawbacks: u64,
+    pub rewards_credited: Cents,
+    pub rewards_clawed_back: Cents,
+    pub net_rewards: Cents,
+    pub platform_fees: Cents,
+    pub merchant_cost: Cents,
+    pub budget: Option<Cents>,
+    pub budget_left: Option<Cents>,
+    pub budget_ran_out_at: Option<String>,
+    pub attributed_spend: Cents,
+    pub incremental_spend: Cents,
+    /// (incremental spend × gross margin − merchant cost) ÷ merchant cost, 2 places.
+    pub roi: Option<Decimal>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SurgeRow {
+    pub name: String,
+    pub start: String,
+    pub end: String,
+    pub multiplier: f64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct DayRow {
+    pub date: String,
+    pub weekday: &'static str,
+    pub purchases: u64,
+    pub spend: Cents,
+    pub credits: u64,
+    pub rewards: Cents,
+    pub clawbacks: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct HourRow {
+    /// Local start of the hour.
+    pub hour: String,
+    pub purchases: u64,
+    pub spend: Cents,
+    pub credits: u64,
+    pub rewards: Cents,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TimeToCredit {
+    pub credits: usize,
+    pub p50_seconds: Option<u64>,
+    pub p90_seconds: Option<u64>,
+    pub p99_seconds: Option<u64>,
+    pub max_seconds: Option<u64>,
+    pub p50: Option<String>,
+    pub p90: Option<String>,
+    pub p99: Option<String>,
+    pub max: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct LedgerInfo {
+    pub balanced: bool,
+    pub entries: u64,
+    pub merchant_funding: Cents,
+    pub cardholder_credits: Cents,
+    pub platform_fees: Cents,
+    /// Cardholder credits = rewards credited − clawed back.
+    pub credits_match_rewards: bool,
+    /// Merchant cost = net rewards + net platform fees.
+    pub merchant_cost_matches: bool,
+    /// No offer paid out more than its budget.
+    pub within_budgets: bool,
+}
+
+fn reward_text(r: &Reward) -> String {
+    match r {
+        Reward::Fixed(c) => format!("{c} fixed"),
+        Reward::Percent { percent, cap: Some(cap) } => format!("{}% up to {cap}", percent.normalize()),
+        Reward::Percent { percent, cap: None } => format!("{}%", percent.normalize()),
+    }
+}
+
+fn roi(stats: &OfferStats, margin: Decimal) -> Option<Decimal> {
+    let cost = (stats.net_rewards() + stats.net_fees()).to_decimal();
+    if cost <= Decimal::ZERO {
+        return None;
+    }
+    let r = (stats.incremental_spend.to_decimal() * margin - cost) / cost;
+    Some(r.round_dp_with_strategy(2, RoundingStrategy::MidpointNearestEven))
+}
+
+pub fn build(world: &World, out: &Outcome) -> Report {
+    let cal = &world.calendar;
+    let f = &out.funnel;
+    let m = &out.money;
+    let offers: Vec<OfferRow> = world
+        .offers
+        .iter()
+        .zip(&out.offers)
+        .map(|(o, s)| {
+            let merchant = &world.merchants[o.merchant.0 as usize];
+            OfferRow {
+                id: o.id.clone(),
+                merchant: merchant.id.clone(),
+                merchant_name: merchant.name.clone(),
+                reward: reward_text(&o.reward),
+                min_spend: o.min_spend,
+                start: cal.format(o.start),
+                end: cal.format(o.end),
+                per_card_cap: o.per_card_cap,
+                impressions: s.impressions,
+                clicks: s.clicks,
+                card_entries_abandoned: s.card_entries_abandoned,
+                cards_added: s.cards_added,
+                one_tap_enrollments: s.one_tap_enrollments,
+                enrollments: s.enrollments,
+                enrollments_ended_by_deletion: s.enrollments_ended_by_deletion,
+                qualifying_transactions: s.qualifying_transactions,
+                redemptions: s.redemptions,
+                declined_per_card_cap: s.declined_cap,
+                declined_budget: s.declined_budget,
+                clawbacks: s.clawbacks,
+                rewards_credited: s.rewards_credited,
+                rewards_clawed_back: s.rewards_clawed_back,
+                net_rewards: s.net_rewards(),
+                platform_fees: s.net_fees(),
+                merchant_cost: s.net_rewards() + s.net_fees(),
+                budget: o.budget,
+                budget_left: s.budget_left,
+                budget_ran_out_at: s.budget_ran_out_at.map(|t| cal.format(t)),
+                attributed_spend: s.attributed_spend,
+                incremental_spend: s.incremental_spend,
+                roi: roi(s, merchant.gross_margin),
+            }
+        })
+        .collect();
+    let day_row = |(d, b): (usize, &Bucket)| DayRow {
+        date: cal.format_date(d),
+        weekday: offersim_sim::time::WEEKDAY_NAMES[cal.weekday(SimTime::from_days(d as u64)) as usize],
+        purchases: b.purchases,
+        spend: b.spend,
+        credits: b.credits,
+        rewards: b.rewards,
+        clawbacks: b.clawbacks,
+    };
+    let ttc = |p: u32| out.time_to_credit_percentile(p);
+    let within_budgets = world.offers.iter().zip(&out.offers).all(|(o, s)| o.budget.is_none_or(|b| s.rewards_credited <= b));
+    let l = &out.ledger;
+    Report {
+        schema: SCHEMA,
+        scenario: ScenarioInfo {
+            name: world.name.clone(),
+            description: world.description.clone(),
+            seed: world.seed,
+            period_start: cal.format(SimTime::ZERO),
+            period_end: cal.format(world.period_end()),
+            horizon_end: cal.format(world.horizon_end()),
+            days: world.days,
+            settle_days: world.settle_days,
+            users: world.users,
+            segments: world.segments.len(),
+            merchants: world.merchants.len(),
+            mids: world.mids.len(),
+            offers: world.offers.len(),
+            schemes: world.schemes.clone(),
+        },
+        rounding: "rewards and platform fees are rounded to the cent, half to even",
+        funnel: Funnel {
+            impressions: f.impressions,
+            clicks: f.clicks,
+            card_entries_abandoned: f.card_entries_abandoned,
+            cards_added: f.cards_added,
+            one_tap_enrollments: f.one_tap_enrollments,
+            enrollments: f.enrollments,
+            card_deletions: f.card_deletions,
+            enrollments_ended_by_deletion: f.enrollments_ended_by_deletion,
+            purchases: f.purchases,
+            qualifying_transactions: f.qualifying_transactions,
+            credits: f.credits,
+            declined_per_card_cap: f.declined_cap,
+            declined_budget: f.declined_budget,
+            clawbacks: f.clawbacks,
+        },
+        network: Network {
+            auths: out.feed.auths,
+            clearings: out.feed.clearings,
+            reversals: out.feed.reversals,
+            refunds: out.feed.refunds,
+            received_by_platform: out.feed.received,
+            not_linked: out.feed.not_linked,
+            after_horizon: out.feed.after_horizon,
+        },
+        money: Money {
+            spend: m.spend,
+            refunded: m.refunded,
+            rewards_credited: m.rewards_credited,
+            rewards_clawed_back: m.rewards_clawed_back,
+            net_rewards: m.rewards_credited - m.rewards_clawed_back,
+            platform_fees: m.fees_charged - m.fees_refunded,
+            merchant_cost: l.merchant_cost(),
+        },
+        offers,
+        surges: world
+            .surges
+            .iter()
+            .map(|s| SurgeRow { name: s.name.clone(), start: cal.format(s.start), end: cal.format(s.end), multiplier: s.multiplier })
+            .collect(),
+        daily: out.daily.iter().enumerate().map(day_row).collect(),
+        hourly: out
+            .hourly
+            .iter()
+            .enumerate()
+            .map(|(h, b)| HourRow {
+                hour: cal.format(SimTime::from_hours(h as u64))[..13].to_string(),
+                purchases: b.purchases,
+                spend: b.spend,
+                credits: b.credits,
+                rewards: b.rewards,
+            })
+            .collect(),
+        time_to_credit: TimeToCredit {
+            credits: out.time_to_credit.len(),
+            p50_seconds: ttc(50),
+            p90_seconds: ttc(90),
+            p99_seconds: ttc(99),
+            max_seconds: ttc(100),
+            p50: ttc(50).map(format_duration),
+            p90: ttc(90).map(format_duration),
+            p99: ttc(99).map(format_duration),
+            max: ttc(100).map(format_duration),
+        },
+        ledger: LedgerInfo {
+            balanced: l.is_balanced(),
+            entries: l.entries(),
+            merchant_funding: -l.merchant_cost(),
+            cardholder_credits: l.balance(Account::CardholderCredits),
+            platform_fees: l.balance(Account::PlatformFees),
+            credits_match_rewards: l.balance(Account::CardholderCredits) == m.rewards_credited - m.rewards_clawed_back,
+            merchant_cost_matches: l.merchant_cost() == (m.rewards_credited - m.rewards_clawed_back) + (m.fees_charged - m.fees_refunded),
+            within_budgets,
+        },
+    }
+}

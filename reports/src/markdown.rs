@@ -1,0 +1,202 @@
+//! `report.md`: the report for people. Everything here is derived from the JSON report, so the
+//! two never disagree.
+
+use crate::json::{OfferRow, Report};
+use offersim_sim::Cents;
+use std::fmt::Write;
+
+/// At most this many offers are listed one per row; the rest are summed in a final row.
+const MAX_OFFER_ROWS: usize = 60;
+const BAR_WIDTH: u64 = 40;
+
+fn pct(n: u64, d: u64) -> String {
+    if d == 0 {
+        "–".to_string()
+    } else {
+        format!("{:.1}%", n as f64 * 100.0 / d as f64)
+    }
+}
+
+fn bar(v: u64, max: u64) -> String {
+    if max == 0 {
+        return String::new();
+    }
+    "█".repeat(((v * BAR_WIDTH).div_ceil(max)) as usize)
+}
+
+fn opt<T: ToString>(v: &Option<T>) -> String {
+    v.as_ref().map_or("–".to_string(), |x| x.to_string())
+}
+
+pub fn render(r: &Report) -> String {
+    let mut s = String::new();
+    let sc = &r.scenario;
+    let _ = writeln!(s, "# offersim report: {}\n", sc.name);
+    if !sc.description.is_empty() {
+        for line in sc.description.lines() {
+            let _ = writeln!(s, "> {line}");
+        }
+        s.push('\n');
+    }
+    let _ = writeln!(
+        s,
+        "Seed **{}** · activity {} → {} ({} days, then {} days of settlement to {}) · {} users in {} segments · {} merchants ({} MIDs) · {} offers · schemes: {}.\n",
+        sc.seed, sc.period_start, sc.period_end, sc.days, sc.settle_days, sc.horizon_end, sc.users, sc.segments, sc.merchants, sc.mids, sc.offers, sc.schemes.join(", ")
+    );
+    headline(&mut s, r);
+    funnel(&mut s, r);
+    money(&mut s, r);
+    days(&mut s, r);
+    offers(&mut s, r);
+    timing(&mut s, r);
+    ledger(&mut s, r);
+    s
+}
+
+fn headline(s: &mut String, r: &Report) {
+    let m = &r.money;
+    let f = &r.funnel;
+    let _ = writeln!(s, "## Summary\n");
+    let _ = writeln!(s, "| | |\n|---|---:|");
+    let _ = writeln!(s, "| Purchases | {} |", f.purchases);
+    let _ = writeln!(s, "| Spend | ${} |", m.spend);
+    let _ = writeln!(s, "| Enrollments | {} |", f.enrollments);
+    let _ = writeln!(s, "| Credits (cashback paid) | {} |", f.credits);
+    let _ = writeln!(s, "| Rewards, net of clawbacks | ${} |", m.net_rewards);
+    let _ = writeln!(s, "| Merchant cost (rewards + platform fees) | ${} |", m.merchant_cost);
+    let _ = writeln!(s, "| Ledger balanced | {} |\n", if r.ledger.balanced { "yes" } else { "**NO**" });
+}
+
+fn funnel(s: &mut String, r: &Report) {
+    let f = &r.funnel;
+    let _ = writeln!(s, "## Funnel\n");
+    let _ = writeln!(s, "| Step | Count | From previous step |\n|---|---:|---:|");
+    let rows = [
+        ("Impressions", f.impressions, None),
+        ("\"Get offer\" clicks", f.clicks, Some(f.impressions)),
+        ("Cards added (first card entry)", f.cards_added, Some(f.clicks)),
+        ("Enrollments (incl. one-tap)", f.enrollments, Some(f.clicks)),
+        ("Qualifying transactions", f.qualifying_transactions, None),
+        ("Credits", f.credits, Some(f.qualifying_transactions)),
+        ("Clawbacks (refunds of credited purchases)", f.clawbacks, Some(f.credits)),
+    ];
+    for (name, n, from) in rows {
+        let _ = writeln!(s, "| {name} | {n} | {} |", from.map_or(String::new(), |d| pct(n, d)));
+    }
+    let _ = writeln!(
+        s,
+        "\nCard entries abandoned: {} · one-tap enrollments: {} · card deletions: {} (ending {} enrollments) · declined for the per-card cap: {} · declined for budget: {}.\n",
+        f.card_entries_abandoned, f.one_tap_enrollments, f.card_deletions, f.enrollments_ended_by_deletion, f.declined_per_card_cap, f.declined_budget
+    );
+    let n = &r.network;
+    let _ = writeln!(
+        s,
+        "Card network: {} authorizations, {} clearings, {} reversals, {} refunds; {} messages reached the platform (the feed covers linked cards), {} would arrive after the horizon.\n",
+        n.auths, n.clearings, n.reversals, n.refunds, n.received_by_platform, n.after_horizon
+    );
+}
+
+fn money(s: &mut String, r: &Report) {
+    let m = &r.money;
+    let _ = writeln!(s, "## Money\n");
+    let _ = writeln!(s, "| | Amount |\n|---|---:|");
+    for (k, v) in [
+        ("Spend", m.spend),
+        ("Refunded to shoppers", m.refunded),
+        ("Rewards credited", m.rewards_credited),
+        ("Rewards clawed back", m.rewards_clawed_back),
+        ("Net rewards", m.net_rewards),
+        ("Platform fees (net)", m.platform_fees),
+        ("Merchant cost", m.merchant_cost),
+    ] {
+        let _ = writeln!(s, "| {k} | ${v} |");
+    }
+    let _ = writeln!(s, "\n{}.\n", capitalise(r.rounding));
+}
+
+fn capitalise(t: &str) -> String {
+    let mut c = t.chars();
+    c.next().map_or(String::new(), |f| f.to_uppercase().collect::<String>() + c.as_str())
+}
+
+fn days(s: &mut String, r: &Report) {
+    let _ = writeln!(s, "## Day by day\n");
+    if !r.surges.is_empty() {
+        for g in &r.surges {
+            let _ = writeln!(s, "- Surge **{}**: ×{} from {} to {}", g.name, g.multiplier, g.start, g.end);
+        }
+        s.push('\n');
+    }
+    let max = r.daily.iter().take(r.scenario.days as usize).map(|d| d.purchases).max().unwrap_or(0);
+    let _ = writeln!(s, "| Date | Day | Purchases | Spend | Credits | Rewards | Clawbacks | Purchases |\n|---|---|---:|---:|---:|---:|---:|---|");
+    let last_active = r.daily.iter().rposition(|d| d.purchases + d.credits + d.clawbacks > 0).unwrap_or(0);
+    for d in r.daily.iter().take(last_active.max(r.scenario.days as usize - 1) + 1) {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | ${} | {} | ${} | {} | {} |",
+            d.date, d.weekday, d.purchases, d.spend, d.credits, d.rewards, d.clawbacks, bar(d.purchases, max)
+        );
+    }
+    if let Some(peak) = r.hourly.iter().max_by_key(|h| h.purchases) {
+        let _ = writeln!(s, "\nBusiest hour: {}:00 with {} purchases (${}).\n", peak.hour, peak.purchases, peak.spend);
+    }
+}
+
+fn offers(s: &mut String, r: &Report) {
+    let _ = writeln!(s, "## Offers\n");
+    let _ = writeln!(s, "ROI = (incremental spend × the merchant's gross margin − merchant cost) ÷ merchant cost; incremental spend is the spend that exists only because users were enrolled (known exactly in simulation).\n");
+    let _ = writeln!(s, "| Offer | Merchant | Reward | Min spend | Enrollments | Redemptions | Net rewards | Budget left | Budget ran out | Attributed spend | Incremental spend | ROI |\n|---|---|---|---:|---:|---:|---:|---:|---|---:|---:|---:|");
+    let mut rows: Vec<&OfferRow> = r.offers.iter().collect();
+    if rows.len() > MAX_OFFER_ROWS {
+        rows.sort_by(|a, b| b.net_rewards.cmp(&a.net_rewards).then(a.id.cmp(&b.id)));
+    }
+    for o in rows.iter().take(MAX_OFFER_ROWS) {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | ${} | {} | {} | ${} | {} | {} | ${} | ${} | {} |",
+            o.id,
+            o.merchant_name,
+            o.reward,
+            o.min_spend,
+            o.enrollments,
+            o.redemptions,
+            o.net_rewards,
+            o.budget_left.map_or("unlimited".to_string(), |b| format!("${b}")),
+            opt(&o.budget_ran_out_at),
+            o.attributed_spend,
+            o.incremental_spend,
+            opt(&o.roi)
+        );
+    }
+    if rows.len() > MAX_OFFER_ROWS {
+        let rest = &rows[MAX_OFFER_ROWS..];
+        let net: Cents = rest.iter().map(|o| o.net_rewards).sum();
+        let _ = writeln!(s, "| … {} more offers | | | | {} | {} | ${} | | | | | |", rest.len(), rest.iter().map(|o| o.enrollments).sum::<u64>(), rest.iter().map(|o| o.redemptions).sum::<u64>(), net);
+    }
+    s.push('\n');
+}
+
+fn timing(s: &mut String, r: &Report) {
+    let t = &r.time_to_credit;
+    let _ = writeln!(s, "## Time to credit\n");
+    let _ = writeln!(s, "From purchase to statement credit (simulated time), over {} credits: p50 {}, p90 {}, p99 {}, max {}.\n", t.credits, opt(&t.p50), opt(&t.p90), opt(&t.p99), opt(&t.max));
+}
+
+fn ledger(s: &mut String, r: &Report) {
+    let l = &r.ledger;
+    let yes = |b: bool| if b { "yes" } else { "**NO**" };
+    let _ = writeln!(s, "## Ledger\n");
+    let _ = writeln!(s, "| Account | Balance |\n|---|---:|");
+    let _ = writeln!(s, "| Merchant funding | ${} |", l.merchant_funding);
+    let _ = writeln!(s, "| Cardholder credits | ${} |", l.cardholder_credits);
+    let _ = writeln!(s, "| Platform fees | ${} |", l.platform_fees);
+    let _ = writeln!(
+        s,
+        "\n{} journal entries. Balanced: {} · cardholder credits equal net rewards: {} · merchant cost equals net rewards + fees: {} · every offer within budget: {}.",
+        l.entries,
+        yes(l.balanced),
+        yes(l.credits_match_rewards),
+        yes(l.merchant_cost_matches),
+        yes(l.within_budgets)
+    );
+}

@@ -1,0 +1,8 @@
+//! The `offersim` command's library: loading scenario files with precise diagnostics, running
+//! them, and writing reports. Only this crate touches the file system and the terminal.
+
+pub mod output;
+pub mod progress;
+pub mod scenario;
+
+pub use scenario::{load_file, load_str, Diagnostic, Overrides, Scenario};
