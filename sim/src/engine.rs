@@ -12,8 +12,8 @@ use crate::outcome::{Bucket, OfferStats, Outcome};
 use crate::population::{simulate, Purchase, Timeline, Token, UserEvent};
 use crate::queue::EventQueue;
 use crate::rng::{Purpose, Stream};
-use crate::time::SimTime;
-use crate::world::{MerchantId, OfferId, World};
+use crate::time::{SimTime, SECONDS_PER_HOUR};
+use crate::world::{MerchantId, MidId, OfferId, World};
 use rayon::prelude::*;
 use std::collections::BTreeMap;
 
@@ -29,10 +29,23 @@ pub enum RunError {
     Threads { threads: usize, source: rayon::ThreadPoolBuildError },
 }
 
-enum Event {
-    /// The next event of a user's timeline.
-    User(u32),
-    Network(NetworkMessage),
+/// A network message in flight, with the purchase facts the platform learns from it.
+type InFlight = (NetworkMessage, TxnContext);
+
+/// Every user event of the run, in one bucket per hour, each ordered by (time, user, position
+/// in the user's timeline).
+type UserStream = Vec<Vec<(SimTime, u32, UserEvent)>>;
+
+/// Progress is reported every this many events (reporting costs a clock read).
+const PROGRESS_EVERY: u64 = 4_096;
+
+/// Purchase facts carried with each network message: the transaction time, the card slot and
+/// the MID.
+#[derive(Clone, Copy)]
+struct TxnContext {
+    bought_at: SimTime,
+    slot: u8,
+    mid: MidId,
 }
 
 /// A card as the platform knows it: linked under a token, with its enrollments.
@@ -48,16 +61,13 @@ struct CreditRecord {
     token: Token,
     reward: Cents,
     fee: Cents,
+    amount: Cents,
     clawed_back: bool,
 }
 
 struct Engine<'w> {
     world: &'w World,
     network: &'w dyn CardNetwork,
-    timelines: Vec<Timeline>,
-    cursor: Vec<u32>,
-    /// Index in the user's timeline of each of their purchases, by purchase seq.
-    purchase_at: Vec<Vec<u32>>,
     links: Vec<Vec<Link>>,
     remaining: Vec<Option<Cents>>,
     credits: BTreeMap<PurchaseId, CreditRecord>,
@@ -85,29 +95,42 @@ pub fn run<'a>(
             .into_par_iter()
             .map(|u| {
                 let t = simulate(world, u);
-                progress.advance(1);
+                if u as u64 % PROGRESS_EVERY == 0 {
+                    progress.advance(PROGRESS_EVERY.min(users as u64 - u as u64));
+                }
                 t
             })
             .collect()
     });
-    let mut engine = Engine::new(world, network, timelines, log);
-    Ok(engine.replay(progress))
+    let stream = merge(&pool, timelines, world.days as usize * 24);
+    let mut engine = Engine::new(world, network, users as usize, log);
+    Ok(engine.replay(&stream, progress))
+}
+
+/// Merges the timelines into one stream in (time, user) order: scattered into hourly buckets
+/// (sized beforehand), then each bucket sorted. The sort is stable, so one user's same-second
+/// events keep their causal order; the result is a pure function of the timelines, so the
+/// thread count cannot change it.
+fn merge(pool: &rayon::ThreadPool, timelines: Vec<Timeline>, hours: usize) -> UserStream {
+    let hour = |at: SimTime| at.hour_index().min(hours - 1);
+    let mut counts = vec![0usize; hours];
+    for t in &timelines {
+        for (at, _) in &t.events {
+            counts[hour(*at)] += 1;
+        }
+    }
+    let mut buckets: UserStream = counts.iter().map(|&n| Vec::with_capacity(n)).collect();
+    for t in timelines {
+        for (at, e) in t.events {
+            buckets[hour(at)].push((at, t.user, e));
+        }
+    }
+    pool.install(|| buckets.par_iter_mut().for_each(|b| b.sort_by_key(|(at, u, _)| (*at, *u))));
+    buckets
 }
 
 impl<'w> Engine<'w> {
-    fn new(world: &'w World, network: &'w dyn CardNetwork, timelines: Vec<Timeline>, log: Option<&'w mut dyn EventLog>) -> Self {
-        let purchase_at = timelines
-            .iter()
-            .map(|t| {
-                t.events
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, (_, e))| matches!(e, UserEvent::Purchase(_)))
-                    .map(|(i, _)| i as u32)
-                    .collect()
-            })
-            .collect();
-        let n = timelines.len();
+    fn new(world: &'w World, network: &'w dyn CardNetwork, n: usize, log: Option<&'w mut dyn EventLog>) -> Self {
         let out = Outcome {
             offers: world.offers.iter().map(|o| OfferStats { budget_left: o.budget, ..Default::default() }).collect(),
             hourly: vec![Bucket::default(); world.days as usize * 24],
@@ -117,9 +140,6 @@ impl<'w> Engine<'w> {
         Engine {
             world,
             network,
-            timelines,
-            cursor: vec![0; n],
-            purchase_at,
             links: (0..n).map(|_| Vec::new()).collect(),
             remaining: world.offers.iter().map(|o| o.budget).collect(),
             credits: BTreeMap::new(),
@@ -129,34 +149,37 @@ impl<'w> Engine<'w> {
         }
     }
 
-    fn replay(&mut self, progress: &dyn Progress) -> Outcome {
-        let mut queue = EventQueue::with_capacity(self.timelines.len() * 2);
-        let mut total: u64 = 0;
-        for (u, t) in self.timelines.iter().enumerate() {
-            total += t.events.len() as u64;
-            if let Some((at, _)) = t.events.first() {
-                queue.schedule(*at, Event::User(u as u32));
-            }
-        }
-        progress.phase("events", total);
+    /// Replays the users' events and the network's messages in time order; at the same
+    /// instant, user events go first.
+    fn replay(&mut self, stream: &UserStream, progress: &dyn Progress) -> Outcome {
+        let mut queue: EventQueue<InFlight> = EventQueue::new(self.world.horizon_end(), SECONDS_PER_HOUR);
+        progress.phase("events", stream.iter().map(|b| b.len() as u64).sum());
         let horizon = self.world.horizon_end();
-        while let Some((now, event)) = queue.pop() {
+        let mut users = stream.iter().flatten().peekable();
+        let mut done: u64 = 0;
+        loop {
+            let user_first = match (users.peek(), queue.peek_time()) {
+                (Some((at, _, _)), Some(q)) => *at <= q,
+                (Some(_), None) => true,
+                (None, Some(_)) => false,
+                (None, None) => break,
+            };
+            let now = if user_first {
+                let Some(&(at, u, e)) = users.next() else { break };
+                done += 1;
+                self.user_event(at, u, e, &mut queue);
+                if done % PROGRESS_EVERY == 0 {
+                    progress.advance(PROGRESS_EVERY);
+                    progress.at(at);
+                }
+                at
+            } else {
+                let Some((at, (m, ctx))) = queue.pop() else { break };
+                self.network_message(at, m, ctx);
+                at
+            };
             self.out.events_processed += 1;
             self.out.last_event_at = now;
-            match event {
-                Event::User(u) => {
-                    self.user_event(now, u, &mut queue);
-                    let next = self.cursor[u as usize] as usize;
-                    if let Some((at, _)) = self.timelines[u as usize].events.get(next) {
-                        queue.schedule(*at, Event::User(u));
-                    }
-                    progress.advance(1);
-                }
-                Event::Network(m) => self.network_message(now, m),
-            }
-            if self.out.events_processed % 65_536 == 0 {
-                progress.at(now);
-            }
             debug_assert!(self.out.ledger.is_balanced());
             debug_assert!(now < horizon);
         }
@@ -176,11 +199,7 @@ impl<'w> Engine<'w> {
         &self.world.offers[o.0 as usize].id
     }
 
-    fn user_event(&mut self, now: SimTime, u: u32, queue: &mut EventQueue<Event>) {
-        let idx = self.cursor[u as usize] as usize;
-        self.cursor[u as usize] += 1;
-        // Events are small and copied out so that the engine's state can be updated freely.
-        let event = self.timelines[u as usize].events[idx].1.clone();
+    fn user_event(&mut self, now: SimTime, u: u32, event: UserEvent, queue: &mut EventQueue<InFlight>) {
         match event {
             UserEvent::Exposure { offer, impressions } => {
                 self.out.funnel.impressions += impressions as u64;
@@ -245,7 +264,8 @@ impl<'w> Engine<'w> {
         self.links[u as usize].iter().find(|l| l.slot == slot && l.active).map(|l| l.token)
     }
 
-    fn purchase(&mut self, now: SimTime, u: u32, p: &Purchase, queue: &mut EventQueue<Event>) {
+    fn purchase(&mut self, now: SimTime, u: u32, p: &Purchase, queue: &mut EventQueue<InFlight>) {
+        let ctx = TxnContext { bought_at: now, slot: p.slot, mid: p.mid };
         self.out.funnel.purchases += 1;
         self.out.money.spend += p.amount;
         if let Some(o) = p.uplift_of {
@@ -290,23 +310,14 @@ impl<'w> Engine<'w> {
             if at >= horizon {
                 self.out.feed.after_horizon += 1;
             } else {
-                queue.schedule(at.max(now), Event::Network(m));
+                queue.schedule(at.max(now), (m, ctx));
             }
         }
     }
 
-    fn purchase_of(&self, id: PurchaseId) -> (SimTime, &Purchase) {
-        let i = self.purchase_at[id.user as usize][id.seq as usize] as usize;
-        match &self.timelines[id.user as usize].events[i] {
-            (at, UserEvent::Purchase(p)) => (*at, p),
-            _ => unreachable!("purchase index points at a purchase"),
-        }
-    }
-
-    fn network_message(&mut self, now: SimTime, m: NetworkMessage) {
-        let (bought_at, p) = self.purchase_of(m.purchase);
-        let slot = p.slot;
-        let mid_merchant = self.world.mids[p.mid.0 as usize].merchant;
+    fn network_message(&mut self, now: SimTime, m: NetworkMessage, ctx: TxnContext) {
+        let TxnContext { bought_at, slot, mid } = ctx;
+        let mid_merchant = self.world.mids[mid.0 as usize].merchant;
         if m.kind == MessageKind::Refund {
             return self.refund(now, m, slot);
         }
@@ -386,7 +397,7 @@ impl<'w> Engine<'w> {
                     b.credits += 1;
                     b.rewards += reward;
                 }
-                self.credits.insert(purchase, CreditRecord { offer, token, reward, fee, clawed_back: false });
+                self.credits.insert(purchase, CreditRecord { offer, token, reward, fee, amount: txn.amount, clawed_back: false });
                 let (oid, desc) = (self.offer_id(offer), world.merchants[o.merchant.0 as usize].descriptor.as_str());
                 self.record(now, LogEvent::Match { purchase, offer: oid, reward });
                 self.record(now, LogEvent::Credit { purchase, offer: oid, card: token, amount: reward, fee, descriptor: desc });
@@ -406,12 +417,10 @@ impl<'w> Engine<'w> {
         self.record(now, LogEvent::Refund { purchase: m.purchase, amount: m.amount, card: token });
         let Some(c) = self.credits.get_mut(&m.purchase).filter(|c| !c.clawed_back) else { return };
         c.clawed_back = true;
-        let (offer, card, reward, fee) = (c.offer, c.token, c.reward, c.fee);
+        let (offer, card, reward, fee, amount) = (c.offer, c.token, c.reward, c.fee, c.amount);
         let world = self.world;
         let merchant = merchant_of(world, offer);
         self.out.ledger.clawback(merchant, reward, fee);
-        let (_, p) = self.purchase_of(m.purchase);
-        let amount = p.amount;
         let stats = &mut self.out.offers[offer.0 as usize];
         stats.clawbacks += 1;
         stats.rewards_clawed_back += reward;

@@ -31,7 +31,7 @@ pub const MAX_BASKET: Cents = Cents(1_000_000_00);
 /// Seconds a one-tap enrollment takes after the click.
 const ONE_TAP_SECONDS: u64 = 5;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy)]
 pub struct Purchase {
     pub id: PurchaseId,
     pub merchant: MerchantId,
@@ -46,7 +46,7 @@ pub struct Purchase {
     pub uplift_of: Option<OfferId>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy)]
 pub enum UserEvent {
     /// `impressions` views of an offer in one day, the first at this event's time.
     Exposure { offer: OfferId, impressions: u32 },
@@ -55,7 +55,7 @@ pub enum UserEvent {
     CardAdded { slot: u8, token: Token },
     Enrolled { offer: OfferId, token: Token, one_tap: bool },
     CardDeleted { token: Token },
-    Purchase(Box<Purchase>),
+    Purchase(Purchase),
 }
 
 #[derive(Debug, Clone)]
@@ -77,6 +77,7 @@ pub struct Timeline {
 struct Link {
     token: Token,
     slot: u8,
+    added_at: SimTime,
     deleted_at: SimTime,
 }
 
@@ -176,7 +177,8 @@ fn funnel(
     // (offer, day) → index in `out` of that day's exposure event
     let mut exposure_at: Vec<((OfferId, usize), usize)> = Vec::new();
     for &(t, offer) in seen {
-        if let Some(l) = link.as_ref().filter(|l| l.deleted_at <= t) {
+        // A card deleted before a one-tap enrollment could complete counts as gone.
+        if let Some(l) = link.as_ref().filter(|l| l.deleted_at <= t.plus_seconds(ONE_TAP_SECONDS)) {
             out.push((l.deleted_at, UserEvent::CardDeleted { token: l.token }));
             link = None;
         }
@@ -198,7 +200,8 @@ fn funnel(
         }
         out.push((t, UserEvent::Click { offer }));
         if let Some(l) = &link {
-            let at = t.plus_seconds(ONE_TAP_SECONDS);
+            // One tap, once the stored card exists (a card entry may still be under way).
+            let at = t.plus_seconds(ONE_TAP_SECONDS).max(l.added_at);
             out.push((at, UserEvent::Enrolled { offer, token: l.token, one_tap: true }));
             enrollments.push(Enrollment { offer, slot: l.slot, start: at, end: l.deleted_at });
             continue;
@@ -221,7 +224,7 @@ fn funnel(
         out.push((added, UserEvent::CardAdded { slot: 0, token }));
         out.push((added, UserEvent::Enrolled { offer, token, one_tap: false }));
         enrollments.push(Enrollment { offer, slot: 0, start: added, end: deleted_at });
-        link = Some(Link { token, slot: 0, deleted_at });
+        link = Some(Link { token, slot: 0, added_at: added, deleted_at });
     }
     if let Some(l) = link.filter(|l| l.deleted_at < world.period_end()) {
         out.push((l.deleted_at, UserEvent::CardDeleted { token: l.token }));
@@ -261,7 +264,7 @@ fn spend(
         }
         let m = MerchantId(world.merchant_pick_by_hour[h].draw(&mut rng) as u32);
         let p = purchase(world, profile, m, None, None, &mut rng);
-        out.push((at, UserEvent::Purchase(Box::new(p))));
+        out.push((at, UserEvent::Purchase(p)));
     }
     for (k, offer) in world.offers.iter().enumerate() {
         if offer.uplift <= 0.0 || !enrollments.iter().any(|e| e.offer.0 as usize == k) {
@@ -286,7 +289,7 @@ fn spend(
                     continue;
                 }
                 let p = purchase(world, profile, offer.merchant, Some(e.slot), Some(e.offer), &mut rng);
-                out.push((at, UserEvent::Purchase(Box::new(p))));
+                out.push((at, UserEvent::Purchase(p)));
             }
         }
     }
