@@ -1,0 +1,198 @@
+//! Money invariants on random scenarios (random offers, rewards, budgets, caps, network rates,
+//! card deletion and seeds): the ledger balances; no offer pays beyond its budget or a card
+//! beyond its cap; credits − clawbacks = net rewards; each purchase is credited at most once
+//! and clawed back at most once, by exactly its reward; nothing is credited for a purchase made
+//! before the card's enrollment or cleared after the card was deleted.
+
+use offersim::{load_str, Overrides};
+use offersim_sim::events::{EventLog, NoProgress, Record};
+use offersim_sim::RunOptions;
+use proptest::prelude::*;
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+
+#[derive(Default)]
+struct Memory(Vec<Value>);
+
+impl EventLog for Memory {
+    fn record(&mut self, r: &Record<'_>) {
+        self.0.push(serde_json::to_value(r).expect("records serialize"));
+    }
+}
+
+#[derive(Debug, Clone)]
+struct OfferSpec {
+    merchant: usize,
+    percent: Option<(u32, Option<u32>)>,
+    fixed_cents: u32,
+    min_spend: u32,
+    cap: Option<u32>,
+    budget: Option<u32>,
+    fee: u32,
+    start_day: u32,
+    length_days: u32,
+}
+
+fn offer_spec(merchants: usize) -> impl Strategy<Value = OfferSpec> {
+    (
+        0..merchants,
+        proptest::option::of((1u32..60, proptest::option::of(1u32..20))),
+        1u32..1_000,
+        0u32..30,
+        proptest::option::of(1u32..4),
+        proptest::option::of(1u32..120),
+        0u32..40,
+        0u32..3,
+        1u32..5,
+    )
+        .prop_map(|(merchant, percent, fixed_cents, min_spend, cap, budget, fee, start_day, length_days)| OfferSpec {
+            merchant,
+            percent,
+            fixed_cents,
+            min_spend,
+            cap,
+            budget,
+            fee,
+            start_day,
+            length_days,
+        })
+}
+
+fn scenario_text(seed: u64, users: u32, merchants: usize, offers: &[OfferSpec], rates: (f64, f64, f64)) -> String {
+    let mut s = format!(
+        "[scenario]\nname = \"prop\"\nseed = {seed}\nstart = \"2026-06-01\"\ndays = 5\nsettle_days = 20\n\n[population]\nusers = {users}\n\n\
+         [segments.all]\nshare = 1.0\nhashtags = {{ x = 0.5 }}\npurchases_per_day = 1.5\ncards_per_user = [0.5, 0.5]\n\
+         schemes = {{ a = 0.5, b = 0.5 }}\nclick_rate = 0.3\ncard_entry_completion = 0.7\ncard_delete_per_day = {}\n\n",
+        rates.2
+    );
+    for m in 0..merchants {
+        s += &format!("[merchants.m{m}]\nname = \"Merchant {m}\"\ncategory = \"c\"\nmids = 2\nchannels = {{ in_store = 0.5, online = 0.5 }}\nbasket = {{ median = 12.00, sigma = 0.8 }}\n\n");
+    }
+    for (i, o) in offers.iter().enumerate() {
+        let reward = match o.percent {
+            Some((p, Some(cap))) => format!("{{ percent = {p}, cap = {cap} }}"),
+            Some((p, None)) => format!("{{ percent = {p} }}"),
+            None => format!("{{ fixed = \"{}.{:02}\" }}", o.fixed_cents / 100, o.fixed_cents % 100),
+        };
+        s += &format!(
+            "[offers.o{i}]\nmerchant = \"m{}\"\nreward = {reward}\nmin_spend = {}\nstart = \"2026-06-{:02}\"\nend = \"2026-06-{:02}\"\nplatform_fee_percent = {}\nuplift = 0.5\n",
+            o.merchant,
+            o.min_spend,
+            1 + o.start_day,
+            1 + o.start_day + o.length_days,
+            o.fee
+        );
+        if let Some(c) = o.cap {
+            s += &format!("per_card_cap = {c}\n");
+        }
+        if let Some(b) = o.budget {
+            s += &format!("budget = {b}\n");
+        }
+        s += "targeting = { impressions_per_day = 2.0 }\n\n";
+    }
+    for scheme in ["a", "b"] {
+        s += &format!(
+            "[network.schemes.{scheme}]\nclearing_delay_hours = {{ min = 1, mode = 30, max = 80 }}\nreversal_rate = {}\nrefund_rate = {}\nrefund_delay_days = {{ min = 0, mode = 2, max = 10 }}\n\n",
+            rates.0, rates.1
+        );
+    }
+    s
+}
+
+fn cents(v: &Value) -> i64 {
+    let s = v.as_str().expect("money is a string");
+    let neg = s.starts_with('-');
+    let (w, f) = s.trim_start_matches('-').split_once('.').expect("two places");
+    let c = w.parse::<i64>().unwrap() * 100 + f.parse::<i64>().unwrap();
+    if neg {
+        -c
+    } else {
+        c
+    }
+}
+
+fn scenario_strategy() -> impl Strategy<Value = String> {
+    (1usize..4)
+        .prop_flat_map(|merchants| {
+            (
+                any::<u64>(),
+                20u32..120,
+                Just(merchants),
+                proptest::collection::vec(offer_spec(merchants), 1..5),
+                (0.0f64..0.3, 0.0f64..0.6, 0.0f64..0.8),
+            )
+        })
+        .prop_map(|(seed, users, merchants, offers, rates)| scenario_text(seed, users, merchants, &offers, rates))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+    #[test]
+    fn money_is_conserved_and_every_rule_holds(text in scenario_strategy()) {
+        let s = load_str("prop.toml", &text, &Overrides::default()).map_err(|d| TestCaseError::fail(format!("{d:?}\n{text}")))?;
+        let mut log = Memory::default();
+        let out = offersim_sim::run(&s.world, &s.network, RunOptions { threads: 1 }, &NoProgress, Some(&mut log)).unwrap();
+        let report = offersim_reports::build(&s.world, &out);
+
+        // The ledger and the report's own cross-checks.
+        prop_assert!(report.ledger.balanced);
+        prop_assert!(report.ledger.credits_match_rewards);
+        prop_assert!(report.ledger.merchant_cost_matches);
+        prop_assert!(report.ledger.within_budgets);
+        prop_assert_eq!(report.money.net_rewards, report.money.rewards_credited - report.money.rewards_clawed_back);
+
+        // From the event log, independently.
+        let mut enrolled: BTreeMap<(String, String), u64> = BTreeMap::new();
+        let mut deleted: BTreeMap<String, u64> = BTreeMap::new();
+        let mut bought: BTreeMap<String, (u64, i64)> = BTreeMap::new();
+        let mut credited: BTreeMap<String, (String, String, i64, i64)> = BTreeMap::new();
+        let mut clawed: BTreeSet<String> = BTreeSet::new();
+        let mut per_card: BTreeMap<(String, String), u32> = BTreeMap::new();
+        let mut per_offer: BTreeMap<String, i64> = BTreeMap::new();
+        let (mut credit_sum, mut clawback_sum) = (0i64, 0i64);
+        for e in &log.0 {
+            let t = e["t"].as_u64().unwrap();
+            let str_of = |k: &str| e[k].as_str().unwrap_or_default().to_string();
+            match e["type"].as_str().unwrap() {
+                "enrollment" => { enrolled.entry((str_of("card"), str_of("offer"))).or_insert(t); }
+                "card_deleted" => { deleted.insert(str_of("card"), t); }
+                "purchase" => { bought.insert(str_of("purchase"), (t, cents(&e["amount"]))); }
+                "credit" => {
+                    let (p, card, offer) = (str_of("purchase"), str_of("card"), str_of("offer"));
+                    prop_assert!(!credited.contains_key(&p), "purchase {} credited twice", p);
+                    let (at, amount) = bought[&p];
+                    let since = enrolled.get(&(card.clone(), offer.clone()));
+                    prop_assert!(since.is_some_and(|s| *s <= at), "credit for a purchase made before enrollment: {}", p);
+                    prop_assert!(deleted.get(&card).is_none_or(|d| *d > t), "credit after the card was deleted: {}", p);
+                    let reward = cents(&e["amount"]);
+                    prop_assert!(reward > 0);
+                    *per_card.entry((card.clone(), offer.clone())).or_default() += 1;
+                    *per_offer.entry(offer.clone()).or_default() += reward;
+                    credit_sum += reward;
+                    credited.insert(p, (card, offer, reward, amount));
+                }
+                "clawback" => {
+                    let p = str_of("purchase");
+                    prop_assert!(clawed.insert(p.clone()), "purchase {} clawed back twice", p);
+                    let c = &credited[&p];
+                    prop_assert_eq!(cents(&e["amount"]), c.2, "a clawback reverses exactly the reward");
+                    clawback_sum += c.2;
+                }
+                _ => {}
+            }
+        }
+        prop_assert_eq!(credit_sum, report.money.rewards_credited.0);
+        prop_assert_eq!(clawback_sum, report.money.rewards_clawed_back.0);
+        for (o, row) in s.world.offers.iter().zip(&report.offers) {
+            let paid = per_offer.get(&o.id).copied().unwrap_or(0);
+            prop_assert_eq!(paid, row.rewards_credited.0);
+            if let Some(b) = o.budget { prop_assert!(paid <= b.0, "offer {} paid {} over budget {}", o.id, paid, b.0); }
+            if let Some(cap) = o.per_card_cap {
+                for ((_, offer), n) in &per_card {
+                    if offer == &o.id { prop_assert!(*n <= cap, "offer {} credited a card {} times (cap {})", o.id, n, cap); }
+                }
+            }
+        }
+    }
+}
