@@ -76,7 +76,10 @@ fn invalid(diags: &[Diagnostic]) -> ExitCode {
         eprintln!("{d}");
     }
     let n = diags.len();
-    eprintln!("error: the scenario is not valid ({n} problem{}); nothing was run or written", if n == 1 { "" } else { "s" });
+    eprintln!(
+        "error: the scenario is not valid ({n} problem{}); nothing was run or written",
+        if n == 1 { "" } else { "s" }
+    );
     ExitCode::from(2)
 }
 
@@ -122,7 +125,8 @@ fn run(s: &Scenario, out: Option<PathBuf>, threads: usize, events: Option<&Path>
     let mut log = events.map(JsonlLog::create).transpose()?;
     let bar = Bar::new(w.calendar, !quiet && std::io::stderr().is_terminal());
     let started = Instant::now();
-    let result = offersim_sim::run(w, &s.network, RunOptions { threads }, &bar, log.as_mut().map(|l| l as &mut dyn EventLog));
+    let result =
+        offersim_sim::run(w, &s.network, RunOptions { threads }, &bar, log.as_mut().map(|l| l as &mut dyn EventLog));
     bar.finish();
     let outcome = match result {
         Ok(o) => o,

@@ -34,7 +34,13 @@ impl JsonlLog {
     pub fn create(path: &Path) -> Result<JsonlLog> {
         let tmp = temp_path(path);
         let file = File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
-        Ok(JsonlLog { path: path.to_path_buf(), tmp, out: BufWriter::with_capacity(1 << 20, file), error: None, lines: 0 })
+        Ok(JsonlLog {
+            path: path.to_path_buf(),
+            tmp,
+            out: BufWriter::with_capacity(1 << 20, file),
+            error: None,
+            lines: 0,
+        })
     }
 
     /// Flushes and moves the file into place; returns the number of lines written.
@@ -44,7 +50,8 @@ impl JsonlLog {
             return Err(e).with_context(|| format!("cannot write {}", self.tmp.display()));
         }
         self.out.flush().with_context(|| format!("cannot write {}", self.tmp.display()))?;
-        std::fs::rename(&self.tmp, &self.path).with_context(|| format!("cannot move {} into place", self.path.display()))?;
+        std::fs::rename(&self.tmp, &self.path)
+            .with_context(|| format!("cannot move {} into place", self.path.display()))?;
         Ok(self.lines)
     }
 
@@ -59,7 +66,9 @@ impl EventLog for JsonlLog {
         if self.error.is_some() {
             return;
         }
-        let res = serde_json::to_writer(&mut self.out, r).map_err(std::io::Error::from).and_then(|_| self.out.write_all(b"\n"));
+        let res = serde_json::to_writer(&mut self.out, r)
+            .map_err(std::io::Error::from)
+            .and_then(|_| self.out.write_all(b"\n"));
         match res {
             Ok(()) => self.lines += 1,
             Err(e) => self.error = Some(e),

@@ -53,7 +53,10 @@ pub fn load_file(path: &Path, overrides: &Overrides) -> Result<Scenario, Vec<Dia
         return Err(whole("is a directory; give the path of a scenario .toml file".into()));
     }
     if meta.len() > MAX_SCENARIO_BYTES {
-        return Err(whole(format!("is {} bytes; scenario files are limited to {MAX_SCENARIO_BYTES} bytes", meta.len())));
+        return Err(whole(format!(
+            "is {} bytes; scenario files are limited to {MAX_SCENARIO_BYTES} bytes",
+            meta.len()
+        )));
     }
     let bytes = std::fs::read(path).map_err(|e| whole(format!("cannot read the scenario file: {e}")))?;
     let text = match String::from_utf8(bytes) {
@@ -62,7 +65,11 @@ pub fn load_file(path: &Path, overrides: &Overrides) -> Result<Scenario, Vec<Dia
             let bad = e.utf8_error().valid_up_to();
             let valid = String::from_utf8_lossy(&e.as_bytes()[..bad]).into_owned();
             let position = Some(line_col(&valid, bad));
-            return Err(vec![Diagnostic { file, position, message: "the file is not UTF-8 text (scenario files are TOML, which is UTF-8)".into() }]);
+            return Err(vec![Diagnostic {
+                file,
+                position,
+                message: "the file is not UTF-8 text (scenario files are TOML, which is UTF-8)".into(),
+            }]);
         }
     };
     load_str(&file, &text, overrides)
@@ -70,7 +77,11 @@ pub fn load_file(path: &Path, overrides: &Overrides) -> Result<Scenario, Vec<Dia
 
 /// Loads a scenario from its text; `file` names it in diagnostics.
 pub fn load_str(file: &str, text: &str, overrides: &Overrides) -> Result<Scenario, Vec<Diagnostic>> {
-    let at = |offset: usize, message: String| Diagnostic { file: file.to_string(), position: Some(line_col(text, offset)), message };
+    let at = |offset: usize, message: String| Diagnostic {
+        file: file.to_string(),
+        position: Some(line_col(text, offset)),
+        message,
+    };
     if text.trim().is_empty() {
         return Err(vec![at(0, "the file is empty; a scenario needs [scenario], [population], [segments.*], merchants, offers and [network] sections (see scenarios/README.md)".into())]);
     }
@@ -120,7 +131,9 @@ fn explain(message: &str) -> String {
     let Some(rest) = message.strip_prefix("unknown field `") else {
         return message.to_string();
     };
-    let Some((got, expected)) = rest.split_once('`') else { return message.to_string() };
+    let Some((got, expected)) = rest.split_once('`') else {
+        return message.to_string();
+    };
     let known: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
     let hint = world::hint(got, known.iter());
     format!("unknown field `{got}`{hint}; expected one of: {}", known.join(", "))

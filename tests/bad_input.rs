@@ -18,7 +18,11 @@ fn expectation(case: &Path) -> (String, String) {
 #[test]
 fn every_bad_scenario_gets_a_located_error_and_nothing_is_written() {
     let dir = root().join("tests").join("bad");
-    let mut cases: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension().is_some_and(|e| e == "toml")).collect();
+    let mut cases: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
     cases.sort();
     assert!(cases.len() >= 40, "a battery of at least 40 cases, found {}", cases.len());
     let out = tempfile::tempdir().unwrap();

@@ -3,6 +3,9 @@
 //! before the purchase, card still linked at clearing, $5.00 or more, in the offer's week, one
 //! per card, a $150 budget: 75 rewards at most) and compares with what the pipeline credited.
 
+// Amounts in cents are written `150_00` for $150.00.
+#![allow(clippy::inconsistent_digit_grouping)]
+
 mod common;
 use common::*;
 use serde_json::Value;
@@ -106,8 +109,10 @@ fn a_refund_of_a_credited_purchase_claws_back_exactly_that_reward() {
     run_to(&scenario("card_deletion.toml"), dir.path(), &["--events", events.to_str().unwrap()]);
     let text = std::fs::read_to_string(&events).unwrap();
     let lines: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-    let credits: BTreeMap<&str, &Value> = lines.iter().filter(|v| v["type"] == "credit").map(|v| (v["purchase"].as_str().unwrap(), v)).collect();
-    let refunds: BTreeSet<&str> = lines.iter().filter(|v| v["type"] == "refund").map(|v| v["purchase"].as_str().unwrap()).collect();
+    let credits: BTreeMap<&str, &Value> =
+        lines.iter().filter(|v| v["type"] == "credit").map(|v| (v["purchase"].as_str().unwrap(), v)).collect();
+    let refunds: BTreeSet<&str> =
+        lines.iter().filter(|v| v["type"] == "refund").map(|v| v["purchase"].as_str().unwrap()).collect();
     let clawbacks: Vec<&Value> = lines.iter().filter(|v| v["type"] == "clawback").collect();
     let expected: BTreeSet<&str> = credits.keys().filter(|p| refunds.contains(*p)).copied().collect();
     let got: BTreeSet<&str> = clawbacks.iter().map(|v| v["purchase"].as_str().unwrap()).collect();

@@ -45,16 +45,8 @@ fn offer_spec(merchants: usize) -> impl Strategy<Value = OfferSpec> {
         0u32..3,
         1u32..5,
     )
-        .prop_map(|(merchant, percent, fixed_cents, min_spend, cap, budget, fee, start_day, length_days)| OfferSpec {
-            merchant,
-            percent,
-            fixed_cents,
-            min_spend,
-            cap,
-            budget,
-            fee,
-            start_day,
-            length_days,
+        .prop_map(|(merchant, percent, fixed_cents, min_spend, cap, budget, fee, start_day, length_days)| {
+            OfferSpec { merchant, percent, fixed_cents, min_spend, cap, budget, fee, start_day, length_days }
         })
 }
 

@@ -135,7 +135,9 @@ impl CardNetwork for MockNetwork {
     }
 
     fn report(&self, p: &PurchaseFacts, rng: &mut Stream, out: &mut Vec<(SimTime, NetworkMessage)>) {
-        let Some((_, s)) = self.schemes.get(p.scheme as usize) else { return };
+        let Some((_, s)) = self.schemes.get(p.scheme as usize) else {
+            return;
+        };
         let msg = |kind| NetworkMessage { kind, purchase: p.id, amount: p.amount };
         let auth_at = p.at.plus_seconds(uniform(rng, s.auth_delay_seconds));
         out.push((auth_at, msg(MessageKind::Auth)));

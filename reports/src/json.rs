@@ -250,7 +250,8 @@ pub fn build(world: &World, out: &Outcome) -> Report {
         clawbacks: b.clawbacks,
     };
     let ttc = |p: u32| out.time_to_credit_percentile(p);
-    let within_budgets = world.offers.iter().zip(&out.offers).all(|(o, s)| o.budget.is_none_or(|b| s.rewards_credited <= b));
+    let within_budgets =
+        world.offers.iter().zip(&out.offers).all(|(o, s)| o.budget.is_none_or(|b| s.rewards_credited <= b));
     let l = &out.ledger;
     Report {
         schema: SCHEMA,
@@ -309,7 +310,12 @@ pub fn build(world: &World, out: &Outcome) -> Report {
         surges: world
             .surges
             .iter()
-            .map(|s| SurgeRow { name: s.name.clone(), start: cal.format(s.start), end: cal.format(s.end), multiplier: s.multiplier })
+            .map(|s| SurgeRow {
+                name: s.name.clone(),
+                start: cal.format(s.start),
+                end: cal.format(s.end),
+                multiplier: s.multiplier,
+            })
             .collect(),
         daily: out.daily.iter().enumerate().map(day_row).collect(),
         hourly: out
@@ -342,7 +348,8 @@ pub fn build(world: &World, out: &Outcome) -> Report {
             cardholder_credits: l.balance(Account::CardholderCredits),
             platform_fees: l.balance(Account::PlatformFees),
             credits_match_rewards: l.balance(Account::CardholderCredits) == m.rewards_credited - m.rewards_clawed_back,
-            merchant_cost_matches: l.merchant_cost() == (m.rewards_credited - m.rewards_clawed_back) + (m.fees_charged - m.fees_refunded),
+            merchant_cost_matches: l.merchant_cost()
+                == (m.rewards_credited - m.rewards_clawed_back) + (m.fees_charged - m.fees_refunded),
             within_budgets,
         },
     }

@@ -24,6 +24,30 @@ fn bar(v: u64, max: u64) -> String {
     "█".repeat(((v * BAR_WIDTH).div_ceil(max)) as usize)
 }
 
+/// `1234567` → `1,234,567`.
+fn count(n: u64) -> String {
+    group(&n.to_string())
+}
+
+/// `Cents(123456789)` → `$1,234,567.89` (negative: `-$5.00`).
+fn usd(c: Cents) -> String {
+    let text = c.to_string();
+    let (sign, digits) = text.strip_prefix('-').map_or(("", text.as_str()), |d| ("-", d));
+    let (whole, frac) = digits.split_once('.').unwrap_or((digits, "00"));
+    format!("{sign}${}.{frac}", group(whole))
+}
+
+fn group(digits: &str) -> String {
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}
+
 fn opt<T: ToString>(v: &Option<T>) -> String {
     v.as_ref().map_or("–".to_string(), |x| x.to_string())
 }
@@ -58,12 +82,12 @@ fn headline(s: &mut String, r: &Report) {
     let f = &r.funnel;
     let _ = writeln!(s, "## Summary\n");
     let _ = writeln!(s, "| | |\n|---|---:|");
-    let _ = writeln!(s, "| Purchases | {} |", f.purchases);
-    let _ = writeln!(s, "| Spend | ${} |", m.spend);
-    let _ = writeln!(s, "| Enrollments | {} |", f.enrollments);
-    let _ = writeln!(s, "| Credits (cashback paid) | {} |", f.credits);
-    let _ = writeln!(s, "| Rewards, net of clawbacks | ${} |", m.net_rewards);
-    let _ = writeln!(s, "| Merchant cost (rewards + platform fees) | ${} |", m.merchant_cost);
+    let _ = writeln!(s, "| Purchases | {} |", count(f.purchases));
+    let _ = writeln!(s, "| Spend | {} |", usd(m.spend));
+    let _ = writeln!(s, "| Enrollments | {} |", count(f.enrollments));
+    let _ = writeln!(s, "| Credits (cashback paid) | {} |", count(f.credits));
+    let _ = writeln!(s, "| Rewards, net of clawbacks | {} |", usd(m.net_rewards));
+    let _ = writeln!(s, "| Merchant cost (rewards + platform fees) | {} |", usd(m.merchant_cost));
     let _ = writeln!(s, "| Ledger balanced | {} |\n", if r.ledger.balanced { "yes" } else { "**NO**" });
 }
 
@@ -81,18 +105,28 @@ fn funnel(s: &mut String, r: &Report) {
         ("Clawbacks (refunds of credited purchases)", f.clawbacks, Some(f.credits)),
     ];
     for (name, n, from) in rows {
-        let _ = writeln!(s, "| {name} | {n} | {} |", from.map_or(String::new(), |d| pct(n, d)));
+        let _ = writeln!(s, "| {name} | {} | {} |", count(n), from.map_or(String::new(), |d| pct(n, d)));
     }
     let _ = writeln!(
         s,
         "\nCard entries abandoned: {} · one-tap enrollments: {} · card deletions: {} (ending {} enrollments) · declined for the per-card cap: {} · declined for budget: {}.\n",
-        f.card_entries_abandoned, f.one_tap_enrollments, f.card_deletions, f.enrollments_ended_by_deletion, f.declined_per_card_cap, f.declined_budget
+        count(f.card_entries_abandoned),
+        count(f.one_tap_enrollments),
+        count(f.card_deletions),
+        count(f.enrollments_ended_by_deletion),
+        count(f.declined_per_card_cap),
+        count(f.declined_budget)
     );
     let n = &r.network;
     let _ = writeln!(
         s,
         "Card network: {} authorizations, {} clearings, {} reversals, {} refunds; {} messages reached the platform (the feed covers linked cards), {} would arrive after the horizon.\n",
-        n.auths, n.clearings, n.reversals, n.refunds, n.received_by_platform, n.after_horizon
+        count(n.auths),
+        count(n.clearings),
+        count(n.reversals),
+        count(n.refunds),
+        count(n.received_by_platform),
+        count(n.after_horizon)
     );
 }
 
@@ -109,7 +143,7 @@ fn money(s: &mut String, r: &Report) {
         ("Platform fees (net)", m.platform_fees),
         ("Merchant cost", m.merchant_cost),
     ] {
-        let _ = writeln!(s, "| {k} | ${v} |");
+        let _ = writeln!(s, "| {k} | {} |", usd(v));
     }
     let _ = writeln!(s, "\n{}.\n", capitalise(r.rounding));
 }
@@ -133,12 +167,25 @@ fn days(s: &mut String, r: &Report) {
     for d in r.daily.iter().take(last_active.max(r.scenario.days as usize - 1) + 1) {
         let _ = writeln!(
             s,
-            "| {} | {} | {} | ${} | {} | ${} | {} | {} |",
-            d.date, d.weekday, d.purchases, d.spend, d.credits, d.rewards, d.clawbacks, bar(d.purchases, max)
+            "| {} | {} | {} | {} | {} | {} | {} | {} |",
+            d.date,
+            d.weekday,
+            count(d.purchases),
+            usd(d.spend),
+            count(d.credits),
+            usd(d.rewards),
+            count(d.clawbacks),
+            bar(d.purchases, max)
         );
     }
     if let Some(peak) = r.hourly.iter().max_by_key(|h| h.purchases) {
-        let _ = writeln!(s, "\nBusiest hour: {}:00 with {} purchases (${}).\n", peak.hour, peak.purchases, peak.spend);
+        let _ = writeln!(
+            s,
+            "\nBusiest hour: {}:00 with {} purchases ({}).\n",
+            peak.hour,
+            count(peak.purchases),
+            usd(peak.spend)
+        );
     }
 }
 
@@ -153,25 +200,32 @@ fn offers(s: &mut String, r: &Report) {
     for o in rows.iter().take(MAX_OFFER_ROWS) {
         let _ = writeln!(
             s,
-            "| {} | {} | {} | ${} | {} | {} | ${} | {} | {} | ${} | ${} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             o.id,
             o.merchant_name,
             o.reward,
-            o.min_spend,
-            o.enrollments,
-            o.redemptions,
-            o.net_rewards,
-            o.budget_left.map_or("unlimited".to_string(), |b| format!("${b}")),
+            usd(o.min_spend),
+            count(o.enrollments),
+            count(o.redemptions),
+            usd(o.net_rewards),
+            o.budget_left.map_or("unlimited".to_string(), usd),
             opt(&o.budget_ran_out_at),
-            o.attributed_spend,
-            o.incremental_spend,
+            usd(o.attributed_spend),
+            usd(o.incremental_spend),
             opt(&o.roi)
         );
     }
     if rows.len() > MAX_OFFER_ROWS {
         let rest = &rows[MAX_OFFER_ROWS..];
         let net: Cents = rest.iter().map(|o| o.net_rewards).sum();
-        let _ = writeln!(s, "| … {} more offers | | | | {} | {} | ${} | | | | | |", rest.len(), rest.iter().map(|o| o.enrollments).sum::<u64>(), rest.iter().map(|o| o.redemptions).sum::<u64>(), net);
+        let _ = writeln!(
+            s,
+            "| … {} more offers | | | | {} | {} | {} | | | | | |",
+            rest.len(),
+            count(rest.iter().map(|o| o.enrollments).sum::<u64>()),
+            count(rest.iter().map(|o| o.redemptions).sum::<u64>()),
+            usd(net)
+        );
     }
     s.push('\n');
 }
@@ -179,7 +233,15 @@ fn offers(s: &mut String, r: &Report) {
 fn timing(s: &mut String, r: &Report) {
     let t = &r.time_to_credit;
     let _ = writeln!(s, "## Time to credit\n");
-    let _ = writeln!(s, "From purchase to statement credit (simulated time), over {} credits: p50 {}, p90 {}, p99 {}, max {}.\n", t.credits, opt(&t.p50), opt(&t.p90), opt(&t.p99), opt(&t.max));
+    let _ = writeln!(
+        s,
+        "From purchase to statement credit (simulated time), over {} credits: p50 {}, p90 {}, p99 {}, max {}.\n",
+        count(t.credits as u64),
+        opt(&t.p50),
+        opt(&t.p90),
+        opt(&t.p99),
+        opt(&t.max)
+    );
 }
 
 fn ledger(s: &mut String, r: &Report) {
@@ -187,16 +249,30 @@ fn ledger(s: &mut String, r: &Report) {
     let yes = |b: bool| if b { "yes" } else { "**NO**" };
     let _ = writeln!(s, "## Ledger\n");
     let _ = writeln!(s, "| Account | Balance |\n|---|---:|");
-    let _ = writeln!(s, "| Merchant funding | ${} |", l.merchant_funding);
-    let _ = writeln!(s, "| Cardholder credits | ${} |", l.cardholder_credits);
-    let _ = writeln!(s, "| Platform fees | ${} |", l.platform_fees);
+    let _ = writeln!(s, "| Merchant funding | {} |", usd(l.merchant_funding));
+    let _ = writeln!(s, "| Cardholder credits | {} |", usd(l.cardholder_credits));
+    let _ = writeln!(s, "| Platform fees | {} |", usd(l.platform_fees));
     let _ = writeln!(
         s,
         "\n{} journal entries. Balanced: {} · cardholder credits equal net rewards: {} · merchant cost equals net rewards + fees: {} · every offer within budget: {}.",
-        l.entries,
+        count(l.entries),
         yes(l.balanced),
         yes(l.credits_match_rewards),
         yes(l.merchant_cost_matches),
         yes(l.within_budgets)
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_and_dollars_are_grouped_by_thousands() {
+        assert_eq!(count(1_200_950), "1,200,950");
+        assert_eq!(count(999), "999");
+        assert_eq!(usd(Cents(7_897_638_011)), "$78,976,380.11");
+        assert_eq!(usd(Cents(-500)), "-$5.00");
+        assert_eq!(usd(Cents(5)), "$0.05");
+    }
 }

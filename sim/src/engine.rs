@@ -165,7 +165,9 @@ impl<'w> Engine<'w> {
                 (None, None) => break,
             };
             let now = if user_first {
-                let Some(&(at, u, e)) = users.next() else { break };
+                let Some(&(at, u, e)) = users.next() else {
+                    break;
+                };
                 done += 1;
                 self.user_event(at, u, e, &mut queue);
                 if done % PROGRESS_EVERY == 0 {
@@ -174,7 +176,9 @@ impl<'w> Engine<'w> {
                 }
                 at
             } else {
-                let Some((at, (m, ctx))) = queue.pop() else { break };
+                let Some((at, (m, ctx))) = queue.pop() else {
+                    break;
+                };
                 self.network_message(at, m, ctx);
                 at
             };
@@ -342,9 +346,13 @@ impl<'w> Engine<'w> {
     fn clear(&mut self, now: SimTime, purchase: PurchaseId, token: Token, slot: u8, txn: Txn) {
         let world = self.world;
         let u = purchase.user as usize;
-        let Some(li) = self.links[u].iter().position(|l| l.slot == slot && l.active) else { return };
+        let Some(li) = self.links[u].iter().position(|l| l.slot == slot && l.active) else {
+            return;
+        };
         let remaining = &self.remaining;
-        let verdict = match_txn(&txn, &world.calendar, &world.offers, &self.links[u][li].enrolled, &|o: OfferId| remaining[o.0 as usize]);
+        let verdict = match_txn(&txn, &world.calendar, &world.offers, &self.links[u][li].enrolled, &|o: OfferId| {
+            remaining[o.0 as usize]
+        });
         match verdict {
             Verdict::NoMatch => {}
             Verdict::Declined { budget, offer } => {
@@ -397,10 +405,16 @@ impl<'w> Engine<'w> {
                     b.credits += 1;
                     b.rewards += reward;
                 }
-                self.credits.insert(purchase, CreditRecord { offer, token, reward, fee, amount: txn.amount, clawed_back: false });
+                self.credits.insert(
+                    purchase,
+                    CreditRecord { offer, token, reward, fee, amount: txn.amount, clawed_back: false },
+                );
                 let (oid, desc) = (self.offer_id(offer), world.merchants[o.merchant.0 as usize].descriptor.as_str());
                 self.record(now, LogEvent::Match { purchase, offer: oid, reward });
-                self.record(now, LogEvent::Credit { purchase, offer: oid, card: token, amount: reward, fee, descriptor: desc });
+                self.record(
+                    now,
+                    LogEvent::Credit { purchase, offer: oid, card: token, amount: reward, fee, descriptor: desc },
+                );
             }
         }
     }
@@ -415,7 +429,9 @@ impl<'w> Engine<'w> {
         }
         self.out.feed.received += 1;
         self.record(now, LogEvent::Refund { purchase: m.purchase, amount: m.amount, card: token });
-        let Some(c) = self.credits.get_mut(&m.purchase).filter(|c| !c.clawed_back) else { return };
+        let Some(c) = self.credits.get_mut(&m.purchase).filter(|c| !c.clawed_back) else {
+            return;
+        };
         c.clawed_back = true;
         let (offer, card, reward, fee, amount) = (c.offer, c.token, c.reward, c.fee, c.amount);
         let world = self.world;
@@ -436,11 +452,20 @@ impl<'w> Engine<'w> {
             b.clawbacks += 1;
         }
         let desc = world.merchants[merchant.0 as usize].descriptor.as_str();
-        self.record(now, LogEvent::Clawback { purchase: m.purchase, offer: self.offer_id(offer), card, amount: reward, fee, descriptor: desc });
+        self.record(
+            now,
+            LogEvent::Clawback {
+                purchase: m.purchase,
+                offer: self.offer_id(offer),
+                card,
+                amount: reward,
+                fee,
+                descriptor: desc,
+            },
+        );
     }
 }
 
 fn merchant_of(world: &World, offer: OfferId) -> MerchantId {
     world.offers[offer.0 as usize].merchant
 }
-

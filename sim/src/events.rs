@@ -11,12 +11,34 @@ use serde::Serialize;
 #[derive(Debug, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum LogEvent<'a> {
-    Exposure { user: u32, offer: &'a str, impressions: u32 },
-    Click { user: u32, offer: &'a str },
-    CardEntryAbandoned { user: u32, offer: &'a str },
-    CardAdded { user: u32, card: Token },
-    Enrollment { user: u32, offer: &'a str, card: Token, one_tap: bool },
-    CardDeleted { user: u32, card: Token, enrollments_ended: u32 },
+    Exposure {
+        user: u32,
+        offer: &'a str,
+        impressions: u32,
+    },
+    Click {
+        user: u32,
+        offer: &'a str,
+    },
+    CardEntryAbandoned {
+        user: u32,
+        offer: &'a str,
+    },
+    CardAdded {
+        user: u32,
+        card: Token,
+    },
+    Enrollment {
+        user: u32,
+        offer: &'a str,
+        card: Token,
+        one_tap: bool,
+    },
+    CardDeleted {
+        user: u32,
+        card: Token,
+        enrollments_ended: u32,
+    },
     Purchase {
         purchase: PurchaseId,
         user: u32,
@@ -28,14 +50,52 @@ pub enum LogEvent<'a> {
         /// The card's token when it is linked, else null (the platform knows nothing of it).
         card: Option<Token>,
     },
-    Auth { purchase: PurchaseId, amount: Cents, card: Token },
-    Clearing { purchase: PurchaseId, amount: Cents, card: Token },
-    Reversal { purchase: PurchaseId, amount: Cents, card: Token },
-    Refund { purchase: PurchaseId, amount: Cents, card: Option<Token> },
-    Match { purchase: PurchaseId, offer: &'a str, reward: Cents },
-    Declined { purchase: PurchaseId, offer: &'a str, reason: &'a str },
-    Credit { purchase: PurchaseId, offer: &'a str, card: Token, amount: Cents, fee: Cents, descriptor: &'a str },
-    Clawback { purchase: PurchaseId, offer: &'a str, card: Token, amount: Cents, fee: Cents, descriptor: &'a str },
+    Auth {
+        purchase: PurchaseId,
+        amount: Cents,
+        card: Token,
+    },
+    Clearing {
+        purchase: PurchaseId,
+        amount: Cents,
+        card: Token,
+    },
+    Reversal {
+        purchase: PurchaseId,
+        amount: Cents,
+        card: Token,
+    },
+    Refund {
+        purchase: PurchaseId,
+        amount: Cents,
+        card: Option<Token>,
+    },
+    Match {
+        purchase: PurchaseId,
+        offer: &'a str,
+        reward: Cents,
+    },
+    Declined {
+        purchase: PurchaseId,
+        offer: &'a str,
+        reason: &'a str,
+    },
+    Credit {
+        purchase: PurchaseId,
+        offer: &'a str,
+        card: Token,
+        amount: Cents,
+        fee: Cents,
+        descriptor: &'a str,
+    },
+    Clawback {
+        purchase: PurchaseId,
+        offer: &'a str,
+        card: Token,
+        amount: Cents,
+        fee: Cents,
+        descriptor: &'a str,
+    },
 }
 
 /// One line of the log.

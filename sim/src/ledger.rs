@@ -66,12 +66,7 @@ impl Ledger {
     }
     /// Total funded by all merchants (a positive amount).
     pub fn merchant_cost(&self) -> Cents {
-        -self
-            .balances
-            .iter()
-            .filter(|(a, _)| matches!(a, Account::MerchantFunding(_)))
-            .map(|(_, c)| *c)
-            .sum::<Cents>()
+        -self.balances.iter().filter(|(a, _)| matches!(a, Account::MerchantFunding(_))).map(|(_, c)| *c).sum::<Cents>()
     }
 }
 

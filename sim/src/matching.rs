@@ -45,8 +45,14 @@ pub enum Verdict {
     /// No enrolled offer's terms admit the transaction.
     NoMatch,
     /// Terms met, but every qualifying offer was at its per-card cap or out of budget.
-    Declined { budget: bool, offer: OfferId },
-    Matched { offer: OfferId, reward: Cents },
+    Declined {
+        budget: bool,
+        offer: OfferId,
+    },
+    Matched {
+        offer: OfferId,
+        reward: Cents,
+    },
 }
 
 /// Matches `t` against a card's enrollments. `remaining` gives an offer's remaining budget
@@ -146,20 +152,33 @@ mod tests {
     fn a_purchase_before_enrollment_does_not_qualify() {
         let offers = [offer(Reward::Fixed(Cents(200)), 0)];
         assert_eq!(match_txn(&txn(99, 1000), &cal(), &offers, &[enrolled(0, 100, 0)], &unlimited), Verdict::NoMatch);
-        assert!(matches!(match_txn(&txn(100, 1000), &cal(), &offers, &[enrolled(0, 100, 0)], &unlimited), Verdict::Matched { .. }));
+        assert!(matches!(
+            match_txn(&txn(100, 1000), &cal(), &offers, &[enrolled(0, 100, 0)], &unlimited),
+            Verdict::Matched { .. }
+        ));
     }
 
     #[test]
     fn the_highest_reward_wins_then_the_earliest_offer() {
         // $2 fixed vs 10% of $30.00 = $3.00: the percent offer wins.
-        let offers = [offer(Reward::Fixed(Cents(200)), 0), offer(Reward::Percent { percent: Decimal::TEN, cap: None }, 0)];
+        let offers =
+            [offer(Reward::Fixed(Cents(200)), 0), offer(Reward::Percent { percent: Decimal::TEN, cap: None }, 0)];
         let e = [enrolled(0, 0, 0), enrolled(1, 0, 0)];
-        assert_eq!(match_txn(&txn(10, 3000), &cal(), &offers, &e, &unlimited), Verdict::Matched { offer: OfferId(1), reward: Cents(300) });
+        assert_eq!(
+            match_txn(&txn(10, 3000), &cal(), &offers, &e, &unlimited),
+            Verdict::Matched { offer: OfferId(1), reward: Cents(300) }
+        );
         // 10% of $20.00 = $2.00 ties with the fixed $2: the earlier offer (0) wins, in either
         // enrollment order.
         let e_rev = [enrolled(1, 0, 0), enrolled(0, 0, 0)];
-        assert_eq!(match_txn(&txn(10, 2000), &cal(), &offers, &e, &unlimited), Verdict::Matched { offer: OfferId(0), reward: Cents(200) });
-        assert_eq!(match_txn(&txn(10, 2000), &cal(), &offers, &e_rev, &unlimited), Verdict::Matched { offer: OfferId(0), reward: Cents(200) });
+        assert_eq!(
+            match_txn(&txn(10, 2000), &cal(), &offers, &e, &unlimited),
+            Verdict::Matched { offer: OfferId(0), reward: Cents(200) }
+        );
+        assert_eq!(
+            match_txn(&txn(10, 2000), &cal(), &offers, &e_rev, &unlimited),
+            Verdict::Matched { offer: OfferId(0), reward: Cents(200) }
+        );
     }
 
     #[test]
@@ -177,8 +196,14 @@ mod tests {
         capped.per_card_cap = Some(1);
         let offers = [capped, offer(Reward::Fixed(Cents(100)), 0)];
         let e = [enrolled(0, 0, 1), enrolled(1, 0, 0)];
-        assert_eq!(match_txn(&txn(10, 1000), &cal(), &offers, &e, &unlimited), Verdict::Matched { offer: OfferId(1), reward: Cents(100) });
-        assert_eq!(match_txn(&txn(10, 1000), &cal(), &offers[..1], &e[..1], &unlimited), Verdict::Declined { budget: false, offer: OfferId(0) });
+        assert_eq!(
+            match_txn(&txn(10, 1000), &cal(), &offers, &e, &unlimited),
+            Verdict::Matched { offer: OfferId(1), reward: Cents(100) }
+        );
+        assert_eq!(
+            match_txn(&txn(10, 1000), &cal(), &offers[..1], &e[..1], &unlimited),
+            Verdict::Declined { budget: false, offer: OfferId(0) }
+        );
     }
 
     #[test]
@@ -186,7 +211,10 @@ mod tests {
         let offers = [offer(Reward::Fixed(Cents(500)), 0)];
         let e = [enrolled(0, 0, 0)];
         let left = |_: OfferId| Some(Cents(499));
-        assert_eq!(match_txn(&txn(10, 1000), &cal(), &offers, &e, &left), Verdict::Declined { budget: true, offer: OfferId(0) });
+        assert_eq!(
+            match_txn(&txn(10, 1000), &cal(), &offers, &e, &left),
+            Verdict::Declined { budget: true, offer: OfferId(0) }
+        );
         let exact = |_: OfferId| Some(Cents(500));
         assert!(matches!(match_txn(&txn(10, 1000), &cal(), &offers, &e, &exact), Verdict::Matched { .. }));
     }

@@ -27,7 +27,7 @@ impl serde::Serialize for Token {
 }
 
 /// Upper bound on a single basket, in cents (bad tails of the lognormal are clipped here).
-pub const MAX_BASKET: Cents = Cents(1_000_000_00);
+pub const MAX_BASKET: Cents = Cents(100_000_000); // $1,000,000.00
 /// Seconds a one-tap enrollment takes after the click.
 const ONE_TAP_SECONDS: u64 = 5;
 
@@ -49,12 +49,28 @@ pub struct Purchase {
 #[derive(Debug, Clone, Copy)]
 pub enum UserEvent {
     /// `impressions` views of an offer in one day, the first at this event's time.
-    Exposure { offer: OfferId, impressions: u32 },
-    Click { offer: OfferId },
-    CardEntryAbandoned { offer: OfferId },
-    CardAdded { slot: u8, token: Token },
-    Enrolled { offer: OfferId, token: Token, one_tap: bool },
-    CardDeleted { token: Token },
+    Exposure {
+        offer: OfferId,
+        impressions: u32,
+    },
+    Click {
+        offer: OfferId,
+    },
+    CardEntryAbandoned {
+        offer: OfferId,
+    },
+    CardAdded {
+        slot: u8,
+        token: Token,
+    },
+    Enrolled {
+        offer: OfferId,
+        token: Token,
+        one_tap: bool,
+    },
+    CardDeleted {
+        token: Token,
+    },
     Purchase(Purchase),
 }
 

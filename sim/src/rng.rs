@@ -77,8 +77,10 @@ mod tests {
 
     #[test]
     fn same_key_gives_same_stream() {
-        let a: Vec<u64> = (0..4).map(|_| 0).scan(Stream::new(7, Purpose::Spending, 0, 3), |s, _| Some(s.next_u64())).collect();
-        let b: Vec<u64> = (0..4).map(|_| 0).scan(Stream::new(7, Purpose::Spending, 0, 3), |s, _| Some(s.next_u64())).collect();
+        let a: Vec<u64> =
+            (0..4).map(|_| 0).scan(Stream::new(7, Purpose::Spending, 0, 3), |s, _| Some(s.next_u64())).collect();
+        let b: Vec<u64> =
+            (0..4).map(|_| 0).scan(Stream::new(7, Purpose::Spending, 0, 3), |s, _| Some(s.next_u64())).collect();
         assert_eq!(a, b);
     }
 

@@ -218,18 +218,18 @@ pub fn builtin_profile(name: &str) -> Option<[f64; 24]> {
         "flat" => [1.0; 24],
         // a lunch peak and an evening peak, quiet at night
         "lunch_evening" => [
-            0.1, 0.05, 0.05, 0.05, 0.05, 0.1, 0.3, 0.7, 1.0, 1.0, 1.1, 1.6, 2.6, 2.2, 1.2, 1.0,
-            1.1, 1.5, 2.0, 2.2, 1.8, 1.1, 0.5, 0.2,
+            0.1, 0.05, 0.05, 0.05, 0.05, 0.1, 0.3, 0.7, 1.0, 1.0, 1.1, 1.6, 2.6, 2.2, 1.2, 1.0, 1.1, 1.5, 2.0, 2.2,
+            1.8, 1.1, 0.5, 0.2,
         ],
         // shops: open in the day, busiest in the afternoon
         "daytime" => [
-            0.05, 0.02, 0.02, 0.02, 0.02, 0.05, 0.2, 0.5, 1.0, 1.5, 1.8, 2.0, 2.1, 2.0, 2.0, 2.1,
-            2.0, 1.8, 1.5, 1.1, 0.7, 0.4, 0.2, 0.1,
+            0.05, 0.02, 0.02, 0.02, 0.02, 0.05, 0.2, 0.5, 1.0, 1.5, 1.8, 2.0, 2.1, 2.0, 2.0, 2.1, 2.0, 1.8, 1.5, 1.1,
+            0.7, 0.4, 0.2, 0.1,
         ],
         // online: evenings
         "evening" => [
-            0.4, 0.2, 0.1, 0.1, 0.1, 0.1, 0.3, 0.6, 0.8, 0.9, 1.0, 1.0, 1.1, 1.0, 1.0, 1.0, 1.1,
-            1.2, 1.5, 1.9, 2.3, 2.4, 1.8, 1.0,
+            0.4, 0.2, 0.1, 0.1, 0.1, 0.1, 0.3, 0.6, 0.8, 0.9, 1.0, 1.0, 1.1, 1.0, 1.0, 1.0, 1.1, 1.2, 1.5, 1.9, 2.3,
+            2.4, 1.8, 1.0,
         ],
         _ => return None,
     };
@@ -268,9 +268,7 @@ fn check_sum_one(pr: &mut Problems, p: Vec<PathSeg>, what: &str, sum: f64) {
 }
 
 fn check_id(pr: &mut Problems, p: Vec<PathSeg>, what: &str, id: &str) {
-    let ok = !id.is_empty()
-        && id.len() <= 64
-        && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    let ok = !id.is_empty() && id.len() <= 64 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
     if !ok {
         pr.push(p, format!("{what} `{id}` must be 1-64 characters of letters, digits, `_` or `-`"));
     }
@@ -313,7 +311,10 @@ pub fn build<N>(cfg: &ScenarioConfig<N>, schemes: &[String]) -> Result<World, Ve
         pr.push(path(&["scenario", "days"]), format!("must be between 1 and {MAX_DAYS}, found {}", meta.days));
     }
     if meta.settle_days > MAX_SETTLE_DAYS {
-        pr.push(path(&["scenario", "settle_days"]), format!("must be at most {MAX_SETTLE_DAYS}, found {}", meta.settle_days));
+        pr.push(
+            path(&["scenario", "settle_days"]),
+            format!("must be at most {MAX_SETTLE_DAYS}, found {}", meta.settle_days),
+        );
     }
     let calendar = Calendar::new(meta.start.0);
     let days = meta.days.clamp(1, MAX_DAYS);
@@ -407,7 +408,10 @@ fn build_segments<N>(
             check_prob(pr, path(&["segments", id, "hashtags", tag]), *v);
         }
         if s.cards_per_user.is_empty() || s.cards_per_user.len() > MAX_CARDS_PER_USER {
-            pr.push(p("cards_per_user"), format!("list the share of users with 1, 2, ... cards (1 to {MAX_CARDS_PER_USER} entries)"));
+            pr.push(
+                p("cards_per_user"),
+                format!("list the share of users with 1, 2, ... cards (1 to {MAX_CARDS_PER_USER} entries)"),
+            );
         } else {
             for (i, v) in s.cards_per_user.iter().enumerate() {
                 check_prob(pr, with_index(p("cards_per_user"), i), *v);
@@ -417,7 +421,14 @@ fn build_segments<N>(
         // With no schemes at all, the network section's own error says what to fix.
         for k in s.schemes.keys().filter(|_| !schemes.is_empty()) {
             if !schemes.contains(k) {
-                pr.push(path(&["segments", id, "schemes", k]), format!("unknown card scheme `{k}`{}; the network defines: {}", hint(k, schemes.iter()), schemes.join(", ")));
+                pr.push(
+                    path(&["segments", id, "schemes", k]),
+                    format!(
+                        "unknown card scheme `{k}`{}; the network defines: {}",
+                        hint(k, schemes.iter()),
+                        schemes.join(", ")
+                    ),
+                );
             }
         }
         for (k, v) in &s.schemes {
@@ -431,7 +442,8 @@ fn build_segments<N>(
             purchases_per_day: s.purchases_per_day,
             basket_multiplier: s.basket_multiplier,
             cards_per_user: Categorical::new(s.cards_per_user.iter().copied()).unwrap_or_default(),
-            schemes: Categorical::new(schemes.iter().map(|k| s.schemes.get(k).copied().unwrap_or(0.0))).unwrap_or_default(),
+            schemes: Categorical::new(schemes.iter().map(|k| s.schemes.get(k).copied().unwrap_or(0.0)))
+                .unwrap_or_default(),
             primary_card_share: s.primary_card_share,
             click_rate: s.click_rate,
             card_entry_completion: s.card_entry_completion,
@@ -474,7 +486,11 @@ fn build_profiles<N>(pr: &mut Problems, cfg: &ScenarioConfig<N>) -> BTreeMap<Str
 /// each merchant group (by id prefix) the ids of its merchants.
 type MerchantBuild = (Vec<Merchant>, Vec<Mid>, BTreeMap<String, Vec<MerchantId>>);
 
-fn build_merchants<N>(pr: &mut Problems, cfg: &ScenarioConfig<N>, profiles: &BTreeMap<String, [f64; 24]>) -> MerchantBuild {
+fn build_merchants<N>(
+    pr: &mut Problems,
+    cfg: &ScenarioConfig<N>,
+    profiles: &BTreeMap<String, [f64; 24]>,
+) -> MerchantBuild {
     let mut merchants: Vec<Merchant> = Vec::new();
     let mut groups: BTreeMap<String, Vec<MerchantId>> = BTreeMap::new();
     let mut seen: BTreeSet<String> = BTreeSet::new();
@@ -484,7 +500,10 @@ fn build_merchants<N>(pr: &mut Problems, cfg: &ScenarioConfig<N>, profiles: &BTr
         let name = match &m.name {
             Some(n) if !n.trim().is_empty() && n.len() <= 80 => n.trim().to_string(),
             _ => {
-                pr.push(with_key(base.clone(), "name"), "every merchant needs a name of 1-80 characters (it appears on statements)");
+                pr.push(
+                    with_key(base.clone(), "name"),
+                    "every merchant needs a name of 1-80 characters (it appears on statements)",
+                );
                 id.clone()
             }
         };
@@ -495,10 +514,16 @@ fn build_merchants<N>(pr: &mut Problems, cfg: &ScenarioConfig<N>, profiles: &BTr
         let base = with_index(path(&["merchant_groups"]), gi);
         check_id(pr, with_key(base.clone(), "id_prefix"), "id prefix", &g.id_prefix);
         if g.template.name.is_some() {
-            pr.push(with_key(with_key(base.clone(), "template"), "name"), "a group's merchants are named from `name_prefix`; remove `name` from the template");
+            pr.push(
+                with_key(with_key(base.clone(), "template"), "name"),
+                "a group's merchants are named from `name_prefix`; remove `name` from the template",
+            );
         }
         if g.count == 0 || g.count as usize > MAX_MERCHANTS {
-            pr.push(with_key(base.clone(), "count"), format!("must be between 1 and {MAX_MERCHANTS}, found {}", g.count));
+            pr.push(
+                with_key(base.clone(), "count"),
+                format!("must be between 1 and {MAX_MERCHANTS}, found {}", g.count),
+            );
             continue;
         }
         if groups.contains_key(&g.id_prefix) {
@@ -510,7 +535,10 @@ fn build_merchants<N>(pr: &mut Problems, cfg: &ScenarioConfig<N>, profiles: &BTr
         for k in 1..=g.count {
             let id = format!("{}-{k:0width$}", g.id_prefix);
             if !seen.insert(id.clone()) {
-                pr.push(with_key(base.clone(), "id_prefix"), format!("merchant id `{id}` made by this group is already taken"));
+                pr.push(
+                    with_key(base.clone(), "id_prefix"),
+                    format!("merchant id `{id}` made by this group is already taken"),
+                );
                 break;
             }
             members.push(MerchantId(merchants.len() as u32));
@@ -571,7 +599,13 @@ fn merchant(
                 channels.push(*c);
                 weights.push(*v);
             }
-            None => pr.push(with_key(p("channels"), k), format!("unknown channel `{k}`{}; use in_store, online or app", hint(k, Channel::ALL.iter().map(|(n, _)| n)))),
+            None => pr.push(
+                with_key(p("channels"), k),
+                format!(
+                    "unknown channel `{k}`{}; use in_store, online or app",
+                    hint(k, Channel::ALL.iter().map(|(n, _)| n))
+                ),
+            ),
         }
     }
     if !m.channels.is_empty() {
@@ -580,7 +614,15 @@ fn merchant(
     let profile = match profiles.get(&m.profile) {
         Some(pf) => *pf,
         None => {
-            pr.push(p("profile"), format!("unknown daily profile `{}`{}; define it under [profiles] or use one of: {}", m.profile, hint(&m.profile, profiles.keys()), profiles.keys().cloned().collect::<Vec<_>>().join(", ")));
+            pr.push(
+                p("profile"),
+                format!(
+                    "unknown daily profile `{}`{}; define it under [profiles] or use one of: {}",
+                    m.profile,
+                    hint(&m.profile, profiles.keys()),
+                    profiles.keys().cloned().collect::<Vec<_>>().join(", ")
+                ),
+            );
             [1.0; 24]
         }
     };
@@ -634,7 +676,10 @@ fn build_offers<N>(
             Some(m) => match merchants.iter().position(|x| &x.id == m) {
                 Some(i) => MerchantId(i as u32),
                 None => {
-                    pr.push(with_key(base.clone(), "merchant"), format!("unknown merchant `{m}`{}", hint(m, merchants.iter().map(|x| &x.id))));
+                    pr.push(
+                        with_key(base.clone(), "merchant"),
+                        format!("unknown merchant `{m}`{}", hint(m, merchants.iter().map(|x| &x.id))),
+                    );
                     MerchantId(0)
                 }
             },
@@ -645,23 +690,50 @@ fn build_offers<N>(
         let base = with_index(path(&["offer_groups"]), gi);
         check_id(pr, with_key(base.clone(), "id_prefix"), "id prefix", &g.id_prefix);
         if g.template.merchant.is_some() {
-            pr.push(with_key(with_key(base.clone(), "template"), "merchant"), "a group's offers take their merchants from `merchant_group`; remove `merchant` from the template");
+            pr.push(
+                with_key(with_key(base.clone(), "template"), "merchant"),
+                "a group's offers take their merchants from `merchant_group`; remove `merchant` from the template",
+            );
         }
         let Some(members) = groups.get(&g.merchant_group) else {
-            pr.push(with_key(base.clone(), "merchant_group"), format!("unknown merchant group `{}`{}", g.merchant_group, hint(&g.merchant_group, groups.keys())));
+            pr.push(
+                with_key(base.clone(), "merchant_group"),
+                format!("unknown merchant group `{}`{}", g.merchant_group, hint(&g.merchant_group, groups.keys())),
+            );
             continue;
         };
         if g.count == 0 || g.count as usize > members.len() {
-            pr.push(with_key(base.clone(), "count"), format!("must be between 1 and {} (the size of merchant group `{}`), found {}", members.len(), g.merchant_group, g.count));
+            pr.push(
+                with_key(base.clone(), "count"),
+                format!(
+                    "must be between 1 and {} (the size of merchant group `{}`), found {}",
+                    members.len(),
+                    g.merchant_group,
+                    g.count
+                ),
+            );
             continue;
         }
         for m in members.iter().take(g.count as usize) {
             let id = format!("{}-{}", g.id_prefix, merchants[m.0 as usize].id);
             if !seen.insert(id.clone()) {
-                pr.push(with_key(base.clone(), "id_prefix"), format!("offer id `{id}` made by this group is already taken"));
+                pr.push(
+                    with_key(base.clone(), "id_prefix"),
+                    format!("offer id `{id}` made by this group is already taken"),
+                );
                 break;
             }
-            out.push(offer(pr, with_key(base.clone(), "template"), id, *m, &g.template, cal, period_end, segments, tag_index));
+            out.push(offer(
+                pr,
+                with_key(base.clone(), "template"),
+                id,
+                *m,
+                &g.template,
+                cal,
+                period_end,
+                segments,
+                tag_index,
+            ));
         }
     }
     if out.len() > MAX_OFFERS {
@@ -687,7 +759,10 @@ fn offer(
         (Some(f), None, None) => Reward::Fixed(money(pr, with_key(p("reward"), "fixed"), *f, false)),
         (None, Some(pc), cap) => {
             if pc.0 <= Decimal::ZERO || pc.0 > Decimal::ONE_HUNDRED {
-                pr.push(with_key(p("reward"), "percent"), format!("must be more than 0 and at most 100, found {}", pc.0));
+                pr.push(
+                    with_key(p("reward"), "percent"),
+                    format!("must be more than 0 and at most 100, found {}", pc.0),
+                );
             }
             let cap = cap.map(|c| money(pr, with_key(p("reward"), "cap"), c, false));
             Reward::Percent { percent: pc.0, cap }
@@ -731,12 +806,20 @@ fn offer(
     let mut days_mask = 0u8;
     match &o.days {
         None => days_mask = 0x7f,
-        Some(days) if days.is_empty() => pr.push(p("days"), "list at least one weekday, or remove `days` for every day"),
+        Some(days) if days.is_empty() => {
+            pr.push(p("days"), "list at least one weekday, or remove `days` for every day")
+        }
         Some(days) => {
             for (i, d) in days.iter().enumerate() {
                 match WEEKDAY_NAMES.iter().position(|n| n.eq_ignore_ascii_case(d)) {
                     Some(w) => days_mask |= 1 << w,
-                    None => pr.push(with_index(p("days"), i), format!("unknown weekday `{d}`{}; use mon, tue, wed, thu, fri, sat, sun", hint(d, WEEKDAY_NAMES.iter()))),
+                    None => pr.push(
+                        with_index(p("days"), i),
+                        format!(
+                            "unknown weekday `{d}`{}; use mon, tue, wed, thu, fri, sat, sun",
+                            hint(d, WEEKDAY_NAMES.iter())
+                        ),
+                    ),
                 }
             }
         }
@@ -756,7 +839,10 @@ fn offer(
     for (i, s) in t.segments.iter().flatten().enumerate() {
         match segments.iter().position(|x| &x.id == s) {
             Some(k) => seg_ids.push(SegmentId(k as u32)),
-            None => pr.push(with_index(tp("segments"), i), format!("unknown segment `{s}`{}", hint(s, segments.iter().map(|x| &x.id)))),
+            None => pr.push(
+                with_index(tp("segments"), i),
+                format!("unknown segment `{s}`{}", hint(s, segments.iter().map(|x| &x.id))),
+            ),
         }
     }
     if t.segments.as_ref().is_some_and(|s| s.is_empty()) {
@@ -778,7 +864,12 @@ fn offer(
         budget,
         fee_percent: o.platform_fee_percent.0,
         uplift: o.uplift,
-        targeting: Targeting { segments: seg_ids, hashtags: tags, hours: exposure_hours, impressions_per_day: t.impressions_per_day },
+        targeting: Targeting {
+            segments: seg_ids,
+            hashtags: tags,
+            hours: exposure_hours,
+            impressions_per_day: t.impressions_per_day,
+        },
     }
 }
 
@@ -793,14 +884,23 @@ fn build_surges<N>(pr: &mut Problems, cfg: &ScenarioConfig<N>, cal: &Calendar, p
             pr.push(with_key(base.clone(), "multiplier"), format!("must be between 0 and 100, found {}", s.multiplier));
         }
         if s.hours == 0 || s.hours > MAX_DAYS * 24 {
-            pr.push(with_key(base.clone(), "hours"), format!("must be between 1 and {}, found {}", MAX_DAYS * 24, s.hours));
+            pr.push(
+                with_key(base.clone(), "hours"),
+                format!("must be between 1 and {}, found {}", MAX_DAYS * 24, s.hours),
+            );
         }
         let Some(start) = cal.instant(s.start.0) else {
-            pr.push(with_key(base.clone(), "start"), format!("{} is before the scenario starts ({})", s.start.0, cal.start_date()));
+            pr.push(
+                with_key(base.clone(), "start"),
+                format!("{} is before the scenario starts ({})", s.start.0, cal.start_date()),
+            );
             continue;
         };
         if start >= period_end {
-            pr.push(with_key(base.clone(), "start"), format!("the surge starts after the scenario's last day ({})", cal.format(period_end)));
+            pr.push(
+                with_key(base.clone(), "start"),
+                format!("the surge starts after the scenario's last day ({})", cal.format(period_end)),
+            );
         }
         out.push(Surge {
             name: s.name.trim().to_string(),

@@ -14,7 +14,11 @@ pub fn scenario(name: &str) -> PathBuf {
 }
 
 pub fn offersim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_offersim")).args(args).current_dir(root()).output().expect("the offersim binary runs")
+    Command::new(env!("CARGO_BIN_EXE_offersim"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("the offersim binary runs")
 }
 
 /// Runs a scenario into `out` and returns (report.json, report.md).
