@@ -119,6 +119,8 @@ pub struct OfferRow {
     pub incremental_spend: Cents,
     /// (incremental spend × gross margin − merchant cost) ÷ merchant cost, 2 places.
     pub roi: Option<Decimal>,
+    /// Rewards credited each day of the run (`daily[i].date`), before clawbacks.
+    pub rewards_by_day: Vec<Cents>,
 }
 
 #[derive(Debug, Serialize)]
@@ -237,6 +239,7 @@ pub fn build(world: &World, out: &Outcome) -> Report {
                 attributed_spend: s.attributed_spend,
                 incremental_spend: s.incremental_spend,
                 roi: roi(s, merchant.gross_margin),
+                rewards_by_day: s.rewards_by_day.clone(),
             }
         })
         .collect();

@@ -72,6 +72,7 @@ pub fn render(r: &Report) -> String {
     money(&mut s, r);
     days(&mut s, r);
     offers(&mut s, r);
+    budget_burn(&mut s, r);
     timing(&mut s, r);
     ledger(&mut s, r);
     s
@@ -226,6 +227,55 @@ fn offers(s: &mut String, r: &Report) {
             count(rest.iter().map(|o| o.redemptions).sum::<u64>()),
             usd(net)
         );
+    }
+    s.push('\n');
+}
+
+/// At most this many offers appear in the budget-burn table (those that ran out first).
+const MAX_BURN_ROWS: usize = 20;
+
+/// Share of each budgeted offer's budget spent by the end of each activity day.
+fn budget_burn(s: &mut String, r: &Report) {
+    let mut rows: Vec<(&OfferRow, Cents)> = r.offers.iter().filter_map(|o| o.budget.map(|b| (o, b))).collect();
+    if rows.is_empty() {
+        return;
+    }
+    // Offers that ran out first, then by share spent.
+    rows.sort_by(|(a, ab), (b, bb)| {
+        let used = |o: &OfferRow, budget: Cents| (o.rewards_credited.0 as i128 * 10_000) / budget.0.max(1) as i128;
+        (a.budget_ran_out_at.is_none(), &a.budget_ran_out_at, std::cmp::Reverse(used(a, *ab)), &a.id).cmp(&(
+            b.budget_ran_out_at.is_none(),
+            &b.budget_ran_out_at,
+            std::cmp::Reverse(used(b, *bb)),
+            &b.id,
+        ))
+    });
+    let days = r.scenario.days as usize;
+    let _ = writeln!(s, "## Budget burn\n");
+    let _ = writeln!(s, "Share of each budget spent by the end of each day (rewards credited, before clawbacks; clawbacks do not give budget back).\n");
+    let mut header = String::from("| Offer | Budget |");
+    let mut rule = String::from("|---|---:|");
+    for d in r.daily.iter().take(days) {
+        header += &format!(" {} {} |", d.weekday, &d.date[8..]);
+        rule += "---:|";
+    }
+    let _ = writeln!(s, "{header} End | Ran out |\n{rule}---:|---|");
+    for (o, budget) in rows.iter().take(MAX_BURN_ROWS) {
+        let mut line = format!("| {} | {} |", o.id, usd(*budget));
+        let mut spent = Cents::ZERO;
+        for d in o.rewards_by_day.iter().take(days) {
+            spent += *d;
+            line += &format!(" {} |", pct(spent.0 as u64, budget.0 as u64));
+        }
+        let _ = writeln!(
+            s,
+            "{line} {} | {} |",
+            pct(o.rewards_credited.0 as u64, budget.0 as u64),
+            opt(&o.budget_ran_out_at)
+        );
+    }
+    if rows.len() > MAX_BURN_ROWS {
+        let _ = writeln!(s, "\n… and {} more budgeted offers (all in report.json).", rows.len() - MAX_BURN_ROWS);
     }
     s.push('\n');
 }

@@ -132,7 +132,15 @@ fn merge(pool: &rayon::ThreadPool, timelines: Vec<Timeline>, hours: usize) -> Us
 impl<'w> Engine<'w> {
     fn new(world: &'w World, network: &'w dyn CardNetwork, n: usize, log: Option<&'w mut dyn EventLog>) -> Self {
         let out = Outcome {
-            offers: world.offers.iter().map(|o| OfferStats { budget_left: o.budget, ..Default::default() }).collect(),
+            offers: world
+                .offers
+                .iter()
+                .map(|o| OfferStats {
+                    budget_left: o.budget,
+                    rewards_by_day: vec![Cents::ZERO; (world.days + world.settle_days) as usize],
+                    ..Default::default()
+                })
+                .collect(),
             hourly: vec![Bucket::default(); world.days as usize * 24],
             daily: vec![Bucket::default(); (world.days + world.settle_days) as usize],
             ..Default::default()
@@ -387,6 +395,9 @@ impl<'w> Engine<'w> {
                 stats.rewards_credited += reward;
                 stats.fees_charged += fee;
                 stats.attributed_spend += txn.amount;
+                if let Some(d) = stats.rewards_by_day.get_mut(now.day_index()) {
+                    *d += reward;
+                }
                 stats.budget_left = self.remaining[offer.0 as usize];
                 if stats.budget_left == Some(Cents::ZERO) {
                     stats.budget_ran_out_at.get_or_insert(now);

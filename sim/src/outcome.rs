@@ -74,6 +74,8 @@ pub struct OfferStats {
     pub incremental_spend: Cents,
     pub budget_left: Option<Cents>,
     pub budget_ran_out_at: Option<SimTime>,
+    /// Rewards credited on each day of the run (the budget burn), before clawbacks.
+    pub rewards_by_day: Vec<Cents>,
 }
 
 impl OfferStats {
