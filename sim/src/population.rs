@@ -14,9 +14,18 @@ use crate::world::{Channel, MerchantId, MidId, OfferId, SegmentId, World, DAY_SE
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Token(pub u64);
 
+/// Letters only, so that no token can ever contain a run of digits that looks like a card
+/// number: `tok_` and 14 base-26 letters (all 64 bits).
 impl std::fmt::Display for Token {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "tok_{:016x}", self.0)
+        let mut letters = [b'a'; 14];
+        let mut v = self.0;
+        for l in letters.iter_mut().rev() {
+            *l = b'a' + (v % 26) as u8;
+            v /= 26;
+        }
+        f.write_str("tok_")?;
+        f.write_str(std::str::from_utf8(&letters).map_err(|_| std::fmt::Error)?)
     }
 }
 
@@ -342,5 +351,20 @@ fn purchase(
         slot,
         scheme: profile.card_schemes[slot as usize],
         uplift_of,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_letters_only_and_distinct() {
+        assert_eq!(Token(0).to_string(), "tok_aaaaaaaaaaaaaa");
+        assert_eq!(Token(27).to_string(), "tok_aaaaaaaaaaaabb");
+        let max = Token(u64::MAX).to_string();
+        assert_eq!(max.len(), 18);
+        assert!(max[4..].bytes().all(|b| b.is_ascii_lowercase()));
+        assert_ne!(Token(u64::MAX).to_string(), Token(u64::MAX - 1).to_string());
     }
 }
