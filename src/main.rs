@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 use offersim::output::{write_atomic, JsonlLog};
 use offersim::progress::Bar;
 use offersim::{load_file, Diagnostic, Overrides, Scenario};
+use offersim_reports::numbers::{count, usd};
 use offersim_sim::events::EventLog;
 use offersim_sim::RunOptions;
 use std::io::IsTerminal;
@@ -34,8 +35,8 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
         /// Worker threads (0: one per core). Never changes the report.
-        #[arg(long, default_value_t = 0)]
-        threads: usize,
+        #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u16).range(0..=1024))]
+        threads: u16,
         /// Also write every event, one JSON object per line, to this file.
         #[arg(long)]
         events: Option<PathBuf>,
@@ -60,7 +61,7 @@ fn main() -> ExitCode {
                 Ok(s) => s,
                 Err(diags) => return invalid(&diags),
             };
-            match run(&loaded, out, threads, events.as_deref(), quiet) {
+            match run(&loaded, out, threads as usize, events.as_deref(), quiet) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("error: {e:#}");
@@ -145,16 +146,16 @@ fn run(s: &Scenario, out: Option<PathBuf>, threads: usize, events: Option<&Path>
     let f = &report.funnel;
     let m = &report.money;
     println!(
-        "{} (seed {}): {} purchases, ${} spend; {} enrollments; {} credits (${} net rewards, {} clawed back); merchant cost ${}; ledger {}",
+        "{} (seed {}): {} purchases, {} spend; {} enrollments; {} credits ({} net rewards, {} clawed back); merchant cost {}; ledger {}",
         w.name,
         w.seed,
-        f.purchases,
-        m.spend,
-        f.enrollments,
-        f.credits,
-        m.net_rewards,
-        f.clawbacks,
-        m.merchant_cost,
+        count(f.purchases),
+        usd(m.spend),
+        count(f.enrollments),
+        count(f.credits),
+        usd(m.net_rewards),
+        count(f.clawbacks),
+        usd(m.merchant_cost),
         if report.ledger.balanced { "balanced" } else { "NOT BALANCED" }
     );
     println!("reports: {}, {}", dir.join("report.json").display(), dir.join("report.md").display());
@@ -163,9 +164,9 @@ fn run(s: &Scenario, out: Option<PathBuf>, threads: usize, events: Option<&Path>
     }
     let secs = elapsed.as_secs_f64();
     eprintln!(
-        "ran in {secs:.2} s: {} events, {:.0} events/s",
-        outcome.events_processed,
-        outcome.events_processed as f64 / secs.max(1e-9)
+        "ran in {secs:.2} s: {} events, {} events/s",
+        count(outcome.events_processed),
+        count((outcome.events_processed as f64 / secs.max(1e-9)) as u64)
     );
     Ok(())
 }

@@ -17,7 +17,7 @@ impl Bar {
     pub fn new(calendar: Calendar, enabled: bool) -> Bar {
         let target = if enabled { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() };
         let bar = ProgressBar::with_draw_target(Some(0), target);
-        let style = ProgressStyle::with_template("{prefix:>8} [{bar:30}] {pos}/{len} {per_sec} eta {eta} {msg}")
+        let style = ProgressStyle::with_template("{prefix:>6} [{bar:24}] {human_pos}/{human_len} eta {eta} {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_bar())
             .progress_chars("=> ");
         bar.set_style(style);
@@ -42,6 +42,7 @@ impl Progress for Bar {
         self.bar.inc(n);
     }
     fn at(&self, now: SimTime) {
-        self.bar.set_message(format!("sim {}", self.calendar.format(now)));
+        let rate = self.bar.per_sec();
+        self.bar.set_message(format!("sim {} {rate:.0}/s", &self.calendar.format(now)[..16]));
     }
 }

@@ -6,6 +6,7 @@
 
 mod json;
 mod markdown;
+pub mod numbers;
 
 pub use json::{build, Report};
 pub use markdown::render as markdown;
