@@ -5,7 +5,7 @@
 
 use crate::money::Cents;
 use crate::network::PurchaseId;
-use crate::rng::{Purpose, Stream};
+use crate::rng::{mix3, Purpose, Stream};
 use crate::sample::{exponential, lognormal};
 use crate::time::{SimTime, SECONDS_PER_DAY, SECONDS_PER_HOUR};
 use crate::world::{Channel, MerchantId, MidId, OfferId, SegmentId, World, DAY_SECONDS};
@@ -195,7 +195,9 @@ fn funnel(
     out: &mut Vec<(SimTime, UserEvent)>,
 ) -> Vec<Enrollment> {
     let seg = &world.segments[profile.segment.0 as usize];
-    let mut rng = Stream::new(world.seed, Purpose::Funnel, 0, user as u64);
+    // One stream per (user, offer), and a fixed number of draws per impression, so that another
+    // offer's impressions never shift this offer's decisions.
+    let mut streams: Vec<Option<Stream>> = (0..world.offers.len()).map(|_| None).collect();
     let mut link: Option<Link> = None;
     let mut links = 0u32;
     let mut enrollments: Vec<Enrollment> = Vec::new();
@@ -219,8 +221,11 @@ fn funnel(
                 out.push((t, UserEvent::Exposure { offer, impressions: 1 }));
             }
         }
+        let rng = streams[offer.0 as usize]
+            .get_or_insert_with(|| Stream::new(world.seed, Purpose::Funnel, offer.0 as u64, user as u64));
+        let (click, typing, complete, keep) = (rng.unit(), 60 + rng.below(180), rng.unit(), rng.unit_open_low());
         let enrolled = enrollments.iter().any(|e| e.offer == offer && e.end > t);
-        if enrolled || !rng.bernoulli(seg.click_rate) {
+        if enrolled || click >= seg.click_rate {
             continue;
         }
         out.push((t, UserEvent::Click { offer }));
@@ -232,8 +237,7 @@ fn funnel(
             continue;
         }
         // First card entry: typing the card takes one to four minutes, and some give up.
-        let typing = 60 + rng.below(180);
-        if !rng.bernoulli(seg.card_entry_completion) {
+        if complete >= seg.card_entry_completion {
             out.push((t.plus_seconds(typing / 2), UserEvent::CardEntryAbandoned { offer }));
             continue;
         }
@@ -241,7 +245,7 @@ fn funnel(
         let token = token_for(world, user, links);
         links += 1;
         let deleted_at = if seg.card_delete_per_day > 0.0 {
-            let after = exponential(&mut rng, seg.card_delete_per_day / DAY_SECONDS);
+            let after = -libm::log(keep) / (seg.card_delete_per_day / DAY_SECONDS);
             added.plus_seconds(after.min(1e15) as u64 + 1)
         } else {
             SimTime(u64::MAX)
@@ -273,22 +277,26 @@ fn spend(
     }
     let end = world.period_end().0 as f64;
     let max_surge = world.max_surge();
-    let mut rng = Stream::new(world.seed, Purpose::Spending, 0, user as u64);
+    // The timing stream draws exactly two numbers per candidate; each purchase's details come
+    // from its own stream and its merchant from a stable pick keyed by the candidate index, so
+    // a change to one purchase never shifts the draws of the next.
+    let mut timing = Stream::new(world.seed, Purpose::Spending, 0, user as u64);
     let lambda_max = per_second * max_surge * world.max_hour_weight();
     let mut t = 0.0;
-    loop {
-        t += exponential(&mut rng, lambda_max);
+    for candidate in 0u64.. {
+        t += exponential(&mut timing, lambda_max);
         if t >= end {
             break;
         }
         let at = SimTime(t as u64);
         let h = at.hour_of_day();
         let lambda = per_second * world.surge_at(at) * world.hour_weight[h];
-        if rng.unit() * lambda_max >= lambda {
+        if timing.unit() * lambda_max >= lambda {
             continue;
         }
-        let m = MerchantId(world.merchant_pick_by_hour[h].draw(&mut rng) as u32);
-        let p = purchase(world, profile, m, None, None, &mut rng);
+        let m = MerchantId(world.merchant_pick_by_hour[h].pick(mix3(world.seed, user as u64, candidate)) as u32);
+        let mut detail = Stream::new(world.seed, Purpose::PurchaseDetail, candidate, user as u64);
+        let p = purchase(world, profile, m, None, None, &mut detail);
         out.push((at, UserEvent::Purchase(p)));
     }
     for (k, offer) in world.offers.iter().enumerate() {
@@ -299,21 +307,25 @@ fn spend(
         let base = per_second * m.weight * offer.uplift;
         let peak = m.profile.iter().copied().fold(0.0, f64::max);
         let lambda_max = base * max_surge * peak;
-        let mut rng = Stream::new(world.seed, Purpose::Uplift, k as u64, user as u64);
+        let mut timing = Stream::new(world.seed, Purpose::Uplift, k as u64, user as u64);
+        let mut candidate = 0u64;
         for e in enrollments.iter().filter(|e| e.offer.0 as usize == k) {
             let stop = e.end.min(offer.end).min(world.period_end()).0 as f64;
             let mut t = e.start.0 as f64;
             loop {
-                t += exponential(&mut rng, lambda_max);
+                t += exponential(&mut timing, lambda_max);
                 if t >= stop {
                     break;
                 }
+                candidate += 1;
                 let at = SimTime(t as u64);
                 let lambda = base * world.surge_at(at) * m.profile[at.hour_of_day()];
-                if rng.unit() * lambda_max >= lambda {
+                if timing.unit() * lambda_max >= lambda {
                     continue;
                 }
-                let p = purchase(world, profile, offer.merchant, Some(e.slot), Some(e.offer), &mut rng);
+                let sub_key = ((k as u64) << 32) | (candidate & 0xffff_ffff);
+                let mut detail = Stream::new(world.seed, Purpose::UpliftDetail, sub_key, user as u64);
+                let p = purchase(world, profile, offer.merchant, Some(e.slot), Some(e.offer), &mut detail);
                 out.push((at, UserEvent::Purchase(p)));
             }
         }

@@ -24,6 +24,11 @@ pub enum Purpose {
     Network = 6,
     /// Card tokens issued to a user.
     Tokens = 7,
+    /// The details of one baseline purchase (sub-key: its candidate index in the user's
+    /// spending process): merchant, channel, MID, card, amount.
+    PurchaseDetail = 8,
+    /// The details of one uplift purchase (sub-key: offer index × 2^32 + candidate index).
+    UpliftDetail = 9,
 }
 
 /// A deterministic stream of random numbers.
@@ -62,6 +67,18 @@ impl Stream {
         debug_assert!(n > 0);
         ((self.next_u64() as u128 * n as u128) >> 64) as u64
     }
+}
+
+/// A uniform in [0, 1) that is a pure function of (key, index): for choices that must not
+/// depend on how many draws came before.
+pub fn hash_unit(key: u64, index: u64) -> f64 {
+    let z = splitmix64(key ^ index.wrapping_mul(0xd6e8_feb8_6659_fd93));
+    (z >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
+}
+
+/// A 64-bit key from three words (seed, entity, sub-key).
+pub fn mix3(a: u64, b: u64, c: u64) -> u64 {
+    splitmix64(splitmix64(splitmix64(a) ^ b) ^ c)
 }
 
 fn splitmix64(mut z: u64) -> u64 {

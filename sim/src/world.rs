@@ -5,7 +5,7 @@
 
 use crate::config::*;
 use crate::money::Cents;
-use crate::sample::Categorical;
+use crate::sample::{Categorical, StablePick};
 use crate::time::{Calendar, SimTime, SECONDS_PER_DAY, SECONDS_PER_HOUR, WEEKDAY_NAMES};
 use rust_decimal::Decimal;
 use std::collections::{BTreeMap, BTreeSet};
@@ -181,8 +181,9 @@ pub struct World {
     pub mids: Vec<Mid>,
     pub offers: Vec<Offer>,
     pub surges: Vec<Surge>,
-    /// Merchant choice for a purchase in each hour of the day.
-    pub merchant_pick_by_hour: Vec<Categorical>,
+    /// Merchant choice for a purchase in each hour of the day (stable when merchants are
+    /// appended to the scenario).
+    pub merchant_pick_by_hour: Vec<StablePick>,
     /// Relative purchase intensity per hour of the day (mean 1).
     pub hour_weight: [f64; 24],
 }
@@ -353,7 +354,7 @@ pub fn build<N>(cfg: &ScenarioConfig<N>, schemes: &[String]) -> Result<World, Ve
     for (h, w) in hour_weight.iter_mut().enumerate() {
         *w = merchants.iter().map(|m| m.weight * m.profile[h]).sum();
         merchant_pick_by_hour
-            .push(Categorical::new(merchants.iter().map(|m| m.weight * m.profile[h])).unwrap_or_default());
+            .push(StablePick::new(merchants.iter().map(|m| m.weight * m.profile[h])).unwrap_or_default());
     }
     Ok(World {
         name: meta.name.clone(),
