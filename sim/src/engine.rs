@@ -90,42 +90,39 @@ pub fn run<'a>(
         .map_err(|source| RunError::Threads { threads: opts.threads, source })?;
     let users = u32::try_from(world.users).unwrap_or(u32::MAX);
     progress.phase("users", users as u64);
-    let timelines: Vec<Timeline> = pool.install(|| {
-        (0..users)
-            .into_par_iter()
-            .map(|u| {
-                let t = simulate(world, u);
-                if u as u64 % PROGRESS_EVERY == 0 {
-                    progress.advance(PROGRESS_EVERY.min(users as u64 - u as u64));
-                }
-                t
-            })
-            .collect()
-    });
-    let stream = merge(&pool, timelines, world.days as usize * 24);
+    let stream = generate(&pool, world, users, progress);
     let mut engine = Engine::new(world, network, users as usize, log);
     Ok(engine.replay(&stream, progress))
 }
 
-/// Merges the timelines into one stream in (time, user) order: scattered into hourly buckets
-/// (sized beforehand), then each bucket sorted. The sort is stable, so one user's same-second
-/// events keep their causal order; the result is a pure function of the timelines, so the
-/// thread count cannot change it.
-fn merge(pool: &rayon::ThreadPool, timelines: Vec<Timeline>, hours: usize) -> UserStream {
+/// Users are simulated this many at a time, so that only one chunk of timelines is held
+/// beside the merged stream.
+const USERS_PER_CHUNK: u32 = 16_384;
+
+/// Simulates every user (in parallel, chunk by chunk) and merges their timelines into one
+/// stream in (time, user) order: scattered into hourly buckets in user order, then each bucket
+/// sorted. The sort is stable, so one user's same-second events keep their causal order; the
+/// result is a pure function of the timelines, so the thread count cannot change it.
+fn generate(pool: &rayon::ThreadPool, world: &World, users: u32, progress: &dyn Progress) -> UserStream {
+    let hours = world.days as usize * 24;
     let hour = |at: SimTime| at.hour_index().min(hours - 1);
-    let mut counts = vec![0usize; hours];
-    for t in &timelines {
-        for (at, _) in &t.events {
-            counts[hour(*at)] += 1;
+    let mut buckets: UserStream = (0..hours).map(|_| Vec::new()).collect();
+    for first in (0..users).step_by(USERS_PER_CHUNK as usize) {
+        let last = first.saturating_add(USERS_PER_CHUNK).min(users);
+        let chunk: Vec<Timeline> = pool.install(|| (first..last).into_par_iter().map(|u| simulate(world, u)).collect());
+        for t in chunk {
+            for (at, e) in t.events {
+                buckets[hour(at)].push((at, t.user, e));
+            }
         }
+        progress.advance((last - first) as u64);
     }
-    let mut buckets: UserStream = counts.iter().map(|&n| Vec::with_capacity(n)).collect();
-    for t in timelines {
-        for (at, e) in t.events {
-            buckets[hour(at)].push((at, t.user, e));
-        }
-    }
-    pool.install(|| buckets.par_iter_mut().for_each(|b| b.sort_by_key(|(at, u, _)| (*at, *u))));
+    pool.install(|| {
+        buckets.par_iter_mut().for_each(|b| {
+            b.sort_by_key(|(at, u, _)| (*at, *u));
+            b.shrink_to_fit();
+        })
+    });
     buckets
 }
 
