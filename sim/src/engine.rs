@@ -46,6 +46,8 @@ struct TxnContext {
     bought_at: SimTime,
     slot: u8,
     mid: MidId,
+    /// The offer whose uplift created the purchase, if any (ground truth of incrementality).
+    uplift_of: Option<OfferId>,
 }
 
 /// A card as the platform knows it: linked under a token, with its enrollments.
@@ -69,6 +71,8 @@ struct Engine<'w> {
     world: &'w World,
     network: &'w dyn CardNetwork,
     links: Vec<Vec<Link>>,
+    /// Per user: (card slot, offer, credits) — caps count per physical card, across tokens.
+    redeemed: Vec<Vec<(u8, OfferId, u32)>>,
     remaining: Vec<Option<Cents>>,
     credits: BTreeMap<PurchaseId, CreditRecord>,
     out: Outcome,
@@ -146,6 +150,7 @@ impl<'w> Engine<'w> {
             world,
             network,
             links: (0..n).map(|_| Vec::new()).collect(),
+            redeemed: (0..n).map(|_| Vec::new()).collect(),
             remaining: world.offers.iter().map(|o| o.budget).collect(),
             credits: BTreeMap::new(),
             out,
@@ -159,7 +164,6 @@ impl<'w> Engine<'w> {
     fn replay(&mut self, stream: &UserStream, progress: &dyn Progress) -> Outcome {
         let mut queue: EventQueue<InFlight> = EventQueue::new(self.world.horizon_end(), SECONDS_PER_HOUR);
         progress.phase("events", stream.iter().map(|b| b.len() as u64).sum());
-        let horizon = self.world.horizon_end();
         let mut users = stream.iter().flatten().peekable();
         let mut done: u64 = 0;
         loop {
@@ -190,7 +194,6 @@ impl<'w> Engine<'w> {
             self.out.events_processed += 1;
             self.out.last_event_at = now;
             debug_assert!(self.out.ledger.is_balanced());
-            debug_assert!(now < horizon);
         }
         self.out.time_to_credit.sort_unstable();
         assert!(self.out.ledger.is_balanced(), "ledger out of balance at the end of the run");
@@ -240,7 +243,10 @@ impl<'w> Engine<'w> {
         let Some(link) = self.links[u as usize].iter_mut().find(|l| l.token == token && l.active) else {
             unreachable!("enrollment on a card that is not linked: the user model links before enrolling");
         };
-        link.enrolled.push(Enrolled { offer, since: now, redemptions: 0 });
+        let slot = link.slot;
+        let redemptions =
+            self.redeemed[u as usize].iter().find(|(s, o, _)| *s == slot && *o == offer).map_or(0, |(_, _, n)| *n);
+        link.enrolled.push(Enrolled { offer, since: now, redemptions });
         let stats = &mut self.out.offers[offer.0 as usize];
         stats.enrollments += 1;
         self.out.funnel.enrollments += 1;
@@ -274,7 +280,7 @@ impl<'w> Engine<'w> {
     }
 
     fn purchase(&mut self, now: SimTime, u: u32, p: &Purchase, queue: &mut EventQueue<InFlight>) {
-        let ctx = TxnContext { bought_at: now, slot: p.slot, mid: p.mid };
+        let ctx = TxnContext { bought_at: now, slot: p.slot, mid: p.mid, uplift_of: p.uplift_of };
         self.out.funnel.purchases += 1;
         self.out.money.spend += p.amount;
         if let Some(o) = p.uplift_of {
@@ -325,8 +331,13 @@ impl<'w> Engine<'w> {
     }
 
     fn network_message(&mut self, now: SimTime, m: NetworkMessage, ctx: TxnContext) {
-        let TxnContext { bought_at, slot, mid } = ctx;
+        let TxnContext { bought_at, slot, mid, uplift_of } = ctx;
         let mid_merchant = self.world.mids[mid.0 as usize].merchant;
+        // Incremental spend is what the merchant keeps: reversed or refunded uplift purchases
+        // come off, whether or not the platform hears of them.
+        if let (Some(o), MessageKind::Reversal | MessageKind::Refund) = (uplift_of, m.kind) {
+            self.out.offers[o.0 as usize].incremental_spend -= m.amount;
+        }
         if m.kind == MessageKind::Refund {
             return self.refund(now, m, slot);
         }
@@ -382,8 +393,12 @@ impl<'w> Engine<'w> {
                     assert!(*left >= reward, "budget overspent");
                     *left -= reward;
                 }
-                if let Some(e) = self.links[u][li].enrolled.iter_mut().find(|e| e.offer == offer) {
+                for e in self.links[u][li].enrolled.iter_mut().filter(|e| e.offer == offer) {
                     e.redemptions += 1;
+                }
+                match self.redeemed[u].iter_mut().find(|(s, o, _)| *s == slot && *o == offer) {
+                    Some((_, _, n)) => *n += 1,
+                    None => self.redeemed[u].push((slot, offer, 1)),
                 }
                 self.out.ledger.credit(o.merchant, reward, fee);
                 let stats = &mut self.out.offers[offer.0 as usize];

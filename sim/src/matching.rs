@@ -36,7 +36,7 @@ pub struct Txn {
 pub struct Enrolled {
     pub offer: OfferId,
     pub since: SimTime,
-    /// Credits this card has had from this offer.
+    /// Credits this physical card has had from this offer (across its tokens).
     pub redemptions: u32,
 }
 
@@ -64,8 +64,14 @@ pub fn match_txn(
     enrolled: &[Enrolled],
     remaining: &dyn Fn(OfferId) -> Option<Cents>,
 ) -> Verdict {
-    let mut best: Option<(Cents, OfferId)> = None;
-    let mut declined: Option<(bool, OfferId)> = None;
+    // Precedence: higher reward first, then the earlier offer.
+    let better = |(r, id): (Cents, OfferId), best: Option<(Cents, OfferId, bool)>| match best {
+        None => true,
+        Some((br, bid, _)) => r > br || (r == br && id < bid),
+    };
+    let mut best: Option<(Cents, OfferId, bool)> = None;
+    // The offer that would have won had its cap or budget allowed, and whether budget stopped it.
+    let mut blocked: Option<(Cents, OfferId, bool)> = None;
     for e in enrolled {
         let o = &offers[e.offer.0 as usize];
         if e.since > t.at || o.merchant.0 != t.merchant || t.amount < o.min_spend || !o.admits_time(cal, t.at) {
@@ -75,25 +81,19 @@ pub fn match_txn(
         if reward <= Cents::ZERO {
             continue;
         }
-        if o.per_card_cap.is_some_and(|cap| e.redemptions >= cap) {
-            declined = declined.or(Some((false, e.offer)));
-            continue;
-        }
-        if remaining(e.offer).is_some_and(|left| left < reward) {
-            declined = Some((true, e.offer));
-            continue;
-        }
-        let better = match best {
-            None => true,
-            Some((r, id)) => reward > r || (reward == r && e.offer < id),
-        };
-        if better {
-            best = Some((reward, e.offer));
+        let capped = o.per_card_cap.is_some_and(|cap| e.redemptions >= cap);
+        let broke = remaining(e.offer).is_some_and(|left| left < reward);
+        if capped || broke {
+            if better((reward, e.offer), blocked) {
+                blocked = Some((reward, e.offer, !capped));
+            }
+        } else if better((reward, e.offer), best) {
+            best = Some((reward, e.offer, false));
         }
     }
-    match (best, declined) {
-        (Some((reward, offer)), _) => Verdict::Matched { offer, reward },
-        (None, Some((budget, offer))) => Verdict::Declined { budget, offer },
+    match (best, blocked) {
+        (Some((reward, offer, _)), _) => Verdict::Matched { offer, reward },
+        (None, Some((_, offer, budget))) => Verdict::Declined { budget, offer },
         (None, None) => Verdict::NoMatch,
     }
 }
@@ -234,5 +234,26 @@ mod tests {
         assert!(!m(at(4, 14)), "Friday 14:00 is outside [11, 14)");
         assert!(!m(at(3, 12)), "Thursday");
         assert!(!m(at(5, 12)), "Saturday: past the window");
+    }
+
+    #[test]
+    fn a_declined_transaction_names_the_offer_that_would_have_won() {
+        let mut capped = offer(Reward::Fixed(Cents(300)), 0);
+        capped.per_card_cap = Some(1);
+        let offers = [offer(Reward::Fixed(Cents(200)), 0), capped];
+        let e = [enrolled(0, 0, 0), enrolled(1, 0, 1)];
+        // Offer 0 is out of budget, offer 1 (the larger reward) is at its cap: the cap is why.
+        let left = |o: OfferId| (o == OfferId(0)).then_some(Cents(100));
+        assert_eq!(
+            match_txn(&txn(10, 1000), &cal(), &offers, &e, &left),
+            Verdict::Declined { budget: false, offer: OfferId(1) }
+        );
+        // With offer 1 at a smaller reward, offer 0 (out of budget) would have won.
+        let mut small = offers.clone();
+        small[1].reward = Reward::Fixed(Cents(100));
+        assert_eq!(
+            match_txn(&txn(10, 1000), &cal(), &small, &e, &left),
+            Verdict::Declined { budget: true, offer: OfferId(0) }
+        );
     }
 }

@@ -201,23 +201,24 @@ fn funnel(
     let mut link: Option<Link> = None;
     let mut links = 0u32;
     let mut enrollments: Vec<Enrollment> = Vec::new();
-    // (offer, day) → index in `out` of that day's exposure event
-    let mut exposure_at: Vec<((OfferId, usize), usize)> = Vec::new();
+    // Per offer: (day, index in `out`) of its latest exposure event (impressions come in time
+    // order, so only the latest can still be counting).
+    let mut exposure_at: Vec<Option<(usize, usize)>> = vec![None; world.offers.len()];
     for &(t, offer) in seen {
         // A card deleted before a one-tap enrollment could complete counts as gone.
         if let Some(l) = link.as_ref().filter(|l| l.deleted_at <= t.plus_seconds(ONE_TAP_SECONDS)) {
             out.push((l.deleted_at, UserEvent::CardDeleted { token: l.token }));
             link = None;
         }
-        let key = (offer, t.day_index());
-        match exposure_at.iter().find(|(k, _)| *k == key) {
-            Some((_, i)) => {
-                if let UserEvent::Exposure { impressions, .. } = &mut out[*i].1 {
+        let day = t.day_index();
+        match exposure_at[offer.0 as usize] {
+            Some((d, i)) if d == day => {
+                if let UserEvent::Exposure { impressions, .. } = &mut out[i].1 {
                     *impressions += 1;
                 }
             }
-            None => {
-                exposure_at.push((key, out.len()));
+            _ => {
+                exposure_at[offer.0 as usize] = Some((day, out.len()));
                 out.push((t, UserEvent::Exposure { offer, impressions: 1 }));
             }
         }
@@ -275,30 +276,20 @@ fn spend(
     if per_second <= 0.0 {
         return;
     }
-    let end = world.period_end().0 as f64;
-    let max_surge = world.max_surge();
-    // The timing stream draws exactly two numbers per candidate; each purchase's details come
-    // from its own stream and its merchant from a stable pick keyed by the candidate index, so
-    // a change to one purchase never shifts the draws of the next.
+    let segments = world.surge_segments();
+    // Each process draws exactly two numbers per candidate from its timing stream; each
+    // purchase's details come from its own stream and its merchant from a stable pick keyed by
+    // the candidate index, so a change to one purchase never shifts the draws of the next.
     let mut timing = Stream::new(world.seed, Purpose::Spending, 0, user as u64);
-    let lambda_max = per_second * max_surge * world.max_hour_weight();
-    let mut t = 0.0;
-    for candidate in 0u64.. {
-        t += exponential(&mut timing, lambda_max);
-        if t >= end {
-            break;
-        }
-        let at = SimTime(t as u64);
-        let h = at.hour_of_day();
-        let lambda = per_second * world.surge_at(at) * world.hour_weight[h];
-        if timing.unit() * lambda_max >= lambda {
-            continue;
-        }
-        let m = MerchantId(world.merchant_pick_by_hour[h].pick(mix3(world.seed, user as u64, candidate)) as u32);
-        let mut detail = Stream::new(world.seed, Purpose::PurchaseDetail, candidate, user as u64);
-        let p = purchase(world, profile, m, None, None, &mut detail);
+    let mut candidate = 0u64;
+    let shape = |at: SimTime| world.hour_weight[at.hour_of_day()];
+    let span = (SimTime::ZERO, world.period_end());
+    arrivals(&segments, &mut timing, span, per_second, world.max_hour_weight(), shape, &mut candidate, |at, c| {
+        let pick = world.merchant_pick_by_hour[at.hour_of_day()].pick(mix3(world.seed, user as u64, c));
+        let mut detail = Stream::new(world.seed, Purpose::PurchaseDetail, c, user as u64);
+        let p = purchase(world, profile, MerchantId(pick as u32), None, None, &mut detail);
         out.push((at, UserEvent::Purchase(p)));
-    }
+    });
     for (k, offer) in world.offers.iter().enumerate() {
         if offer.uplift <= 0.0 || !enrollments.iter().any(|e| e.offer.0 as usize == k) {
             continue;
@@ -306,27 +297,54 @@ fn spend(
         let m = &world.merchants[offer.merchant.0 as usize];
         let base = per_second * m.weight * offer.uplift;
         let peak = m.profile.iter().copied().fold(0.0, f64::max);
-        let lambda_max = base * max_surge * peak;
         let mut timing = Stream::new(world.seed, Purpose::Uplift, k as u64, user as u64);
         let mut candidate = 0u64;
         for e in enrollments.iter().filter(|e| e.offer.0 as usize == k) {
-            let stop = e.end.min(offer.end).min(world.period_end()).0 as f64;
-            let mut t = e.start.0 as f64;
-            loop {
-                t += exponential(&mut timing, lambda_max);
-                if t >= stop {
-                    break;
-                }
-                candidate += 1;
-                let at = SimTime(t as u64);
-                let lambda = base * world.surge_at(at) * m.profile[at.hour_of_day()];
-                if timing.unit() * lambda_max >= lambda {
-                    continue;
-                }
-                let sub_key = ((k as u64) << 32) | (candidate & 0xffff_ffff);
+            let span = (e.start, e.end.min(offer.end).min(world.period_end()));
+            let shape = |at: SimTime| m.profile[at.hour_of_day()];
+            arrivals(&segments, &mut timing, span, base, peak, shape, &mut candidate, |at, c| {
+                let sub_key = ((k as u64) << 32) | (c & 0xffff_ffff);
                 let mut detail = Stream::new(world.seed, Purpose::UpliftDetail, sub_key, user as u64);
                 let p = purchase(world, profile, offer.merchant, Some(e.slot), Some(e.offer), &mut detail);
                 out.push((at, UserEvent::Purchase(p)));
+            });
+        }
+    }
+}
+
+/// Arrivals on `span` of a Poisson process with rate `base × surge(t) × shape(t)`, where
+/// `shape(t) <= shape_max`: within each constant-surge segment, candidates come at the segment's
+/// peak rate and are kept with probability `shape(t) / shape_max` (thinning), so the work
+/// follows the real rate even under a short, steep surge. Draws exactly two numbers per
+/// candidate from `timing`; `candidate` numbers the candidates across calls.
+#[allow(clippy::too_many_arguments)]
+fn arrivals(
+    segments: &[(SimTime, SimTime, f64)],
+    timing: &mut Stream,
+    (from, to): (SimTime, SimTime),
+    base: f64,
+    shape_max: f64,
+    shape: impl Fn(SimTime) -> f64,
+    candidate: &mut u64,
+    mut emit: impl FnMut(SimTime, u64),
+) {
+    for &(lo, hi, factor) in segments {
+        let (lo, hi) = (lo.max(from), hi.min(to));
+        let lambda_max = base * factor * shape_max;
+        if lo >= hi || lambda_max <= 0.0 {
+            continue;
+        }
+        let mut t = lo.0 as f64;
+        loop {
+            t += exponential(timing, lambda_max);
+            if t >= hi.0 as f64 {
+                break;
+            }
+            let at = SimTime(t as u64);
+            let c = *candidate;
+            *candidate += 1;
+            if timing.unit() * shape_max < shape(at) {
+                emit(at, c);
             }
         }
     }

@@ -7,6 +7,7 @@ use crate::config::*;
 use crate::money::Cents;
 use crate::sample::{Categorical, StablePick};
 use crate::time::{Calendar, SimTime, SECONDS_PER_DAY, SECONDS_PER_HOUR, WEEKDAY_NAMES};
+use chrono::Datelike;
 use rust_decimal::Decimal;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -14,13 +15,20 @@ use std::collections::{BTreeMap, BTreeSet};
 pub const MAX_USERS: u64 = 50_000_000;
 pub const MAX_DAYS: u32 = 366;
 pub const MAX_SETTLE_DAYS: u32 = 365;
-pub const MAX_MERCHANTS: usize = 1_000_000;
+/// Merchant choice costs O(merchants) per purchase (the price of stability under appended
+/// merchants), hence a modest limit.
+pub const MAX_MERCHANTS: usize = 10_000;
 pub const MAX_OFFERS: usize = 100_000;
 pub const MAX_MIDS_PER_MERCHANT: u32 = 64;
 pub const MAX_CARDS_PER_USER: usize = 8;
 pub const MAX_PURCHASES_PER_DAY: f64 = 100.0;
 pub const MAX_IMPRESSIONS_PER_DAY: f64 = 100.0;
 pub const MAX_MONEY: i64 = 100_000_000_000; // one billion, in cents
+/// Largest purchase-rate factor of one surge, or of overlapping surges combined.
+pub const MAX_SURGE_FACTOR: f64 = 100.0;
+/// Scenario start years: four-digit years only.
+pub const MIN_YEAR: i32 = 1900;
+pub const MAX_YEAR: i32 = 9999;
 const SHARE_TOLERANCE: f64 = 1e-6;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -201,9 +209,22 @@ impl World {
     pub fn surge_at(&self, t: SimTime) -> f64 {
         self.surges.iter().filter(|s| t >= s.start && t < s.end).map(|s| s.multiplier).product()
     }
-    /// The largest surge factor at any instant (surges multiply where they overlap).
+    /// The activity period cut where the surge factor changes: (start, end, factor) pieces in
+    /// time order, covering [0, period end).
+    pub fn surge_segments(&self) -> Vec<(SimTime, SimTime, f64)> {
+        let end = self.period_end();
+        let mut cuts: Vec<SimTime> = vec![SimTime::ZERO, end];
+        for s in &self.surges {
+            cuts.extend([s.start.min(end), s.end.min(end)]);
+        }
+        cuts.sort_unstable();
+        cuts.dedup();
+        cuts.windows(2).map(|w| (w[0], w[1], self.surge_at(w[0]))).collect()
+    }
+    /// The largest surge factor at any instant of the period (surges multiply where they
+    /// overlap).
     pub fn max_surge(&self) -> f64 {
-        self.surges.iter().map(|s| self.surge_at(s.start)).fold(1.0, f64::max)
+        self.surge_segments().iter().map(|(_, _, f)| *f).fold(0.0, f64::max)
     }
     pub fn max_hour_weight(&self) -> f64 {
         self.hour_weight.iter().copied().fold(0.0, f64::max)
@@ -317,7 +338,15 @@ pub fn build<N>(cfg: &ScenarioConfig<N>, schemes: &[String]) -> Result<World, Ve
             format!("must be at most {MAX_SETTLE_DAYS}, found {}", meta.settle_days),
         );
     }
-    let calendar = Calendar::new(meta.start.0);
+    if !(MIN_YEAR..=MAX_YEAR).contains(&meta.start.0.year()) {
+        pr.push(
+            path(&["scenario", "start"]),
+            format!("the year must be between {MIN_YEAR} and {MAX_YEAR}, found {}", meta.start.0.year()),
+        );
+    }
+    let start =
+        if (MIN_YEAR..=MAX_YEAR).contains(&meta.start.0.year()) { meta.start.0 } else { chrono::NaiveDate::default() };
+    let calendar = Calendar::new(start);
     let days = meta.days.clamp(1, MAX_DAYS);
     let period_end = SimTime::from_days(days as u64);
     let pop = &cfg.population;
@@ -343,6 +372,7 @@ pub fn build<N>(cfg: &ScenarioConfig<N>, schemes: &[String]) -> Result<World, Ve
     let offers = build_offers(&mut pr, cfg, &calendar, period_end, &merchants, &group_members, &segments, &tag_index);
     let surges = build_surges(&mut pr, cfg, &calendar, period_end);
 
+    check_combined_surges(&mut pr, &surges, &calendar, period_end);
     if !pr.is_empty() {
         // A group's template is checked once per member: report each problem once.
         let mut seen = BTreeSet::new();
@@ -609,7 +639,9 @@ fn merchant(
             ),
         }
     }
-    if !m.channels.is_empty() {
+    if m.channels.is_empty() {
+        pr.push(p("channels"), "list at least one channel: in_store, online or app");
+    } else {
         check_sum_one(pr, p("channels"), "channel shares", m.channels.values().sum());
     }
     let profile = match profiles.get(&m.profile) {
@@ -849,6 +881,9 @@ fn offer(
     if t.segments.as_ref().is_some_and(|s| s.is_empty()) {
         pr.push(tp("segments"), "an empty list targets nobody; remove `segments` to target every segment");
     }
+    if t.hashtags.as_ref().is_some_and(|h| h.is_empty()) {
+        pr.push(tp("hashtags"), "an empty list targets nobody; remove `hashtags` to target people whatever they post");
+    }
     let tags: Vec<u32> = t.hashtags.iter().flatten().filter_map(|h| tag_index(h)).collect();
     let exposure_hours = hours_window(pr, tp("hours"), &t.hours);
     check_range(pr, tp("impressions_per_day"), t.impressions_per_day, 0.0, MAX_IMPRESSIONS_PER_DAY);
@@ -881,8 +916,11 @@ fn build_surges<N>(pr: &mut Problems, cfg: &ScenarioConfig<N>, cal: &Calendar, p
         if s.name.trim().is_empty() {
             pr.push(with_key(base.clone(), "name"), "name the surge, e.g. \"Black Friday\"");
         }
-        if !finite_in(s.multiplier, 0.0, 100.0) {
-            pr.push(with_key(base.clone(), "multiplier"), format!("must be between 0 and 100, found {}", s.multiplier));
+        if !finite_in(s.multiplier, 0.0, MAX_SURGE_FACTOR) {
+            pr.push(
+                with_key(base.clone(), "multiplier"),
+                format!("must be between 0 and {MAX_SURGE_FACTOR}, found {}", s.multiplier),
+            );
         }
         if s.hours == 0 || s.hours > MAX_DAYS * 24 {
             pr.push(
@@ -911,6 +949,19 @@ fn build_surges<N>(pr: &mut Problems, cfg: &ScenarioConfig<N>, cal: &Calendar, p
         });
     }
     out
+}
+
+/// Overlapping surges multiply; the combined factor has the same limit as one surge's.
+fn check_combined_surges(pr: &mut Problems, surges: &[Surge], cal: &Calendar, period_end: SimTime) {
+    for (i, s) in surges.iter().enumerate() {
+        let at = s.start.min(period_end);
+        let combined: f64 = surges.iter().filter(|x| at >= x.start && at < x.end).map(|x| x.multiplier).product();
+        if combined > MAX_SURGE_FACTOR {
+            let p = with_key(with_index(path(&["surges"]), i), "multiplier");
+            pr.push(p, format!("surges overlapping at {} multiply to ×{combined}; the combined factor must be at most {MAX_SURGE_FACTOR}", cal.format(at)));
+            return;
+        }
+    }
 }
 
 /// ` (did you mean `x`?)` when a known name is close to `got`.
