@@ -65,9 +65,14 @@ impl Calendar {
         let secs = (at - self.start.and_hms_opt(0, 0, 0)?).num_seconds();
         u64::try_from(secs).ok().map(SimTime)
     }
+    /// The local date-time of `t` (saturating at chrono's last representable instant).
     pub fn datetime(&self, t: SimTime) -> NaiveDateTime {
         let midnight = self.start.and_hms_opt(0, 0, 0).unwrap_or_default();
-        midnight + Duration::seconds(t.0 as i64)
+        i64::try_from(t.0)
+            .ok()
+            .and_then(Duration::try_seconds)
+            .and_then(|d| midnight.checked_add_signed(d))
+            .unwrap_or(NaiveDateTime::MAX)
     }
     /// `2026-11-27T13:05:00`, the format used in every output.
     pub fn format(&self, t: SimTime) -> String {
@@ -83,7 +88,7 @@ impl Calendar {
         )
     }
     pub fn format_date(&self, day_index: usize) -> String {
-        let d = self.start + Duration::days(day_index as i64);
+        let d = self.datetime(SimTime::from_days(day_index as u64));
         format!("{:04}-{:02}-{:02}", d.year(), d.month(), d.day())
     }
 }
@@ -112,6 +117,13 @@ mod tests {
         assert_eq!(cal.weekday(SimTime::ZERO), 0, "2026-11-23 is a Monday");
         assert_eq!(cal.weekday(SimTime::from_days(4)), 4);
         assert_eq!(cal.format(SimTime::from_days(4).plus_seconds(3_661)), "2026-11-27T01:01:01");
+    }
+
+    #[test]
+    fn far_future_instants_saturate_instead_of_panicking() {
+        let cal = Calendar::new(NaiveDate::from_ymd_opt(9999, 12, 31).unwrap());
+        assert_eq!(cal.datetime(SimTime(u64::MAX)), NaiveDateTime::MAX);
+        assert!(!cal.format(SimTime::from_days(400)).is_empty());
     }
 
     #[test]
