@@ -2,7 +2,7 @@
 //! with two places; times are local date-times of the scenario and seconds since its start.
 
 use offersim_sim::ledger::Account;
-use offersim_sim::outcome::{Bucket, OfferStats, Outcome};
+use offersim_sim::outcome::{Bucket, Funnel, OfferStats, Outcome};
 use offersim_sim::time::format_duration;
 use offersim_sim::world::{Reward, World};
 use offersim_sim::{Cents, SimTime};
@@ -43,24 +43,6 @@ pub struct ScenarioInfo {
     pub mids: usize,
     pub offers: usize,
     pub schemes: Vec<String>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct Funnel {
-    pub impressions: u64,
-    pub clicks: u64,
-    pub card_entries_abandoned: u64,
-    pub cards_added: u64,
-    pub one_tap_enrollments: u64,
-    pub enrollments: u64,
-    pub card_deletions: u64,
-    pub enrollments_ended_by_deletion: u64,
-    pub purchases: u64,
-    pub qualifying_transactions: u64,
-    pub credits: u64,
-    pub declined_per_card_cap: u64,
-    pub declined_budget: u64,
-    pub clawbacks: u64,
 }
 
 #[derive(Debug, Serialize)]
@@ -199,7 +181,6 @@ fn roi(stats: &OfferStats, margin: Decimal) -> Option<Decimal> {
 
 pub fn build(world: &World, out: &Outcome) -> Report {
     let cal = &world.calendar;
-    let f = &out.funnel;
     let m = &out.money;
     let offers: Vec<OfferRow> = world
         .offers
@@ -225,7 +206,7 @@ pub fn build(world: &World, out: &Outcome) -> Report {
                 enrollments_ended_by_deletion: s.enrollments_ended_by_deletion,
                 qualifying_transactions: s.qualifying_transactions,
                 redemptions: s.redemptions,
-                declined_per_card_cap: s.declined_cap,
+                declined_per_card_cap: s.declined_per_card_cap,
                 declined_budget: s.declined_budget,
                 clawbacks: s.clawbacks,
                 rewards_credited: s.rewards_credited,
@@ -275,22 +256,7 @@ pub fn build(world: &World, out: &Outcome) -> Report {
             schemes: world.schemes.clone(),
         },
         rounding: "rewards and platform fees are rounded to the cent, half to even",
-        funnel: Funnel {
-            impressions: f.impressions,
-            clicks: f.clicks,
-            card_entries_abandoned: f.card_entries_abandoned,
-            cards_added: f.cards_added,
-            one_tap_enrollments: f.one_tap_enrollments,
-            enrollments: f.enrollments,
-            card_deletions: f.card_deletions,
-            enrollments_ended_by_deletion: f.enrollments_ended_by_deletion,
-            purchases: f.purchases,
-            qualifying_transactions: f.qualifying_transactions,
-            credits: f.credits,
-            declined_per_card_cap: f.declined_cap,
-            declined_budget: f.declined_budget,
-            clawbacks: f.clawbacks,
-        },
+        funnel: out.funnel.clone(),
         network: Network {
             auths: out.feed.auths,
             clearings: out.feed.clearings,

@@ -380,8 +380,8 @@ impl<'w> Engine<'w> {
                     stats.budget_ran_out_at.get_or_insert(now);
                     self.out.funnel.declined_budget += 1;
                 } else {
-                    stats.declined_cap += 1;
-                    self.out.funnel.declined_cap += 1;
+                    stats.declined_per_card_cap += 1;
+                    self.out.funnel.declined_per_card_cap += 1;
                 }
                 let reason = if budget { "budget" } else { "per_card_cap" };
                 self.record(now, LogEvent::Declined { purchase, offer: self.offer_id(offer), reason });

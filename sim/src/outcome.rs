@@ -5,8 +5,8 @@ use crate::ledger::Ledger;
 use crate::money::Cents;
 use crate::time::SimTime;
 
-/// The funnel, from impressions to credits, plus the network's own counts.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
+/// The funnel, from impressions to credits. Serialized as is in `report.json`.
+#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Funnel {
     pub impressions: u64,
     pub clicks: u64,
@@ -20,7 +20,7 @@ pub struct Funnel {
     /// Cleared transactions that met an enrolled offer's terms (before caps and budget).
     pub qualifying_transactions: u64,
     pub credits: u64,
-    pub declined_cap: u64,
+    pub declined_per_card_cap: u64,
     pub declined_budget: u64,
     pub clawbacks: u64,
 }
@@ -61,7 +61,7 @@ pub struct OfferStats {
     pub enrollments_ended_by_deletion: u64,
     pub qualifying_transactions: u64,
     pub redemptions: u64,
-    pub declined_cap: u64,
+    pub declined_per_card_cap: u64,
     pub declined_budget: u64,
     pub clawbacks: u64,
     pub rewards_credited: Cents,
