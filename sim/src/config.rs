@@ -339,9 +339,6 @@ pub struct Problem {
 }
 
 impl Problem {
-    pub fn at(path: &[&str], message: impl Into<String>) -> Problem {
-        Problem { path: path.iter().map(|k| PathSeg::Key(k.to_string())).collect(), message: message.into() }
-    }
     pub fn dotted_path(&self) -> String {
         let mut s = String::new();
         for seg in &self.path {

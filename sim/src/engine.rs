@@ -173,7 +173,7 @@ impl<'w> Engine<'w> {
                 (None, Some(_)) => false,
                 (None, None) => break,
             };
-            let now = if user_first {
+            if user_first {
                 let Some(&(at, u, e)) = users.next() else {
                     break;
                 };
@@ -183,16 +183,13 @@ impl<'w> Engine<'w> {
                     progress.advance(PROGRESS_EVERY);
                     progress.at(at);
                 }
-                at
             } else {
                 let Some((at, (m, ctx))) = queue.pop() else {
                     break;
                 };
                 self.network_message(at, m, ctx);
-                at
-            };
+            }
             self.out.events_processed += 1;
-            self.out.last_event_at = now;
             debug_assert!(self.out.ledger.is_balanced());
         }
         self.out.time_to_credit.sort_unstable();

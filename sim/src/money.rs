@@ -29,9 +29,6 @@ impl Cents {
     pub fn to_decimal(self) -> Decimal {
         Decimal::new(self.0, 2)
     }
-    pub fn is_positive(self) -> bool {
-        self.0 > 0
-    }
 }
 
 /// Serialized as a decimal string with two places: `"12.50"`.

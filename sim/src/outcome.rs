@@ -110,7 +110,6 @@ pub struct Outcome {
     pub time_to_credit: Vec<u64>,
     pub ledger: Ledger,
     pub events_processed: u64,
-    pub last_event_at: SimTime,
 }
 
 impl Outcome {

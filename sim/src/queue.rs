@@ -112,18 +112,11 @@ impl<E> EventQueue<E> {
         Some((e.at, e.event))
     }
 
-    pub fn now(&self) -> SimTime {
-        self.now
-    }
     pub fn len(&self) -> usize {
         self.len
     }
     pub fn is_empty(&self) -> bool {
         self.len == 0
-    }
-    /// Total events ever scheduled.
-    pub fn scheduled(&self) -> u64 {
-        self.next_seq
     }
 }
 

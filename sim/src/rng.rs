@@ -22,8 +22,7 @@ pub enum Purpose {
     Uplift = 5,
     /// The card network's handling of one purchase (entity: purchase id).
     Network = 6,
-    /// Card tokens issued to a user.
-    Tokens = 7,
+    // 7 was card tokens; tokens are now a bijection of (user, link) (`population::token_for`).
     /// The details of one baseline purchase (sub-key: its candidate index in the user's
     /// spending process): merchant, channel, MID, card, amount.
     PurchaseDetail = 8,

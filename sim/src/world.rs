@@ -229,9 +229,6 @@ impl World {
     pub fn max_hour_weight(&self) -> f64 {
         self.hour_weight.iter().copied().fold(0.0, f64::max)
     }
-    pub fn offer_index(&self, id: &str) -> Option<OfferId> {
-        self.offers.iter().position(|o| o.id == id).map(|i| OfferId(i as u32))
-    }
 }
 
 /// Hourly weights of the built-in profiles.
