@@ -15,6 +15,23 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
+/// A line on stdout. Unlike `println!`, a closed pipe (`offersim run ... | head -1`) is not a
+/// panic: the output is simply dropped.
+macro_rules! say {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($t)*);
+    }};
+}
+
+/// A line on stderr, likewise.
+macro_rules! tell {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($t)*);
+    }};
+}
+
 #[derive(Parser)]
 #[command(name = "offersim", version, about = "Deterministic simulator and test harness for card-linked offers")]
 struct Cli {
@@ -64,7 +81,7 @@ fn main() -> ExitCode {
             match run(&loaded, out, threads as usize, events.as_deref(), quiet) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
-                    eprintln!("error: {e:#}");
+                    tell!("error: {e:#}");
                     ExitCode::from(1)
                 }
             }
@@ -74,10 +91,10 @@ fn main() -> ExitCode {
 
 fn invalid(diags: &[Diagnostic]) -> ExitCode {
     for d in diags {
-        eprintln!("{d}");
+        tell!("{d}");
     }
     let n = diags.len();
-    eprintln!(
+    tell!(
         "error: the scenario is not valid ({n} problem{}); nothing was run or written",
         if n == 1 { "" } else { "s" }
     );
@@ -90,7 +107,7 @@ fn check(paths: &[PathBuf]) -> ExitCode {
         match load_file(p, &Overrides::default()) {
             Ok(s) => {
                 let w = &s.world;
-                println!(
+                say!(
                     "{}: ok: scenario `{}`, seed {}, {} days from {}, {} users, {} segments, {} merchants, {} offers, {} schemes",
                     p.display(),
                     w.name,
@@ -106,7 +123,7 @@ fn check(paths: &[PathBuf]) -> ExitCode {
             }
             Err(diags) => {
                 for d in &diags {
-                    eprintln!("{d}");
+                    tell!("{d}");
                 }
                 failed = true;
             }
@@ -122,8 +139,14 @@ fn check(paths: &[PathBuf]) -> ExitCode {
 fn run(s: &Scenario, out: Option<PathBuf>, threads: usize, events: Option<&Path>, quiet: bool) -> Result<()> {
     let w = &s.world;
     let dir = out.unwrap_or_else(|| Path::new("reports").join("out").join(&w.name));
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create the output directory {}", dir.display()))?;
+    // The event log first: if its path is wrong, nothing (not even the directory) is created.
     let mut log = events.map(JsonlLog::create).transpose()?;
+    if let Err(e) = std::fs::create_dir_all(&dir) {
+        if let Some(l) = log {
+            l.abandon();
+        }
+        return Err(e).with_context(|| format!("cannot create the output directory {}", dir.display()));
+    }
     let bar = Bar::new(w.calendar, !quiet && std::io::stderr().is_terminal());
     let started = Instant::now();
     let result =
@@ -145,7 +168,7 @@ fn run(s: &Scenario, out: Option<PathBuf>, threads: usize, events: Option<&Path>
     write_atomic(&dir.join("report.md"), &offersim_reports::markdown(&report))?;
     let f = &report.funnel;
     let m = &report.money;
-    println!(
+    say!(
         "{} (seed {}): {} purchases, {} spend; {} enrollments; {} credits ({} net rewards, {} clawed back); merchant cost {}; ledger {}",
         w.name,
         w.seed,
@@ -158,12 +181,12 @@ fn run(s: &Scenario, out: Option<PathBuf>, threads: usize, events: Option<&Path>
         usd(m.merchant_cost),
         if report.ledger.balanced { "balanced" } else { "NOT BALANCED" }
     );
-    println!("reports: {}, {}", dir.join("report.json").display(), dir.join("report.md").display());
+    say!("reports: {}, {}", dir.join("report.json").display(), dir.join("report.md").display());
     if let (Some(n), Some(p)) = (lines, events) {
-        println!("events: {} ({n} lines)", p.display());
+        say!("events: {} ({n} lines)", p.display());
     }
     let secs = elapsed.as_secs_f64();
-    eprintln!(
+    tell!(
         "ran in {secs:.2} s: {} events, {} events/s",
         count(outcome.events_processed),
         count((outcome.events_processed as f64 / secs.max(1e-9)) as u64)
