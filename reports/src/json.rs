@@ -99,6 +99,7 @@ pub struct OfferRow {
     pub budget_ran_out_at: Option<String>,
     pub attributed_spend: Cents,
     pub incremental_spend: Cents,
+    pub uplift_purchases_withdrawn: u64,
     /// (incremental spend × gross margin − merchant cost) ÷ merchant cost, 2 places.
     pub roi: Option<Decimal>,
     /// Rewards credited each day of the run (`daily[i].date`), before clawbacks.
@@ -219,6 +220,7 @@ pub fn build(world: &World, out: &Outcome) -> Report {
                 budget_ran_out_at: s.budget_ran_out_at.map(|t| cal.format(t)),
                 attributed_spend: s.attributed_spend,
                 incremental_spend: s.incremental_spend,
+                uplift_purchases_withdrawn: s.uplift_purchases_withdrawn,
                 roi: roi(s, merchant.gross_margin),
                 rewards_by_day: s.rewards_by_day.clone(),
             }

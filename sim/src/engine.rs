@@ -277,12 +277,19 @@ impl<'w> Engine<'w> {
     }
 
     fn purchase(&mut self, now: SimTime, u: u32, p: &Purchase, queue: &mut EventQueue<InFlight>) {
+        if let Some(o) = p.uplift_of {
+            let stats = &mut self.out.offers[o.0 as usize];
+            if stats.budget_ran_out_at.is_some_and(|t| t <= now) {
+                // The offer was withdrawn when its budget ran out: the extra purchase it would
+                // have caused does not happen.
+                stats.uplift_purchases_withdrawn += 1;
+                return;
+            }
+            stats.incremental_spend += p.amount;
+        }
         let ctx = TxnContext { bought_at: now, slot: p.slot, mid: p.mid, uplift_of: p.uplift_of };
         self.out.funnel.purchases += 1;
         self.out.money.spend += p.amount;
-        if let Some(o) = p.uplift_of {
-            self.out.offers[o.0 as usize].incremental_spend += p.amount;
-        }
         let h = now.hour_index();
         if let Some(b) = self.out.hourly.get_mut(h) {
             b.purchases += 1;

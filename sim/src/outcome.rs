@@ -72,6 +72,8 @@ pub struct OfferStats {
     pub attributed_spend: Cents,
     /// Spend that exists only because users were enrolled (the simulator's ground truth).
     pub incremental_spend: Cents,
+    /// Extra purchases that did not happen because the offer's budget had run out.
+    pub uplift_purchases_withdrawn: u64,
     pub budget_left: Option<Cents>,
     pub budget_ran_out_at: Option<SimTime>,
     /// Rewards credited on each day of the run (the budget burn), before clawbacks.
