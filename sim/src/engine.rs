@@ -12,7 +12,7 @@ use crate::outcome::{Bucket, OfferStats, Outcome};
 use crate::population::{simulate, Purchase, Timeline, Token, UserEvent};
 use crate::queue::EventQueue;
 use crate::rng::{Purpose, Stream};
-use crate::time::{SimTime, SECONDS_PER_HOUR};
+use crate::time::SimTime;
 use crate::world::{MerchantId, MidId, OfferId, World};
 use rayon::prelude::*;
 use std::collections::BTreeMap;
@@ -35,6 +35,10 @@ type InFlight = (NetworkMessage, TxnContext);
 /// Every user event of the run, in one bucket per hour, each ordered by (time, user, position
 /// in the user's timeline).
 type UserStream = Vec<Vec<(SimTime, u32, UserEvent)>>;
+
+/// Width of the network queue's buckets: a minute keeps the heap of messages due within the
+/// current bucket (authorizations, seconds after their purchase) small.
+const QUEUE_BUCKET_SECONDS: u64 = 60;
 
 /// Progress is reported every this many events (reporting costs a clock read).
 const PROGRESS_EVERY: u64 = 4_096;
@@ -162,18 +166,20 @@ impl<'w> Engine<'w> {
     /// Replays the users' events and the network's messages in time order; at the same
     /// instant, user events go first.
     fn replay(&mut self, stream: &UserStream, progress: &dyn Progress) -> Outcome {
-        let mut queue: EventQueue<InFlight> = EventQueue::new(self.world.horizon_end(), SECONDS_PER_HOUR);
+        let mut queue: EventQueue<InFlight> = EventQueue::new(self.world.horizon_end(), QUEUE_BUCKET_SECONDS);
         progress.phase("events", stream.iter().map(|b| b.len() as u64).sum());
         let mut users = stream.iter().flatten().peekable();
         let mut done: u64 = 0;
         loop {
-            let user_first = match (users.peek(), queue.peek_time()) {
-                (Some((at, _, _)), Some(q)) => *at <= q,
-                (Some(_), None) => true,
-                (None, Some(_)) => false,
-                (None, None) => break,
+            // Network messages due strictly before the next user event go first; at equal
+            // times the user event does.
+            let next = match users.peek() {
+                Some((at, _, _)) => queue.pop_before(*at),
+                None => queue.pop(),
             };
-            if user_first {
+            if let Some((at, (m, ctx))) = next {
+                self.network_message(at, m, ctx);
+            } else {
                 let Some(&(at, u, e)) = users.next() else {
                     break;
                 };
@@ -183,11 +189,6 @@ impl<'w> Engine<'w> {
                     progress.advance(PROGRESS_EVERY);
                     progress.at(at);
                 }
-            } else {
-                let Some((at, (m, ctx))) = queue.pop() else {
-                    break;
-                };
-                self.network_message(at, m, ctx);
             }
             self.out.events_processed += 1;
             debug_assert!(self.out.ledger.is_balanced());

@@ -197,7 +197,7 @@ fn funnel(
     let seg = &world.segments[profile.segment.0 as usize];
     // One stream per (user, offer), and a fixed number of draws per impression, so that another
     // offer's impressions never shift this offer's decisions.
-    let mut streams: Vec<Option<Stream>> = (0..world.offers.len()).map(|_| None).collect();
+    let mut streams: Vec<(OfferId, Stream)> = Vec::new();
     let mut link: Option<Link> = None;
     let mut links = 0u32;
     let mut enrollments: Vec<Enrollment> = Vec::new();
@@ -222,8 +222,14 @@ fn funnel(
                 out.push((t, UserEvent::Exposure { offer, impressions: 1 }));
             }
         }
-        let rng = streams[offer.0 as usize]
-            .get_or_insert_with(|| Stream::new(world.seed, Purpose::Funnel, offer.0 as u64, user as u64));
+        let k = match streams.iter().position(|(o, _)| *o == offer) {
+            Some(k) => k,
+            None => {
+                streams.push((offer, Stream::new(world.seed, Purpose::Funnel, offer.0 as u64, user as u64)));
+                streams.len() - 1
+            }
+        };
+        let rng = &mut streams[k].1;
         let (click, typing, complete, keep) = (rng.unit(), 60 + rng.below(180), rng.unit(), rng.unit_open_low());
         let enrolled = enrollments.iter().any(|e| e.offer == offer && e.end > t);
         if enrolled || click >= seg.click_rate {

@@ -3,9 +3,9 @@
 //! scheduled, on every machine.
 //!
 //! It is a calendar queue: future events wait unsorted in one bucket per `bucket` seconds of
-//! virtual time; the current bucket is a binary heap. Scheduling is O(1) for future buckets,
-//! and popping costs O(log k) in the size of one bucket rather than of the whole queue. The
-//! order is exactly that of a single heap ordered by (time, sequence).
+//! virtual time; when a bucket comes due it is sorted once, and events scheduled into it after
+//! that wait in a small heap beside it. Scheduling is O(1) for future buckets, and the order is
+//! exactly that of a single heap ordered by (time, sequence).
 
 use crate::time::SimTime;
 use std::cmp::Ordering;
@@ -39,8 +39,10 @@ pub struct EventQueue<E> {
     bucket_secs: u64,
     /// Bucket i holds events in [i × bucket, (i + 1) × bucket); the last one everything later.
     buckets: Vec<Vec<Entry<E>>>,
-    /// Events of buckets up to `cur`, ordered.
-    current: BinaryHeap<Entry<E>>,
+    /// The current bucket, sorted latest first (the next event is at the end).
+    current: Vec<Entry<E>>,
+    /// Events scheduled into the current bucket after it was sorted.
+    late: BinaryHeap<Entry<E>>,
     cur: usize,
     len: usize,
     next_seq: u64,
@@ -56,7 +58,8 @@ impl<E> EventQueue<E> {
         EventQueue {
             bucket_secs,
             buckets: (0..n).map(|_| Vec::new()).collect(),
-            current: BinaryHeap::new(),
+            current: Vec::new(),
+            late: BinaryHeap::new(),
             cur: 0,
             len: 0,
             next_seq: 0,
@@ -73,43 +76,55 @@ impl<E> EventQueue<E> {
         let b = ((at.0 / self.bucket_secs) as usize).min(self.buckets.len() - 1);
         let entry = Entry { at, seq, event };
         if b <= self.cur {
-            self.current.push(entry);
+            self.late.push(entry);
         } else {
             self.buckets[b].push(entry);
         }
     }
 
-    /// Loads buckets until the current one holds the earliest event; false when empty.
-    fn load(&mut self) -> bool {
-        while self.current.is_empty() {
-            if self.cur + 1 >= self.buckets.len() {
-                return false;
-            }
+    fn bucket_of(&self, t: SimTime) -> usize {
+        ((t.0 / self.bucket_secs) as usize).min(self.buckets.len() - 1)
+    }
+
+    /// Moves to the next non-empty bucket, but never past bucket `limit`: the cursor follows
+    /// virtual time, so that events scheduled later for the near future still go to their
+    /// buckets rather than to the heap of late arrivals.
+    fn load(&mut self, limit: usize) {
+        while self.current.is_empty() && self.late.is_empty() && self.cur < limit {
             self.cur += 1;
-            let bucket = std::mem::take(&mut self.buckets[self.cur]);
-            self.current = BinaryHeap::from(bucket);
+            self.current = std::mem::take(&mut self.buckets[self.cur]);
+            // (time, seq) keys are unique, so an unstable sort is deterministic.
+            self.current.sort_unstable_by(|a, b| (b.at, b.seq).cmp(&(a.at, a.seq)));
         }
-        true
     }
 
-    /// Time of the next event, without removing it.
-    pub fn peek_time(&mut self) -> Option<SimTime> {
-        if !self.load() {
+    /// The next event if it is due strictly before `t`, advancing the clock to its time.
+    pub fn pop_before(&mut self, t: SimTime) -> Option<(SimTime, E)> {
+        let limit = self.bucket_of(t);
+        self.load(limit);
+        let sorted_first = match (self.current.last(), self.late.peek()) {
+            (Some(c), Some(l)) => (c.at, c.seq) < (l.at, l.seq),
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (None, None) => return None,
+        };
+        let next_at = if sorted_first { self.current.last()?.at } else { self.late.peek()?.at };
+        if next_at >= t {
             return None;
         }
-        self.current.peek().map(|e| e.at)
-    }
-
-    /// The next event, advancing the clock to its time.
-    pub fn pop(&mut self) -> Option<(SimTime, E)> {
-        if !self.load() {
-            return None;
-        }
-        let e = self.current.pop()?;
+        let e = if sorted_first { self.current.pop() } else { self.late.pop() }?;
         debug_assert!(e.at >= self.now);
         self.len -= 1;
         self.now = e.at;
         Some((e.at, e.event))
+    }
+
+    /// The next event, advancing the clock to its time.
+    pub fn pop(&mut self) -> Option<(SimTime, E)> {
+        if self.len == 0 {
+            return None;
+        }
+        self.pop_before(SimTime(u64::MAX))
     }
 
     pub fn len(&self) -> usize {
@@ -151,7 +166,7 @@ mod tests {
         /// Interleaved scheduling and popping gives exactly the order of a sorted (time, seq)
         /// list, whatever the bucket width.
         #[test]
-        fn matches_a_sorted_reference(ops in proptest::collection::vec((0u64..50, 0u8..3), 1..300), width in 1u64..20) {
+        fn matches_a_sorted_reference(ops in proptest::collection::vec((0u64..50, 0u8..4), 1..300), width in 1u64..20) {
             let mut q = EventQueue::new(SimTime(200), width);
             let mut reference: Vec<(u64, u64)> = Vec::new();
             let mut seq = 0;
@@ -159,7 +174,20 @@ mod tests {
             let mut popped = Vec::new();
             let mut expected = Vec::new();
             for (delta, op) in ops {
-                if op == 0 && !reference.is_empty() {
+                if op == 3 {
+                    // Pop only what is due before a limit, as the engine does.
+                    let limit = now + delta * 7;
+                    reference.sort();
+                    let due = reference.first().is_some_and(|(t, _)| *t < limit);
+                    let got = q.pop_before(SimTime(limit));
+                    prop_assert_eq!(got.is_some(), due);
+                    if let Some((t, s)) = got {
+                        let first = reference.remove(0);
+                        expected.push(first);
+                        now = t.0;
+                        popped.push((t.0, s));
+                    }
+                } else if op == 0 && !reference.is_empty() {
                     reference.sort();
                     let first = reference.remove(0);
                     expected.push(first);
