@@ -94,7 +94,7 @@ impl<E> EventQueue<E> {
             self.cur += 1;
             self.current = std::mem::take(&mut self.buckets[self.cur]);
             // (time, seq) keys are unique, so an unstable sort is deterministic.
-            self.current.sort_unstable_by(|a, b| (b.at, b.seq).cmp(&(a.at, a.seq)));
+            self.current.sort_unstable_by_key(|e| std::cmp::Reverse((e.at, e.seq)));
         }
     }
 
