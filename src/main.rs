@@ -139,14 +139,19 @@ fn check(paths: &[PathBuf]) -> ExitCode {
 fn run(s: &Scenario, out: Option<PathBuf>, threads: usize, events: Option<&Path>, quiet: bool) -> Result<()> {
     let w = &s.world;
     let dir = out.unwrap_or_else(|| Path::new("reports").join("out").join(&w.name));
-    // The event log first: if its path is wrong, nothing (not even the directory) is created.
-    let mut log = events.map(JsonlLog::create).transpose()?;
-    if let Err(e) = std::fs::create_dir_all(&dir) {
-        if let Some(l) = log {
-            l.abandon();
+    let existed = dir.exists();
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create the output directory {}", dir.display()))?;
+    // The event log may live in the output directory; if it cannot be created, the directory
+    // this run made is removed again, so a failed run leaves nothing behind.
+    let mut log = match events.map(JsonlLog::create).transpose() {
+        Ok(log) => log,
+        Err(e) => {
+            if !existed {
+                let _ = std::fs::remove_dir(&dir);
+            }
+            return Err(e);
         }
-        return Err(e).with_context(|| format!("cannot create the output directory {}", dir.display()));
-    }
+    };
     let bar = Bar::new(w.calendar, !quiet && std::io::stderr().is_terminal());
     let started = Instant::now();
     let result =

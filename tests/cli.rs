@@ -75,3 +75,17 @@ fn threads_out_of_range_is_a_usage_error() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("5000 is not in 0..=1024"));
 }
+
+#[test]
+fn the_event_log_can_go_in_the_output_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("new").join("r");
+    let events = out.join("events.jsonl");
+    let o =
+        offersim(&["run", "scenarios/cafe.toml", "--out", out.to_str().unwrap(), "--events", events.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(out.join("report.json").exists());
+    let log = std::fs::read_to_string(&events).unwrap();
+    assert!(log.lines().count() > 1_000);
+    assert!(!out.join("events.jsonl.partial").exists());
+}
