@@ -77,7 +77,6 @@ struct Engine<'w> {
     links: Vec<Vec<Link>>,
     /// Per user: (card slot, offer, credits) — caps count per physical card, across tokens.
     redeemed: Vec<Vec<(u8, OfferId, u32)>>,
-    remaining: Vec<Option<Cents>>,
     credits: BTreeMap<PurchaseId, CreditRecord>,
     out: Outcome,
     log: Option<&'w mut dyn EventLog>,
@@ -155,7 +154,6 @@ impl<'w> Engine<'w> {
             network,
             links: (0..n).map(|_| Vec::new()).collect(),
             redeemed: (0..n).map(|_| Vec::new()).collect(),
-            remaining: world.offers.iter().map(|o| o.budget).collect(),
             credits: BTreeMap::new(),
             out,
             log,
@@ -202,6 +200,17 @@ impl<'w> Engine<'w> {
         if let Some(log) = self.log.as_deref_mut() {
             let at = self.world.calendar.format(now);
             log.record(&Record { seq: self.out.events_processed, t: now, at: &at, event });
+        }
+    }
+
+    /// Applies `f` to the hour and the day of `now` in the time series (hours exist only for the
+    /// activity period, days for the whole run).
+    fn count_in_buckets(&mut self, now: SimTime, f: impl Fn(&mut Bucket)) {
+        if let Some(b) = self.out.hourly.get_mut(now.hour_index()) {
+            f(b);
+        }
+        if let Some(b) = self.out.daily.get_mut(now.day_index()) {
+            f(b);
         }
     }
 
@@ -291,15 +300,10 @@ impl<'w> Engine<'w> {
         let ctx = TxnContext { bought_at: now, slot: p.slot, mid: p.mid, uplift_of: p.uplift_of };
         self.out.funnel.purchases += 1;
         self.out.money.spend += p.amount;
-        let h = now.hour_index();
-        if let Some(b) = self.out.hourly.get_mut(h) {
+        self.count_in_buckets(now, |b| {
             b.purchases += 1;
             b.spend += p.amount;
-        }
-        if let Some(b) = self.out.daily.get_mut(now.day_index()) {
-            b.purchases += 1;
-            b.spend += p.amount;
-        }
+        });
         let world = self.world;
         let card = self.linked_token(u, p.slot);
         self.record(
@@ -370,9 +374,10 @@ impl<'w> Engine<'w> {
         let Some(li) = self.links[u].iter().position(|l| l.slot == slot && l.active) else {
             return;
         };
-        let remaining = &self.remaining;
+        // Each offer's remaining budget lives in its stats (`budget_left`), nowhere else.
+        let stats = &self.out.offers;
         let verdict = match_txn(&txn, &world.calendar, &world.offers, &self.links[u][li].enrolled, &|o: OfferId| {
-            remaining[o.0 as usize]
+            stats[o.0 as usize].budget_left
         });
         match verdict {
             Verdict::NoMatch => {}
@@ -394,10 +399,6 @@ impl<'w> Engine<'w> {
             Verdict::Matched { offer, reward } => {
                 let o = &world.offers[offer.0 as usize];
                 let fee = percent_of(reward, o.fee_percent);
-                if let Some(left) = self.remaining[offer.0 as usize].as_mut() {
-                    assert!(*left >= reward, "budget overspent");
-                    *left -= reward;
-                }
                 for e in self.links[u][li].enrolled.iter_mut().filter(|e| e.offer == offer) {
                     e.redemptions += 1;
                 }
@@ -407,6 +408,10 @@ impl<'w> Engine<'w> {
                 }
                 self.out.ledger.credit(o.merchant, reward, fee);
                 let stats = &mut self.out.offers[offer.0 as usize];
+                if let Some(left) = stats.budget_left.as_mut() {
+                    assert!(*left >= reward, "budget overspent");
+                    *left -= reward;
+                }
                 stats.qualifying_transactions += 1;
                 stats.redemptions += 1;
                 stats.rewards_credited += reward;
@@ -415,7 +420,6 @@ impl<'w> Engine<'w> {
                 if let Some(d) = stats.rewards_by_day.get_mut(now.day_index()) {
                     *d += reward;
                 }
-                stats.budget_left = self.remaining[offer.0 as usize];
                 if stats.budget_left == Some(Cents::ZERO) {
                     stats.budget_ran_out_at.get_or_insert(now);
                 }
@@ -425,14 +429,10 @@ impl<'w> Engine<'w> {
                 self.out.money.rewards_credited += reward;
                 self.out.money.fees_charged += fee;
                 self.out.time_to_credit.push(now.0 - txn.at.0);
-                if let Some(b) = self.out.hourly.get_mut(now.hour_index()) {
+                self.count_in_buckets(now, |b| {
                     b.credits += 1;
                     b.rewards += reward;
-                }
-                if let Some(b) = self.out.daily.get_mut(now.day_index()) {
-                    b.credits += 1;
-                    b.rewards += reward;
-                }
+                });
                 self.credits.insert(
                     purchase,
                     CreditRecord { offer, token, reward, fee, amount: txn.amount, clawed_back: false },
@@ -473,12 +473,7 @@ impl<'w> Engine<'w> {
         self.out.funnel.clawbacks += 1;
         self.out.money.rewards_clawed_back += reward;
         self.out.money.fees_refunded += fee;
-        if let Some(b) = self.out.daily.get_mut(now.day_index()) {
-            b.clawbacks += 1;
-        }
-        if let Some(b) = self.out.hourly.get_mut(now.hour_index()) {
-            b.clawbacks += 1;
-        }
+        self.count_in_buckets(now, |b| b.clawbacks += 1);
         let desc = world.merchants[merchant.0 as usize].descriptor.as_str();
         self.record(
             now,
