@@ -23,13 +23,6 @@ impl Log {
     }
 }
 
-fn cents(v: &Value) -> i64 {
-    let s = v.as_str().expect("money is a string");
-    let (whole, frac) = s.split_once('.').expect("two decimal places");
-    assert_eq!(frac.len(), 2);
-    whole.parse::<i64>().unwrap() * 100 + frac.parse::<i64>().unwrap()
-}
-
 #[test]
 fn cafe_credits_exactly_the_purchases_the_rules_allow() {
     for seed in ["2013", "1", "2"] {

@@ -4,21 +4,13 @@
 //! and clawed back at most once, by exactly its reward; nothing is credited for a purchase made
 //! before the card's enrollment or cleared after the card was deleted.
 
+mod common;
+use common::{cents, Memory};
 use offersim::{load_str, Overrides};
-use offersim_sim::events::{EventLog, NoProgress, Record};
+use offersim_sim::events::NoProgress;
 use offersim_sim::RunOptions;
 use proptest::prelude::*;
-use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
-
-#[derive(Default)]
-struct Memory(Vec<Value>);
-
-impl EventLog for Memory {
-    fn record(&mut self, r: &Record<'_>) {
-        self.0.push(serde_json::to_value(r).expect("records serialize"));
-    }
-}
 
 #[derive(Debug, Clone)]
 struct OfferSpec {
@@ -89,18 +81,6 @@ fn scenario_text(seed: u64, users: u32, merchants: usize, offers: &[OfferSpec], 
         );
     }
     s
-}
-
-fn cents(v: &Value) -> i64 {
-    let s = v.as_str().expect("money is a string");
-    let neg = s.starts_with('-');
-    let (w, f) = s.trim_start_matches('-').split_once('.').expect("two places");
-    let c = w.parse::<i64>().unwrap() * 100 + f.parse::<i64>().unwrap();
-    if neg {
-        -c
-    } else {
-        c
-    }
 }
 
 fn scenario_strategy() -> impl Strategy<Value = String> {

@@ -1,24 +1,13 @@
 //! Random streams are per entity and purpose: changing one part of a scenario leaves what does
 //! not depend on it exactly as it was.
 
+mod common;
+use common::Memory;
 use offersim::{load_str, Overrides};
-use offersim_sim::events::{EventLog, NoProgress, Record};
+use offersim_sim::events::NoProgress;
 use offersim_sim::RunOptions;
 use serde_json::Value;
 use std::collections::BTreeMap;
-
-#[derive(Default)]
-struct Memory(Vec<Value>);
-
-impl EventLog for Memory {
-    fn record(&mut self, r: &Record<'_>) {
-        let mut v = serde_json::to_value(r).expect("records serialize");
-        if let Some(o) = v.as_object_mut() {
-            o.remove("seq"); // processing index: shifts when anything is added
-        }
-        self.0.push(v);
-    }
-}
 
 const BASE: &str = r#"
 [scenario]
@@ -70,7 +59,16 @@ fn events(text: &str) -> Vec<Value> {
     let s = load_str("stability.toml", text, &Overrides::default()).expect("valid scenario");
     let mut log = Memory::default();
     offersim_sim::run(&s.world, &s.network, RunOptions { threads: 2 }, &NoProgress, Some(&mut log)).expect("runs");
+    // `seq` is the processing index: it shifts when anything is added, so it is left out.
     log.0
+        .into_iter()
+        .map(|mut v| {
+            if let Some(o) = v.as_object_mut() {
+                o.remove("seq");
+            }
+            v
+        })
+        .collect()
 }
 
 /// The user a record is about (from `user`, or from a purchase id `P<user>.<n>`).

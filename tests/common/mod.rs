@@ -2,6 +2,8 @@
 
 #![allow(dead_code)]
 
+use offersim_sim::events::{EventLog, Record};
+use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -30,4 +32,27 @@ pub fn run_to(scenario: &Path, out: &Path, extra: &[&str]) -> (String, String) {
     let json = std::fs::read_to_string(out.join("report.json")).expect("report.json written");
     let md = std::fs::read_to_string(out.join("report.md")).expect("report.md written");
     (json, md)
+}
+
+/// Every record of a run, as JSON values, kept in memory.
+#[derive(Default)]
+pub struct Memory(pub Vec<Value>);
+
+impl EventLog for Memory {
+    fn record(&mut self, r: &Record<'_>) {
+        self.0.push(serde_json::to_value(r).expect("records serialize"));
+    }
+}
+
+/// A money string of the reports (`"12.50"`, `"-0.05"`) in cents; exactly two decimals.
+pub fn cents(v: &Value) -> i64 {
+    let s = v.as_str().expect("money is a string");
+    let (whole, frac) = s.trim_start_matches('-').split_once('.').expect("two decimal places");
+    assert_eq!(frac.len(), 2, "{s}: two decimal places");
+    let c = whole.parse::<i64>().unwrap() * 100 + frac.parse::<i64>().unwrap();
+    if s.starts_with('-') {
+        -c
+    } else {
+        c
+    }
 }
