@@ -52,14 +52,12 @@ fn pipeline(c: &mut Criterion) {
     for name in ["cafe", "card_deletion", "budget_exhaustion"] {
         let path = format!("scenarios/{name}.toml");
         let s = load_file(Path::new(&path), &Overrides::default()).expect("scenario loads");
-        let events = offersim_sim::run(&s.world, &s.network, RunOptions { threads: 1 }, &NoProgress, None)
+        let events = offersim_sim::run(&s.world, &s.network, RunOptions::threads(1), &NoProgress, None)
             .expect("runs")
             .events_processed;
         g.throughput(Throughput::Elements(events));
         g.bench_with_input(BenchmarkId::new("events", name), &s, |b, s| {
-            b.iter(|| {
-                offersim_sim::run(&s.world, &s.network, RunOptions { threads: 1 }, &NoProgress, None).expect("runs")
-            })
+            b.iter(|| offersim_sim::run(&s.world, &s.network, RunOptions::threads(1), &NoProgress, None).expect("runs"))
         });
     }
     g.finish();

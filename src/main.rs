@@ -154,8 +154,13 @@ fn run(s: &Scenario, out: Option<PathBuf>, threads: usize, events: Option<&Path>
     };
     let bar = Bar::new(w.calendar, !quiet && std::io::stderr().is_terminal());
     let started = Instant::now();
-    let result =
-        offersim_sim::run(w, &s.network, RunOptions { threads }, &bar, log.as_mut().map(|l| l as &mut dyn EventLog));
+    let result = offersim_sim::run(
+        w,
+        &s.network,
+        RunOptions::threads(threads),
+        &bar,
+        log.as_mut().map(|l| l as &mut dyn EventLog),
+    );
     bar.finish();
     let outcome = match result {
         Ok(o) => o,

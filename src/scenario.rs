@@ -92,7 +92,7 @@ pub fn load_str(file: &str, text: &str, overrides: &Overrides) -> Result<Scenari
     if let Some(seed) = overrides.seed {
         config.scenario.seed = seed;
     }
-    let mut problems = config.network.validate();
+    let mut problems = config.network.validate(&offersim_sim::time::Calendar::new(config.scenario.start.0));
     let world = match world::build(&config, &config.network.scheme_names()) {
         Ok(w) if problems.is_empty() => Some(w),
         Ok(_) => None,
@@ -103,7 +103,7 @@ pub fn load_str(file: &str, text: &str, overrides: &Overrides) -> Result<Scenari
     };
     match world {
         Some(world) => {
-            let network = MockNetwork::new(&config.network);
+            let network = MockNetwork::new(&config.network, &world.calendar, world.seed);
             Ok(Scenario { config, world, network })
         }
         None => {

@@ -104,7 +104,7 @@ proptest! {
     fn money_is_conserved_and_every_rule_holds(text in scenario_strategy()) {
         let s = load_str("prop.toml", &text, &Overrides::default()).map_err(|d| TestCaseError::fail(format!("{d:?}\n{text}")))?;
         let mut log = Memory::default();
-        let out = offersim_sim::run(&s.world, &s.network, RunOptions { threads: 1 }, &NoProgress, Some(&mut log)).unwrap();
+        let out = offersim_sim::run(&s.world, &s.network, RunOptions::threads(1), &NoProgress, Some(&mut log)).unwrap();
         let report = offersim_reports::build(&s.world, &out);
 
         // The ledger and the report's own cross-checks.

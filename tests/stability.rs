@@ -58,7 +58,7 @@ refund_rate = 0.1
 fn events(text: &str) -> Vec<Value> {
     let s = load_str("stability.toml", text, &Overrides::default()).expect("valid scenario");
     let mut log = Memory::default();
-    offersim_sim::run(&s.world, &s.network, RunOptions { threads: 2 }, &NoProgress, Some(&mut log)).expect("runs");
+    offersim_sim::run(&s.world, &s.network, RunOptions::threads(2), &NoProgress, Some(&mut log)).expect("runs");
     // `seq` is the processing index: it shifts when anything is added, so it is left out.
     log.0
         .into_iter()

@@ -62,7 +62,7 @@ multiplier = 4
     assert_eq!(s.world.max_surge(), 4.0);
     let factors: Vec<f64> = s.world.surge_segments().iter().map(|(_, _, f)| *f).collect();
     assert_eq!(factors, [0.5, 2.0, 4.0, 1.0]);
-    let out = offersim_sim::run(&s.world, &s.network, RunOptions { threads: 1 }, &NoProgress, None).unwrap();
+    let out = offersim_sim::run(&s.world, &s.network, RunOptions::threads(1), &NoProgress, None).unwrap();
     // Expected purchases: 2,000 users × 2 a day × factor (flat profile).
     let expect = [2000.0 * 2.0 * (0.5 + 2.0) / 2.0, 2000.0 * 2.0 * 4.0, 2000.0 * 2.0];
     for (day, e) in expect.iter().enumerate() {
@@ -76,7 +76,7 @@ fn card_entries_finishing_after_the_last_day_are_handled_with_no_settlement() {
     // Exposures until 24:00 on the last day; card entries take minutes, so enrollments land
     // after the period, and with settle_days = 0 after the horizon too.
     let s = load_str("surges.toml", &scenario("", 0), &Overrides::default()).unwrap();
-    let out = offersim_sim::run(&s.world, &s.network, RunOptions { threads: 1 }, &NoProgress, None).unwrap();
+    let out = offersim_sim::run(&s.world, &s.network, RunOptions::threads(1), &NoProgress, None).unwrap();
     assert!(out.funnel.enrollments > 0);
     assert!(out.ledger.is_balanced());
 }

@@ -1,30 +1,53 @@
 //! The mock card network. For each purchase it decides, from the purchase's own random stream,
-//! what the scheme reports and when: an authorization at purchase time (after a short delay),
-//! then either a clearing one to three days later or a reversal of the authorization, and, for
-//! some cleared purchases, a full refund days or weeks after clearing.
+//! what the scheme reports and when, and how the feed misbehaves on the way:
 //!
-//! It owns its scenario section, `[network]`, with one table per scheme. Deeper faults
-//! (duplicates, outages, out-of-order delivery) belong here too, as more settings.
+//! - lifecycle: an authorization seconds after the purchase (only at locations that authorize),
+//!   then either a reversal of the authorization or a clearing one to three days later, released
+//!   in the scheme's clearing batches; for some cleared purchases a refund days or weeks later,
+//!   full or partial, with or without a reference to the original;
+//! - faults: repeated deliveries (at-least-once), an authorization delivered after its
+//!   clearing, a clearing amount different from the authorization (tips, partial shipments), a
+//!   terminal id the platform does not know, a merchant submitting days late, and feed outages
+//!   whose backlog arrives in one burst when they end.
 //!
-//! Architecture invariant: the network sees purchases, never card numbers or the platform's
-//! enrollments; it never reads the wall clock.
+//! Lifecycle draws come first and in a fixed number, fault draws after them, so switching a
+//! fault on never changes which purchases clear, reverse or refund.
+//!
+//! It owns its scenario section, `[network]`. Architecture invariant: the network sees
+//! purchases and locations, never card numbers or the platform's enrollments; it never reads
+//! the wall clock.
 
-use offersim_sim::config::{path, with_key, Ordered, PathSeg, Problem, Problems};
-use offersim_sim::network::{CardNetwork, MessageKind, NetworkMessage, PurchaseFacts};
-use offersim_sim::rng::Stream;
+use offersim_sim::config::{path, with_index, with_key, DateTimeInput, Ordered, PathSeg, Problem, Problems};
+use offersim_sim::network::{CardNetwork, FaultCounts, MessageKind, NetworkMessage, PurchaseFacts};
+use offersim_sim::rng::{hash_unit, mix3, Stream};
 use offersim_sim::sample::triangular;
-use offersim_sim::time::{SimTime, SECONDS_PER_DAY, SECONDS_PER_HOUR};
+use offersim_sim::time::{Calendar, SimTime, SECONDS_PER_DAY, SECONDS_PER_HOUR};
+use offersim_sim::Cents;
 use serde::Deserialize;
 
 pub const MAX_SCHEMES: usize = 16;
 pub const MAX_CLEARING_DELAY_HOURS: f64 = 24.0 * 30.0;
 pub const MAX_REFUND_DELAY_DAYS: f64 = 365.0;
+pub const MAX_CLEARING_BATCHES_PER_DAY: u32 = 24;
+pub const MAX_OUTAGES: usize = 64;
+pub const MAX_OUTAGE_HOURS: u32 = 24 * 14;
+pub const MAX_DUPLICATE_COPIES: u32 = 5;
+pub const MAX_LATE_SUBMISSION_DAYS: u32 = 60;
+/// Clearing amount changes are limited to this many percent either way.
+pub const MAX_AMOUNT_CHANGE_PERCENT: f64 = 90.0;
 
-/// `[network]`: the schemes, in file order.
+/// `[network]`: the schemes in file order, the locations that authorize, faults, outages.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NetworkConfig {
     pub schemes: Ordered<SchemeConfig>,
+    /// Share of locations (MIDs) that send authorizations; the others only clear.
+    #[serde(default = "one")]
+    pub auth_enabled_share: f64,
+    #[serde(default)]
+    pub faults: FaultConfig,
+    #[serde(default)]
+    pub outages: Vec<OutageConfig>,
 }
 
 /// `[network.schemes.<name>]`: one scheme's timing profile and rates.
@@ -35,27 +58,116 @@ pub struct SchemeConfig {
     #[serde(default = "default_auth_delay")]
     pub auth_delay_seconds: [u32; 2],
     pub clearing_delay_hours: Triangle,
+    /// Clearings are released in this many batches a day, evenly spaced from midnight (a clearing
+    /// waits for the next batch); 0 releases each clearing as soon as it is ready.
+    #[serde(default = "default_batches")]
+    pub clearing_batches_per_day: u32,
     /// Share of authorizations reversed instead of cleared.
     #[serde(default)]
     pub reversal_rate: f64,
     /// Hours after the authorization that a reversal arrives, uniform in [min, max].
     #[serde(default = "default_reversal_hours")]
     pub reversal_delay_hours: [u32; 2],
-    /// Share of cleared purchases refunded in full.
+    /// Share of cleared purchases refunded.
     #[serde(default)]
     pub refund_rate: f64,
     #[serde(default = "default_refund_delay")]
     pub refund_delay_days: Triangle,
+    /// Share of refunds for part of the amount (uniform between 10% and 90% of it).
+    #[serde(default)]
+    pub partial_refund_share: f64,
+    /// Share of refunds that carry no reference to their original transaction.
+    #[serde(default)]
+    pub unreferenced_refund_share: f64,
 }
 
+/// `[network.faults]`: how the feed misbehaves. Every rate defaults to 0.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaultConfig {
+    /// Share of messages delivered more than once.
+    #[serde(default)]
+    pub duplicate_rate: f64,
+    /// Total deliveries of a repeated message, uniform in [min, max].
+    #[serde(default = "default_copies")]
+    pub duplicate_copies: [u32; 2],
+    /// Minutes between repeated deliveries, uniform in [min, max].
+    #[serde(default = "default_duplicate_delay")]
+    pub duplicate_delay_minutes: [u32; 2],
+    /// Share of cleared purchases whose authorization is delivered after the clearing.
+    #[serde(default)]
+    pub auth_after_clearing_rate: f64,
+    /// Share of clearings for a different amount than the authorization.
+    #[serde(default)]
+    pub clearing_amount_change_rate: f64,
+    /// How much the clearing differs from the authorization, uniform in [min, max] percent of
+    /// the authorization (positive: a tip; negative: a partial shipment).
+    #[serde(default = "default_change_percent")]
+    pub clearing_amount_change_percent: [f64; 2],
+    /// Share of purchases reported under a terminal id the platform's MID registry lacks.
+    #[serde(default)]
+    pub unknown_mid_rate: f64,
+    /// Share of clearings the merchant submits late.
+    #[serde(default)]
+    pub late_submission_rate: f64,
+    /// Extra days a late clearing takes, uniform in [min, max].
+    #[serde(default = "default_late_days")]
+    pub late_submission_days: [u32; 2],
+}
+
+impl Default for FaultConfig {
+    fn default() -> Self {
+        FaultConfig {
+            duplicate_rate: 0.0,
+            duplicate_copies: default_copies(),
+            duplicate_delay_minutes: default_duplicate_delay(),
+            auth_after_clearing_rate: 0.0,
+            clearing_amount_change_rate: 0.0,
+            clearing_amount_change_percent: default_change_percent(),
+            unknown_mid_rate: 0.0,
+            late_submission_rate: 0.0,
+            late_submission_days: default_late_days(),
+        }
+    }
+}
+
+/// `[[network.outages]]`: nothing is delivered from `start` for `hours`; what the network
+/// emitted meanwhile arrives in one burst at the end, in the network's order.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutageConfig {
+    pub start: DateTimeInput,
+    pub hours: u32,
+    /// The schemes whose feed stops (default: all).
+    pub schemes: Option<Vec<String>>,
+}
+
+fn one() -> f64 {
+    1.0
+}
 fn default_auth_delay() -> [u32; 2] {
     [1, 5]
+}
+fn default_batches() -> u32 {
+    4
 }
 fn default_reversal_hours() -> [u32; 2] {
     [1, 24]
 }
 fn default_refund_delay() -> Triangle {
     Triangle { min: 2.0, mode: 7.0, max: 30.0 }
+}
+fn default_copies() -> [u32; 2] {
+    [2, 3]
+}
+fn default_duplicate_delay() -> [u32; 2] {
+    [1, 120]
+}
+fn default_change_percent() -> [f64; 2] {
+    [-20.0, 25.0]
+}
+fn default_late_days() -> [u32; 2] {
+    [3, 10]
 }
 
 /// A triangular distribution.
@@ -72,8 +184,8 @@ impl NetworkConfig {
         self.schemes.0.iter().map(|(k, _)| k.clone()).collect()
     }
 
-    /// Every problem with the section, each at its path.
-    pub fn validate(&self) -> Vec<Problem> {
+    /// Every problem with the section, each at its path. `cal` is the scenario's calendar.
+    pub fn validate(&self, cal: &Calendar) -> Vec<Problem> {
         let mut pr = Problems::default();
         if self.schemes.0.is_empty() {
             pr.push(path(&["network", "schemes"]), "define at least one scheme, e.g. [network.schemes.visa]");
@@ -81,15 +193,73 @@ impl NetworkConfig {
         if self.schemes.0.len() > MAX_SCHEMES {
             pr.push(path(&["network", "schemes"]), format!("at most {MAX_SCHEMES} schemes"));
         }
+        probability(&mut pr, path(&["network", "auth_enabled_share"]), self.auth_enabled_share);
         for (name, s) in &self.schemes.0 {
             let p = |k: &str| path(&["network", "schemes", name, k]);
-            pair(&mut pr, p("auth_delay_seconds"), s.auth_delay_seconds, 3_600);
-            pair(&mut pr, p("reversal_delay_hours"), s.reversal_delay_hours, 24 * 30);
+            pair(&mut pr, p("auth_delay_seconds"), s.auth_delay_seconds, 0, 3_600);
+            pair(&mut pr, p("reversal_delay_hours"), s.reversal_delay_hours, 0, 24 * 30);
             triangle(&mut pr, p("clearing_delay_hours"), s.clearing_delay_hours, MAX_CLEARING_DELAY_HOURS);
             triangle(&mut pr, p("refund_delay_days"), s.refund_delay_days, MAX_REFUND_DELAY_DAYS);
-            for (k, v) in [("reversal_rate", s.reversal_rate), ("refund_rate", s.refund_rate)] {
-                if !(v.is_finite() && (0.0..=1.0).contains(&v)) {
-                    pr.push(p(k), format!("must be a probability between 0 and 1, found {v}"));
+            if s.clearing_batches_per_day > MAX_CLEARING_BATCHES_PER_DAY
+                || (s.clearing_batches_per_day > 0 && 24 % s.clearing_batches_per_day != 0)
+            {
+                pr.push(
+                    p("clearing_batches_per_day"),
+                    format!(
+                        "must divide the day into whole hours (0, 1, 2, 3, 4, 6, 8, 12 or 24), found {}",
+                        s.clearing_batches_per_day
+                    ),
+                );
+            }
+            for (k, v) in [
+                ("reversal_rate", s.reversal_rate),
+                ("refund_rate", s.refund_rate),
+                ("partial_refund_share", s.partial_refund_share),
+                ("unreferenced_refund_share", s.unreferenced_refund_share),
+            ] {
+                probability(&mut pr, p(k), v);
+            }
+        }
+        let f = &self.faults;
+        let p = |k: &str| path(&["network", "faults", k]);
+        for (k, v) in [
+            ("duplicate_rate", f.duplicate_rate),
+            ("auth_after_clearing_rate", f.auth_after_clearing_rate),
+            ("clearing_amount_change_rate", f.clearing_amount_change_rate),
+            ("unknown_mid_rate", f.unknown_mid_rate),
+            ("late_submission_rate", f.late_submission_rate),
+        ] {
+            probability(&mut pr, p(k), v);
+        }
+        pair(&mut pr, p("duplicate_copies"), f.duplicate_copies, 2, MAX_DUPLICATE_COPIES);
+        pair(&mut pr, p("duplicate_delay_minutes"), f.duplicate_delay_minutes, 0, 24 * 60);
+        pair(&mut pr, p("late_submission_days"), f.late_submission_days, 0, MAX_LATE_SUBMISSION_DAYS);
+        let [lo, hi] = f.clearing_amount_change_percent;
+        let m = MAX_AMOUNT_CHANGE_PERCENT;
+        if !(lo.is_finite() && hi.is_finite() && -m <= lo && lo <= hi && hi <= m) {
+            pr.push(
+                p("clearing_amount_change_percent"),
+                format!("[min, max] must have -{m} <= min <= max <= {m}, found [{lo}, {hi}]"),
+            );
+        }
+        if self.outages.len() > MAX_OUTAGES {
+            pr.push(path(&["network", "outages"]), format!("at most {MAX_OUTAGES} outages"));
+        }
+        let names = self.scheme_names();
+        for (i, o) in self.outages.iter().enumerate() {
+            let p = |k: &str| with_key(with_index(path(&["network", "outages"]), i), k);
+            if cal.instant(o.start.0).is_none() {
+                pr.push(p("start"), format!("starts before the scenario ({})", cal.start_date()));
+            }
+            if o.hours == 0 || o.hours > MAX_OUTAGE_HOURS {
+                pr.push(p("hours"), format!("must be between 1 and {MAX_OUTAGE_HOURS}, found {}", o.hours));
+            }
+            for (j, name) in o.schemes.iter().flatten().enumerate() {
+                if !names.contains(name) {
+                    pr.push(
+                        with_index(p("schemes"), j),
+                        format!("unknown scheme `{name}`; the network defines: {}", names.join(", ")),
+                    );
                 }
             }
         }
@@ -97,9 +267,15 @@ impl NetworkConfig {
     }
 }
 
-fn pair(pr: &mut Problems, p: Vec<PathSeg>, v: [u32; 2], max: u32) {
-    if v[0] > v[1] || v[1] > max {
-        pr.push(p, format!("[min, max] must have min <= max <= {max}, found [{}, {}]", v[0], v[1]));
+fn probability(pr: &mut Problems, p: Vec<PathSeg>, v: f64) {
+    if !(v.is_finite() && (0.0..=1.0).contains(&v)) {
+        pr.push(p, format!("must be a probability between 0 and 1, found {v}"));
+    }
+}
+
+fn pair(pr: &mut Problems, p: Vec<PathSeg>, v: [u32; 2], min: u32, max: u32) {
+    if v[0] > v[1] || v[0] < min || v[1] > max {
+        pr.push(p, format!("[min, max] must have {min} <= min <= max <= {max}, found [{}, {}]", v[0], v[1]));
     }
 }
 
@@ -112,16 +288,69 @@ fn triangle(pr: &mut Problems, p: Vec<PathSeg>, t: Triangle, max: f64) {
     }
 }
 
+/// An outage: deliveries due in [start, end) on the schemes in `schemes` (a bit per scheme)
+/// wait until `end`.
+#[derive(Debug, Clone, Copy)]
+struct Outage {
+    start: SimTime,
+    end: SimTime,
+    schemes: u32,
+}
+
 /// The network, ready to report purchases.
 #[derive(Debug, Clone)]
 pub struct MockNetwork {
     schemes: Vec<(String, SchemeConfig)>,
+    auth_enabled_share: f64,
+    faults: FaultConfig,
+    outages: Vec<Outage>,
+    /// Key of the per-location choice of which MIDs authorize.
+    location_key: u64,
 }
 
 impl MockNetwork {
-    /// `cfg` must have passed `validate`.
-    pub fn new(cfg: &NetworkConfig) -> MockNetwork {
-        MockNetwork { schemes: cfg.schemes.0.clone() }
+    /// `cfg` must have passed `validate` with the same calendar.
+    pub fn new(cfg: &NetworkConfig, cal: &Calendar, seed: u64) -> MockNetwork {
+        let names = cfg.scheme_names();
+        let mut outages: Vec<Outage> = cfg
+            .outages
+            .iter()
+            .filter_map(|o| {
+                let start = cal.instant(o.start.0)?;
+                let schemes = match &o.schemes {
+                    None => u32::MAX,
+                    Some(list) => {
+                        list.iter().filter_map(|n| names.iter().position(|k| k == n)).fold(0, |mask, i| mask | 1 << i)
+                    }
+                };
+                Some(Outage { start, end: start.plus_seconds(o.hours as u64 * SECONDS_PER_HOUR), schemes })
+            })
+            .collect();
+        outages.sort_by_key(|o| (o.start, o.end));
+        MockNetwork {
+            schemes: cfg.schemes.0.clone(),
+            auth_enabled_share: cfg.auth_enabled_share,
+            faults: cfg.faults.clone(),
+            outages,
+            location_key: mix3(seed, 0x6c6f_6361_7469_6f6e, 0), // "location"
+        }
+    }
+
+    /// Whether a location sends authorizations: a fixed property of the MID.
+    pub fn authorizes(&self, mid: u32) -> bool {
+        self.auth_enabled_share >= 1.0 || hash_unit(self.location_key, mid as u64) < self.auth_enabled_share
+    }
+
+    /// When a message emitted at `t` on scheme `scheme` is delivered: at `t`, or at the end of
+    /// the outage (or chain of outages) it falls into.
+    fn delivery(&self, scheme: u8, t: SimTime) -> SimTime {
+        let mut at = t;
+        for o in &self.outages {
+            if o.schemes & (1 << scheme) != 0 && o.start <= at && at < o.end {
+                at = o.end;
+            }
+        }
+        at
     }
 }
 
@@ -129,32 +358,135 @@ fn uniform(rng: &mut Stream, [lo, hi]: [u32; 2]) -> u64 {
     lo as u64 + rng.below((hi - lo) as u64 + 1)
 }
 
+/// The first batch release at or after `t` for `per_day` batches a day (0: `t` itself).
+fn next_batch(t: SimTime, per_day: u32) -> SimTime {
+    if per_day == 0 {
+        return t;
+    }
+    let every = SECONDS_PER_DAY / per_day as u64;
+    SimTime(t.0.div_ceil(every) * every)
+}
+
+/// Round half away from zero of a non-negative f64 number of cents.
+fn cents_of(x: f64) -> Cents {
+    Cents(libm::round(x) as i64)
+}
+
 impl CardNetwork for MockNetwork {
     fn schemes(&self) -> Vec<String> {
         self.schemes.iter().map(|(k, _)| k.clone()).collect()
     }
 
-    fn report(&self, p: &PurchaseFacts, rng: &mut Stream, out: &mut Vec<(SimTime, NetworkMessage)>) {
+    fn report(
+        &self,
+        p: &PurchaseFacts,
+        rng: &mut Stream,
+        out: &mut Vec<(SimTime, NetworkMessage)>,
+        faults: &mut FaultCounts,
+    ) {
         let Some((_, s)) = self.schemes.get(p.scheme as usize) else {
             return;
         };
-        let msg = |kind| NetworkMessage { kind, purchase: p.id, amount: p.amount };
-        let auth_at = p.at.plus_seconds(uniform(rng, s.auth_delay_seconds));
-        out.push((auth_at, msg(MessageKind::Auth)));
-        if rng.bernoulli(s.reversal_rate) {
-            let after = uniform(rng, s.reversal_delay_hours) * SECONDS_PER_HOUR;
-            out.push((auth_at.plus_seconds(after), msg(MessageKind::Reversal)));
-            return;
-        }
+        // Lifecycle draws: always the same number, in the same order.
+        let auth_delay = uniform(rng, s.auth_delay_seconds);
+        let reversed = rng.bernoulli(s.reversal_rate);
+        let reversal_after = uniform(rng, s.reversal_delay_hours) * SECONDS_PER_HOUR;
         let c = s.clearing_delay_hours;
-        let hours = triangular(rng, c.min, c.mode, c.max);
-        let cleared_at = p.at.plus_seconds((hours * SECONDS_PER_HOUR as f64) as u64).max(auth_at);
-        out.push((cleared_at, msg(MessageKind::Clearing)));
-        if rng.bernoulli(s.refund_rate) {
-            let r = s.refund_delay_days;
-            let days = triangular(rng, r.min, r.mode, r.max);
-            let refund_at = cleared_at.plus_seconds((days * SECONDS_PER_DAY as f64) as u64);
-            out.push((refund_at, msg(MessageKind::Refund)));
+        let clearing_hours = triangular(rng, c.min, c.mode, c.max);
+        let refunded = rng.bernoulli(s.refund_rate);
+        let r = s.refund_delay_days;
+        let refund_days = triangular(rng, r.min, r.mode, r.max);
+        let partial = rng.bernoulli(s.partial_refund_share);
+        let partial_share = 0.1 + 0.8 * rng.unit();
+        let unreferenced = rng.bernoulli(s.unreferenced_refund_share);
+        // Fault draws, after them.
+        let f = &self.faults;
+        let unknown_mid = rng.bernoulli(f.unknown_mid_rate);
+        let changed = rng.bernoulli(f.clearing_amount_change_rate);
+        let change = f.clearing_amount_change_percent[0]
+            + (f.clearing_amount_change_percent[1] - f.clearing_amount_change_percent[0]) * rng.unit();
+        let late = rng.bernoulli(f.late_submission_rate);
+        let late_days = uniform(rng, f.late_submission_days);
+        let auth_late = rng.bernoulli(f.auth_after_clearing_rate);
+        let auth_late_by = 60 + rng.below(3_600);
+
+        let msg = |kind, amount, network_time| NetworkMessage {
+            kind,
+            purchase: p.id,
+            amount,
+            network_time,
+            referenced: true,
+            mid_known: !unknown_mid,
+            copy: 0,
+        };
+        let mut emitted: Vec<(SimTime, NetworkMessage)> = Vec::with_capacity(4);
+        let authorizes = self.authorizes(p.mid.0);
+        let auth_at = p.at.plus_seconds(auth_delay);
+        // The authorization is for the amount before a tip or a partial shipment.
+        let auth_amount =
+            if changed { cents_of(p.amount.0 as f64 * 100.0 / (100.0 + change)).max(Cents(1)) } else { p.amount };
+        if unknown_mid {
+            faults.unknown_mid_purchases += 1;
+        }
+        if reversed {
+            if authorizes {
+                emitted.push((auth_at, msg(MessageKind::Auth, auth_amount, auth_at)));
+                let at = auth_at.plus_seconds(reversal_after);
+                emitted.push((at, msg(MessageKind::Reversal, auth_amount, at)));
+            }
+        } else {
+            let mut ready = p.at.plus_seconds((clearing_hours * SECONDS_PER_HOUR as f64) as u64).max(auth_at);
+            if late {
+                ready = ready.plus_seconds(late_days * SECONDS_PER_DAY);
+                faults.late_submissions += 1;
+            }
+            let cleared_at = next_batch(ready, s.clearing_batches_per_day);
+            if authorizes {
+                let delivered = if auth_late {
+                    faults.auths_after_clearing += 1;
+                    cleared_at.plus_seconds(auth_late_by)
+                } else {
+                    auth_at
+                };
+                emitted.push((delivered, msg(MessageKind::Auth, auth_amount, auth_at)));
+                if auth_amount != p.amount {
+                    faults.clearing_amount_changed += 1;
+                }
+            } else {
+                faults.clearings_without_auth += 1;
+            }
+            emitted.push((cleared_at, msg(MessageKind::Clearing, p.amount, cleared_at)));
+            if refunded {
+                let at = cleared_at.plus_seconds((refund_days * SECONDS_PER_DAY as f64) as u64);
+                let amount = if partial {
+                    faults.partial_refunds += 1;
+                    cents_of(p.amount.0 as f64 * partial_share).clamp(Cents(1), p.amount)
+                } else {
+                    p.amount
+                };
+                let mut m = msg(MessageKind::Refund, amount, at);
+                if unreferenced {
+                    faults.unreferenced_refunds += 1;
+                    m.referenced = false;
+                }
+                emitted.push((at, m));
+            }
+        }
+        // Delivery: repeated copies, then outages.
+        for (at, m) in emitted {
+            let copies = if rng.bernoulli(f.duplicate_rate) { uniform(rng, f.duplicate_copies) as u8 } else { 1 };
+            let mut t = at;
+            for copy in 0..copies {
+                if copy > 0 {
+                    t = t.plus_seconds(uniform(rng, f.duplicate_delay_minutes) * 60);
+                    faults.duplicate_deliveries += 1;
+                }
+                let delivered = self.delivery(p.scheme, t);
+                if delivered != t && copy == 0 {
+                    faults.held_by_outage += 1;
+                }
+                out.push((delivered, NetworkMessage { copy, ..m }));
+            }
         }
     }
 }
@@ -164,64 +496,188 @@ mod tests {
     use super::*;
     use offersim_sim::network::PurchaseId;
     use offersim_sim::rng::Purpose;
-    use offersim_sim::world::Channel;
-    use offersim_sim::Cents;
+    use offersim_sim::world::{Channel, MidId};
 
-    fn scheme(reversal: f64, refund: f64) -> SchemeConfig {
-        SchemeConfig {
-            auth_delay_seconds: [1, 5],
-            clearing_delay_hours: Triangle { min: 24.0, mode: 48.0, max: 72.0 },
-            reversal_rate: reversal,
-            reversal_delay_hours: [1, 24],
-            refund_rate: refund,
-            refund_delay_days: Triangle { min: 2.0, mode: 7.0, max: 30.0 },
-        }
+    const VISA: &str = "[schemes.visa]\nclearing_delay_hours = { min = 24, mode = 48, max = 72 }\n";
+
+    fn cal() -> Calendar {
+        Calendar::new(chrono::NaiveDate::from_ymd_opt(2026, 11, 23).expect("a date"))
     }
 
-    fn report(net: &MockNetwork, seq: u32) -> Vec<(SimTime, NetworkMessage)> {
+    fn net(extra: &str) -> MockNetwork {
+        let cfg: NetworkConfig = toml::from_str(&format!("{extra}\n{VISA}")).expect("valid network toml");
+        assert_eq!(cfg.validate(&cal()), vec![], "{extra}");
+        MockNetwork::new(&cfg, &cal(), 7)
+    }
+
+    fn report_with(net: &MockNetwork, seq: u32, faults: &mut FaultCounts) -> Vec<(SimTime, NetworkMessage)> {
         let p = PurchaseFacts {
             id: PurchaseId { user: 1, seq },
             at: SimTime(1_000),
             amount: Cents(1234),
             scheme: 0,
             channel: Channel::InStore,
+            mid: MidId(3),
         };
         let mut out = Vec::new();
-        net.report(&p, &mut Stream::new(1, Purpose::Network, seq as u64, 1), &mut out);
+        net.report(&p, &mut Stream::new(1, Purpose::Network, seq as u64, 1), &mut out, faults);
         out
     }
 
+    fn report(net: &MockNetwork, seq: u32) -> Vec<(SimTime, NetworkMessage)> {
+        report_with(net, seq, &mut FaultCounts::default())
+    }
+
+    fn kinds(out: &[(SimTime, NetworkMessage)]) -> Vec<MessageKind> {
+        out.iter().map(|(_, m)| m.kind).collect()
+    }
+
     #[test]
-    fn clearing_arrives_one_to_three_days_after_the_auth() {
-        let net = MockNetwork { schemes: vec![("visa".into(), scheme(0.0, 0.0))] };
+    fn clearing_arrives_one_to_three_days_later_in_the_schemes_batches() {
+        let n = net("");
         for seq in 0..500 {
-            let out = report(&net, seq);
-            assert_eq!(out.len(), 2);
-            assert_eq!(out[0].1.kind, MessageKind::Auth);
+            let out = report(&n, seq);
+            assert_eq!(kinds(&out), [MessageKind::Auth, MessageKind::Clearing]);
             assert!((1_001..=1_005).contains(&out[0].0 .0));
-            assert_eq!(out[1].1.kind, MessageKind::Clearing);
-            let delay = out[1].0 .0 - 1_000;
-            assert!((24 * 3_600..=72 * 3_600).contains(&delay), "delay {delay}");
+            let (at, m) = out[1];
+            assert_eq!(at, m.network_time);
+            assert_eq!(at.0 % (6 * 3_600), 0, "4 batches a day: every 6 hours");
+            let delay = at.0 - 1_000;
+            assert!((24 * 3_600..=78 * 3_600).contains(&delay), "delay {delay}");
         }
     }
 
     #[test]
     fn a_reversed_auth_never_clears_and_a_refund_follows_its_clearing() {
-        let net = MockNetwork { schemes: vec![("visa".into(), scheme(1.0, 0.0))] };
-        let kinds: Vec<_> = report(&net, 3).iter().map(|(_, m)| m.kind).collect();
-        assert_eq!(kinds, [MessageKind::Auth, MessageKind::Reversal]);
-        let net = MockNetwork { schemes: vec![("visa".into(), scheme(0.0, 1.0))] };
-        let out = report(&net, 3);
+        let n = net("").with_scheme(|s| s.reversal_rate = 1.0);
+        assert_eq!(kinds(&report(&n, 3)), [MessageKind::Auth, MessageKind::Reversal]);
+        let n = net("").with_scheme(|s| s.refund_rate = 1.0);
+        let out = report(&n, 3);
         assert_eq!(out[2].1.kind, MessageKind::Refund);
+        assert_eq!(out[2].1.amount, Cents(1234));
+        assert!(out[2].1.referenced);
         assert!(out[2].0 >= out[1].0.plus_seconds(2 * 86_400));
     }
 
     #[test]
+    fn partial_and_unreferenced_refunds_are_flagged_and_counted() {
+        let n = net("").with_scheme(|s| {
+            s.refund_rate = 1.0;
+            s.partial_refund_share = 1.0;
+            s.unreferenced_refund_share = 1.0;
+        });
+        let mut f = FaultCounts::default();
+        for seq in 0..100 {
+            let out = report_with(&n, seq, &mut f);
+            let (_, refund) = out[2];
+            assert!(refund.amount >= Cents(123) && refund.amount <= Cents(1111), "{:?}", refund.amount);
+            assert!(!refund.referenced);
+        }
+        assert_eq!((f.partial_refunds, f.unreferenced_refunds), (100, 100));
+    }
+
+    #[test]
+    fn a_repeated_message_keeps_its_identity_and_comes_later() {
+        let n = net("[faults]\nduplicate_rate = 1.0\nduplicate_copies = [3, 3]");
+        let mut f = FaultCounts::default();
+        let out = report_with(&n, 1, &mut f);
+        assert_eq!(out.len(), 6);
+        for copies in out.chunks(3) {
+            assert_eq!(copies.iter().map(|(_, m)| m.copy).collect::<Vec<_>>(), [0, 1, 2]);
+            assert!(copies.iter().all(|(_, m)| (m.kind, m.purchase, m.network_time)
+                == (copies[0].1.kind, copies[0].1.purchase, copies[0].1.network_time)));
+            assert!(copies[0].0 <= copies[1].0 && copies[1].0 <= copies[2].0);
+        }
+        assert_eq!(f.duplicate_deliveries, 4);
+    }
+
+    #[test]
+    fn an_outage_holds_deliveries_until_it_ends_and_keeps_the_network_time() {
+        // The purchase is at 00:16:40 on the first day; the feed is down for the whole first day.
+        let n = net("[[outages]]\nstart = \"2026-11-23T00:00\"\nhours = 24");
+        let mut f = FaultCounts::default();
+        let out = report_with(&n, 1, &mut f);
+        let (auth_at, auth) = out[0];
+        assert_eq!(auth_at, SimTime::from_days(1));
+        assert!(auth.network_time < SimTime::from_days(1));
+        assert_eq!(out[1].0, out[1].1.network_time, "the clearing comes after the outage, on time");
+        assert_eq!(f.held_by_outage, 1);
+    }
+
+    #[test]
+    fn an_auth_can_arrive_after_its_clearing() {
+        let n = net("[faults]\nauth_after_clearing_rate = 1.0");
+        let out = report(&n, 1);
+        let (auth_at, auth) = out[0];
+        let (clear_at, _) = out[1];
+        assert_eq!(auth.kind, MessageKind::Auth);
+        assert!(auth_at > clear_at);
+        assert!(auth.network_time < clear_at, "the network stamped it at the purchase");
+    }
+
+    #[test]
+    fn a_changed_clearing_amount_is_the_purchase_amount_and_the_auth_differs() {
+        let n = net("[faults]\nclearing_amount_change_rate = 1.0\nclearing_amount_change_percent = [20, 20]");
+        let out = report(&n, 1);
+        assert_eq!(out[0].1.amount, Cents(1028), "12.34 / 1.2 = 10.283 before the tip");
+        assert_eq!(out[1].1.amount, Cents(1234));
+    }
+
+    #[test]
+    fn a_location_that_does_not_authorize_only_clears() {
+        let n = net("auth_enabled_share = 0.0");
+        let mut f = FaultCounts::default();
+        assert_eq!(kinds(&report_with(&n, 1, &mut f)), [MessageKind::Clearing]);
+        assert_eq!(f.clearings_without_auth, 1);
+    }
+
+    #[test]
+    fn a_late_submission_delays_the_clearing_by_days() {
+        let on_time = report(&net(""), 1)[1].1.network_time;
+        let late =
+            report(&net("[faults]\nlate_submission_rate = 1.0\nlate_submission_days = [5, 5]"), 1)[1].1.network_time;
+        assert_eq!(late.0 - on_time.0, 5 * 86_400);
+    }
+
+    #[test]
+    fn switching_faults_on_leaves_the_lifecycle_alone() {
+        let clean = net("");
+        let faulty = net("[faults]\nduplicate_rate = 0.5\nclearing_amount_change_rate = 0.5\nunknown_mid_rate = 0.5");
+        for seq in 0..300 {
+            let first = |out: Vec<(SimTime, NetworkMessage)>| {
+                out.into_iter()
+                    .filter(|(_, m)| m.copy == 0 && m.kind != MessageKind::Auth)
+                    .map(|(_, m)| (m.kind, m.network_time, m.amount))
+                    .collect::<Vec<_>>()
+            };
+            assert_eq!(first(report(&clean, seq)), first(report(&faulty, seq)));
+        }
+    }
+
+    #[test]
     fn validation_names_every_bad_value() {
-        let mut s = scheme(1.5, 0.0);
-        s.clearing_delay_hours = Triangle { min: 48.0, mode: 24.0, max: 72.0 };
-        let cfg = NetworkConfig { schemes: Ordered(vec![("visa".into(), s)]) };
-        let problems: Vec<String> = cfg.validate().iter().map(|p| p.dotted_path()).collect();
-        assert_eq!(problems, ["network.schemes.visa.clearing_delay_hours.mode", "network.schemes.visa.reversal_rate"]);
+        let text = format!(
+            "{VISA}reversal_rate = 1.5\nclearing_batches_per_day = 5\n[faults]\nduplicate_copies = [1, 9]\n[[outages]]\nstart = \"2026-11-01T00:00\"\nhours = 0\nschemes = [\"amex\"]"
+        );
+        let cfg: NetworkConfig = toml::from_str(&text).expect("parses");
+        let problems: Vec<String> = cfg.validate(&cal()).iter().map(|p| p.dotted_path()).collect();
+        assert_eq!(
+            problems,
+            [
+                "network.schemes.visa.clearing_batches_per_day",
+                "network.schemes.visa.reversal_rate",
+                "network.faults.duplicate_copies",
+                "network.outages[0].start",
+                "network.outages[0].hours",
+                "network.outages[0].schemes[0]",
+            ]
+        );
+    }
+
+    impl MockNetwork {
+        fn with_scheme(mut self, f: impl Fn(&mut SchemeConfig)) -> Self {
+            f(&mut self.schemes[0].1);
+            self
+        }
     }
 }

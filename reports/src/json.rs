@@ -2,14 +2,16 @@
 //! with two places; times are local date-times of the scenario and seconds since its start.
 
 use offersim_sim::ledger::Account;
+use offersim_sim::network::FaultCounts;
 use offersim_sim::outcome::{Bucket, Funnel, OfferStats, Outcome};
 use offersim_sim::time::format_duration;
+use offersim_sim::truth::Correctness;
 use offersim_sim::world::{Reward, World};
 use offersim_sim::{Cents, SimTime};
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::Serialize;
 
-pub const SCHEMA: &str = "offersim.report/1";
+pub const SCHEMA: &str = "offersim.report/2";
 
 #[derive(Debug, Serialize)]
 pub struct Report {
@@ -18,6 +20,10 @@ pub struct Report {
     pub rounding: &'static str,
     pub funnel: Funnel,
     pub network: Network,
+    /// Faults the mock network injected on purpose.
+    pub faults: FaultCounts,
+    /// The pipeline's credits against the ground truth.
+    pub correctness: Correctness,
     pub money: Money,
     pub offers: Vec<OfferRow>,
     pub surges: Vec<SurgeRow>,
@@ -51,8 +57,11 @@ pub struct Network {
     pub clearings: u64,
     pub reversals: u64,
     pub refunds: u64,
+    pub deliveries: u64,
     pub received_by_platform: u64,
+    pub duplicates_ignored: u64,
     pub not_linked: u64,
+    pub unknown_mid: u64,
     pub after_horizon: u64,
 }
 
@@ -264,10 +273,15 @@ pub fn build(world: &World, out: &Outcome) -> Report {
             clearings: out.feed.clearings,
             reversals: out.feed.reversals,
             refunds: out.feed.refunds,
+            deliveries: out.feed.deliveries,
             received_by_platform: out.feed.received,
+            duplicates_ignored: out.feed.duplicates_ignored,
             not_linked: out.feed.not_linked,
+            unknown_mid: out.feed.unknown_mid,
             after_horizon: out.feed.after_horizon,
         },
+        faults: out.faults,
+        correctness: out.correctness.clone(),
         money: Money {
             spend: m.spend,
             refunded: m.refunded,

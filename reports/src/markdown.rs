@@ -3,6 +3,7 @@
 
 use crate::json::{OfferRow, Report};
 use crate::numbers::{count, usd};
+use offersim_sim::truth::Policy;
 use offersim_sim::Cents;
 use std::fmt::Write;
 
@@ -46,6 +47,8 @@ pub fn render(r: &Report) -> String {
     );
     headline(&mut s, r);
     funnel(&mut s, r);
+    network(&mut s, r);
+    correctness(&mut s, r);
     money(&mut s, r);
     days(&mut s, r);
     offers(&mut s, r);
@@ -95,17 +98,96 @@ fn funnel(s: &mut String, r: &Report) {
         count(f.declined_per_card_cap),
         count(f.declined_budget)
     );
+}
+
+fn network(s: &mut String, r: &Report) {
     let n = &r.network;
+    let _ = writeln!(s, "## Card network\n");
     let _ = writeln!(
         s,
-        "Card network: {} authorizations, {} clearings, {} reversals, {} refunds; {} messages reached the platform (the feed covers linked cards), {} would arrive after the horizon.\n",
+        "{} authorizations, {} clearings, {} reversals, {} refunds emitted; {} deliveries, of which {} reached the platform (the feed covers linked cards), {} repeats were recognised and ignored, {} were about cards not linked, {} would arrive after the horizon.\n",
         count(n.auths),
         count(n.clearings),
         count(n.reversals),
         count(n.refunds),
+        count(n.deliveries),
         count(n.received_by_platform),
+        count(n.duplicates_ignored),
+        count(n.not_linked),
         count(n.after_horizon)
     );
+    let f = &r.faults;
+    let rows = [
+        ("Repeated deliveries (at-least-once)", f.duplicate_deliveries),
+        ("Clearings without an authorization", f.clearings_without_auth),
+        ("Authorizations delivered after their clearing", f.auths_after_clearing),
+        ("Clearing amount different from the authorization", f.clearing_amount_changed),
+        ("Purchases under an unknown terminal id (MID)", f.unknown_mid_purchases),
+        ("Clearings submitted late by the merchant", f.late_submissions),
+        ("Messages held by an outage, delivered in its backlog", f.held_by_outage),
+        ("Partial refunds", f.partial_refunds),
+        ("Refunds without a reference to the original", f.unreferenced_refunds),
+    ];
+    let _ = writeln!(s, "| Fault injected | Count |\n|---|---:|");
+    for (name, v) in rows {
+        let _ = writeln!(s, "| {name} | {} |", count(v));
+    }
+    s.push('\n');
+}
+
+fn correctness(s: &mut String, r: &Report) {
+    let c = &r.correctness;
+    let _ = writeln!(s, "## Correctness: pipeline against ground truth\n");
+    let _ = writeln!(
+        s,
+        "The simulator knows which purchases should earn which reward (a clean copy of the feed, judged by the same offer terms). Every purchase where the pipeline differs is counted below; a documented policy explains some (scenarios/README.md, \"Policies\").\n"
+    );
+    let _ = writeln!(s, "| | Purchases |\n|---|---:|");
+    let _ = writeln!(s, "| Should earn a reward | {} |", count(c.expected_credits));
+    let _ = writeln!(s, "| Credited correctly | {} |", count(c.correct_credits));
+    for (name, v) in [
+        ("Missed credits", c.missed_credits),
+        ("False credits", c.false_credits),
+        ("Double credits", c.double_credits),
+        ("Wrong offer or amount", c.wrong_amounts),
+        ("Wrong reversal after a refund", c.wrong_reversals),
+    ] {
+        let shown = if v == 0 { "0".to_string() } else { format!("**{}**", count(v)) };
+        let _ = writeln!(s, "| {name} | {shown} |");
+    }
+    if c.unknown_mid_excluded > 0 {
+        let _ = writeln!(
+            s,
+            "| Met an offer's terms at an unregistered terminal (policy `unknown_mid`: not credited) | {} |",
+            count(c.unknown_mid_excluded)
+        );
+    }
+    for (policy, v) in &c.explained {
+        let _ = writeln!(s, "| Explained by policy `{}` | {} |", policy_name(*policy), count(*v));
+    }
+    let verdict = if c.unexplained() == 0 {
+        "**Every qualifying purchase was credited exactly once, and nothing else was** (apart from the policy cases listed)."
+    } else {
+        "**The pipeline differs from the ground truth**: see the examples below."
+    };
+    let _ =
+        writeln!(s, "\n{verdict} Rewards owed at the end according to the truth: {}.\n", usd(c.expected_net_rewards));
+    if !c.examples.is_empty() {
+        let _ = writeln!(s, "| Purchase | Discrepancy | Policy | Truth | Pipeline |\n|---|---|---|---:|---:|");
+        for d in &c.examples {
+            let policy = d.policy.map_or("—".to_string(), |p| format!("`{}`", policy_name(p)));
+            let _ =
+                writeln!(s, "| {} | {} | {} | {} | {} |", d.purchase, d.kind, policy, usd(d.expected), usd(d.credited));
+        }
+        s.push('\n');
+    }
+}
+
+fn policy_name(p: Policy) -> &'static str {
+    match p {
+        Policy::UnreferencedRefund => "unreferenced_refund",
+        Policy::InFlightAtEnd => "in_flight_at_end",
+    }
 }
 
 fn money(s: &mut String, r: &Report) {

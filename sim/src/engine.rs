@@ -1,8 +1,14 @@
 //! The event loop. Users are simulated first, in parallel (their timelines depend only on their
-//! own streams). Then one thread replays every timeline and every network message through a
-//! single virtual-time queue, in (time, sequence) order: that is where enrollments are
+//! own streams). Then one thread replays every timeline and every network delivery through a
+//! single virtual-time queue, in (time, key, sequence) order: that is where enrollments are
 //! registered, transactions matched, budgets spent and the ledger written. The thread count
 //! therefore changes how fast a run is, never what it reports.
+//!
+//! The platform (this engine) must absorb the feed's faults: it ignores a message whose identity
+//! it has seen (at-least-once delivery), judges every message **as of the network's timestamp**
+//! (which card was linked then, which budget was left in network order), and finds the original
+//! of a refund without reference by card, merchant and amount. Beside it, the ground-truth
+//! oracle (`truth.rs`) receives a clean copy of the feed; the two are reconciled at the end.
 
 use crate::events::{EventLog, LogEvent, Progress, Record};
 use crate::matching::{match_txn, Enrolled, Txn, Verdict};
@@ -13,6 +19,7 @@ use crate::population::{simulate, Purchase, Timeline, Token, UserEvent};
 use crate::queue::EventQueue;
 use crate::rng::{Purpose, Stream};
 use crate::time::SimTime;
+use crate::truth::{reconcile, reward_after_refund, Granted, Oracle, Policy};
 use crate::world::{MerchantId, MidId, OfferId, World};
 use rayon::prelude::*;
 use std::collections::BTreeMap;
@@ -21,6 +28,15 @@ use std::collections::BTreeMap;
 pub struct RunOptions {
     /// Worker threads for user generation; 0 means one per core.
     pub threads: usize,
+    /// Whether the platform ignores repeated deliveries of a message it has seen. Always on in
+    /// the CLI; tests switch it off to show that the reconciliation catches double credits.
+    pub idempotency: bool,
+}
+
+impl RunOptions {
+    pub fn threads(threads: usize) -> RunOptions {
+        RunOptions { threads, idempotency: true }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -29,8 +45,13 @@ pub enum RunError {
     Threads { threads: usize, source: rayon::ThreadPoolBuildError },
 }
 
-/// A network message in flight, with the purchase facts the platform learns from it.
-type InFlight = (NetworkMessage, TxnContext);
+/// What waits in the queue: a delivery of the (faulty) feed to the platform, or a message of the
+/// clean feed to the ground-truth oracle, at the network's timestamp.
+#[derive(Clone, Copy)]
+enum InFlight {
+    Delivery(NetworkMessage, TxnContext),
+    Truth(NetworkMessage, TxnContext),
+}
 
 /// Every user event of the run, in one bucket per hour, each ordered by (time, user, position
 /// in the user's timeline).
@@ -43,8 +64,8 @@ const QUEUE_BUCKET_SECONDS: u64 = 60;
 /// Progress is reported every this many events (reporting costs a clock read).
 const PROGRESS_EVERY: u64 = 4_096;
 
-/// Purchase facts carried with each network message: the transaction time, the card slot and
-/// the MID.
+/// Purchase facts carried with each network message: the transaction time, the card slot, the
+/// MID, and the network's dense transaction number (the idempotency index).
 #[derive(Clone, Copy)]
 struct TxnContext {
     bought_at: SimTime,
@@ -52,23 +73,49 @@ struct TxnContext {
     mid: MidId,
     /// The offer whose uplift created the purchase, if any (ground truth of incrementality).
     uplift_of: Option<OfferId>,
+    index: u32,
 }
 
-/// A card as the platform knows it: linked under a token, with its enrollments.
+/// A card as the platform knows it: linked under a token from `added` until `deleted`, with its
+/// enrollments.
 struct Link {
     slot: u8,
     token: Token,
-    active: bool,
+    added: SimTime,
+    deleted: Option<SimTime>,
     enrolled: Vec<Enrolled>,
+}
+
+impl Link {
+    fn active(&self) -> bool {
+        self.deleted.is_none()
+    }
+    fn linked_at(&self, t: SimTime) -> bool {
+        self.added <= t && self.deleted.is_none_or(|d| d > t)
+    }
+}
+
+/// A clearing the platform received, kept so that a refund without reference can find it.
+struct Cleared {
+    purchase: PurchaseId,
+    slot: u8,
+    merchant: MerchantId,
+    bought_at: SimTime,
+    amount: Cents,
+    refunded: Cents,
 }
 
 struct CreditRecord {
     offer: OfferId,
     token: Token,
+    slot: u8,
+    merchant: MerchantId,
+    /// The reward and fee as credited, and what is left of them after reversals.
     reward: Cents,
-    fee: Cents,
-    amount: Cents,
-    clawed_back: bool,
+    reward_left: Cents,
+    fee_left: Cents,
+    /// How many times the purchase was credited: more than once only without idempotency.
+    times: u32,
 }
 
 struct Engine<'w> {
@@ -78,6 +125,14 @@ struct Engine<'w> {
     /// Per user: (card slot, offer, credits) — caps count per physical card, across tokens.
     redeemed: Vec<Vec<(u8, OfferId, u32)>>,
     credits: BTreeMap<PurchaseId, CreditRecord>,
+    /// Per user: the clearings received on their linked cards at known MIDs.
+    cleared: Vec<Vec<Cleared>>,
+    /// Per network transaction: the kinds of message already received (idempotency).
+    seen: Vec<u8>,
+    idempotency: bool,
+    /// Purchases where the platform applied a documented policy (for the reconciliation).
+    policies: BTreeMap<PurchaseId, Policy>,
+    oracle: Oracle<'w>,
     out: Outcome,
     log: Option<&'w mut dyn EventLog>,
     scratch: Vec<(SimTime, NetworkMessage)>,
@@ -99,7 +154,34 @@ pub fn run<'a>(
     progress.phase("users", users as u64);
     let stream = generate(&pool, world, users, progress);
     let mut engine = Engine::new(world, network, users as usize, log);
+    engine.idempotency = opts.idempotency;
     Ok(engine.replay(&stream, progress))
+}
+
+/// Replays hand-written user timelines (one per user `0..world.users`, any order) instead of
+/// simulated ones: for tests that need exact, hand-computed cases.
+pub fn run_scripted<'a>(
+    world: &'a World,
+    network: &'a dyn CardNetwork,
+    opts: RunOptions,
+    timelines: Vec<(u32, Vec<(SimTime, UserEvent)>)>,
+    log: Option<&'a mut dyn EventLog>,
+) -> Outcome {
+    let users = u32::try_from(world.users).unwrap_or(u32::MAX);
+    let hours = world.days as usize * 24;
+    let mut buckets: UserStream = (0..hours).map(|_| Vec::new()).collect();
+    for (user, events) in timelines {
+        assert!(user < users, "scripted user {user} outside the scenario's {users} users");
+        for (at, e) in events {
+            buckets[at.hour_index().min(hours - 1)].push((at, user, e));
+        }
+    }
+    for b in &mut buckets {
+        b.sort_by_key(|(at, u, _)| (*at, *u));
+    }
+    let mut engine = Engine::new(world, network, users as usize, log);
+    engine.idempotency = opts.idempotency;
+    engine.replay(&buckets, &crate::events::NoProgress)
 }
 
 /// Users are simulated this many at a time, so that only one chunk of timelines is held
@@ -155,6 +237,11 @@ impl<'w> Engine<'w> {
             links: (0..n).map(|_| Vec::new()).collect(),
             redeemed: (0..n).map(|_| Vec::new()).collect(),
             credits: BTreeMap::new(),
+            cleared: (0..n).map(|_| Vec::new()).collect(),
+            seen: Vec::new(),
+            idempotency: true,
+            policies: BTreeMap::new(),
+            oracle: Oracle::new(world, n),
             out,
             log,
             scratch: Vec::new(),
@@ -175,8 +262,11 @@ impl<'w> Engine<'w> {
                 Some((at, _, _)) => queue.pop_before(*at),
                 None => queue.pop(),
             };
-            if let Some((at, (m, ctx))) = next {
-                self.network_message(at, m, ctx);
+            if let Some((at, item)) = next {
+                match item {
+                    InFlight::Delivery(m, ctx) => self.network_message(at, m, ctx),
+                    InFlight::Truth(m, ctx) => self.truth_message(m, ctx),
+                }
             } else {
                 let Some(&(at, u, e)) = users.next() else {
                     break;
@@ -193,6 +283,13 @@ impl<'w> Engine<'w> {
         }
         self.out.time_to_credit.sort_unstable();
         assert!(self.out.ledger.is_balanced(), "ledger out of balance at the end of the run");
+        let granted: BTreeMap<PurchaseId, Granted> = self
+            .credits
+            .iter()
+            .map(|(p, c)| (*p, Granted { offer: c.offer, reward: c.reward, net_reward: c.reward_left, times: c.times }))
+            .collect();
+        self.out.correctness =
+            reconcile(&self.oracle.expected, self.oracle.unknown_mid_excluded, &granted, &self.policies);
         std::mem::take(&mut self.out)
     }
 
@@ -237,7 +334,8 @@ impl<'w> Engine<'w> {
             }
             UserEvent::CardAdded { slot, token } => {
                 self.out.funnel.cards_added += 1;
-                self.links[u as usize].push(Link { slot, token, active: true, enrolled: Vec::new() });
+                self.oracle.card_added(now, u, slot, token);
+                self.links[u as usize].push(Link { slot, token, added: now, deleted: None, enrolled: Vec::new() });
                 self.record(now, LogEvent::CardAdded { user: u, card: token });
             }
             UserEvent::Enrolled { offer, token, one_tap } => self.enroll(now, u, offer, token, one_tap),
@@ -247,7 +345,8 @@ impl<'w> Engine<'w> {
     }
 
     fn enroll(&mut self, now: SimTime, u: u32, offer: OfferId, token: Token, one_tap: bool) {
-        let Some(link) = self.links[u as usize].iter_mut().find(|l| l.token == token && l.active) else {
+        self.oracle.enrolled(now, u, token, offer);
+        let Some(link) = self.links[u as usize].iter_mut().find(|l| l.token == token && l.active()) else {
             unreachable!("enrollment on a card that is not linked: the user model links before enrolling");
         };
         let slot = link.slot;
@@ -268,8 +367,9 @@ impl<'w> Engine<'w> {
 
     fn delete_card(&mut self, now: SimTime, u: u32, token: Token) {
         let mut ended = 0;
-        if let Some(link) = self.links[u as usize].iter_mut().find(|l| l.token == token && l.active) {
-            link.active = false;
+        self.oracle.card_deleted(now, u, token);
+        if let Some(link) = self.links[u as usize].iter_mut().find(|l| l.token == token && l.active()) {
+            link.deleted = Some(now);
             for e in &link.enrolled {
                 if self.world.offers[e.offer.0 as usize].end > now {
                     self.out.offers[e.offer.0 as usize].enrollments_ended_by_deletion += 1;
@@ -283,7 +383,12 @@ impl<'w> Engine<'w> {
     }
 
     fn linked_token(&self, u: u32, slot: u8) -> Option<Token> {
-        self.links[u as usize].iter().find(|l| l.slot == slot && l.active).map(|l| l.token)
+        self.links[u as usize].iter().find(|l| l.slot == slot && l.active()).map(|l| l.token)
+    }
+
+    /// The link of card `slot` at time `t` (the network's timestamp of a message).
+    fn link_at(&self, u: u32, slot: u8, t: SimTime) -> Option<usize> {
+        self.links[u as usize].iter().position(|l| l.slot == slot && l.linked_at(t))
     }
 
     fn purchase(&mut self, now: SimTime, u: u32, p: &Purchase, queue: &mut EventQueue<InFlight>) {
@@ -297,7 +402,9 @@ impl<'w> Engine<'w> {
             }
             stats.incremental_spend += p.amount;
         }
-        let ctx = TxnContext { bought_at: now, slot: p.slot, mid: p.mid, uplift_of: p.uplift_of };
+        let index = u32::try_from(self.seen.len()).expect("at most 2^32 purchases per run");
+        self.seen.push(0);
+        let ctx = TxnContext { bought_at: now, slot: p.slot, mid: p.mid, uplift_of: p.uplift_of, index };
         self.out.funnel.purchases += 1;
         self.out.money.spend += p.amount;
         self.count_in_buckets(now, |b| {
@@ -319,61 +426,131 @@ impl<'w> Engine<'w> {
                 card,
             },
         );
-        let facts = PurchaseFacts { id: p.id, at: now, amount: p.amount, scheme: p.scheme, channel: p.channel };
+        let facts =
+            PurchaseFacts { id: p.id, at: now, amount: p.amount, scheme: p.scheme, channel: p.channel, mid: p.mid };
         let mut rng = Stream::new(world.seed, Purpose::Network, p.id.seq as u64, u as u64);
         self.scratch.clear();
-        self.network.report(&facts, &mut rng, &mut self.scratch);
+        self.network.report(&facts, &mut rng, &mut self.scratch, &mut self.out.faults);
         let horizon = world.horizon_end();
         for (at, m) in self.scratch.drain(..) {
-            match m.kind {
-                MessageKind::Auth => self.out.feed.auths += 1,
-                MessageKind::Clearing => self.out.feed.clearings += 1,
-                MessageKind::Reversal => self.out.feed.reversals += 1,
-                MessageKind::Refund => self.out.feed.refunds += 1,
+            debug_assert!(at >= m.network_time && m.network_time >= now);
+            let feed = &mut self.out.feed;
+            feed.deliveries += 1;
+            if m.copy == 0 {
+                match m.kind {
+                    MessageKind::Auth => feed.auths += 1,
+                    MessageKind::Clearing => feed.clearings += 1,
+                    MessageKind::Reversal => feed.reversals += 1,
+                    MessageKind::Refund => feed.refunds += 1,
+                }
+                // The clean feed, for the oracle: each message once, at the network's time.
+                if m.network_time < horizon {
+                    queue.schedule_keyed(m.network_time, m.network_time, InFlight::Truth(m, ctx));
+                }
             }
             if at >= horizon {
-                self.out.feed.after_horizon += 1;
+                feed.after_horizon += 1;
+                if m.network_time < horizon && matches!(m.kind, MessageKind::Clearing | MessageKind::Refund) {
+                    self.policies.entry(m.purchase).or_insert(Policy::InFlightAtEnd);
+                }
             } else {
-                queue.schedule(at.max(now), (m, ctx));
+                // At equal delivery times, the network's own order: a backlog burst keeps it.
+                queue.schedule_keyed(at, m.network_time, InFlight::Delivery(m, ctx));
             }
+        }
+    }
+
+    /// A message of the clean feed: the world's own bookkeeping (money refunded, incremental
+    /// spend) and the oracle.
+    fn truth_message(&mut self, m: NetworkMessage, ctx: TxnContext) {
+        let merchant = self.world.mids[ctx.mid.0 as usize].merchant;
+        // Incremental spend is what the merchant keeps: reversed or refunded uplift purchases
+        // come off, whether or not the platform hears of them.
+        if let (Some(o), MessageKind::Reversal | MessageKind::Refund) = (ctx.uplift_of, m.kind) {
+            self.out.offers[o.0 as usize].incremental_spend -= m.amount;
+        }
+        match m.kind {
+            MessageKind::Clearing => self.oracle.clearing(
+                m.network_time,
+                m.purchase,
+                ctx.slot,
+                merchant,
+                m.mid_known,
+                ctx.bought_at,
+                m.amount,
+            ),
+            MessageKind::Refund => {
+                self.out.money.refunded += m.amount;
+                self.oracle.refund(m.purchase, m.amount);
+            }
+            MessageKind::Auth | MessageKind::Reversal => {}
         }
     }
 
     fn network_message(&mut self, now: SimTime, m: NetworkMessage, ctx: TxnContext) {
-        let TxnContext { bought_at, slot, mid, uplift_of } = ctx;
-        let mid_merchant = self.world.mids[mid.0 as usize].merchant;
-        // Incremental spend is what the merchant keeps: reversed or refunded uplift purchases
-        // come off, whether or not the platform hears of them.
-        if let (Some(o), MessageKind::Reversal | MessageKind::Refund) = (uplift_of, m.kind) {
-            self.out.offers[o.0 as usize].incremental_spend -= m.amount;
-        }
-        if m.kind == MessageKind::Refund {
-            return self.refund(now, m, slot);
-        }
-        let Some(token) = self.linked_token(m.purchase.user, slot) else {
+        let user = m.purchase.user;
+        // The network reports on cards linked when it emits a message (and, for refunds, on
+        // transactions it reported before).
+        let link = self.link_at(user, ctx.slot, m.network_time);
+        let credited = m.kind == MessageKind::Refund && self.has_credit_on(user, ctx.slot);
+        if link.is_none() && !credited {
             self.out.feed.not_linked += 1;
             return;
-        };
+        }
+        let seen = &mut self.seen[ctx.index as usize];
+        if *seen & m.kind.bit() != 0 && self.idempotency {
+            self.out.feed.duplicates_ignored += 1;
+            self.record(now, LogEvent::DuplicateIgnored { purchase: m.purchase, kind: m.kind, copy: m.copy });
+            return;
+        }
+        *seen |= m.kind.bit();
         self.out.feed.received += 1;
+        let token = link.map(|li| self.links[user as usize][li].token);
         let (purchase, amount) = (m.purchase, m.amount);
+        let Some(token) = token else {
+            return self.refund(now, m, ctx, None);
+        };
         match m.kind {
             MessageKind::Auth => self.record(now, LogEvent::Auth { purchase, amount, card: token }),
             MessageKind::Reversal => self.record(now, LogEvent::Reversal { purchase, amount, card: token }),
+            MessageKind::Refund => self.refund(now, m, ctx, Some(token)),
             MessageKind::Clearing => {
                 self.record(now, LogEvent::Clearing { purchase, amount, card: token });
-                let txn = Txn { at: bought_at, merchant: mid_merchant.0, amount };
-                self.clear(now, m.purchase, token, slot, txn);
+                if !m.mid_known {
+                    // Policy `unknown_mid`: a purchase under a terminal id the registry lacks
+                    // cannot be tied to a merchant, so it earns nothing.
+                    self.out.feed.unknown_mid += 1;
+                    return;
+                }
+                let merchant = self.world.mids[ctx.mid.0 as usize].merchant;
+                self.cleared[user as usize].push(Cleared {
+                    purchase,
+                    slot: ctx.slot,
+                    merchant,
+                    bought_at: ctx.bought_at,
+                    amount,
+                    refunded: Cents::ZERO,
+                });
+                let txn = Txn { at: ctx.bought_at, merchant: merchant.0, amount };
+                if let Some(li) = link {
+                    self.clear(now, purchase, token, ctx.slot, li, txn);
+                }
             }
-            MessageKind::Refund => {}
         }
     }
 
-    fn clear(&mut self, now: SimTime, purchase: PurchaseId, token: Token, slot: u8, txn: Txn) {
+    /// Whether the platform holds an unreversed credit on the user's card `slot`.
+    fn has_credit_on(&self, user: u32, slot: u8) -> bool {
+        self.user_credits(user).any(|(_, c)| c.slot == slot && c.reward_left > Cents::ZERO)
+    }
+
+    fn user_credits(&self, user: u32) -> impl Iterator<Item = (&PurchaseId, &CreditRecord)> {
+        self.credits.range(PurchaseId { user, seq: 0 }..=PurchaseId { user, seq: u32::MAX })
+    }
+
+    fn clear(&mut self, now: SimTime, purchase: PurchaseId, token: Token, slot: u8, li: usize, txn: Txn) {
         let world = self.world;
         let u = purchase.user as usize;
-        let Some(li) = self.links[u].iter().position(|l| l.slot == slot && l.active) else {
-            return;
-        };
         // Each offer's remaining budget lives in its stats (`budget_left`), nowhere else.
         let stats = &self.out.offers;
         let verdict = match_txn(&txn, &world.calendar, &world.offers, &self.links[u][li].enrolled, &|o: OfferId| {
@@ -433,10 +610,19 @@ impl<'w> Engine<'w> {
                     b.credits += 1;
                     b.rewards += reward;
                 });
-                self.credits.insert(
-                    purchase,
-                    CreditRecord { offer, token, reward, fee, amount: txn.amount, clawed_back: false },
-                );
+                let record = self.credits.entry(purchase).or_insert(CreditRecord {
+                    offer,
+                    token,
+                    slot,
+                    merchant: o.merchant,
+                    reward,
+                    reward_left: Cents::ZERO,
+                    fee_left: Cents::ZERO,
+                    times: 0,
+                });
+                record.times += 1;
+                record.reward_left += reward;
+                record.fee_left += fee;
                 let (oid, desc) = (self.offer_id(offer), world.merchants[o.merchant.0 as usize].descriptor.as_str());
                 self.record(now, LogEvent::Match { purchase, offer: oid, reward });
                 self.record(
@@ -447,29 +633,71 @@ impl<'w> Engine<'w> {
         }
     }
 
-    fn refund(&mut self, now: SimTime, m: NetworkMessage, slot: u8) {
-        let token = self.linked_token(m.purchase.user, slot);
-        self.out.money.refunded += m.amount;
-        let credited = self.credits.get(&m.purchase).is_some_and(|c| !c.clawed_back);
-        if token.is_none() && !credited {
-            self.out.feed.not_linked += 1;
-            return;
+    /// The purchase a refund takes back: its reference, or without one the clearing on the
+    /// same card at the same merchant that the refund fits, preferring the exact remaining
+    /// amount, then the latest purchase. Marks the refunded amount on that clearing and returns
+    /// the purchase, the amount refunded now and what is left of the purchase.
+    fn original_of(&mut self, m: &NetworkMessage, ctx: &TxnContext) -> Option<(PurchaseId, Cents, Cents)> {
+        let cleared = &mut self.cleared[m.purchase.user as usize];
+        let found = if m.referenced {
+            cleared.iter_mut().find(|c| c.purchase == m.purchase)
+        } else if !m.mid_known {
+            None
+        } else {
+            let merchant = self.world.mids[ctx.mid.0 as usize].merchant;
+            cleared
+                .iter_mut()
+                .filter(|c| {
+                    c.slot == ctx.slot
+                        && c.merchant == merchant
+                        && c.bought_at <= m.network_time
+                        && c.amount - c.refunded >= m.amount
+                })
+                .max_by_key(|c| (c.amount - c.refunded == m.amount, c.bought_at, c.purchase))
+        };
+        let c = found?;
+        let now = m.amount.min(c.amount - c.refunded);
+        c.refunded += now;
+        Some((c.purchase, now, c.amount - c.refunded))
+    }
+
+    fn refund(&mut self, now: SimTime, m: NetworkMessage, ctx: TxnContext, token: Option<Token>) {
+        self.record(
+            now,
+            LogEvent::Refund { purchase: m.purchase, amount: m.amount, card: token, referenced: m.referenced },
+        );
+        let original = self.original_of(&m, &ctx);
+        if !m.referenced && original.map(|(p, _, _)| p) != Some(m.purchase) {
+            // Policy: a refund without reference goes to the credit it fits best; when that is
+            // not its original (or none fits), both purchases are explained by this policy.
+            self.policies.insert(m.purchase, Policy::UnreferencedRefund);
+            if let Some((p, _, _)) = original {
+                self.policies.insert(p, Policy::UnreferencedRefund);
+            }
         }
-        self.out.feed.received += 1;
-        self.record(now, LogEvent::Refund { purchase: m.purchase, amount: m.amount, card: token });
-        let Some(c) = self.credits.get_mut(&m.purchase).filter(|c| !c.clawed_back) else {
+        let Some((p, refunded, left)) = original else {
             return;
         };
-        c.clawed_back = true;
-        let (offer, card, reward, fee, amount) = (c.offer, c.token, c.reward, c.fee, c.amount);
         let world = self.world;
-        let merchant = merchant_of(world, offer);
-        self.out.ledger.clawback(merchant, reward, fee);
+        let Some(c) = self.credits.get_mut(&p) else {
+            return;
+        };
+        let o = &world.offers[c.offer.0 as usize];
+        let keep = reward_after_refund(o, c.reward, left).min(c.reward_left);
+        let reward = c.reward_left - keep;
+        let fee = c.fee_left - percent_of(keep, o.fee_percent).min(c.fee_left);
+        c.reward_left -= reward;
+        c.fee_left -= fee;
+        let (offer, card, merchant) = (c.offer, c.token, c.merchant);
         let stats = &mut self.out.offers[offer.0 as usize];
+        stats.attributed_spend -= refunded;
+        if reward == Cents::ZERO && fee == Cents::ZERO {
+            return;
+        }
+        self.out.ledger.clawback(merchant, reward, fee);
         stats.clawbacks += 1;
         stats.rewards_clawed_back += reward;
         stats.fees_refunded += fee;
-        stats.attributed_spend -= amount;
         self.out.funnel.clawbacks += 1;
         self.out.money.rewards_clawed_back += reward;
         self.out.money.fees_refunded += fee;
@@ -478,7 +706,7 @@ impl<'w> Engine<'w> {
         self.record(
             now,
             LogEvent::Clawback {
-                purchase: m.purchase,
+                purchase: p,
                 offer: self.offer_id(offer),
                 card,
                 amount: reward,
@@ -487,8 +715,4 @@ impl<'w> Engine<'w> {
             },
         );
     }
-}
-
-fn merchant_of(world: &World, offer: OfferId) -> MerchantId {
-    world.offers[offer.0 as usize].merchant
 }

@@ -2,7 +2,7 @@
 //! numbers. The schema is documented in `reports/README.md`; cards appear only as tokens.
 
 use crate::money::Cents;
-use crate::network::PurchaseId;
+use crate::network::{MessageKind, PurchaseId};
 use crate::population::Token;
 use crate::time::SimTime;
 use crate::world::Channel;
@@ -69,6 +69,15 @@ pub enum LogEvent<'a> {
         purchase: PurchaseId,
         amount: Cents,
         card: Option<Token>,
+        /// False when the refund does not reference its original (the platform then finds it by
+        /// card, merchant and amount; the clawback names the purchase it chose).
+        referenced: bool,
+    },
+    /// A message delivered again (same identity) and ignored.
+    DuplicateIgnored {
+        purchase: PurchaseId,
+        kind: MessageKind,
+        copy: u8,
     },
     Match {
         purchase: PurchaseId,

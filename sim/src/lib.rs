@@ -19,6 +19,7 @@ pub mod queue;
 pub mod rng;
 pub mod sample;
 pub mod time;
+pub mod truth;
 pub mod world;
 
 pub use engine::{run, RunError, RunOptions};

@@ -6,7 +6,7 @@
 use crate::money::Cents;
 use crate::rng::Stream;
 use crate::time::SimTime;
-use crate::world::Channel;
+use crate::world::{Channel, MidId};
 use serde::Serialize;
 
 /// A purchase: user `user`'s `seq`-th purchase of the run. Printed as `P<user>.<seq>`.
@@ -33,13 +33,16 @@ impl Serialize for PurchaseId {
 pub struct PurchaseFacts {
     pub id: PurchaseId,
     pub at: SimTime,
+    /// The final amount: what clears (an authorization may differ).
     pub amount: Cents,
     /// Index into the scenario's scheme list.
     pub scheme: u8,
     pub channel: Channel,
+    /// The location (terminal, website) that took the payment.
+    pub mid: MidId,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MessageKind {
     Auth,
@@ -48,19 +51,72 @@ pub enum MessageKind {
     Refund,
 }
 
+impl MessageKind {
+    pub const ALL: [MessageKind; 4] =
+        [MessageKind::Auth, MessageKind::Clearing, MessageKind::Reversal, MessageKind::Refund];
+    /// A bit per kind, for sets of kinds.
+    pub fn bit(self) -> u8 {
+        1 << self as u8
+    }
+}
+
 /// One message of the transaction feed. Amounts are positive; a refund's amount is what is
-/// given back.
+/// given back. Its identity (the idempotency key) is (`purchase`, `kind`): every delivery of the
+/// same message, duplicates included, carries the same identity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NetworkMessage {
     pub kind: MessageKind,
+    /// The network's transaction id. For a refund without a reference to its original, the
+    /// platform may use it only as the refund's own identity, not to find the original.
     pub purchase: PurchaseId,
     pub amount: Cents,
+    /// When the network emitted the message (its timestamp). Delivery may come later: retries,
+    /// an outage backlog, a late authorization.
+    pub network_time: SimTime,
+    /// Refunds: whether the message references the original transaction.
+    pub referenced: bool,
+    /// False when the network reports the purchase under a terminal id that the platform's MID
+    /// registry does not hold.
+    pub mid_known: bool,
+    /// 0 for the first delivery, 1.. for repeated deliveries of the same message.
+    pub copy: u8,
+}
+
+/// Faults the network injected, counted once per affected message (repeated deliveries once
+/// per extra copy).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct FaultCounts {
+    /// Extra deliveries of a message already delivered (at-least-once delivery).
+    pub duplicate_deliveries: u64,
+    /// Clearings with no authorization before them (locations that do not authorize online).
+    pub clearings_without_auth: u64,
+    /// Authorizations delivered after their clearing.
+    pub auths_after_clearing: u64,
+    /// Clearings for a different amount than their authorization (tips, partial shipments).
+    pub clearing_amount_changed: u64,
+    /// Purchases reported under a terminal id the platform does not know.
+    pub unknown_mid_purchases: u64,
+    /// Clearings the merchant submitted days late.
+    pub late_submissions: u64,
+    /// Messages held back by a feed outage and delivered in the backlog burst at its end.
+    pub held_by_outage: u64,
+    /// Refunds for part of the amount.
+    pub partial_refunds: u64,
+    /// Refunds that do not reference their original transaction.
+    pub unreferenced_refunds: u64,
 }
 
 pub trait CardNetwork: Sync {
     /// The schemes this network carries, in a fixed order (segments refer to them by name).
     fn schemes(&self) -> Vec<String>;
-    /// Appends what the network will report about `p`, each with its delivery time (never
-    /// before `p.at`). `rng` is this purchase's own stream.
-    fn report(&self, p: &PurchaseFacts, rng: &mut Stream, out: &mut Vec<(SimTime, NetworkMessage)>);
+    /// Appends every delivery the network will make about `p`, each with its delivery time
+    /// (never before the message's `network_time`, which is never before `p.at`), and counts the
+    /// faults it injected. `rng` is this purchase's own stream.
+    fn report(
+        &self,
+        p: &PurchaseFacts,
+        rng: &mut Stream,
+        out: &mut Vec<(SimTime, NetworkMessage)>,
+        faults: &mut FaultCounts,
+    );
 }

@@ -3,7 +3,9 @@
 
 use crate::ledger::Ledger;
 use crate::money::Cents;
+use crate::network::FaultCounts;
 use crate::time::SimTime;
+use crate::truth::Correctness;
 
 /// The funnel, from impressions to credits. Serialized as is in `report.json`.
 #[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize)]
@@ -29,14 +31,22 @@ pub struct Funnel {
 /// covers linked cards only).
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Feed {
+    /// Messages the network emitted, by kind (each once, however often delivered).
     pub auths: u64,
     pub clearings: u64,
     pub reversals: u64,
     pub refunds: u64,
+    /// Deliveries, repeated ones included.
+    pub deliveries: u64,
+    /// Deliveries the platform took in (first copies of messages on linked cards).
     pub received: u64,
-    /// Sent for cards not linked at delivery: never reach the platform.
+    /// Repeated deliveries the platform recognised and ignored.
+    pub duplicates_ignored: u64,
+    /// Deliveries about cards not linked at the network's timestamp: never reach the platform.
     pub not_linked: u64,
-    /// Would arrive after the run's horizon.
+    /// Clearings under a terminal id the platform's MID registry lacks.
+    pub unknown_mid: u64,
+    /// Deliveries that would arrive after the run's horizon.
     pub after_horizon: u64,
 }
 
@@ -102,6 +112,10 @@ pub struct Bucket {
 pub struct Outcome {
     pub funnel: Funnel,
     pub feed: Feed,
+    /// What the network did wrong on purpose.
+    pub faults: FaultCounts,
+    /// Pipeline against ground truth.
+    pub correctness: Correctness,
     pub money: MoneyTotals,
     pub offers: Vec<OfferStats>,
     /// One bucket per hour of the activity period.

@@ -1,5 +1,7 @@
-//! The discrete-event queue: events ordered by virtual time, ties broken by a sequence number
-//! given at scheduling time, so that two events at the same instant run in the order they were
+//! The discrete-event queue: events ordered by virtual time, ties broken by a key (by default
+//! the time itself; the engine passes a network message's own timestamp, so that a backlog
+//! delivered in one burst keeps the network's order), then by a sequence number given at
+//! scheduling time, so that two events at the same instant run in the order they were
 //! scheduled, on every machine.
 //!
 //! It is a calendar queue: future events wait unsorted in one bucket per `bucket` seconds of
@@ -13,13 +15,20 @@ use std::collections::BinaryHeap;
 
 struct Entry<E> {
     at: SimTime,
+    key: SimTime,
     seq: u64,
     event: E,
 }
 
+impl<E> Entry<E> {
+    fn order(&self) -> (SimTime, SimTime, u64) {
+        (self.at, self.key, self.seq)
+    }
+}
+
 impl<E> PartialEq for Entry<E> {
     fn eq(&self, o: &Self) -> bool {
-        self.at == o.at && self.seq == o.seq
+        self.order() == o.order()
     }
 }
 impl<E> Eq for Entry<E> {}
@@ -29,9 +38,9 @@ impl<E> PartialOrd for Entry<E> {
     }
 }
 impl<E> Ord for Entry<E> {
-    // Reversed: BinaryHeap is a max-heap and we want the earliest (time, seq) first.
+    // Reversed: BinaryHeap is a max-heap and we want the earliest (time, key, seq) first.
     fn cmp(&self, o: &Self) -> Ordering {
-        (o.at, o.seq).cmp(&(self.at, self.seq))
+        o.order().cmp(&self.order())
     }
 }
 
@@ -69,12 +78,18 @@ impl<E> EventQueue<E> {
 
     /// Schedules `event` at `at`. Scheduling into the past is a bug.
     pub fn schedule(&mut self, at: SimTime, event: E) {
+        self.schedule_keyed(at, at, event)
+    }
+
+    /// Schedules `event` at `at`; among events at the same time, smaller keys go first (an
+    /// event scheduled with `schedule` has its time as key).
+    pub fn schedule_keyed(&mut self, at: SimTime, key: SimTime, event: E) {
         assert!(at >= self.now, "event scheduled in the past: {:?} < {:?}", at, self.now);
         let seq = self.next_seq;
         self.next_seq += 1;
         self.len += 1;
         let b = ((at.0 / self.bucket_secs) as usize).min(self.buckets.len() - 1);
-        let entry = Entry { at, seq, event };
+        let entry = Entry { at, key, seq, event };
         if b <= self.cur {
             self.late.push(entry);
         } else {
@@ -93,8 +108,8 @@ impl<E> EventQueue<E> {
         while self.current.is_empty() && self.late.is_empty() && self.cur < limit {
             self.cur += 1;
             self.current = std::mem::take(&mut self.buckets[self.cur]);
-            // (time, seq) keys are unique, so an unstable sort is deterministic.
-            self.current.sort_unstable_by_key(|e| std::cmp::Reverse((e.at, e.seq)));
+            // (time, key, seq) orders are unique, so an unstable sort is deterministic.
+            self.current.sort_unstable_by_key(|e| std::cmp::Reverse(e.order()));
         }
     }
 
@@ -103,7 +118,7 @@ impl<E> EventQueue<E> {
         let limit = self.bucket_of(t);
         self.load(limit);
         let sorted_first = match (self.current.last(), self.late.peek()) {
-            (Some(c), Some(l)) => (c.at, c.seq) < (l.at, l.seq),
+            (Some(c), Some(l)) => c.order() < l.order(),
             (Some(_), None) => true,
             (None, Some(_)) => false,
             (None, None) => return None,
@@ -162,41 +177,57 @@ mod tests {
         q.schedule(SimTime(4), ());
     }
 
+    #[test]
+    fn at_equal_times_a_smaller_key_goes_first() {
+        let mut q = EventQueue::new(SimTime(100), 4);
+        q.schedule(SimTime(10), "live");
+        q.schedule_keyed(SimTime(10), SimTime(7), "backlog 7");
+        q.schedule_keyed(SimTime(10), SimTime(3), "backlog 3");
+        q.schedule(SimTime(9), "earlier");
+        let order: Vec<_> = std::iter::from_fn(|| q.pop()).map(|(_, e)| e).collect();
+        assert_eq!(order, ["earlier", "backlog 3", "backlog 7", "live"]);
+    }
+
     proptest! {
-        /// Interleaved scheduling and popping gives exactly the order of a sorted (time, seq)
-        /// list, whatever the bucket width.
+        /// Interleaved scheduling and popping gives exactly the order of a sorted (time, key,
+        /// seq) list, whatever the bucket width.
         #[test]
-        fn matches_a_sorted_reference(ops in proptest::collection::vec((0u64..50, 0u8..4), 1..300), width in 1u64..20) {
+        fn matches_a_sorted_reference(
+            ops in proptest::collection::vec((0u64..50, 0u8..4, 0u64..20), 1..300),
+            width in 1u64..20,
+        ) {
             let mut q = EventQueue::new(SimTime(200), width);
-            let mut reference: Vec<(u64, u64)> = Vec::new();
+            let mut reference: Vec<(u64, u64, u64)> = Vec::new();
             let mut seq = 0;
             let mut now = 0;
             let mut popped = Vec::new();
             let mut expected = Vec::new();
-            for (delta, op) in ops {
+            for (delta, op, back) in ops {
                 if op == 3 {
                     // Pop only what is due before a limit, as the engine does.
                     let limit = now + delta * 7;
                     reference.sort();
-                    let due = reference.first().is_some_and(|(t, _)| *t < limit);
+                    let due = reference.first().is_some_and(|(t, _, _)| *t < limit);
                     let got = q.pop_before(SimTime(limit));
                     prop_assert_eq!(got.is_some(), due);
                     if let Some((t, s)) = got {
-                        let first = reference.remove(0);
-                        expected.push(first);
+                        let (rt, _, rs) = reference.remove(0);
+                        expected.push((rt, rs));
                         now = t.0;
                         popped.push((t.0, s));
                     }
                 } else if op == 0 && !reference.is_empty() {
                     reference.sort();
-                    let first = reference.remove(0);
-                    expected.push(first);
+                    let (rt, _, rs) = reference.remove(0);
+                    expected.push((rt, rs));
                     let (t, s) = q.pop().unwrap();
                     now = t.0;
                     popped.push((t.0, s));
                 } else {
-                    q.schedule(SimTime(now + delta * 7), seq);
-                    reference.push((now + delta * 7, seq));
+                    let at = now + delta * 7;
+                    let key = at.saturating_sub(back * 3);
+                    q.schedule_keyed(SimTime(at), SimTime(key), seq);
+                    reference.push((at, key, seq));
                     seq += 1;
                 }
             }
