@@ -3,6 +3,7 @@
 
 use offersim_mocks::{MockNetwork, NetworkConfig};
 use offersim_sim::config::{PathSeg, Problem, ScenarioConfig};
+use offersim_sim::time::{Calendar, SimTime};
 use offersim_sim::world::{self, World};
 use std::fmt;
 use std::path::Path;
@@ -92,7 +93,8 @@ pub fn load_str(file: &str, text: &str, overrides: &Overrides) -> Result<Scenari
     if let Some(seed) = overrides.seed {
         config.scenario.seed = seed;
     }
-    let mut problems = config.network.validate(&offersim_sim::time::Calendar::new(config.scenario.start.0));
+    let horizon = SimTime::from_days(config.scenario.days as u64 + config.scenario.settle_days as u64);
+    let mut problems = config.network.validate(&Calendar::new(config.scenario.start.0), horizon);
     let world = match world::build(&config, &config.network.scheme_names()) {
         Ok(w) if problems.is_empty() => Some(w),
         Ok(_) => None,
@@ -129,7 +131,18 @@ fn describe(p: &Problem) -> String {
 fn explain(message: &str) -> String {
     let message = message.trim();
     let Some(rest) = message.strip_prefix("unknown field `") else {
-        return message.to_string();
+        // serde names Rust types; say what they mean in a scenario file.
+        let mut m = message.to_string();
+        for (rust, plain) in [
+            ("expected u8", "expected a whole number (0 to 255)"),
+            ("expected u32", "expected a whole number"),
+            ("expected u64", "expected a whole number"),
+            ("expected i64", "expected a whole number"),
+            ("expected f64", "expected a number"),
+        ] {
+            m = m.replace(rust, plain);
+        }
+        return m;
     };
     let Some((got, expected)) = rest.split_once('`') else {
         return message.to_string();

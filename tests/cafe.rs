@@ -86,10 +86,14 @@ fn credits_match_the_rules(seed: &str) {
     assert!(expected.len() >= 20, "the scenario exercises the offer ({} credits)", expected.len());
     assert_eq!(credited, expected, "seed {seed}: the pipeline credits exactly the purchases the rules allow");
 
-    // Every credit: $2.00, a 10% fee of $0.20, the café's statement descriptor.
+    // Every reward: $2.00 with a 10% fee of $0.20; every statement credit (paid at once: the
+    // café has no return period) $2.00 with the café's descriptor.
+    for m in log.of("match") {
+        assert_eq!(m["reward"], "2.00");
+        assert_eq!(m["fee"], "0.20");
+    }
     for c in log.of("credit") {
         assert_eq!(c["amount"], "2.00");
-        assert_eq!(c["fee"], "0.20");
         assert_eq!(c["descriptor"], "Offers * Cafe Lumiere");
     }
     // The report agrees with the log.
@@ -117,6 +121,8 @@ fn a_refund_of_a_credited_purchase_claws_back_exactly_that_reward() {
     let lines: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     let credits: BTreeMap<&str, &Value> =
         lines.iter().filter(|v| v["type"] == "credit").map(|v| (v["purchase"].as_str().unwrap(), v)).collect();
+    let matches: BTreeMap<&str, &Value> =
+        lines.iter().filter(|v| v["type"] == "match").map(|v| (v["purchase"].as_str().unwrap(), v)).collect();
     let refunds: BTreeSet<&str> =
         lines.iter().filter(|v| v["type"] == "refund").map(|v| v["purchase"].as_str().unwrap()).collect();
     let clawbacks: Vec<&Value> = lines.iter().filter(|v| v["type"] == "clawback").collect();
@@ -127,7 +133,8 @@ fn a_refund_of_a_credited_purchase_claws_back_exactly_that_reward() {
     for c in clawbacks {
         let credit = credits[c["purchase"].as_str().unwrap()];
         assert_eq!(c["amount"], credit["amount"]);
-        assert_eq!(c["fee"], credit["fee"]);
+        assert_eq!(c["fee"], matches[c["purchase"].as_str().unwrap()]["fee"]);
         assert_eq!(c["card"], credit["card"]);
+        assert_eq!(c["from"], "paid", "no return period: the reward was paid, the clawback debits the card");
     }
 }

@@ -323,3 +323,58 @@ fn each_card_of_a_user_earns_on_its_own_enrollment_across_schemes() {
     assert_exact(&out, 2);
     assert_eq!(out.funnel.declined_per_card_cap, 1);
 }
+
+// ---- the reward's life: pending → confirmed → paid, or reversed on refund -------------------
+
+const HOLD: &str = "return_period_days = 14\npayout_delay_days = 2";
+
+#[test]
+fn a_reward_is_pending_through_the_return_period_then_confirmed_then_paid() {
+    // Cleared Wednesday 25th 09:00; pending 14 days → confirmed Dec 9 09:00; paid 2 days later.
+    let s = scenario(HOLD, "", "");
+    let (out, log) = run(&s, one_purchase(650));
+    assert_exact(&out, 1);
+    let when = |kind: &str| log.iter().find(|r| r["type"] == kind).map(|r| r["at"].as_str().unwrap().to_string());
+    assert_eq!(when("match").as_deref(), Some("2026-11-25T09:00:00"));
+    assert_eq!(when("confirm").as_deref(), Some("2026-12-09T09:00:00"));
+    assert_eq!(when("credit").as_deref(), Some("2026-12-11T09:00:00"));
+    assert_eq!(out.money.rewards_paid, Cents(200));
+    use offersim_sim::ledger::Account;
+    assert_eq!(out.ledger.balance(Account::CardholderCredits), Cents(200));
+    assert_eq!(out.ledger.balance(Account::RewardsPending), Cents::ZERO);
+}
+
+#[test]
+fn a_refund_inside_the_return_period_reverses_the_pending_reward_and_nothing_is_paid() {
+    let s = scenario(HOLD, "refund_rate = 1.0\nrefund_delay_days = { min = 7, mode = 7, max = 7 }", "");
+    let (out, log) = run(&s, one_purchase(650));
+    assert_exact(&out, 1);
+    let clawback = log.iter().find(|r| r["type"] == "clawback").expect("a reversal");
+    assert_eq!(
+        (clawback["from"].as_str(), clawback["amount"].as_str(), clawback["fee"].as_str()),
+        (Some("pending"), Some("2.00"), Some("0.20"))
+    );
+    assert_eq!(log.iter().filter(|r| r["type"] == "credit" || r["type"] == "confirm").count(), 0);
+    assert_eq!(out.reversals.pending, Cents(200));
+    assert_eq!(out.reversals.clawbacks_from_cardholders, 0);
+    assert_eq!(out.ledger.merchant_cost(), Cents::ZERO, "the merchant pays nothing in the end");
+}
+
+#[test]
+fn a_refund_after_payment_claws_back_from_the_card_account() {
+    // Return period 3 days, paid 2 days later (5 days after the clearing); refund 7 days after.
+    let s = scenario(
+        "return_period_days = 3\npayout_delay_days = 2",
+        "refund_rate = 1.0\nrefund_delay_days = { min = 7, mode = 7, max = 7 }",
+        "",
+    );
+    let (out, log) = run(&s, one_purchase(650));
+    assert_exact(&out, 1);
+    let clawback = log.iter().find(|r| r["type"] == "clawback").expect("a clawback");
+    assert_eq!(clawback["from"], "paid");
+    assert_eq!(clawback["at"], "2026-12-02T09:00:00");
+    assert_eq!((out.reversals.paid, out.reversals.clawbacks_from_cardholders), (Cents(200), 1));
+    assert_eq!(out.money.rewards_paid, Cents(200));
+    use offersim_sim::ledger::Account;
+    assert_eq!(out.ledger.balance(Account::CardholderCredits), Cents::ZERO);
+}

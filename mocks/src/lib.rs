@@ -184,8 +184,9 @@ impl NetworkConfig {
         self.schemes.0.iter().map(|(k, _)| k.clone()).collect()
     }
 
-    /// Every problem with the section, each at its path. `cal` is the scenario's calendar.
-    pub fn validate(&self, cal: &Calendar) -> Vec<Problem> {
+    /// Every problem with the section, each at its path. `cal` is the scenario's calendar and
+    /// `horizon` the end of its run (activity and settlement).
+    pub fn validate(&self, cal: &Calendar, horizon: SimTime) -> Vec<Problem> {
         let mut pr = Problems::default();
         if self.schemes.0.is_empty() {
             pr.push(path(&["network", "schemes"]), "define at least one scheme, e.g. [network.schemes.visa]");
@@ -248,8 +249,15 @@ impl NetworkConfig {
         let names = self.scheme_names();
         for (i, o) in self.outages.iter().enumerate() {
             let p = |k: &str| with_key(with_index(path(&["network", "outages"]), i), k);
-            if cal.instant(o.start.0).is_none() {
-                pr.push(p("start"), format!("starts before the scenario ({})", cal.start_date()));
+            match cal.instant(o.start.0) {
+                None => pr.push(p("start"), format!("starts before the scenario ({})", cal.start_date())),
+                Some(t) if t >= horizon => {
+                    pr.push(p("start"), format!("starts after the run ends ({})", cal.format(horizon)))
+                }
+                Some(_) => {}
+            }
+            if o.schemes.as_ref().is_some_and(|s| s.is_empty()) {
+                pr.push(p("schemes"), "an empty list stops no scheme; remove `schemes` to stop every scheme");
             }
             if o.hours == 0 || o.hours > MAX_OUTAGE_HOURS {
                 pr.push(p("hours"), format!("must be between 1 and {MAX_OUTAGE_HOURS}, found {}", o.hours));
@@ -506,7 +514,7 @@ mod tests {
 
     fn net(extra: &str) -> MockNetwork {
         let cfg: NetworkConfig = toml::from_str(&format!("{extra}\n{VISA}")).expect("valid network toml");
-        assert_eq!(cfg.validate(&cal()), vec![], "{extra}");
+        assert_eq!(cfg.validate(&cal(), SimTime::from_days(60)), vec![], "{extra}");
         MockNetwork::new(&cfg, &cal(), 7)
     }
 
@@ -660,7 +668,8 @@ mod tests {
             "{VISA}reversal_rate = 1.5\nclearing_batches_per_day = 5\n[faults]\nduplicate_copies = [1, 9]\n[[outages]]\nstart = \"2026-11-01T00:00\"\nhours = 0\nschemes = [\"amex\"]"
         );
         let cfg: NetworkConfig = toml::from_str(&text).expect("parses");
-        let problems: Vec<String> = cfg.validate(&cal()).iter().map(|p| p.dotted_path()).collect();
+        let problems: Vec<String> =
+            cfg.validate(&cal(), SimTime::from_days(60)).iter().map(|p| p.dotted_path()).collect();
         assert_eq!(
             problems,
             [

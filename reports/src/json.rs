@@ -3,7 +3,7 @@
 
 use offersim_sim::ledger::Account;
 use offersim_sim::network::FaultCounts;
-use offersim_sim::outcome::{Bucket, Funnel, OfferStats, Outcome};
+use offersim_sim::outcome::{Bucket, Funnel, OfferStats, Outcome, Reversals};
 use offersim_sim::time::format_duration;
 use offersim_sim::truth::Correctness;
 use offersim_sim::world::{Reward, World};
@@ -72,6 +72,8 @@ pub struct Money {
     pub rewards_credited: Cents,
     pub rewards_clawed_back: Cents,
     pub net_rewards: Cents,
+    /// Statement credits paid (before clawbacks from card accounts).
+    pub rewards_paid: Cents,
     pub platform_fees: Cents,
     pub merchant_cost: Cents,
 }
@@ -162,9 +164,15 @@ pub struct LedgerInfo {
     pub balanced: bool,
     pub entries: u64,
     pub merchant_funding: Cents,
+    /// Reward liability by state at the end of the run.
+    pub rewards_pending: Cents,
+    pub rewards_confirmed: Cents,
+    /// Statement credits paid to card accounts (net of clawbacks from them).
     pub cardholder_credits: Cents,
     pub platform_fees: Cents,
-    /// Cardholder credits = rewards credited − clawed back.
+    /// Rewards taken back by refunds, by the state they were in.
+    pub reversed: Reversals,
+    /// Pending + confirmed + paid = rewards credited − clawed back.
     pub credits_match_rewards: bool,
     /// Merchant cost = net rewards + net platform fees.
     pub merchant_cost_matches: bool,
@@ -288,6 +296,7 @@ pub fn build(world: &World, out: &Outcome) -> Report {
             rewards_credited: m.rewards_credited,
             rewards_clawed_back: m.rewards_clawed_back,
             net_rewards: m.rewards_credited - m.rewards_clawed_back,
+            rewards_paid: m.rewards_paid,
             platform_fees: m.fees_charged - m.fees_refunded,
             merchant_cost: l.merchant_cost(),
         },
@@ -330,9 +339,15 @@ pub fn build(world: &World, out: &Outcome) -> Report {
             balanced: l.is_balanced(),
             entries: l.entries(),
             merchant_funding: -l.merchant_cost(),
+            rewards_pending: l.balance(Account::RewardsPending),
+            rewards_confirmed: l.balance(Account::RewardsConfirmed),
             cardholder_credits: l.balance(Account::CardholderCredits),
             platform_fees: l.balance(Account::PlatformFees),
-            credits_match_rewards: l.balance(Account::CardholderCredits) == m.rewards_credited - m.rewards_clawed_back,
+            reversed: out.reversals,
+            credits_match_rewards: l.balance(Account::RewardsPending)
+                + l.balance(Account::RewardsConfirmed)
+                + l.balance(Account::CardholderCredits)
+                == m.rewards_credited - m.rewards_clawed_back,
             merchant_cost_matches: l.merchant_cost()
                 == (m.rewards_credited - m.rewards_clawed_back) + (m.fees_charged - m.fees_refunded),
             within_budgets,

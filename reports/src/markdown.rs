@@ -200,6 +200,7 @@ fn money(s: &mut String, r: &Report) {
         ("Rewards credited", m.rewards_credited),
         ("Rewards clawed back", m.rewards_clawed_back),
         ("Net rewards", m.net_rewards),
+        ("Statement credits paid", m.rewards_paid),
         ("Platform fees (net)", m.platform_fees),
         ("Merchant cost", m.merchant_cost),
     ] {
@@ -359,11 +360,21 @@ fn ledger(s: &mut String, r: &Report) {
     let _ = writeln!(s, "## Ledger\n");
     let _ = writeln!(s, "| Account | Balance |\n|---|---:|");
     let _ = writeln!(s, "| Merchant funding | {} |", usd(l.merchant_funding));
-    let _ = writeln!(s, "| Cardholder credits | {} |", usd(l.cardholder_credits));
+    let _ = writeln!(s, "| Rewards pending (in their return period) | {} |", usd(l.rewards_pending));
+    let _ = writeln!(s, "| Rewards confirmed (statement credit not yet paid) | {} |", usd(l.rewards_confirmed));
+    let _ = writeln!(s, "| Cardholder credits (paid) | {} |", usd(l.cardholder_credits));
     let _ = writeln!(s, "| Platform fees | {} |", usd(l.platform_fees));
     let _ = writeln!(
         s,
-        "\n{} journal entries. Balanced: {} · cardholder credits equal net rewards: {} · merchant cost equals net rewards + fees: {} · every offer within budget: {}.",
+        "\nReversed by refunds: {} while pending, {} once confirmed, {} after payment ({} debits on card accounts).\n",
+        usd(l.reversed.pending),
+        usd(l.reversed.confirmed),
+        usd(l.reversed.paid),
+        count(l.reversed.clawbacks_from_cardholders)
+    );
+    let _ = writeln!(
+        s,
+        "{} journal entries. Balanced: {} · pending + confirmed + paid equal net rewards: {} · merchant cost equals net rewards + fees: {} · every offer within budget: {}.",
         count(l.entries),
         yes(l.balanced),
         yes(l.credits_match_rewards),

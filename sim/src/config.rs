@@ -152,6 +152,13 @@ pub struct OfferConfig {
     pub hours: Option<Vec<u32>>,
     pub per_card_cap: Option<u32>,
     pub budget: Option<DecimalInput>,
+    /// Days after the clearing during which the reward stays pending (the merchant's return
+    /// window); 0 confirms it at once.
+    #[serde(default)]
+    pub return_period_days: u32,
+    /// Days from confirmation to the statement credit (the reward is paid); 0 pays at once.
+    #[serde(default)]
+    pub payout_delay_days: u32,
     #[serde(default)]
     pub platform_fee_percent: DecimalInput,
     #[serde(default)]

@@ -11,6 +11,7 @@
 //! oracle (`truth.rs`) receives a clean copy of the feed; the two are reconciled at the end.
 
 use crate::events::{EventLog, LogEvent, Progress, Record};
+use crate::ledger::Account;
 use crate::matching::{match_txn, Enrolled, Txn, Verdict};
 use crate::money::{percent_of, Cents};
 use crate::network::{CardNetwork, MessageKind, NetworkMessage, PurchaseFacts, PurchaseId};
@@ -51,6 +52,10 @@ pub enum RunError {
 enum InFlight {
     Delivery(NetworkMessage, TxnContext),
     Truth(NetworkMessage, TxnContext),
+    /// The return period of a reward (this much of it) is over.
+    Confirm(PurchaseId, Cents),
+    /// The statement credit of a confirmed reward (this much of it) is due.
+    Pay(PurchaseId, Cents),
 }
 
 /// Every user event of the run, in one bucket per hour, each ordered by (time, user, position
@@ -105,14 +110,22 @@ struct Cleared {
     refunded: Cents,
 }
 
+impl CreditRecord {
+    fn reward_left(&self) -> Cents {
+        self.pending + self.confirmed + self.paid
+    }
+}
+
 struct CreditRecord {
     offer: OfferId,
     token: Token,
     slot: u8,
     merchant: MerchantId,
-    /// The reward and fee as credited, and what is left of them after reversals.
+    /// The reward as granted; what is left of it after reversals, by state; the fee left.
     reward: Cents,
-    reward_left: Cents,
+    pending: Cents,
+    confirmed: Cents,
+    paid: Cents,
     fee_left: Cents,
     /// How many times the purchase was credited: more than once only without idempotency.
     times: u32,
@@ -136,6 +149,8 @@ struct Engine<'w> {
     out: Outcome,
     log: Option<&'w mut dyn EventLog>,
     scratch: Vec<(SimTime, NetworkMessage)>,
+    /// Reward state changes to schedule (the loop moves them into the queue).
+    timers: Vec<(SimTime, InFlight)>,
 }
 
 /// Runs a whole scenario.
@@ -245,6 +260,7 @@ impl<'w> Engine<'w> {
             out,
             log,
             scratch: Vec::new(),
+            timers: Vec::new(),
         }
     }
 
@@ -266,6 +282,11 @@ impl<'w> Engine<'w> {
                 match item {
                     InFlight::Delivery(m, ctx) => self.network_message(at, m, ctx),
                     InFlight::Truth(m, ctx) => self.truth_message(m, ctx),
+                    InFlight::Confirm(p, amount) => self.confirm(at, p, amount),
+                    InFlight::Pay(p, amount) => self.pay(at, p, amount),
+                }
+                for (t, item) in self.timers.drain(..) {
+                    queue.schedule(t, item);
                 }
             } else {
                 let Some(&(at, u, e)) = users.next() else {
@@ -286,7 +307,9 @@ impl<'w> Engine<'w> {
         let granted: BTreeMap<PurchaseId, Granted> = self
             .credits
             .iter()
-            .map(|(p, c)| (*p, Granted { offer: c.offer, reward: c.reward, net_reward: c.reward_left, times: c.times }))
+            .map(|(p, c)| {
+                (*p, Granted { offer: c.offer, reward: c.reward, net_reward: c.reward_left(), times: c.times })
+            })
             .collect();
         self.out.correctness =
             reconcile(&self.oracle.expected, self.oracle.unknown_mid_excluded, &granted, &self.policies);
@@ -533,7 +556,7 @@ impl<'w> Engine<'w> {
                 });
                 let txn = Txn { at: ctx.bought_at, merchant: merchant.0, amount };
                 if let Some(li) = link {
-                    self.clear(now, purchase, token, ctx.slot, li, txn);
+                    self.clear(now, m.network_time, purchase, token, ctx.slot, li, txn);
                 }
             }
         }
@@ -541,14 +564,76 @@ impl<'w> Engine<'w> {
 
     /// Whether the platform holds an unreversed credit on the user's card `slot`.
     fn has_credit_on(&self, user: u32, slot: u8) -> bool {
-        self.user_credits(user).any(|(_, c)| c.slot == slot && c.reward_left > Cents::ZERO)
+        self.user_credits(user).any(|(_, c)| c.slot == slot && c.reward_left() > Cents::ZERO)
     }
 
     fn user_credits(&self, user: u32) -> impl Iterator<Item = (&PurchaseId, &CreditRecord)> {
         self.credits.range(PurchaseId { user, seq: 0 }..=PurchaseId { user, seq: u32::MAX })
     }
 
-    fn clear(&mut self, now: SimTime, purchase: PurchaseId, token: Token, slot: u8, li: usize, txn: Txn) {
+    /// Runs `item` now if it is due now, else schedules it.
+    fn after(&mut self, now: SimTime, due: SimTime, item: InFlight) {
+        if due <= now {
+            match item {
+                InFlight::Confirm(p, amount) => self.confirm(now, p, amount),
+                InFlight::Pay(p, amount) => self.pay(now, p, amount),
+                InFlight::Delivery(..) | InFlight::Truth(..) => unreachable!("only reward timers run inline"),
+            }
+        } else {
+            self.timers.push((due, item));
+        }
+    }
+
+    /// The return period is over: what is still pending of `amount` is confirmed.
+    fn confirm(&mut self, now: SimTime, purchase: PurchaseId, amount: Cents) {
+        let Some(c) = self.credits.get_mut(&purchase) else {
+            return;
+        };
+        let moved = amount.min(c.pending);
+        if moved == Cents::ZERO {
+            return;
+        }
+        c.pending -= moved;
+        c.confirmed += moved;
+        let offer = c.offer;
+        self.out.ledger.confirm(moved);
+        self.record(now, LogEvent::Confirm { purchase, offer: self.offer_id(offer), amount: moved });
+        let delay = self.world.offers[offer.0 as usize].payout_delay;
+        self.after(now, now.plus_seconds(delay), InFlight::Pay(purchase, moved));
+    }
+
+    /// The statement credit: what is still confirmed of `amount` is paid to the card account.
+    fn pay(&mut self, now: SimTime, purchase: PurchaseId, amount: Cents) {
+        let Some(c) = self.credits.get_mut(&purchase) else {
+            return;
+        };
+        let moved = amount.min(c.confirmed);
+        if moved == Cents::ZERO {
+            return;
+        }
+        c.confirmed -= moved;
+        c.paid += moved;
+        let (offer, card, merchant) = (c.offer, c.token, c.merchant);
+        self.out.ledger.pay(moved);
+        self.out.money.rewards_paid += moved;
+        let desc = self.world.merchants[merchant.0 as usize].descriptor.as_str();
+        self.record(
+            now,
+            LogEvent::Credit { purchase, offer: self.offer_id(offer), card, amount: moved, descriptor: desc },
+        );
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn clear(
+        &mut self,
+        now: SimTime,
+        stamp: SimTime,
+        purchase: PurchaseId,
+        token: Token,
+        slot: u8,
+        li: usize,
+        txn: Txn,
+    ) {
         let world = self.world;
         let u = purchase.user as usize;
         // Each offer's remaining budget lives in its stats (`budget_left`), nowhere else.
@@ -583,7 +668,7 @@ impl<'w> Engine<'w> {
                     Some((_, _, n)) => *n += 1,
                     None => self.redeemed[u].push((slot, offer, 1)),
                 }
-                self.out.ledger.credit(o.merchant, reward, fee);
+                self.out.ledger.grant(o.merchant, reward, fee);
                 let stats = &mut self.out.offers[offer.0 as usize];
                 if let Some(left) = stats.budget_left.as_mut() {
                     assert!(*left >= reward, "budget overspent");
@@ -616,19 +701,19 @@ impl<'w> Engine<'w> {
                     slot,
                     merchant: o.merchant,
                     reward,
-                    reward_left: Cents::ZERO,
+                    pending: Cents::ZERO,
+                    confirmed: Cents::ZERO,
+                    paid: Cents::ZERO,
                     fee_left: Cents::ZERO,
                     times: 0,
                 });
                 record.times += 1;
-                record.reward_left += reward;
+                record.pending += reward;
                 record.fee_left += fee;
-                let (oid, desc) = (self.offer_id(offer), world.merchants[o.merchant.0 as usize].descriptor.as_str());
-                self.record(now, LogEvent::Match { purchase, offer: oid, reward });
-                self.record(
-                    now,
-                    LogEvent::Credit { purchase, offer: oid, card: token, amount: reward, fee, descriptor: desc },
-                );
+                self.record(now, LogEvent::Match { purchase, offer: self.offer_id(offer), reward, fee });
+                // Pending until the return period after the clearing is over.
+                let due = stamp.plus_seconds(o.return_period).max(now);
+                self.after(now, due, InFlight::Confirm(purchase, reward));
             }
         }
     }
@@ -683,26 +768,60 @@ impl<'w> Engine<'w> {
             return;
         };
         let o = &world.offers[c.offer.0 as usize];
-        let keep = reward_after_refund(o, c.reward, left).min(c.reward_left);
-        let reward = c.reward_left - keep;
+        let keep = reward_after_refund(o, c.reward, left).min(c.reward_left());
+        let mut take = c.reward_left() - keep;
         let fee = c.fee_left - percent_of(keep, o.fee_percent).min(c.fee_left);
-        c.reward_left -= reward;
         c.fee_left -= fee;
+        // Taken from the reward not yet paid first, then from the statement credit.
+        let mut parts = [
+            (Account::RewardsPending, Cents::ZERO),
+            (Account::RewardsConfirmed, Cents::ZERO),
+            (Account::CardholderCredits, Cents::ZERO),
+        ];
+        for (held, part) in [&mut c.pending, &mut c.confirmed, &mut c.paid].into_iter().zip(parts.iter_mut()) {
+            let t = take.min(*held);
+            *held -= t;
+            take -= t;
+            part.1 = t;
+        }
         let (offer, card, merchant) = (c.offer, c.token, c.merchant);
         let stats = &mut self.out.offers[offer.0 as usize];
         stats.attributed_spend -= refunded;
+        let reward: Cents = parts.iter().map(|(_, t)| *t).sum();
         if reward == Cents::ZERO && fee == Cents::ZERO {
             return;
         }
-        self.out.ledger.clawback(merchant, reward, fee);
+        // One journal entry per state the reward is taken from; the fee goes with the first.
+        let mut fee_to_post = fee;
+        for (account, t) in parts.into_iter().filter(|(_, t)| *t > Cents::ZERO) {
+            self.out.ledger.reverse(account, merchant, t, std::mem::take(&mut fee_to_post));
+        }
+        if fee_to_post > Cents::ZERO {
+            self.out.ledger.reverse(Account::RewardsPending, merchant, Cents::ZERO, fee_to_post);
+        }
+        let stats = &mut self.out.offers[offer.0 as usize];
         stats.clawbacks += 1;
         stats.rewards_clawed_back += reward;
         stats.fees_refunded += fee;
         self.out.funnel.clawbacks += 1;
+        let states = &mut self.out.reversals;
+        states.pending += parts[0].1;
+        states.confirmed += parts[1].1;
+        states.paid += parts[2].1;
+        if parts[2].1 > Cents::ZERO {
+            states.clawbacks_from_cardholders += 1;
+        }
         self.out.money.rewards_clawed_back += reward;
         self.out.money.fees_refunded += fee;
         self.count_in_buckets(now, |b| b.clawbacks += 1);
         let desc = world.merchants[merchant.0 as usize].descriptor.as_str();
+        let from = if parts[2].1 > Cents::ZERO {
+            "paid"
+        } else if parts[1].1 > Cents::ZERO {
+            "confirmed"
+        } else {
+            "pending"
+        };
         self.record(
             now,
             LogEvent::Clawback {
@@ -711,6 +830,7 @@ impl<'w> Engine<'w> {
                 card,
                 amount: reward,
                 fee,
+                from,
                 descriptor: desc,
             },
         );

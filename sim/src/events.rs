@@ -79,30 +79,41 @@ pub enum LogEvent<'a> {
         kind: MessageKind,
         copy: u8,
     },
+    /// A reward granted on a clearing: pending until the offer's return period is over.
     Match {
         purchase: PurchaseId,
         offer: &'a str,
         reward: Cents,
+        fee: Cents,
+    },
+    /// The return period is over: the reward (what is left of it) is confirmed.
+    Confirm {
+        purchase: PurchaseId,
+        offer: &'a str,
+        amount: Cents,
     },
     Declined {
         purchase: PurchaseId,
         offer: &'a str,
         reason: &'a str,
     },
+    /// The statement credit on the card account (the reward is paid).
     Credit {
         purchase: PurchaseId,
         offer: &'a str,
         card: Token,
         amount: Cents,
-        fee: Cents,
         descriptor: &'a str,
     },
+    /// A refund takes back `amount` of the reward (and `fee`), from the state it was in
+    /// (`pending`, `confirmed`, or `paid`: a debit on the card account).
     Clawback {
         purchase: PurchaseId,
         offer: &'a str,
         card: Token,
         amount: Cents,
         fee: Cents,
+        from: &'a str,
         descriptor: &'a str,
     },
 }

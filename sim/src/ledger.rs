@@ -1,7 +1,9 @@
 //! Double-entry ledger. Every movement of money is a journal entry whose postings sum to zero;
 //! an account's balance is the sum of its postings (positive: money owed to the account's
-//! holder). A credit moves reward + fee out of the merchant's funding account into the
-//! cardholder's credits and the platform's fees; a clawback moves them back.
+//! holder). A granted reward moves reward + fee out of the merchant's funding account into
+//! pending rewards and the platform's fees; the reward then moves to confirmed (the return
+//! period is over) and to the cardholder's credits (the statement credit is paid). A reversal
+//! moves what is taken back, from whichever state holds it, back to the merchant.
 
 use crate::money::Cents;
 use crate::world::MerchantId;
@@ -11,7 +13,11 @@ use std::collections::BTreeMap;
 pub enum Account {
     /// What a merchant has paid for its campaigns (negative: money out).
     MerchantFunding(MerchantId),
-    /// Statement credits owed to cardholders.
+    /// Rewards granted, waiting for the return period to end.
+    RewardsPending,
+    /// Rewards past their return period, waiting for the statement credit.
+    RewardsConfirmed,
+    /// Statement credits paid to cardholders.
     CardholderCredits,
     /// The platform's fee income.
     PlatformFees,
@@ -38,19 +44,27 @@ impl Ledger {
         debug_assert_eq!(self.total, Cents::ZERO);
         debug_assert_eq!(self.balances.values().copied().sum::<Cents>(), Cents::ZERO);
     }
-    /// A reward credit: the merchant funds reward and fee.
-    pub fn credit(&mut self, merchant: MerchantId, reward: Cents, fee: Cents) {
+    /// A reward granted (pending): the merchant funds reward and fee.
+    pub fn grant(&mut self, merchant: MerchantId, reward: Cents, fee: Cents) {
         self.post(&[
             (Account::MerchantFunding(merchant), -(reward + fee)),
-            (Account::CardholderCredits, reward),
+            (Account::RewardsPending, reward),
             (Account::PlatformFees, fee),
         ]);
     }
-    /// Reverses a credit in full.
-    pub fn clawback(&mut self, merchant: MerchantId, reward: Cents, fee: Cents) {
+    /// The return period is over: pending → confirmed.
+    pub fn confirm(&mut self, reward: Cents) {
+        self.post(&[(Account::RewardsPending, -reward), (Account::RewardsConfirmed, reward)]);
+    }
+    /// The statement credit is paid: confirmed → cardholder credits.
+    pub fn pay(&mut self, reward: Cents) {
+        self.post(&[(Account::RewardsConfirmed, -reward), (Account::CardholderCredits, reward)]);
+    }
+    /// Takes back `reward` (held in `from`) and `fee`, returning both to the merchant.
+    pub fn reverse(&mut self, from: Account, merchant: MerchantId, reward: Cents, fee: Cents) {
         self.post(&[
             (Account::MerchantFunding(merchant), reward + fee),
-            (Account::CardholderCredits, -reward),
+            (from, -reward),
             (Account::PlatformFees, -fee),
         ]);
     }
@@ -75,18 +89,36 @@ mod tests {
     use super::*;
 
     #[test]
-    fn credit_then_clawback_returns_every_account_to_zero() {
+    fn a_reward_moves_pending_confirmed_paid_and_a_clawback_returns_every_account_to_zero() {
         let mut l = Ledger::default();
-        l.credit(MerchantId(3), Cents(200), Cents(20));
+        l.grant(MerchantId(3), Cents(200), Cents(20));
         assert_eq!(l.balance(Account::MerchantFunding(MerchantId(3))), Cents(-220));
+        assert_eq!(l.balance(Account::RewardsPending), Cents(200));
+        assert_eq!(l.balance(Account::PlatformFees), Cents(20));
+        assert_eq!(l.merchant_cost(), Cents(220));
+        l.confirm(Cents(200));
+        assert_eq!(
+            (l.balance(Account::RewardsPending), l.balance(Account::RewardsConfirmed)),
+            (Cents::ZERO, Cents(200))
+        );
+        l.pay(Cents(200));
         assert_eq!(l.balance(Account::CardholderCredits), Cents(200));
+        assert!(l.is_balanced());
+        l.reverse(Account::CardholderCredits, MerchantId(3), Cents(200), Cents(20));
+        assert_eq!(l.merchant_cost(), Cents::ZERO);
+        assert_eq!(l.balance(Account::CardholderCredits), Cents::ZERO);
+        assert_eq!(l.entries(), 4);
+    }
+
+    #[test]
+    fn a_partial_reversal_of_a_pending_reward_leaves_the_rest_pending() {
+        let mut l = Ledger::default();
+        l.grant(MerchantId(0), Cents(300), Cents(30));
+        l.reverse(Account::RewardsPending, MerchantId(0), Cents(100), Cents(10));
+        assert_eq!(l.balance(Account::RewardsPending), Cents(200));
         assert_eq!(l.balance(Account::PlatformFees), Cents(20));
         assert_eq!(l.merchant_cost(), Cents(220));
         assert!(l.is_balanced());
-        l.clawback(MerchantId(3), Cents(200), Cents(20));
-        assert_eq!(l.merchant_cost(), Cents::ZERO);
-        assert_eq!(l.balance(Account::CardholderCredits), Cents::ZERO);
-        assert_eq!(l.entries(), 2);
     }
 
     #[test]

@@ -54,10 +54,23 @@ pub struct Feed {
 pub struct MoneyTotals {
     pub spend: Cents,
     pub refunded: Cents,
+    /// Rewards granted (at clearing, pending first).
     pub rewards_credited: Cents,
+    /// Statement credits paid.
+    pub rewards_paid: Cents,
     pub rewards_clawed_back: Cents,
     pub fees_charged: Cents,
     pub fees_refunded: Cents,
+}
+
+/// Rewards taken back by refunds, by the state they were in.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Reversals {
+    pub pending: Cents,
+    pub confirmed: Cents,
+    pub paid: Cents,
+    /// Reversals that debited a card account (the reward had been paid).
+    pub clawbacks_from_cardholders: u64,
 }
 
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -117,6 +130,7 @@ pub struct Outcome {
     /// Pipeline against ground truth.
     pub correctness: Correctness,
     pub money: MoneyTotals,
+    pub reversals: Reversals,
     pub offers: Vec<OfferStats>,
     /// One bucket per hour of the activity period.
     pub hourly: Vec<Bucket>,

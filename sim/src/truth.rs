@@ -309,6 +309,8 @@ mod tests {
             hours: (0, 24),
             per_card_cap: None,
             budget: None,
+            return_period: 0,
+            payout_delay: 0,
             fee_percent: Decimal::TEN,
             uplift: 0.0,
             targeting: Targeting { segments: vec![], hashtags: vec![], hours: (0, 24), impressions_per_day: 1.0 },

@@ -24,6 +24,8 @@ pub const MAX_CARDS_PER_USER: usize = 8;
 pub const MAX_PURCHASES_PER_DAY: f64 = 100.0;
 pub const MAX_IMPRESSIONS_PER_DAY: f64 = 100.0;
 pub const MAX_MONEY: i64 = 100_000_000_000; // one billion, in cents
+/// Longest return period, and longest payout delay, in days.
+pub const MAX_HOLD_DAYS: u32 = 365;
 /// Largest purchase-rate factor of one surge, or of overlapping surges combined.
 pub const MAX_SURGE_FACTOR: f64 = 100.0;
 /// Scenario start years: four-digit years only.
@@ -147,6 +149,10 @@ pub struct Offer {
     pub hours: (u8, u8),
     pub per_card_cap: Option<u32>,
     pub budget: Option<Cents>,
+    /// Pending time after the clearing before a reward is confirmed.
+    pub return_period: u64,
+    /// Time from confirmation to the statement credit.
+    pub payout_delay: u64,
     pub fee_percent: Decimal,
     pub uplift: f64,
     pub targeting: Targeting,
@@ -859,6 +865,11 @@ fn offer(
         pr.push(p("per_card_cap"), "must be at least 1; remove it for no cap");
     }
     let budget = o.budget.map(|b| money(pr, p("budget"), b, false));
+    for (k, v) in [("return_period_days", o.return_period_days), ("payout_delay_days", o.payout_delay_days)] {
+        if v > MAX_HOLD_DAYS {
+            pr.push(p(k), format!("must be at most {MAX_HOLD_DAYS} days, found {v}"));
+        }
+    }
     if o.platform_fee_percent.0 < Decimal::ZERO || o.platform_fee_percent.0 > Decimal::ONE_HUNDRED {
         pr.push(p("platform_fee_percent"), format!("must be between 0 and 100, found {}", o.platform_fee_percent.0));
     }
@@ -895,6 +906,8 @@ fn offer(
         hours,
         per_card_cap: o.per_card_cap,
         budget,
+        return_period: o.return_period_days as u64 * SECONDS_PER_DAY,
+        payout_delay: o.payout_delay_days as u64 * SECONDS_PER_DAY,
         fee_percent: o.platform_fee_percent.0,
         uplift: o.uplift,
         targeting: Targeting {
