@@ -186,7 +186,11 @@ fn faults_strategy(lossy: bool) -> impl Strategy<Value = Faults> {
         0.0f64..1.0,
         0.0f64..0.5,
         proptest::option::of((0u32..6 * 24, 1u32..48)),
-        if lossy { proptest::option::of((0.0f64..0.2, 0.0f64..0.3, 0.0f64..1.0, 0.0f64..1.0)).boxed() } else { Just(None).boxed() },
+        if lossy {
+            proptest::option::of((0.0f64..0.2, 0.0f64..0.3, 0.0f64..1.0, 0.0f64..1.0)).boxed()
+        } else {
+            Just(None).boxed()
+        },
         0u32..20,
     )
         .prop_map(|(duplicate_rate, auth_after_clearing_rate, outage, lossy, return_period_days)| Faults {
@@ -199,11 +203,14 @@ fn faults_strategy(lossy: bool) -> impl Strategy<Value = Faults> {
 }
 
 fn with_faults(text: &str, f: &Faults) -> String {
-    let mut s = text.replace("uplift = 0.5\n", &format!("uplift = 0.5\nreturn_period_days = {}\n", f.return_period_days));
+    let mut s =
+        text.replace("uplift = 0.5\n", &format!("uplift = 0.5\nreturn_period_days = {}\n", f.return_period_days));
     if let Some((_, _, partial, unreferenced)) = f.lossy {
         s = s.replace(
             "refund_delay_days = {",
-            &format!("partial_refund_share = {partial}\nunreferenced_refund_share = {unreferenced}\nrefund_delay_days = {{"),
+            &format!(
+                "partial_refund_share = {partial}\nunreferenced_refund_share = {unreferenced}\nrefund_delay_days = {{"
+            ),
         );
     }
     s += &format!(
@@ -211,7 +218,9 @@ fn with_faults(text: &str, f: &Faults) -> String {
         f.duplicate_rate, f.auth_after_clearing_rate
     );
     if let Some((unknown, late, _, _)) = f.lossy {
-        s += &format!("unknown_mid_rate = {unknown}\nlate_submission_rate = {late}\nclearing_amount_change_rate = 0.3\n");
+        s += &format!(
+            "unknown_mid_rate = {unknown}\nlate_submission_rate = {late}\nclearing_amount_change_rate = 0.3\n"
+        );
     }
     if let Some((start_hour, hours)) = f.outage {
         s += &format!(
@@ -230,7 +239,8 @@ fn s_offers(text: &str) -> Vec<Option<offersim_sim::Cents>> {
 }
 
 fn run_text(text: &str) -> Result<offersim_sim::outcome::Outcome, TestCaseError> {
-    let s = load_str("prop.toml", text, &Overrides::default()).map_err(|d| TestCaseError::fail(format!("{d:?}\n{text}")))?;
+    let s = load_str("prop.toml", text, &Overrides::default())
+        .map_err(|d| TestCaseError::fail(format!("{d:?}\n{text}")))?;
     Ok(offersim_sim::run(&s.world, &s.network, RunOptions::threads(1), &NoProgress, None).unwrap())
 }
 
