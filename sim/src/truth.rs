@@ -294,27 +294,11 @@ pub fn reconcile(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::world::{Offer, Targeting};
+    use crate::world::Offer;
     use rust_decimal::Decimal;
 
     fn offer(reward: Reward, min_spend: i64) -> Offer {
-        Offer {
-            id: "o".into(),
-            merchant: MerchantId(0),
-            reward,
-            min_spend: Cents(min_spend),
-            start: SimTime::ZERO,
-            end: SimTime::from_days(7),
-            days_mask: 0x7f,
-            hours: (0, 24),
-            per_card_cap: None,
-            budget: None,
-            return_period: 0,
-            payout_delay: 0,
-            fee_percent: Decimal::TEN,
-            uplift: 0.0,
-            targeting: Targeting { segments: vec![], hashtags: vec![], hours: (0, 24), impressions_per_day: 1.0 },
-        }
+        Offer::for_tests(reward, Cents(min_spend))
     }
 
     #[test]

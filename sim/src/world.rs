@@ -159,6 +159,29 @@ pub struct Offer {
 }
 
 impl Offer {
+    /// An offer at merchant 0 for a week from the start, every day and hour, no cap or budget,
+    /// a 10% fee: for unit tests.
+    #[cfg(test)]
+    pub fn for_tests(reward: Reward, min_spend: Cents) -> Offer {
+        Offer {
+            id: "o".into(),
+            merchant: MerchantId(0),
+            reward,
+            min_spend,
+            start: SimTime::ZERO,
+            end: SimTime::from_days(7),
+            days_mask: 0x7f,
+            hours: (0, 24),
+            per_card_cap: None,
+            budget: None,
+            return_period: 0,
+            payout_delay: 0,
+            fee_percent: Decimal::TEN,
+            uplift: 0.0,
+            targeting: Targeting { segments: vec![], hashtags: vec![], hours: (0, 24), impressions_per_day: 1.0 },
+        }
+    }
+
     /// Whether the window, weekday and hour rules admit a purchase at `t`.
     pub fn admits_time(&self, cal: &Calendar, t: SimTime) -> bool {
         let h = t.hour_of_day() as u8;
