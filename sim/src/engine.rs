@@ -473,7 +473,11 @@ impl<'w> Engine<'w> {
             }
             if at >= horizon {
                 feed.after_horizon += 1;
-                if m.network_time < horizon && matches!(m.kind, MessageKind::Clearing | MessageKind::Refund) {
+                // Only a first delivery can leave the platform short: a late repeat changes nothing.
+                if m.copy == 0
+                    && m.network_time < horizon
+                    && matches!(m.kind, MessageKind::Clearing | MessageKind::Refund)
+                {
                     self.policies.entry(m.purchase).or_insert(Policy::InFlightAtEnd);
                 }
             } else {
