@@ -186,7 +186,6 @@ fn correctness(s: &mut String, r: &Report) {
 fn policy_name(p: Policy) -> &'static str {
     match p {
         Policy::UnreferencedRefund => "unreferenced_refund",
-        Policy::InFlightAtEnd => "in_flight_at_end",
     }
 }
 

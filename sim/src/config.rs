@@ -159,12 +159,56 @@ pub struct OfferConfig {
     /// Days from confirmation to the statement credit (the reward is paid); 0 pays at once.
     #[serde(default)]
     pub payout_delay_days: u32,
+    /// Credits per user across all their cards.
+    pub per_user_cap: Option<u32>,
+    /// Transactions one enrollment (card token × offer) can earn on; a new enrollment starts over.
+    pub transactions_per_enrollment: Option<u32>,
+    /// Transactions above this amount do not qualify.
+    pub max_spend: Option<DecimalInput>,
+    /// Purchase channels that qualify (default: all): `in_store`, `online`, `app`.
+    pub channels: Option<Vec<String>>,
+    /// Card schemes that qualify (default: all).
+    pub schemes: Option<Vec<String>>,
+    /// MIDs (locations) of the merchant that qualify (default: all), e.g. `cafe#1`.
+    pub mids: Option<Vec<String>>,
+    /// New customers only: no purchase at the merchant seen in the last this many days.
+    pub new_customer_days: Option<u32>,
+    /// A budget for every period of `days` days from the offer's start, besides `budget`.
+    pub budget_per_period: Option<PeriodBudgetConfig>,
+    /// What happens when a reward does not fit in what is left of a budget.
+    #[serde(default)]
+    pub overspend: Overspend,
+    /// Precedence among offers a transaction qualifies for: higher first (default 0).
+    #[serde(default)]
+    pub priority: i32,
+    /// Paid on top of the winning offer instead of competing with it.
+    #[serde(default)]
+    pub stackable: bool,
     #[serde(default)]
     pub platform_fee_percent: DecimalInput,
     #[serde(default)]
     pub uplift: f64,
     #[serde(default)]
     pub targeting: TargetingConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PeriodBudgetConfig {
+    pub amount: DecimalInput,
+    pub days: u32,
+}
+
+/// The overspend policy of an offer's budgets.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Overspend {
+    /// A reward that does not fit in what is left is declined: budgets are never exceeded.
+    #[default]
+    Decline,
+    /// A reward is paid in full while anything is left: the last one may overshoot the budget
+    /// (by less than one reward); the overshoot is reported.
+    FinishLast,
 }
 
 #[derive(Debug, Clone, Deserialize)]

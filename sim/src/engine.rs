@@ -12,7 +12,7 @@
 
 use crate::events::{EventLog, LogEvent, Progress, Record};
 use crate::ledger::Account;
-use crate::matching::{match_txn, Enrolled, Txn, Verdict};
+use crate::matching::{match_txn, Counters, Decision, Decline, Enrolled, Txn};
 use crate::money::{percent_of, Cents};
 use crate::network::{CardNetwork, MessageKind, NetworkMessage, PurchaseFacts, PurchaseId};
 use crate::outcome::{Bucket, OfferStats, Outcome};
@@ -20,7 +20,7 @@ use crate::population::{simulate, Purchase, Timeline, Token, UserEvent};
 use crate::queue::EventQueue;
 use crate::rng::{Purpose, Stream};
 use crate::time::SimTime;
-use crate::truth::{reconcile, reward_after_refund, Granted, Oracle, Policy};
+use crate::truth::{self, reconcile, reward_after_refund, Granted, Oracle, Policy};
 use crate::world::{MerchantId, MidId, OfferId, World};
 use rayon::prelude::*;
 use std::collections::BTreeMap;
@@ -53,9 +53,9 @@ enum InFlight {
     Delivery(NetworkMessage, TxnContext),
     Truth(NetworkMessage, TxnContext),
     /// The return period of a reward (this much of it) is over.
-    Confirm(PurchaseId, Cents),
+    Confirm(CreditKey, Cents),
     /// The statement credit of a confirmed reward (this much of it) is due.
-    Pay(PurchaseId, Cents),
+    Pay(CreditKey, Cents),
 }
 
 /// Every user event of the run, in one bucket per hour, each ordered by (time, user, position
@@ -79,6 +79,8 @@ struct TxnContext {
     /// The offer whose uplift created the purchase, if any (ground truth of incrementality).
     uplift_of: Option<OfferId>,
     index: u32,
+    channel: crate::world::Channel,
+    scheme: u8,
 }
 
 /// A card as the platform knows it: linked under a token from `added` until `deleted`, with its
@@ -100,7 +102,12 @@ impl Link {
     }
 }
 
-/// A clearing the platform received, kept so that a refund without reference can find it.
+/// A reward: the purchase and the offer that pays it (stackable offers pay several on one
+/// purchase).
+type CreditKey = (PurchaseId, OfferId);
+
+/// A clearing the platform received, kept so that a refund without reference can find it and
+/// a new-customer offer can look back.
 struct Cleared {
     purchase: PurchaseId,
     slot: u8,
@@ -137,7 +144,11 @@ struct Engine<'w> {
     links: Vec<Vec<Link>>,
     /// Per user: (card slot, offer, credits) — caps count per physical card, across tokens.
     redeemed: Vec<Vec<(u8, OfferId, u32)>>,
-    credits: BTreeMap<PurchaseId, CreditRecord>,
+    credits: BTreeMap<CreditKey, CreditRecord>,
+    /// Per offer: rewards granted in each budget period (offers with a budget per period).
+    period_spent: Vec<BTreeMap<u32, Cents>>,
+    /// Matching's output, reused.
+    decision: Decision,
     /// Per user: the clearings received on their linked cards at known MIDs.
     cleared: Vec<Vec<Cleared>>,
     /// Per network transaction: the kinds of message already received (idempotency).
@@ -252,6 +263,8 @@ impl<'w> Engine<'w> {
             links: (0..n).map(|_| Vec::new()).collect(),
             redeemed: (0..n).map(|_| Vec::new()).collect(),
             credits: BTreeMap::new(),
+            period_spent: world.offers.iter().map(|_| BTreeMap::new()).collect(),
+            decision: Decision::default(),
             cleared: (0..n).map(|_| Vec::new()).collect(),
             seen: Vec::new(),
             idempotency: true,
@@ -282,8 +295,8 @@ impl<'w> Engine<'w> {
                 match item {
                     InFlight::Delivery(m, ctx) => self.network_message(at, m, ctx),
                     InFlight::Truth(m, ctx) => self.truth_message(m, ctx),
-                    InFlight::Confirm(p, amount) => self.confirm(at, p, amount),
-                    InFlight::Pay(p, amount) => self.pay(at, p, amount),
+                    InFlight::Confirm(k, amount) => self.confirm(at, k, amount),
+                    InFlight::Pay(k, amount) => self.pay(at, k, amount),
                 }
                 for (t, item) in self.timers.drain(..) {
                     queue.schedule(t, item);
@@ -304,15 +317,14 @@ impl<'w> Engine<'w> {
         }
         self.out.time_to_credit.sort_unstable();
         assert!(self.out.ledger.is_balanced(), "ledger out of balance at the end of the run");
-        let granted: BTreeMap<PurchaseId, Granted> = self
+        let granted: BTreeMap<CreditKey, Granted> = self
             .credits
             .iter()
-            .map(|(p, c)| {
-                (*p, Granted { offer: c.offer, reward: c.reward, net_reward: c.reward_left(), times: c.times })
-            })
+            .map(|(k, c)| (*k, Granted { reward: c.reward, net_reward: c.reward_left(), times: c.times }))
             .collect();
+        let names: Vec<&str> = self.world.offers.iter().map(|o| o.id.as_str()).collect();
         self.out.correctness =
-            reconcile(&self.oracle.expected, self.oracle.unknown_mid_excluded, &granted, &self.policies);
+            reconcile(&self.oracle.expected, self.oracle.unknown_mid_excluded, &granted, &self.policies, &names);
         std::mem::take(&mut self.out)
     }
 
@@ -375,7 +387,7 @@ impl<'w> Engine<'w> {
         let slot = link.slot;
         let redemptions =
             self.redeemed[u as usize].iter().find(|(s, o, _)| *s == slot && *o == offer).map_or(0, |(_, _, n)| *n);
-        link.enrolled.push(Enrolled { offer, since: now, redemptions });
+        link.enrolled.push(Enrolled { offer, since: now, redemptions, credited: 0 });
         let stats = &mut self.out.offers[offer.0 as usize];
         stats.enrollments += 1;
         self.out.funnel.enrollments += 1;
@@ -427,7 +439,15 @@ impl<'w> Engine<'w> {
         }
         let index = u32::try_from(self.seen.len()).expect("at most 2^32 purchases per run");
         self.seen.push(0);
-        let ctx = TxnContext { bought_at: now, slot: p.slot, mid: p.mid, uplift_of: p.uplift_of, index };
+        let ctx = TxnContext {
+            bought_at: now,
+            slot: p.slot,
+            mid: p.mid,
+            uplift_of: p.uplift_of,
+            index,
+            channel: p.channel,
+            scheme: p.scheme,
+        };
         self.out.funnel.purchases += 1;
         self.out.money.spend += p.amount;
         self.count_in_buckets(now, |b| {
@@ -466,24 +486,18 @@ impl<'w> Engine<'w> {
                     MessageKind::Reversal => feed.reversals += 1,
                     MessageKind::Refund => feed.refunds += 1,
                 }
-                // The clean feed, for the oracle: each message once, at the network's time.
-                if m.network_time < horizon {
-                    queue.schedule_keyed(m.network_time, m.network_time, InFlight::Truth(m, ctx));
-                }
             }
             if at >= horizon {
                 feed.after_horizon += 1;
-                // Only a first delivery can leave the platform short: a late repeat changes nothing.
-                if m.copy == 0
-                    && m.network_time < horizon
-                    && matches!(m.kind, MessageKind::Clearing | MessageKind::Refund)
-                {
-                    self.policies.entry(m.purchase).or_insert(Policy::InFlightAtEnd);
-                }
-            } else {
-                // At equal delivery times, the network's own order: a backlog burst keeps it.
-                queue.schedule_keyed(at, m.network_time, InFlight::Delivery(m, ctx));
+                continue;
             }
+            // The clean feed, for the oracle: each message once, when it is first received
+            // (just before the platform gets it), judged as of the network's timestamp.
+            if m.copy == 0 {
+                queue.schedule_keyed(at, m.network_time, InFlight::Truth(m, ctx));
+            }
+            // At equal delivery times, the network's own order: a backlog burst keeps it.
+            queue.schedule_keyed(at, m.network_time, InFlight::Delivery(m, ctx));
         }
     }
 
@@ -497,15 +511,18 @@ impl<'w> Engine<'w> {
             self.out.offers[o.0 as usize].incremental_spend -= m.amount;
         }
         match m.kind {
-            MessageKind::Clearing => self.oracle.clearing(
-                m.network_time,
-                m.purchase,
-                ctx.slot,
+            MessageKind::Clearing => self.oracle.clearing(&truth::Cleared {
+                purchase: m.purchase,
+                stamp: m.network_time,
+                slot: ctx.slot,
                 merchant,
-                m.mid_known,
-                ctx.bought_at,
-                m.amount,
-            ),
+                registered: m.mid_known,
+                bought_at: ctx.bought_at,
+                amount: m.amount,
+                channel: ctx.channel,
+                scheme: ctx.scheme,
+                mid: ctx.mid,
+            }),
             MessageKind::Refund => {
                 self.out.money.refunded += m.amount;
                 self.oracle.refund(m.purchase, m.amount);
@@ -558,7 +575,8 @@ impl<'w> Engine<'w> {
                     amount,
                     refunded: Cents::ZERO,
                 });
-                let txn = Txn { at: ctx.bought_at, merchant: merchant.0, amount };
+                let txn =
+                    Txn { at: ctx.bought_at, merchant, amount, channel: ctx.channel, scheme: ctx.scheme, mid: ctx.mid };
                 if let Some(li) = link {
                     self.clear(now, m.network_time, purchase, token, ctx.slot, li, txn);
                 }
@@ -571,16 +589,22 @@ impl<'w> Engine<'w> {
         self.user_credits(user).any(|(_, c)| c.slot == slot && c.reward_left() > Cents::ZERO)
     }
 
-    fn user_credits(&self, user: u32) -> impl Iterator<Item = (&PurchaseId, &CreditRecord)> {
-        self.credits.range(PurchaseId { user, seq: 0 }..=PurchaseId { user, seq: u32::MAX })
+    fn user_credits(&self, user: u32) -> impl Iterator<Item = (&CreditKey, &CreditRecord)> {
+        self.credits
+            .range((PurchaseId { user, seq: 0 }, OfferId(0))..=(PurchaseId { user, seq: u32::MAX }, OfferId(u32::MAX)))
+    }
+
+    /// The rewards of one purchase, one per offer that paid it.
+    fn purchase_credits(&self, p: PurchaseId) -> Vec<CreditKey> {
+        self.credits.range((p, OfferId(0))..=(p, OfferId(u32::MAX))).map(|(k, _)| *k).collect()
     }
 
     /// Runs `item` now if it is due now, else schedules it.
     fn after(&mut self, now: SimTime, due: SimTime, item: InFlight) {
         if due <= now {
             match item {
-                InFlight::Confirm(p, amount) => self.confirm(now, p, amount),
-                InFlight::Pay(p, amount) => self.pay(now, p, amount),
+                InFlight::Confirm(k, amount) => self.confirm(now, k, amount),
+                InFlight::Pay(k, amount) => self.pay(now, k, amount),
                 InFlight::Delivery(..) | InFlight::Truth(..) => unreachable!("only reward timers run inline"),
             }
         } else {
@@ -589,8 +613,9 @@ impl<'w> Engine<'w> {
     }
 
     /// The return period is over: what is still pending of `amount` is confirmed.
-    fn confirm(&mut self, now: SimTime, purchase: PurchaseId, amount: Cents) {
-        let Some(c) = self.credits.get_mut(&purchase) else {
+    fn confirm(&mut self, now: SimTime, key: CreditKey, amount: Cents) {
+        let purchase = key.0;
+        let Some(c) = self.credits.get_mut(&key) else {
             return;
         };
         let moved = amount.min(c.pending);
@@ -603,12 +628,13 @@ impl<'w> Engine<'w> {
         self.out.ledger.confirm(moved);
         self.record(now, LogEvent::Confirm { purchase, offer: self.offer_id(offer), amount: moved });
         let delay = self.world.offers[offer.0 as usize].payout_delay;
-        self.after(now, now.plus_seconds(delay), InFlight::Pay(purchase, moved));
+        self.after(now, now.plus_seconds(delay), InFlight::Pay(key, moved));
     }
 
     /// The statement credit: what is still confirmed of `amount` is paid to the card account.
-    fn pay(&mut self, now: SimTime, purchase: PurchaseId, amount: Cents) {
-        let Some(c) = self.credits.get_mut(&purchase) else {
+    fn pay(&mut self, now: SimTime, key: CreditKey, amount: Cents) {
+        let purchase = key.0;
+        let Some(c) = self.credits.get_mut(&key) else {
             return;
         };
         let moved = amount.min(c.confirmed);
@@ -640,86 +666,123 @@ impl<'w> Engine<'w> {
     ) {
         let world = self.world;
         let u = purchase.user as usize;
-        // Each offer's remaining budget lives in its stats (`budget_left`), nowhere else.
-        let stats = &self.out.offers;
-        let verdict = match_txn(&txn, &world.calendar, &world.offers, &self.links[u][li].enrolled, &|o: OfferId| {
-            stats[o.0 as usize].budget_left
-        });
-        match verdict {
-            Verdict::NoMatch => {}
-            Verdict::Declined { budget, offer } => {
-                self.out.funnel.qualifying_transactions += 1;
-                let stats = &mut self.out.offers[offer.0 as usize];
-                stats.qualifying_transactions += 1;
-                if budget {
-                    stats.declined_budget += 1;
-                    stats.budget_ran_out_at.get_or_insert(now);
-                    self.out.funnel.declined_budget += 1;
-                } else {
-                    stats.declined_per_card_cap += 1;
-                    self.out.funnel.declined_per_card_cap += 1;
-                }
-                let reason = if budget { "budget" } else { "per_card_cap" };
-                self.record(now, LogEvent::Declined { purchase, offer: self.offer_id(offer), reason });
+        let mut decision = std::mem::take(&mut self.decision);
+        let view = View {
+            offers: &world.offers,
+            stats: &self.out.offers,
+            period_spent: &self.period_spent,
+            redeemed: &self.redeemed[u],
+            cleared: &self.cleared[u],
+            purchase,
+            stamp,
+        };
+        match_txn(&txn, &world.calendar, &world.offers, &self.links[u][li].enrolled, &view, &mut decision);
+        if !decision.awards.is_empty() || !decision.declines.is_empty() {
+            self.out.funnel.qualifying_transactions += 1;
+        }
+        for &(offer, why) in &decision.declines {
+            self.decline(now, purchase, offer, why);
+        }
+        for &(offer, reward) in &decision.awards {
+            self.award(now, stamp, purchase, token, slot, li, &txn, offer, reward);
+        }
+        self.decision = decision;
+    }
+
+    fn decline(&mut self, now: SimTime, purchase: PurchaseId, offer: OfferId, why: Decline) {
+        let stats = &mut self.out.offers[offer.0 as usize];
+        let f = &mut self.out.funnel;
+        stats.qualifying_transactions += 1;
+        match why {
+            Decline::PerCardCap => (stats.declined_per_card_cap += 1, f.declined_per_card_cap += 1),
+            Decline::PerUserCap => (stats.declined_per_user_cap += 1, f.declined_per_user_cap += 1),
+            Decline::EnrollmentLimit => (stats.declined_enrollment_limit += 1, f.declined_enrollment_limit += 1),
+            Decline::Budget => {
+                stats.budget_ran_out_at.get_or_insert(now);
+                (stats.declined_budget += 1, f.declined_budget += 1)
             }
-            Verdict::Matched { offer, reward } => {
-                let o = &world.offers[offer.0 as usize];
-                let fee = percent_of(reward, o.fee_percent);
-                for e in self.links[u][li].enrolled.iter_mut().filter(|e| e.offer == offer) {
-                    e.redemptions += 1;
-                }
-                match self.redeemed[u].iter_mut().find(|(s, o, _)| *s == slot && *o == offer) {
-                    Some((_, _, n)) => *n += 1,
-                    None => self.redeemed[u].push((slot, offer, 1)),
-                }
-                self.out.ledger.grant(o.merchant, reward, fee);
-                let stats = &mut self.out.offers[offer.0 as usize];
-                if let Some(left) = stats.budget_left.as_mut() {
-                    assert!(*left >= reward, "budget overspent");
-                    *left -= reward;
-                }
-                stats.qualifying_transactions += 1;
-                stats.redemptions += 1;
-                stats.rewards_credited += reward;
-                stats.fees_charged += fee;
-                stats.attributed_spend += txn.amount;
-                if let Some(d) = stats.rewards_by_day.get_mut(now.day_index()) {
-                    *d += reward;
-                }
-                if stats.budget_left == Some(Cents::ZERO) {
-                    stats.budget_ran_out_at.get_or_insert(now);
-                }
-                let f = &mut self.out.funnel;
-                f.qualifying_transactions += 1;
-                f.credits += 1;
-                self.out.money.rewards_credited += reward;
-                self.out.money.fees_charged += fee;
-                self.out.time_to_credit.push(now.0 - txn.at.0);
-                self.count_in_buckets(now, |b| {
-                    b.credits += 1;
-                    b.rewards += reward;
-                });
-                let record = self.credits.entry(purchase).or_insert(CreditRecord {
-                    offer,
-                    token,
-                    slot,
-                    merchant: o.merchant,
-                    reward,
-                    pending: Cents::ZERO,
-                    confirmed: Cents::ZERO,
-                    paid: Cents::ZERO,
-                    fee_left: Cents::ZERO,
-                    times: 0,
-                });
-                record.times += 1;
-                record.pending += reward;
-                record.fee_left += fee;
-                self.record(now, LogEvent::Match { purchase, offer: self.offer_id(offer), reward, fee });
-                // Pending until the return period after the clearing is over.
-                let due = stamp.plus_seconds(o.return_period).max(now);
-                self.after(now, due, InFlight::Confirm(purchase, reward));
+            Decline::PeriodBudget => (stats.declined_period_budget += 1, f.declined_period_budget += 1),
+        };
+        self.record(now, LogEvent::Declined { purchase, offer: self.offer_id(offer), reason: why.name() });
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn award(
+        &mut self,
+        now: SimTime,
+        stamp: SimTime,
+        purchase: PurchaseId,
+        token: Token,
+        slot: u8,
+        li: usize,
+        txn: &Txn,
+        offer: OfferId,
+        reward: Cents,
+    ) {
+        let world = self.world;
+        let u = purchase.user as usize;
+        let o = &world.offers[offer.0 as usize];
+        let fee = percent_of(reward, o.fee_percent);
+        for e in self.links[u][li].enrolled.iter_mut().filter(|e| e.offer == offer) {
+            e.redemptions += 1;
+            e.credited += 1;
+        }
+        match self.redeemed[u].iter_mut().find(|(s, o, _)| *s == slot && *o == offer) {
+            Some((_, _, n)) => *n += 1,
+            None => self.redeemed[u].push((slot, offer, 1)),
+        }
+        self.out.ledger.grant(o.merchant, reward, fee);
+        let stats = &mut self.out.offers[offer.0 as usize];
+        if let Some(left) = stats.budget_left.as_mut() {
+            assert!(o.fits(*left, reward), "budget overspent beyond the offer's policy");
+            stats.budget_overspend += (reward - *left).max(Cents::ZERO);
+            *left -= reward;
+            if *left <= Cents::ZERO {
+                stats.budget_ran_out_at.get_or_insert(now);
             }
         }
+        if let Some(pb) = o.period_budget {
+            let spent = self.period_spent[offer.0 as usize].entry(o.period_of(stamp)).or_default();
+            let left = pb.amount - *spent;
+            assert!(o.fits(left, reward), "period budget overspent beyond the offer's policy");
+            stats.budget_overspend += (reward - left).max(Cents::ZERO);
+            *spent += reward;
+        }
+        stats.qualifying_transactions += 1;
+        stats.redemptions += 1;
+        stats.rewards_credited += reward;
+        stats.fees_charged += fee;
+        stats.attributed_spend += txn.amount;
+        if let Some(d) = stats.rewards_by_day.get_mut(now.day_index()) {
+            *d += reward;
+        }
+        self.out.funnel.credits += 1;
+        self.out.money.rewards_credited += reward;
+        self.out.money.fees_charged += fee;
+        self.out.time_to_credit.push(now.0 - txn.at.0);
+        self.count_in_buckets(now, |b| {
+            b.credits += 1;
+            b.rewards += reward;
+        });
+        let record = self.credits.entry((purchase, offer)).or_insert(CreditRecord {
+            offer,
+            token,
+            slot,
+            merchant: o.merchant,
+            reward,
+            pending: Cents::ZERO,
+            confirmed: Cents::ZERO,
+            paid: Cents::ZERO,
+            fee_left: Cents::ZERO,
+            times: 0,
+        });
+        record.times += 1;
+        record.pending += reward;
+        record.fee_left += fee;
+        self.record(now, LogEvent::Match { purchase, offer: self.offer_id(offer), reward, fee });
+        // Pending until the return period after the clearing is over.
+        let due = stamp.plus_seconds(o.return_period).max(now);
+        self.after(now, due, InFlight::Confirm((purchase, offer), reward));
     }
 
     /// The purchase a refund takes back: its reference, or without one the clearing on the
@@ -767,8 +830,17 @@ impl<'w> Engine<'w> {
         let Some((p, refunded, left)) = original else {
             return;
         };
+        for key in self.purchase_credits(p) {
+            self.reverse(now, key, refunded, left);
+        }
+    }
+
+    /// A refund of `refunded` leaves `left` of the purchase: takes back what the reward of
+    /// `key` no longer earns, from the state it is in.
+    fn reverse(&mut self, now: SimTime, key: CreditKey, refunded: Cents, left: Cents) {
         let world = self.world;
-        let Some(c) = self.credits.get_mut(&p) else {
+        let p = key.0;
+        let Some(c) = self.credits.get_mut(&key) else {
             return;
         };
         let o = &world.offers[c.offer.0 as usize];
@@ -838,5 +910,39 @@ impl<'w> Engine<'w> {
                 descriptor: desc,
             },
         );
+    }
+}
+
+/// The platform's counters as matching sees them, for one clearing of one user.
+struct View<'a> {
+    offers: &'a [crate::world::Offer],
+    stats: &'a [OfferStats],
+    period_spent: &'a [BTreeMap<u32, Cents>],
+    redeemed: &'a [(u8, OfferId, u32)],
+    cleared: &'a [Cleared],
+    purchase: PurchaseId,
+    /// The clearing's network timestamp (its budget period).
+    stamp: SimTime,
+}
+
+impl Counters for View<'_> {
+    fn user_redemptions(&self, offer: OfferId) -> u32 {
+        self.redeemed.iter().filter(|(_, o, _)| *o == offer).map(|(_, _, n)| n).sum()
+    }
+
+    fn budget_blocks(&self, offer: OfferId, reward: Cents) -> Option<Decline> {
+        let o = &self.offers[offer.0 as usize];
+        if self.stats[offer.0 as usize].budget_left.is_some_and(|left| !o.fits(left, reward)) {
+            return Some(Decline::Budget);
+        }
+        let pb = o.period_budget?;
+        let spent = self.period_spent[offer.0 as usize].get(&o.period_of(self.stamp)).copied().unwrap_or_default();
+        (!o.fits(pb.amount - spent, reward)).then_some(Decline::PeriodBudget)
+    }
+
+    fn seen_customer(&self, merchant: MerchantId, since: SimTime, before: SimTime) -> bool {
+        self.cleared.iter().any(|c| {
+            c.purchase != self.purchase && c.merchant == merchant && since <= c.bought_at && c.bought_at < before
+        })
     }
 }

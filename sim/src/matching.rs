@@ -1,16 +1,21 @@
-//! Matching: which enrolled offer, if any, a cleared transaction earns.
+//! Matching: which enrolled offers, if any, a cleared transaction earns.
 //!
-//! Rules (all must hold): the card was enrolled in the offer before the purchase and is still
-//! linked when the clearing arrives; the MID belongs to the offer's merchant; the **purchase
-//! time** (the transaction time the network reports, not the clearing time) lies in the offer's
-//! window, on an allowed weekday and hour; the amount is at least the minimum spend; the card has
-//! not reached the per-card cap; the remaining budget covers the whole reward (no partial
-//! rewards). Among the offers that pass, the highest reward wins, then the earliest offer id
-//! (file order).
+//! An offer's **terms** must all hold: the card was enrolled in the offer before the purchase
+//! (and is linked at the clearing's network time: the caller passes only that card's
+//! enrollments); the MID belongs to the offer's merchant and to its location allow-list; the
+//! **purchase time** (not the clearing time) lies in the offer's window, on an allowed weekday
+//! and hour; the amount lies between the minimum and maximum spend; channel and scheme are
+//! allowed; for a new-customer offer, no purchase by the user at the merchant was seen in the
+//! look-back window. Then its **limits**: per-card cap, per-user cap, transactions per
+//! enrollment, and the budgets (total and per period) under the offer's overspend policy.
+//!
+//! Precedence: among the non-stackable offers that pass, the highest priority wins, then the
+//! highest reward, then the earliest offer id (file order); one of them at most. Every stackable
+//! offer that passes is paid on top.
 
 use crate::money::{percent_of, Cents};
 use crate::time::{Calendar, SimTime};
-use crate::world::{Offer, OfferId, Reward};
+use crate::world::{Channel, MerchantId, MidId, Offer, OfferId, Reward};
 
 /// The reward an offer pays on `amount`, rounded half-even to cents, capped.
 pub fn reward_for(reward: &Reward, amount: Cents) -> Cents {
@@ -27,8 +32,11 @@ pub fn reward_for(reward: &Reward, amount: Cents) -> Cents {
 #[derive(Debug, Clone, Copy)]
 pub struct Txn {
     pub at: SimTime,
-    pub merchant: u32,
+    pub merchant: MerchantId,
     pub amount: Cents,
+    pub channel: Channel,
+    pub scheme: u8,
+    pub mid: MidId,
 }
 
 /// An enrollment of the card that cleared.
@@ -38,70 +46,129 @@ pub struct Enrolled {
     pub since: SimTime,
     /// Credits this physical card has had from this offer (across its tokens).
     pub redemptions: u32,
+    /// Credits this enrollment has had.
+    pub credited: u32,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict {
-    /// No enrolled offer's terms admit the transaction.
-    NoMatch,
-    /// Terms met, but every qualifying offer was at its per-card cap or out of budget.
-    Declined {
-        budget: bool,
-        offer: OfferId,
-    },
-    Matched {
-        offer: OfferId,
-        reward: Cents,
-    },
+/// Why a transaction that met an offer's terms earned nothing from it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Decline {
+    PerCardCap,
+    PerUserCap,
+    EnrollmentLimit,
+    Budget,
+    PeriodBudget,
 }
 
-/// Matches `t` against a card's enrollments. `remaining` gives an offer's remaining budget
-/// (`None`: unlimited).
+impl Decline {
+    pub fn name(self) -> &'static str {
+        match self {
+            Decline::PerCardCap => "per_card_cap",
+            Decline::PerUserCap => "per_user_cap",
+            Decline::EnrollmentLimit => "enrollment_limit",
+            Decline::Budget => "budget",
+            Decline::PeriodBudget => "period_budget",
+        }
+    }
+}
+
+/// What matching needs to know beyond the card's enrollments: the platform's counters.
+pub trait Counters {
+    /// Credits the user has had from `offer`, across all their cards.
+    fn user_redemptions(&self, offer: OfferId) -> u32;
+    /// Why the offer's budgets cannot pay `reward` now, if they cannot.
+    fn budget_blocks(&self, offer: OfferId, reward: Cents) -> Option<Decline>;
+    /// Whether another purchase by the user at `merchant`, made in [`since`, `before`), has been
+    /// seen.
+    fn seen_customer(&self, merchant: MerchantId, since: SimTime, before: SimTime) -> bool;
+}
+
+/// The outcome of matching one transaction (reused across calls: no allocation per
+/// transaction once warm).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Decision {
+    /// Offers paid, the winner first, then stackable offers by id.
+    pub awards: Vec<(OfferId, Cents)>,
+    /// Offers whose terms were met but a limit stopped them: the would-be winner when nothing
+    /// non-stackable was paid, and every blocked stackable offer.
+    pub declines: Vec<(OfferId, Decline)>,
+}
+
+impl Decision {
+    pub fn clear(&mut self) {
+        self.awards.clear();
+        self.declines.clear();
+    }
+}
+
+/// Precedence key: higher is better.
+fn rank(o: &Offer, reward: Cents, id: OfferId) -> (i32, Cents, std::cmp::Reverse<OfferId>) {
+    (o.priority, reward, std::cmp::Reverse(id))
+}
+
+/// Matches `t` against a card's enrollments into `out`.
 pub fn match_txn(
     t: &Txn,
     cal: &Calendar,
     offers: &[Offer],
     enrolled: &[Enrolled],
-    remaining: &dyn Fn(OfferId) -> Option<Cents>,
-) -> Verdict {
-    // Precedence: higher reward first, then the earlier offer.
-    let better = |(r, id): (Cents, OfferId), best: Option<(Cents, OfferId, bool)>| match best {
-        None => true,
-        Some((br, bid, _)) => r > br || (r == br && id < bid),
-    };
-    let mut best: Option<(Cents, OfferId, bool)> = None;
-    // The offer that would have won had its cap or budget allowed, and whether budget stopped it.
-    let mut blocked: Option<(Cents, OfferId, bool)> = None;
-    for e in enrolled {
+    counters: &dyn Counters,
+    out: &mut Decision,
+) {
+    out.clear();
+    type Ranked = (i32, Cents, std::cmp::Reverse<OfferId>);
+    let mut best: Option<(Ranked, OfferId, Cents)> = None;
+    let mut blocked: Option<(Ranked, OfferId, Decline)> = None;
+    for (k, e) in enrolled.iter().enumerate() {
+        if enrolled[..k].iter().any(|x| x.offer == e.offer) {
+            continue; // the same offer enrolled twice on one card counts once
+        }
         let o = &offers[e.offer.0 as usize];
-        if e.since > t.at || o.merchant.0 != t.merchant || t.amount < o.min_spend || !o.admits_time(cal, t.at) {
+        if e.since > t.at || o.merchant != t.merchant || !o.admits(cal, t.at, t.amount, t.channel, t.scheme, t.mid) {
             continue;
         }
         let reward = reward_for(&o.reward, t.amount);
         if reward <= Cents::ZERO {
             continue;
         }
-        let capped = o.per_card_cap.is_some_and(|cap| e.redemptions >= cap);
-        let broke = remaining(e.offer).is_some_and(|left| left < reward);
-        if capped || broke {
-            if better((reward, e.offer), blocked) {
-                blocked = Some((reward, e.offer, !capped));
+        if let Some(w) = o.new_customer_window {
+            if counters.seen_customer(o.merchant, SimTime(t.at.0.saturating_sub(w)), t.at) {
+                continue;
             }
-        } else if better((reward, e.offer), best) {
-            best = Some((reward, e.offer, false));
+        }
+        let block = if o.per_card_cap.is_some_and(|cap| e.redemptions >= cap) {
+            Some(Decline::PerCardCap)
+        } else if o.per_user_cap.is_some_and(|cap| counters.user_redemptions(e.offer) >= cap) {
+            Some(Decline::PerUserCap)
+        } else if o.per_enrollment_limit.is_some_and(|n| e.credited >= n) {
+            Some(Decline::EnrollmentLimit)
+        } else {
+            counters.budget_blocks(e.offer, reward)
+        };
+        let r = rank(o, reward, e.offer);
+        match (o.stackable, block) {
+            (true, None) => out.awards.push((e.offer, reward)),
+            (true, Some(d)) => out.declines.push((e.offer, d)),
+            (false, None) if best.is_none_or(|(b, _, _)| r > b) => best = Some((r, e.offer, reward)),
+            (false, Some(d)) if blocked.is_none_or(|(b, _, _)| r > b) => blocked = Some((r, e.offer, d)),
+            _ => {}
         }
     }
+    out.awards.sort_unstable_by_key(|(o, _)| *o);
+    out.declines.sort_unstable_by_key(|(o, _)| *o);
     match (best, blocked) {
-        (Some((reward, offer, _)), _) => Verdict::Matched { offer, reward },
-        (None, Some((_, offer, budget))) => Verdict::Declined { budget, offer },
-        (None, None) => Verdict::NoMatch,
+        (Some((_, offer, reward)), _) => out.awards.insert(0, (offer, reward)),
+        (None, Some((_, offer, d))) => out.declines.insert(0, (offer, d)),
+        (None, None) => {}
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
+    use crate::config::Overspend;
+    use crate::world::PeriodBudget;
     use chrono::NaiveDate;
     use rust_decimal::Decimal;
 
@@ -113,58 +180,114 @@ mod tests {
         Offer::for_tests(reward, Cents(min_spend))
     }
 
+    fn fixed(cents: i64) -> Offer {
+        offer(Reward::Fixed(Cents(cents)), 0)
+    }
+
     fn txn(at: u64, amount: i64) -> Txn {
-        Txn { at: SimTime(at), merchant: 0, amount: Cents(amount) }
+        Txn {
+            at: SimTime(at),
+            merchant: MerchantId(0),
+            amount: Cents(amount),
+            channel: Channel::InStore,
+            scheme: 0,
+            mid: MidId(0),
+        }
     }
 
     fn enrolled(offer: u32, since: u64, redemptions: u32) -> Enrolled {
-        Enrolled { offer: OfferId(offer), since: SimTime(since), redemptions }
+        Enrolled { offer: OfferId(offer), since: SimTime(since), redemptions, credited: 0 }
     }
 
-    fn unlimited(_: OfferId) -> Option<Cents> {
-        None
+    /// Counters for tests: budgets left per offer (None: unlimited), the user's credits per
+    /// offer, and whether the user is a known customer.
+    #[derive(Default)]
+    struct State {
+        left: Vec<Option<Cents>>,
+        user: Vec<u32>,
+        customer: bool,
+    }
+
+    impl Counters for State {
+        fn user_redemptions(&self, offer: OfferId) -> u32 {
+            self.user.get(offer.0 as usize).copied().unwrap_or(0)
+        }
+        fn budget_blocks(&self, offer: OfferId, reward: Cents) -> Option<Decline> {
+            let left = self.left.get(offer.0 as usize).copied().flatten()?;
+            (left < reward).then_some(Decline::Budget)
+        }
+        fn seen_customer(&self, _: MerchantId, _: SimTime, _: SimTime) -> bool {
+            self.customer
+        }
+    }
+
+    fn run(t: &Txn, offers: &[Offer], e: &[Enrolled], st: &State) -> Decision {
+        let mut d = Decision::default();
+        match_txn(t, &cal(), offers, e, st, &mut d);
+        d
+    }
+
+    fn won(d: &Decision) -> Vec<(u32, i64)> {
+        d.awards.iter().map(|(o, r)| (o.0, r.0)).collect()
+    }
+
+    fn free() -> State {
+        State::default()
     }
 
     #[test]
-    fn minimum_spend_is_inclusive() {
-        let offers = [offer(Reward::Fixed(Cents(200)), 500)];
+    fn minimum_spend_is_inclusive_and_maximum_spend_too() {
+        let mut o = offer(Reward::Fixed(Cents(200)), 500);
+        o.max_spend = Some(Cents(5_000));
         let e = [enrolled(0, 0, 0)];
-        let v = |amount| match_txn(&txn(100, amount), &cal(), &offers, &e, &unlimited);
-        assert_eq!(v(500), Verdict::Matched { offer: OfferId(0), reward: Cents(200) });
-        assert_eq!(v(499), Verdict::NoMatch);
+        let v = |amount| won(&run(&txn(100, amount), std::slice::from_ref(&o), &e, &free()));
+        assert_eq!(v(500), [(0, 200)]);
+        assert_eq!(v(499), []);
+        assert_eq!(v(5_000), [(0, 200)]);
+        assert_eq!(v(5_001), [], "above the maximum spend");
     }
 
     #[test]
     fn a_purchase_before_enrollment_does_not_qualify() {
-        let offers = [offer(Reward::Fixed(Cents(200)), 0)];
-        assert_eq!(match_txn(&txn(99, 1000), &cal(), &offers, &[enrolled(0, 100, 0)], &unlimited), Verdict::NoMatch);
-        assert!(matches!(
-            match_txn(&txn(100, 1000), &cal(), &offers, &[enrolled(0, 100, 0)], &unlimited),
-            Verdict::Matched { .. }
-        ));
+        let offers = [fixed(200)];
+        assert_eq!(won(&run(&txn(99, 1000), &offers, &[enrolled(0, 100, 0)], &free())), []);
+        assert_eq!(won(&run(&txn(100, 1000), &offers, &[enrolled(0, 100, 0)], &free())), [(0, 200)]);
     }
 
     #[test]
     fn the_highest_reward_wins_then_the_earliest_offer() {
         // $2 fixed vs 10% of $30.00 = $3.00: the percent offer wins.
-        let offers =
-            [offer(Reward::Fixed(Cents(200)), 0), offer(Reward::Percent { percent: Decimal::TEN, cap: None }, 0)];
+        let offers = [fixed(200), offer(Reward::Percent { percent: Decimal::TEN, cap: None }, 0)];
         let e = [enrolled(0, 0, 0), enrolled(1, 0, 0)];
-        assert_eq!(
-            match_txn(&txn(10, 3000), &cal(), &offers, &e, &unlimited),
-            Verdict::Matched { offer: OfferId(1), reward: Cents(300) }
-        );
+        assert_eq!(won(&run(&txn(10, 3000), &offers, &e, &free())), [(1, 300)]);
         // 10% of $20.00 = $2.00 ties with the fixed $2: the earlier offer (0) wins, in either
         // enrollment order.
         let e_rev = [enrolled(1, 0, 0), enrolled(0, 0, 0)];
-        assert_eq!(
-            match_txn(&txn(10, 2000), &cal(), &offers, &e, &unlimited),
-            Verdict::Matched { offer: OfferId(0), reward: Cents(200) }
-        );
-        assert_eq!(
-            match_txn(&txn(10, 2000), &cal(), &offers, &e_rev, &unlimited),
-            Verdict::Matched { offer: OfferId(0), reward: Cents(200) }
-        );
+        assert_eq!(won(&run(&txn(10, 2000), &offers, &e, &free())), [(0, 200)]);
+        assert_eq!(won(&run(&txn(10, 2000), &offers, &e_rev, &free())), [(0, 200)]);
+    }
+
+    #[test]
+    fn priority_beats_a_bigger_reward() {
+        let mut small = fixed(100);
+        small.priority = 1;
+        let offers = [fixed(500), small];
+        let e = [enrolled(0, 0, 0), enrolled(1, 0, 0)];
+        assert_eq!(won(&run(&txn(10, 1000), &offers, &e, &free())), [(1, 100)]);
+    }
+
+    #[test]
+    fn a_stackable_offer_pays_on_top_of_the_winner() {
+        let mut bonus = fixed(50);
+        bonus.stackable = true;
+        let mut capped_bonus = fixed(70);
+        capped_bonus.stackable = true;
+        capped_bonus.per_card_cap = Some(1);
+        let offers = [fixed(200), fixed(300), bonus, capped_bonus];
+        let e = [enrolled(3, 0, 1), enrolled(2, 0, 0), enrolled(1, 0, 0), enrolled(0, 0, 0)];
+        let d = run(&txn(10, 1000), &offers, &e, &free());
+        assert_eq!(won(&d), [(1, 300), (2, 50)], "the winner, then the stackable bonus");
+        assert_eq!(d.declines, [(OfferId(3), Decline::PerCardCap)]);
     }
 
     #[test]
@@ -178,43 +301,89 @@ mod tests {
 
     #[test]
     fn a_capped_offer_falls_back_to_the_next_one() {
-        let mut capped = offer(Reward::Fixed(Cents(500)), 0);
+        let mut capped = fixed(500);
         capped.per_card_cap = Some(1);
-        let offers = [capped, offer(Reward::Fixed(Cents(100)), 0)];
+        let offers = [capped, fixed(100)];
         let e = [enrolled(0, 0, 1), enrolled(1, 0, 0)];
-        assert_eq!(
-            match_txn(&txn(10, 1000), &cal(), &offers, &e, &unlimited),
-            Verdict::Matched { offer: OfferId(1), reward: Cents(100) }
-        );
-        assert_eq!(
-            match_txn(&txn(10, 1000), &cal(), &offers[..1], &e[..1], &unlimited),
-            Verdict::Declined { budget: false, offer: OfferId(0) }
-        );
+        assert_eq!(won(&run(&txn(10, 1000), &offers, &e, &free())), [(1, 100)]);
+        let d = run(&txn(10, 1000), &offers[..1], &e[..1], &free());
+        assert_eq!((won(&d), d.declines), (vec![], vec![(OfferId(0), Decline::PerCardCap)]));
+    }
+
+    #[test]
+    fn per_user_caps_and_enrollment_limits_decline() {
+        let mut o = fixed(200);
+        o.per_user_cap = Some(2);
+        let offers = [o];
+        let st = State { user: vec![2], ..State::default() };
+        let d = run(&txn(10, 1000), &offers, &[enrolled(0, 0, 0)], &st);
+        assert_eq!(d.declines, [(OfferId(0), Decline::PerUserCap)]);
+        let mut o = fixed(200);
+        o.per_enrollment_limit = Some(3);
+        let e = Enrolled { credited: 3, ..enrolled(0, 0, 0) };
+        let d = run(&txn(10, 1000), &[o], &[e], &free());
+        assert_eq!(d.declines, [(OfferId(0), Decline::EnrollmentLimit)]);
+    }
+
+    #[test]
+    fn channel_scheme_and_location_filters() {
+        let mut o = fixed(200);
+        o.channel_mask = Channel::Online.bit();
+        o.scheme_mask = 1 << 1;
+        o.mids = vec![MidId(4)];
+        let offers = [o];
+        let e = [enrolled(0, 0, 0)];
+        let ok = Txn { channel: Channel::Online, scheme: 1, mid: MidId(4), ..txn(10, 1000) };
+        assert_eq!(won(&run(&ok, &offers, &e, &free())), [(0, 200)]);
+        for bad in [Txn { channel: Channel::InStore, ..ok }, Txn { scheme: 0, ..ok }, Txn { mid: MidId(3), ..ok }] {
+            assert_eq!(won(&run(&bad, &offers, &e, &free())), []);
+        }
+    }
+
+    #[test]
+    fn a_new_customer_offer_skips_known_customers() {
+        let mut o = fixed(200);
+        o.new_customer_window = Some(90 * 86_400);
+        let offers = [o];
+        let e = [enrolled(0, 0, 0)];
+        assert_eq!(won(&run(&txn(10, 1000), &offers, &e, &free())), [(0, 200)]);
+        let known = State { customer: true, ..State::default() };
+        let d = run(&txn(10, 1000), &offers, &e, &known);
+        assert_eq!((won(&d), d.declines.len()), (vec![], 0), "not a decline: the terms are not met");
     }
 
     #[test]
     fn a_reward_larger_than_the_budget_left_is_declined_not_paid_in_part() {
-        let offers = [offer(Reward::Fixed(Cents(500)), 0)];
+        let offers = [fixed(500)];
         let e = [enrolled(0, 0, 0)];
-        let left = |_: OfferId| Some(Cents(499));
-        assert_eq!(
-            match_txn(&txn(10, 1000), &cal(), &offers, &e, &left),
-            Verdict::Declined { budget: true, offer: OfferId(0) }
-        );
-        let exact = |_: OfferId| Some(Cents(500));
-        assert!(matches!(match_txn(&txn(10, 1000), &cal(), &offers, &e, &exact), Verdict::Matched { .. }));
+        let st = State { left: vec![Some(Cents(499))], ..State::default() };
+        assert_eq!(run(&txn(10, 1000), &offers, &e, &st).declines, [(OfferId(0), Decline::Budget)]);
+        let st = State { left: vec![Some(Cents(500))], ..State::default() };
+        assert_eq!(won(&run(&txn(10, 1000), &offers, &e, &st)), [(0, 500)]);
+    }
+
+    #[test]
+    fn the_overspend_policy_decides_whether_a_reward_fits() {
+        let mut o = fixed(500);
+        assert!(!o.fits(Cents(499), Cents(500)));
+        o.overspend = Overspend::FinishLast;
+        assert!(o.fits(Cents(1), Cents(500)), "finish_last pays while anything is left");
+        assert!(!o.fits(Cents::ZERO, Cents(500)));
+        o.period_budget = Some(PeriodBudget { amount: Cents(1_000), period: 86_400 });
+        o.start = SimTime::from_days(1);
+        assert_eq!((o.period_of(SimTime::from_days(1)), o.period_of(SimTime(3 * 86_400 - 1))), (0, 1));
     }
 
     #[test]
     fn window_weekdays_and_hours_use_the_purchase_time() {
-        let mut o = offer(Reward::Fixed(Cents(100)), 0);
+        let mut o = fixed(100);
         o.end = SimTime::from_days(5); // ends Saturday 00:00 (exclusive)
         o.days_mask = 1 << 4; // Fridays only
         o.hours = (11, 14);
         let offers = [o];
         let e = [enrolled(0, 0, 0)];
         let at = |day: u64, h: u64| day * 86_400 + h * 3_600;
-        let m = |t| matches!(match_txn(&txn(t, 1000), &cal(), &offers, &e, &unlimited), Verdict::Matched { .. });
+        let m = |t| !run(&txn(t, 1000), &offers, &e, &free()).awards.is_empty();
         assert!(m(at(4, 11)), "Friday 11:00");
         assert!(m(at(4, 13) + 3_599), "Friday 13:59:59");
         assert!(!m(at(4, 14)), "Friday 14:00 is outside [11, 14)");
@@ -224,22 +393,16 @@ mod tests {
 
     #[test]
     fn a_declined_transaction_names_the_offer_that_would_have_won() {
-        let mut capped = offer(Reward::Fixed(Cents(300)), 0);
+        let mut capped = fixed(300);
         capped.per_card_cap = Some(1);
-        let offers = [offer(Reward::Fixed(Cents(200)), 0), capped];
+        let offers = [fixed(200), capped];
         let e = [enrolled(0, 0, 0), enrolled(1, 0, 1)];
         // Offer 0 is out of budget, offer 1 (the larger reward) is at its cap: the cap is why.
-        let left = |o: OfferId| (o == OfferId(0)).then_some(Cents(100));
-        assert_eq!(
-            match_txn(&txn(10, 1000), &cal(), &offers, &e, &left),
-            Verdict::Declined { budget: false, offer: OfferId(1) }
-        );
+        let st = State { left: vec![Some(Cents(100)), None], ..State::default() };
+        assert_eq!(run(&txn(10, 1000), &offers, &e, &st).declines, [(OfferId(1), Decline::PerCardCap)]);
         // With offer 1 at a smaller reward, offer 0 (out of budget) would have won.
         let mut small = offers.clone();
         small[1].reward = Reward::Fixed(Cents(100));
-        assert_eq!(
-            match_txn(&txn(10, 1000), &cal(), &small, &e, &left),
-            Verdict::Declined { budget: true, offer: OfferId(0) }
-        );
+        assert_eq!(run(&txn(10, 1000), &small, &e, &st).declines, [(OfferId(0), Decline::Budget)]);
     }
 }

@@ -21,9 +21,13 @@ pub struct Funnel {
     pub purchases: u64,
     /// Cleared transactions that met an enrolled offer's terms (before caps and budget).
     pub qualifying_transactions: u64,
+    /// Rewards granted (a stackable offer adds one on top of the winner).
     pub credits: u64,
     pub declined_per_card_cap: u64,
+    pub declined_per_user_cap: u64,
+    pub declined_enrollment_limit: u64,
     pub declined_budget: u64,
+    pub declined_period_budget: u64,
     pub clawbacks: u64,
 }
 
@@ -85,7 +89,10 @@ pub struct OfferStats {
     pub qualifying_transactions: u64,
     pub redemptions: u64,
     pub declined_per_card_cap: u64,
+    pub declined_per_user_cap: u64,
+    pub declined_enrollment_limit: u64,
     pub declined_budget: u64,
+    pub declined_period_budget: u64,
     pub clawbacks: u64,
     pub rewards_credited: Cents,
     pub rewards_clawed_back: Cents,
@@ -98,6 +105,8 @@ pub struct OfferStats {
     /// Extra purchases that did not happen because the offer's budget had run out.
     pub uplift_purchases_withdrawn: u64,
     pub budget_left: Option<Cents>,
+    /// Rewards paid beyond a budget (total or per period) under the `finish_last` policy.
+    pub budget_overspend: Cents,
     pub budget_ran_out_at: Option<SimTime>,
     /// Rewards credited on each day of the run (the budget burn), before clawbacks.
     pub rewards_by_day: Vec<Cents>,

@@ -1,36 +1,56 @@
-//! The ground truth: which purchases *should* earn which reward. The engine feeds this oracle
-//! the users' card and enrollment events and a **clean** copy of the network's feed (every
-//! clearing and refund once, at the network's own timestamp, with the true merchant and the
-//! original purchase always known), and the oracle applies the offer rules with its own state.
-//! At the end, `reconcile` compares its verdicts with what the pipeline credited from the
-//! faulty feed (duplicates, outages, late and reordered messages, unknown MIDs, refunds without
-//! reference).
+//! The ground truth: which purchases *should* earn which rewards. The engine feeds this oracle
+//! the users' card and enrollment events and a **clean** copy of the network's feed: every
+//! clearing and refund once (in the order the platform first receives them: budgets and caps
+//! are first come, first served by receipt), judged as of the network's timestamp, with the
+//! true amount, the true merchant, and the original of every refund known. The oracle applies
+//! the offer rules with its own state. At the end, `reconcile` compares its verdicts with what
+//! the pipeline credited from the faulty feed (repeats, outages, late authorizations, changed
+//! amounts, unknown MIDs, refunds without reference).
 //!
 //! The rules are those of `matching.rs`, written out again as plainly as possible; the shared
-//! pieces are the offer terms themselves (`Offer::admits_time`, `reward_for`).
+//! pieces are the offer terms themselves (`Offer::admits`, `Offer::fits`, `reward_for`).
 
 use crate::matching::reward_for;
 use crate::money::{percent_of, Cents};
 use crate::network::PurchaseId;
 use crate::population::Token;
 use crate::time::SimTime;
-use crate::world::{MerchantId, OfferId, Reward, World};
+use crate::world::{Channel, MerchantId, MidId, OfferId, Reward, World};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
-/// A card as the oracle knows it.
+/// A reward: the purchase and the offer that pays it.
+pub type CreditKey = (PurchaseId, OfferId);
+
+/// A card as the oracle knows it, with its enrollments: (offer, since, credits earned).
 struct Card {
     slot: u8,
     token: Token,
     added: SimTime,
     deleted: Option<SimTime>,
-    enrolled: Vec<(OfferId, SimTime)>,
+    enrolled: Vec<(OfferId, SimTime, u32)>,
 }
 
-/// What a purchase should have earned, and what refunds should have taken back.
+/// A cleared transaction as the truth sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct Cleared {
+    pub purchase: PurchaseId,
+    /// The network's timestamp of the clearing.
+    pub stamp: SimTime,
+    pub slot: u8,
+    pub merchant: MerchantId,
+    /// False when the network reported it under a terminal id the MID registry lacks.
+    pub registered: bool,
+    pub bought_at: SimTime,
+    pub amount: Cents,
+    pub channel: Channel,
+    pub scheme: u8,
+    pub mid: MidId,
+}
+
+/// What a purchase should have earned from one offer, and what refunds should have taken back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Expected {
-    pub offer: OfferId,
     pub reward: Cents,
     pub fee: Cents,
     pub amount: Cents,
@@ -39,13 +59,12 @@ pub struct Expected {
     pub net_reward: Cents,
 }
 
-/// What the pipeline did about one purchase, as `reconcile` needs it.
+/// What the pipeline did about one reward, as `reconcile` needs it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Granted {
-    pub offer: OfferId,
     pub reward: Cents,
     pub net_reward: Cents,
-    /// How many times the purchase was credited (more than once is a double credit).
+    /// How many times it was credited (more than once is a double credit).
     pub times: u32,
 }
 
@@ -56,9 +75,6 @@ pub enum Policy {
     /// A refund without reference was matched by card, merchant and amount to another purchase
     /// than its original.
     UnreferencedRefund,
-    /// The message was still in the network (an outage backlog, a late retry) when the run
-    /// ended.
-    InFlightAtEnd,
 }
 
 pub struct Oracle<'w> {
@@ -67,7 +83,11 @@ pub struct Oracle<'w> {
     /// Credits per (user, physical card, offer).
     redeemed: BTreeMap<(u32, u8, OfferId), u32>,
     budget_left: Vec<Option<Cents>>,
-    pub expected: BTreeMap<PurchaseId, Expected>,
+    period_spent: BTreeMap<(OfferId, u32), Cents>,
+    /// Per user: (purchase, merchant, purchase time) of the clearings seen on linked cards at
+    /// registered MIDs, for new-customer offers.
+    history: Vec<Vec<(PurchaseId, MerchantId, SimTime)>>,
+    pub expected: BTreeMap<CreditKey, Expected>,
     /// Purchases that met an offer's terms at a terminal the MID registry lacks: by the
     /// `unknown_mid` policy they do not qualify (offers pay at registered locations only).
     pub unknown_mid_excluded: u64,
@@ -80,6 +100,8 @@ impl<'w> Oracle<'w> {
             cards: (0..users).map(|_| Vec::new()).collect(),
             redeemed: BTreeMap::new(),
             budget_left: world.offers.iter().map(|o| o.budget).collect(),
+            period_spent: BTreeMap::new(),
+            history: (0..users).map(|_| Vec::new()).collect(),
             expected: BTreeMap::new(),
             unknown_mid_excluded: 0,
         }
@@ -91,7 +113,9 @@ impl<'w> Oracle<'w> {
 
     pub fn enrolled(&mut self, now: SimTime, user: u32, token: Token, offer: OfferId) {
         if let Some(c) = self.cards[user as usize].iter_mut().find(|c| c.token == token && c.deleted.is_none()) {
-            c.enrolled.push((offer, now));
+            if !c.enrolled.iter().any(|(o, _, _)| *o == offer) {
+                c.enrolled.push((offer, now, 0));
+            }
         }
     }
 
@@ -101,74 +125,116 @@ impl<'w> Oracle<'w> {
         }
     }
 
-    /// A clearing at `now` (the network's timestamp) of `amount` for a purchase made at
-    /// `bought_at` on the user's card `slot` at `merchant`, at a registered location or not.
-    #[allow(clippy::too_many_arguments)]
-    pub fn clearing(
-        &mut self,
-        now: SimTime,
-        purchase: PurchaseId,
-        slot: u8,
-        merchant: MerchantId,
-        registered: bool,
-        bought_at: SimTime,
-        amount: Cents,
-    ) {
-        let user = purchase.user;
-        // The card linked now (the feed covers linked cards only).
-        let Some(card) = self.cards[user as usize]
+    /// A clearing of the clean feed.
+    pub fn clearing(&mut self, t: &Cleared) {
+        let world = self.world;
+        let user = t.purchase.user;
+        // The card linked at the clearing's network time (the feed covers linked cards only).
+        let Some(ci) = self.cards[user as usize]
             .iter()
-            .find(|c| c.slot == slot && c.added <= now && c.deleted.is_none_or(|d| d > now))
+            .position(|c| c.slot == t.slot && c.added <= t.stamp && c.deleted.is_none_or(|d| d > t.stamp))
         else {
             return;
         };
-        let mut best: Option<(Cents, OfferId)> = None;
-        for &(offer, since) in &card.enrolled {
-            let o = &self.world.offers[offer.0 as usize];
-            if since > bought_at
-                || o.merchant != merchant
-                || amount < o.min_spend
-                || !o.admits_time(&self.world.calendar, bought_at)
+        // Offers whose terms the purchase meets: (offer, reward, position in the card's list).
+        let history = &self.history[user as usize];
+        let mut meets: Vec<(OfferId, Cents, usize)> = Vec::new();
+        for (k, &(offer, since, _)) in self.cards[user as usize][ci].enrolled.iter().enumerate() {
+            let o = &world.offers[offer.0 as usize];
+            if since > t.bought_at
+                || o.merchant != t.merchant
+                || !o.admits(&world.calendar, t.bought_at, t.amount, t.channel, t.scheme, t.mid)
             {
                 continue;
             }
-            let reward = reward_for(&o.reward, amount);
-            let used = self.redeemed.get(&(user, slot, offer)).copied().unwrap_or(0);
-            let under_cap = o.per_card_cap.is_none_or(|cap| used < cap);
-            let in_budget = self.budget_left[offer.0 as usize].is_none_or(|left| left >= reward);
-            if reward <= Cents::ZERO || !under_cap || !in_budget {
+            if let Some(w) = o.new_customer_window {
+                let since = SimTime(t.bought_at.0.saturating_sub(w));
+                if history
+                    .iter()
+                    .any(|&(p, m, at)| p != t.purchase && m == t.merchant && since <= at && at < t.bought_at)
+                {
+                    continue;
+                }
+            }
+            let reward = reward_for(&o.reward, t.amount);
+            if reward > Cents::ZERO {
+                meets.push((offer, reward, k));
+            }
+        }
+        if !t.registered {
+            if !meets.is_empty() {
+                self.unknown_mid_excluded += 1;
+            }
+            return;
+        }
+        self.history[user as usize].push((t.purchase, t.merchant, t.bought_at));
+        // Limits: caps per card, per user, per enrollment; budgets.
+        let passes = |s: &Self, offer: OfferId, reward: Cents, k: usize| {
+            let o = &world.offers[offer.0 as usize];
+            let card_credits = s.redeemed.get(&(user, t.slot, offer)).copied().unwrap_or(0);
+            let user_credits: u32 = s
+                .redeemed
+                .range((user, 0, offer)..=(user, u8::MAX, offer))
+                .filter(|(key, _)| key.2 == offer)
+                .map(|(_, n)| n)
+                .sum();
+            let enrollment_credits = s.cards[user as usize][ci].enrolled[k].2;
+            let period_left = o
+                .period_budget
+                .map(|b| b.amount - s.period_spent.get(&(offer, o.period_of(t.stamp))).copied().unwrap_or_default());
+            o.per_card_cap.is_none_or(|cap| card_credits < cap)
+                && o.per_user_cap.is_none_or(|cap| user_credits < cap)
+                && o.per_enrollment_limit.is_none_or(|n| enrollment_credits < n)
+                && s.budget_left[offer.0 as usize].is_none_or(|left| o.fits(left, reward))
+                && period_left.is_none_or(|left| o.fits(left, reward))
+        };
+        let mut paid: Vec<(OfferId, Cents, usize)> = Vec::new();
+        let mut winner: Option<(OfferId, Cents, usize)> = None;
+        for &(offer, reward, k) in &meets {
+            if !passes(self, offer, reward, k) {
                 continue;
             }
-            let wins = match best {
+            let o = &world.offers[offer.0 as usize];
+            if o.stackable {
+                paid.push((offer, reward, k));
+                continue;
+            }
+            let better = match winner {
                 None => true,
-                Some((r, id)) => reward > r || (reward == r && offer < id),
+                Some((w, wr, _)) => {
+                    let wo = &world.offers[w.0 as usize];
+                    (o.priority, reward) > (wo.priority, wr) || ((o.priority, reward) == (wo.priority, wr) && offer < w)
+                }
             };
-            if wins {
-                best = Some((reward, offer));
+            if better {
+                winner = Some((offer, reward, k));
             }
         }
-        let Some((reward, offer)) = best else {
-            return;
-        };
-        if !registered {
-            self.unknown_mid_excluded += 1;
-            return;
+        paid.extend(winner);
+        for (offer, reward, k) in paid {
+            let o = &world.offers[offer.0 as usize];
+            *self.redeemed.entry((user, t.slot, offer)).or_default() += 1;
+            self.cards[user as usize][ci].enrolled[k].2 += 1;
+            if let Some(left) = self.budget_left[offer.0 as usize].as_mut() {
+                *left -= reward;
+            }
+            if o.period_budget.is_some() {
+                *self.period_spent.entry((offer, o.period_of(t.stamp))).or_default() += reward;
+            }
+            let fee = percent_of(reward, o.fee_percent);
+            self.expected.insert(
+                (t.purchase, offer),
+                Expected { reward, fee, amount: t.amount, refunded: Cents::ZERO, net_reward: reward },
+            );
         }
-        *self.redeemed.entry((user, slot, offer)).or_default() += 1;
-        if let Some(left) = self.budget_left[offer.0 as usize].as_mut() {
-            *left -= reward;
-        }
-        let fee = percent_of(reward, self.world.offers[offer.0 as usize].fee_percent);
-        self.expected
-            .insert(purchase, Expected { offer, reward, fee, amount, refunded: Cents::ZERO, net_reward: reward });
     }
 
     /// A refund of `amount` of `purchase` (the oracle always knows the original).
     pub fn refund(&mut self, purchase: PurchaseId, amount: Cents) {
         let world = self.world;
-        if let Some(e) = self.expected.get_mut(&purchase) {
-            e.refunded += amount;
-            e.net_reward = reward_after_refund(&world.offers[e.offer.0 as usize], e.reward, e.amount - e.refunded);
+        for ((_, offer), e) in self.expected.range_mut((purchase, OfferId(0))..=(purchase, OfferId(u32::MAX))) {
+            e.refunded += amount.min(e.amount - e.refunded);
+            e.net_reward = reward_after_refund(&world.offers[offer.0 as usize], e.reward, e.amount - e.refunded);
         }
     }
 }
@@ -199,7 +265,7 @@ pub struct Correctness {
     pub missed_credits: u64,
     pub false_credits: u64,
     pub double_credits: u64,
-    /// Credited, but with another offer or amount than the truth.
+    /// Credited, but another amount than the truth.
     pub wrong_amounts: u64,
     /// Credited as the truth says, but refunds took back a different amount.
     pub wrong_reversals: u64,
@@ -215,6 +281,7 @@ pub struct Correctness {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Discrepancy {
     pub purchase: PurchaseId,
+    pub offer: String,
     pub kind: &'static str,
     pub policy: Option<Policy>,
     pub expected: Cents,
@@ -233,10 +300,11 @@ pub const EXAMPLES: usize = 20;
 /// Compares the pipeline's credits with the truth, purchase by purchase. `policies` lists the
 /// purchases a documented policy touched (the pipeline knows when it applied one).
 pub fn reconcile(
-    expected: &BTreeMap<PurchaseId, Expected>,
+    expected: &BTreeMap<CreditKey, Expected>,
     unknown_mid_excluded: u64,
-    granted: &BTreeMap<PurchaseId, Granted>,
+    granted: &BTreeMap<CreditKey, Granted>,
     policies: &BTreeMap<PurchaseId, Policy>,
+    offer_ids: &[&str],
 ) -> Correctness {
     let mut c = Correctness {
         unknown_mid_excluded,
@@ -244,7 +312,7 @@ pub fn reconcile(
         expected_net_rewards: expected.values().map(|e| e.net_reward).sum(),
         ..Default::default()
     };
-    let note = |c: &mut Correctness, purchase: PurchaseId, kind: &'static str, e: Cents, g: Cents| {
+    let note = |c: &mut Correctness, (purchase, offer): CreditKey, kind: &'static str, e: Cents, g: Cents| {
         let policy = policies.get(&purchase).copied();
         if let Some(p) = policy {
             *c.explained.entry(p).or_default() += 1;
@@ -258,7 +326,8 @@ pub fn reconcile(
             }
         }
         if c.examples.len() < EXAMPLES {
-            c.examples.push(Discrepancy { purchase, kind, policy, expected: e, credited: g });
+            let offer = offer_ids.get(offer.0 as usize).map_or_else(|| offer.0.to_string(), |s| s.to_string());
+            c.examples.push(Discrepancy { purchase, offer, kind, policy, expected: e, credited: g });
         }
     };
     let mut e_iter = expected.iter().peekable();
@@ -277,7 +346,7 @@ pub fn reconcile(
             (Some((&p, e)), Some((_, g))) => {
                 if g.times > 1 {
                     note(&mut c, p, "double", e.reward, Cents(g.reward.0 * g.times as i64));
-                } else if g.offer != e.offer || g.reward != e.reward {
+                } else if g.reward != e.reward {
                     note(&mut c, p, "wrong_amount", e.reward, g.reward);
                 } else if g.net_reward != e.net_reward {
                     note(&mut c, p, "wrong_reversal", e.net_reward, g.net_reward);
@@ -318,9 +387,8 @@ mod tests {
         assert_eq!(reward_after_refund(&o, Cents(300), Cents(7_000)), Cents(300), "capped, never more");
     }
 
-    fn exp(offer: u32, reward: i64, net: i64) -> Expected {
+    fn exp(reward: i64, net: i64) -> Expected {
         Expected {
-            offer: OfferId(offer),
             reward: Cents(reward),
             fee: Cents::ZERO,
             amount: Cents(1_000),
@@ -329,30 +397,33 @@ mod tests {
         }
     }
 
-    fn got(offer: u32, reward: i64, net: i64, times: u32) -> Granted {
-        Granted { offer: OfferId(offer), reward: Cents(reward), net_reward: Cents(net), times }
+    fn got(reward: i64, net: i64, times: u32) -> Granted {
+        Granted { reward: Cents(reward), net_reward: Cents(net), times }
     }
 
     #[test]
-    fn reconcile_sorts_every_purchase_into_exactly_one_category() {
-        let p = |seq| PurchaseId { user: 1, seq };
+    fn reconcile_sorts_every_reward_into_exactly_one_category() {
+        let k = |seq, offer| (PurchaseId { user: 1, seq }, OfferId(offer));
         let expected = BTreeMap::from([
-            (p(0), exp(0, 200, 200)), // correct
-            (p(1), exp(0, 200, 200)), // missed
-            (p(3), exp(0, 200, 200)), // double
-            (p(4), exp(0, 200, 200)), // wrong offer
-            (p(5), exp(0, 200, 0)),   // wrong reversal
-            (p(6), exp(0, 200, 200)), // missed, explained
+            (k(0, 0), exp(200, 200)), // correct
+            (k(1, 0), exp(200, 200)), // missed
+            (k(3, 0), exp(200, 200)), // double
+            (k(4, 0), exp(200, 200)), // wrong amount
+            (k(5, 0), exp(200, 0)),   // wrong reversal
+            (k(6, 0), exp(200, 200)), // missed, explained
+            (k(7, 0), exp(200, 200)), // the winner, correct...
+            (k(7, 1), exp(50, 50)),   // ...and a stackable bonus, missed
         ]);
         let granted = BTreeMap::from([
-            (p(0), got(0, 200, 200, 1)),
-            (p(2), got(0, 200, 200, 1)), // false
-            (p(3), got(0, 200, 400, 2)),
-            (p(4), got(1, 200, 200, 1)),
-            (p(5), got(0, 200, 200, 1)),
+            (k(0, 0), got(200, 200, 1)),
+            (k(2, 0), got(200, 200, 1)), // false
+            (k(3, 0), got(200, 400, 2)),
+            (k(4, 0), got(300, 300, 1)),
+            (k(5, 0), got(200, 200, 1)),
+            (k(7, 0), got(200, 200, 1)),
         ]);
-        let policies = BTreeMap::from([(p(6), Policy::InFlightAtEnd)]);
-        let c = reconcile(&expected, 0, &granted, &policies);
+        let policies = BTreeMap::from([(PurchaseId { user: 1, seq: 6 }, Policy::UnreferencedRefund)]);
+        let c = reconcile(&expected, 0, &granted, &policies, &["bonus", "main"]);
         assert_eq!(
             (
                 c.correct_credits,
@@ -362,10 +433,10 @@ mod tests {
                 c.wrong_amounts,
                 c.wrong_reversals
             ),
-            (1, 1, 1, 1, 1, 1)
+            (2, 2, 1, 1, 1, 1)
         );
-        assert_eq!(c.explained, BTreeMap::from([(Policy::InFlightAtEnd, 1)]));
-        assert_eq!(c.expected_credits, 6);
-        assert_eq!(c.examples.len(), 6);
+        assert_eq!(c.explained, BTreeMap::from([(Policy::UnreferencedRefund, 1)]));
+        assert_eq!(c.expected_credits, 8);
+        assert_eq!(c.examples.len(), 7);
     }
 }

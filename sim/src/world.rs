@@ -26,6 +26,10 @@ pub const MAX_IMPRESSIONS_PER_DAY: f64 = 100.0;
 pub const MAX_MONEY: i64 = 100_000_000_000; // one billion, in cents
 /// Longest return period, and longest payout delay, in days.
 pub const MAX_HOLD_DAYS: u32 = 365;
+/// Longest look-back of a new-customer offer, in days.
+pub const MAX_NEW_CUSTOMER_DAYS: u32 = 3_650;
+/// Offer priorities lie in [-MAX_PRIORITY, MAX_PRIORITY].
+pub const MAX_PRIORITY: i32 = 1_000;
 /// Largest purchase-rate factor of one surge, or of overlapping surges combined.
 pub const MAX_SURGE_FACTOR: f64 = 100.0;
 /// Scenario start years: four-digit years only.
@@ -51,6 +55,10 @@ pub enum Channel {
 }
 
 impl Channel {
+    /// A bit per channel, for sets of channels.
+    pub fn bit(self) -> u8 {
+        1 << self as u8
+    }
     pub const ALL: [(&'static str, Channel); 3] =
         [("in_store", Channel::InStore), ("online", Channel::Online), ("app", Channel::App)];
     pub fn name(self) -> &'static str {
@@ -136,6 +144,13 @@ pub struct Targeting {
     pub impressions_per_day: f64,
 }
 
+/// A budget per period of `period` seconds from the offer's start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PeriodBudget {
+    pub amount: Cents,
+    pub period: u64,
+}
+
 #[derive(Debug, Clone)]
 pub struct Offer {
     pub id: String,
@@ -153,6 +168,21 @@ pub struct Offer {
     pub return_period: u64,
     /// Time from confirmation to the statement credit.
     pub payout_delay: u64,
+    pub per_user_cap: Option<u32>,
+    pub per_enrollment_limit: Option<u32>,
+    pub max_spend: Option<Cents>,
+    /// Channels that qualify, a bit each (`Channel::bit`).
+    pub channel_mask: u8,
+    /// Schemes that qualify, a bit per scheme index.
+    pub scheme_mask: u32,
+    /// MIDs that qualify, sorted; empty: all the merchant's MIDs.
+    pub mids: Vec<MidId>,
+    /// New customers only: no purchase at the merchant seen within this many seconds before.
+    pub new_customer_window: Option<u64>,
+    pub period_budget: Option<PeriodBudget>,
+    pub overspend: Overspend,
+    pub priority: i32,
+    pub stackable: bool,
     pub fee_percent: Decimal,
     pub uplift: f64,
     pub targeting: Targeting,
@@ -176,9 +206,47 @@ impl Offer {
             budget: None,
             return_period: 0,
             payout_delay: 0,
+            per_user_cap: None,
+            per_enrollment_limit: None,
+            max_spend: None,
+            channel_mask: 0b111,
+            scheme_mask: u32::MAX,
+            mids: Vec::new(),
+            new_customer_window: None,
+            period_budget: None,
+            overspend: Overspend::Decline,
+            priority: 0,
+            stackable: false,
             fee_percent: Decimal::TEN,
             uplift: 0.0,
             targeting: Targeting { segments: vec![], hashtags: vec![], hours: (0, 24), impressions_per_day: 1.0 },
+        }
+    }
+
+    /// Whether the offer's terms admit a purchase: window, weekday, hour, minimum and maximum
+    /// spend, channel, scheme and location (the merchant is the caller's to check).
+    pub fn admits(&self, cal: &Calendar, at: SimTime, amount: Cents, channel: Channel, scheme: u8, mid: MidId) -> bool {
+        amount >= self.min_spend
+            && self.max_spend.is_none_or(|m| amount <= m)
+            && self.channel_mask & channel.bit() != 0
+            && self.scheme_mask & (1u32 << scheme) != 0
+            && (self.mids.is_empty() || self.mids.binary_search(&mid).is_ok())
+            && self.admits_time(cal, at)
+    }
+
+    /// The budget period a reward granted at `t` counts against.
+    pub fn period_of(&self, t: SimTime) -> u32 {
+        match self.period_budget {
+            Some(b) => (t.0.saturating_sub(self.start.0) / b.period) as u32,
+            None => 0,
+        }
+    }
+
+    /// Whether a budget with `left` remaining can pay `reward` under the overspend policy.
+    pub fn fits(&self, left: Cents, reward: Cents) -> bool {
+        match self.overspend {
+            Overspend::Decline => left >= reward,
+            Overspend::FinishLast => left > Cents::ZERO,
         }
     }
 
@@ -395,7 +463,16 @@ pub fn build<N>(cfg: &ScenarioConfig<N>, schemes: &[String]) -> Result<World, Ve
     let segment_pick = Categorical::new(segments.iter().map(|s| s.share)).unwrap_or_default();
     let profiles = build_profiles(&mut pr, cfg);
     let (merchants, mids, group_members) = build_merchants(&mut pr, cfg, &profiles);
-    let offers = build_offers(&mut pr, cfg, &calendar, period_end, &merchants, &group_members, &segments, &tag_index);
+    let ctx = OfferCtx {
+        cal: &calendar,
+        period_end,
+        merchants: &merchants,
+        mids: &mids,
+        segments: &segments,
+        schemes,
+        tag_index: &tag_index,
+    };
+    let offers = build_offers(&mut pr, cfg, &ctx, &group_members);
     let surges = build_surges(&mut pr, cfg, &calendar, period_end);
 
     check_combined_surges(&mut pr, &surges, &calendar, period_end);
@@ -711,16 +788,24 @@ fn merchant(
 }
 
 #[allow(clippy::too_many_arguments)]
+/// What building an offer needs to know about the rest of the world.
+struct OfferCtx<'a> {
+    cal: &'a Calendar,
+    period_end: SimTime,
+    merchants: &'a [Merchant],
+    mids: &'a [Mid],
+    segments: &'a [Segment],
+    schemes: &'a [String],
+    tag_index: &'a dyn Fn(&str) -> Option<u32>,
+}
+
 fn build_offers<N>(
     pr: &mut Problems,
     cfg: &ScenarioConfig<N>,
-    cal: &Calendar,
-    period_end: SimTime,
-    merchants: &[Merchant],
+    ctx: &OfferCtx<'_>,
     groups: &BTreeMap<String, Vec<MerchantId>>,
-    segments: &[Segment],
-    tag_index: &dyn Fn(&str) -> Option<u32>,
 ) -> Vec<Offer> {
+    let merchants = ctx.merchants;
     let mut out = Vec::new();
     let mut seen = BTreeSet::new();
     for (id, o) in &cfg.offers.0 {
@@ -743,7 +828,7 @@ fn build_offers<N>(
                 }
             },
         };
-        out.push(offer(pr, base, id.clone(), merchant, o, cal, period_end, segments, tag_index));
+        out.push(offer(pr, base, id.clone(), merchant, o, ctx));
     }
     for (gi, g) in cfg.offer_groups.iter().enumerate() {
         let base = with_index(path(&["offer_groups"]), gi);
@@ -782,17 +867,7 @@ fn build_offers<N>(
                 );
                 break;
             }
-            out.push(offer(
-                pr,
-                with_key(base.clone(), "template"),
-                id,
-                *m,
-                &g.template,
-                cal,
-                period_end,
-                segments,
-                tag_index,
-            ));
+            out.push(offer(pr, with_key(base.clone(), "template"), id, *m, &g.template, ctx));
         }
     }
     if out.len() > MAX_OFFERS {
@@ -801,18 +876,15 @@ fn build_offers<N>(
     out
 }
 
-#[allow(clippy::too_many_arguments)]
 fn offer(
     pr: &mut Problems,
     base: Vec<PathSeg>,
     id: String,
     merchant: MerchantId,
     o: &OfferConfig,
-    cal: &Calendar,
-    period_end: SimTime,
-    segments: &[Segment],
-    tag_index: &dyn Fn(&str) -> Option<u32>,
+    ctx: &OfferCtx<'_>,
 ) -> Offer {
+    let OfferCtx { cal, period_end, segments, tag_index, .. } = *ctx;
     let p = |k: &str| with_key(base.clone(), k);
     let reward = match (&o.reward.fixed, &o.reward.percent, &o.reward.cap) {
         (Some(f), None, None) => Reward::Fixed(money(pr, with_key(p("reward"), "fixed"), *f, false)),
@@ -893,6 +965,7 @@ fn offer(
             pr.push(p(k), format!("must be at most {MAX_HOLD_DAYS} days, found {v}"));
         }
     }
+    let rules = offer_rules(pr, &p, merchant, o, min_spend, ctx);
     if o.platform_fee_percent.0 < Decimal::ZERO || o.platform_fee_percent.0 > Decimal::ONE_HUNDRED {
         pr.push(p("platform_fee_percent"), format!("must be between 0 and 100, found {}", o.platform_fee_percent.0));
     }
@@ -931,6 +1004,17 @@ fn offer(
         budget,
         return_period: o.return_period_days as u64 * SECONDS_PER_DAY,
         payout_delay: o.payout_delay_days as u64 * SECONDS_PER_DAY,
+        per_user_cap: o.per_user_cap,
+        per_enrollment_limit: o.transactions_per_enrollment,
+        max_spend: rules.max_spend,
+        channel_mask: rules.channel_mask,
+        scheme_mask: rules.scheme_mask,
+        mids: rules.mids,
+        new_customer_window: o.new_customer_days.map(|d| d as u64 * SECONDS_PER_DAY),
+        period_budget: rules.period_budget,
+        overspend: o.overspend,
+        priority: o.priority,
+        stackable: o.stackable,
         fee_percent: o.platform_fee_percent.0,
         uplift: o.uplift,
         targeting: Targeting {
@@ -940,6 +1024,111 @@ fn offer(
             impressions_per_day: t.impressions_per_day,
         },
     }
+}
+
+/// The offer rules beyond window and reward, validated.
+struct Rules {
+    max_spend: Option<Cents>,
+    channel_mask: u8,
+    scheme_mask: u32,
+    mids: Vec<MidId>,
+    period_budget: Option<PeriodBudget>,
+}
+
+fn offer_rules(
+    pr: &mut Problems,
+    p: &dyn Fn(&str) -> Vec<PathSeg>,
+    merchant: MerchantId,
+    o: &OfferConfig,
+    min_spend: Cents,
+    ctx: &OfferCtx<'_>,
+) -> Rules {
+    for (k, v) in [("per_user_cap", o.per_user_cap), ("transactions_per_enrollment", o.transactions_per_enrollment)] {
+        if v == Some(0) {
+            pr.push(p(k), format!("must be at least 1; remove `{k}` for no limit"));
+        }
+    }
+    let max_spend = o.max_spend.map(|m| money(pr, p("max_spend"), m, false));
+    if max_spend.is_some_and(|m| m < min_spend) {
+        pr.push(p("max_spend"), format!("is below `min_spend` ({min_spend}): no transaction could qualify"));
+    }
+    let m = ctx.merchants.get(merchant.0 as usize);
+    let mut channel_mask = 0b111;
+    if let Some(list) = &o.channels {
+        channel_mask = 0;
+        if list.is_empty() {
+            pr.push(p("channels"), "an empty list admits no purchase; remove `channels` for every channel");
+        }
+        for (i, name) in list.iter().enumerate() {
+            match Channel::ALL.iter().find(|(n, _)| n == name) {
+                Some((_, c)) if m.is_none_or(|m| m.channels.contains(c)) => channel_mask |= c.bit(),
+                Some(_) => pr.push(with_index(p("channels"), i), format!("the merchant does not sell `{name}`")),
+                None => pr.push(
+                    with_index(p("channels"), i),
+                    format!(
+                        "unknown channel `{name}`{}; use in_store, online or app",
+                        hint(name, Channel::ALL.iter().map(|(n, _)| n))
+                    ),
+                ),
+            }
+        }
+    }
+    let mut scheme_mask = u32::MAX;
+    if let Some(list) = &o.schemes {
+        scheme_mask = 0;
+        if list.is_empty() {
+            pr.push(p("schemes"), "an empty list admits no card; remove `schemes` for every scheme");
+        }
+        for (i, name) in list.iter().enumerate() {
+            match ctx.schemes.iter().position(|s| s == name) {
+                Some(k) => scheme_mask |= 1 << k,
+                None => pr.push(
+                    with_index(p("schemes"), i),
+                    format!("unknown card scheme `{name}`{}", hint(name, ctx.schemes.iter())),
+                ),
+            }
+        }
+    }
+    let mut mids = Vec::new();
+    if let Some(list) = &o.mids {
+        if list.is_empty() {
+            pr.push(p("mids"), "an empty list admits no location; remove `mids` for every location");
+        }
+        let own: Vec<(usize, &Mid)> = ctx.mids.iter().enumerate().filter(|(_, x)| x.merchant == merchant).collect();
+        for (i, code) in list.iter().enumerate() {
+            match own.iter().find(|(_, x)| &x.code == code) {
+                Some((k, _)) => mids.push(MidId(*k as u32)),
+                None => pr.push(
+                    with_index(p("mids"), i),
+                    format!(
+                        "`{code}` is not a MID of this offer's merchant{}; its MIDs: {}",
+                        hint(code, own.iter().map(|(_, x)| &x.code)),
+                        own.iter().map(|(_, x)| x.code.as_str()).collect::<Vec<_>>().join(", ")
+                    ),
+                ),
+            }
+        }
+        mids.sort_unstable();
+        mids.dedup();
+    }
+    if o.new_customer_days.is_some_and(|d| d == 0 || d > MAX_NEW_CUSTOMER_DAYS) {
+        pr.push(
+            p("new_customer_days"),
+            format!("must be between 1 and {MAX_NEW_CUSTOMER_DAYS}, found {}", o.new_customer_days.unwrap_or(0)),
+        );
+    }
+    let period_budget = o.budget_per_period.as_ref().map(|b| {
+        let bp = |k: &str| with_key(p("budget_per_period"), k);
+        let amount = money(pr, bp("amount"), b.amount, false);
+        if b.days == 0 || b.days > MAX_DAYS {
+            pr.push(bp("days"), format!("must be between 1 and {MAX_DAYS}, found {}", b.days));
+        }
+        PeriodBudget { amount, period: b.days.max(1) as u64 * SECONDS_PER_DAY }
+    });
+    if !(-MAX_PRIORITY..=MAX_PRIORITY).contains(&o.priority) {
+        pr.push(p("priority"), format!("must be between -{MAX_PRIORITY} and {MAX_PRIORITY}, found {}", o.priority));
+    }
+    Rules { max_spend, channel_mask, scheme_mask, mids, period_budget }
 }
 
 fn build_surges<N>(pr: &mut Problems, cfg: &ScenarioConfig<N>, cal: &Calendar, period_end: SimTime) -> Vec<Surge> {
