@@ -8,8 +8,8 @@
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use offersim::{load_file, Overrides};
 use offersim_sim::events::NoProgress;
-use offersim_sim::matching::{match_txn, Enrolled, Txn};
-use offersim_sim::world::OfferId;
+use offersim_sim::matching::{match_txn, Counters, Decision, Decline, Enrolled, Txn};
+use offersim_sim::world::{Channel, MerchantId, OfferId};
 use offersim_sim::{Cents, RunOptions, SimTime};
 use std::hint::black_box;
 use std::path::Path;
@@ -21,29 +21,48 @@ fn matching(c: &mut Criterion) {
     let target = w.offers[4].merchant;
     let enrolled: Vec<Enrolled> = [0u32, 2, 4, 7, 11]
         .iter()
-        .map(|&o| Enrolled { offer: OfferId(o), since: SimTime::ZERO, redemptions: 0 })
+        .map(|&o| Enrolled { offer: OfferId(o), since: SimTime::ZERO, redemptions: 0, credited: 0 })
         .collect();
     let txns: Vec<Txn> = (0..1024u64)
         .map(|i| Txn {
             at: SimTime(i * 613 % (8 * 86_400)),
-            merchant: target.0,
+            merchant: target,
             amount: Cents(300 + (i as i64 * 37) % 5_000),
+            channel: Channel::InStore,
+            scheme: 0,
+            mid: offersim_sim::world::MidId(w.merchants[target.0 as usize].first_mid),
         })
         .collect();
-    let budgets: Vec<Option<Cents>> = w.offers.iter().map(|o| o.budget).collect();
+    let budgets = Budgets(w.offers.iter().map(|o| o.budget).collect());
+    let mut decision = Decision::default();
     let mut g = c.benchmark_group("matching");
     g.throughput(Throughput::Elements(txns.len() as u64));
     g.bench_function("one_card_5_enrollments", |b| {
         b.iter(|| {
             let mut matched = 0u32;
             for t in &txns {
-                let v = match_txn(t, &w.calendar, &w.offers, &enrolled, &|o: OfferId| budgets[o.0 as usize]);
-                matched += matches!(v, offersim_sim::matching::Verdict::Matched { .. }) as u32;
+                match_txn(t, &w.calendar, &w.offers, &enrolled, &budgets, &mut decision);
+                matched += decision.awards.len() as u32;
             }
             black_box(matched)
         })
     });
     g.finish();
+}
+
+/// Budgets only: no per-user caps, no new-customer offers in the bench world.
+struct Budgets(Vec<Option<Cents>>);
+
+impl Counters for Budgets {
+    fn user_redemptions(&self, _: OfferId) -> u32 {
+        0
+    }
+    fn budget_blocks(&self, offer: OfferId, reward: Cents) -> Option<Decline> {
+        self.0[offer.0 as usize].is_some_and(|left| left < reward).then_some(Decline::Budget)
+    }
+    fn seen_customer(&self, _: MerchantId, _: SimTime, _: SimTime) -> bool {
+        false
+    }
 }
 
 fn pipeline(c: &mut Criterion) {
