@@ -21,7 +21,7 @@ fn matching(c: &mut Criterion) {
     let target = w.offers[4].merchant;
     let enrolled: Vec<Enrolled> = [0u32, 2, 4, 7, 11]
         .iter()
-        .map(|&o| Enrolled { offer: OfferId(o), since: SimTime::ZERO, redemptions: 0, credited: 0 })
+        .map(|&o| Enrolled { offer: OfferId(o), since: SimTime::ZERO, credited: 0 })
         .collect();
     let txns: Vec<Txn> = (0..1024u64)
         .map(|i| Txn {
@@ -54,6 +54,9 @@ fn matching(c: &mut Criterion) {
 struct Budgets(Vec<Option<Cents>>);
 
 impl Counters for Budgets {
+    fn card_redemptions(&self, _: OfferId) -> u32 {
+        0
+    }
     fn user_redemptions(&self, _: OfferId) -> u32 {
         0
     }

@@ -1,12 +1,13 @@
 //! The report's data model. Field order is the order of the struct; money is a decimal string
 //! with two places; times are local date-times of the scenario and seconds since its start.
 
+use offersim_sim::config::Overspend;
 use offersim_sim::ledger::Account;
 use offersim_sim::network::FaultCounts;
 use offersim_sim::outcome::{Bucket, Funnel, OfferStats, Outcome, Reversals};
 use offersim_sim::time::format_duration;
 use offersim_sim::truth::Correctness;
-use offersim_sim::world::{Reward, World};
+use offersim_sim::world::{Channel, Offer, Reward, World};
 use offersim_sim::{Cents, SimTime};
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::Serialize;
@@ -88,6 +89,9 @@ pub struct OfferRow {
     pub start: String,
     pub end: String,
     pub per_card_cap: Option<u32>,
+    /// The offer's other rules in words ("" when it has none): caps, limits, filters, budgets
+    /// per period, overspend policy, priority, stacking, return period.
+    pub rules: String,
     pub impressions: u64,
     pub clicks: u64,
     pub card_entries_abandoned: u64,
@@ -98,7 +102,10 @@ pub struct OfferRow {
     pub qualifying_transactions: u64,
     pub redemptions: u64,
     pub declined_per_card_cap: u64,
+    pub declined_per_user_cap: u64,
+    pub declined_enrollment_limit: u64,
     pub declined_budget: u64,
+    pub declined_period_budget: u64,
     pub clawbacks: u64,
     pub rewards_credited: Cents,
     pub rewards_clawed_back: Cents,
@@ -107,6 +114,8 @@ pub struct OfferRow {
     pub merchant_cost: Cents,
     pub budget: Option<Cents>,
     pub budget_left: Option<Cents>,
+    /// Rewards paid beyond a budget (total or per period) under the `finish_last` policy.
+    pub budget_overspend: Cents,
     pub budget_ran_out_at: Option<String>,
     pub attributed_spend: Cents,
     pub incremental_spend: Cents,
@@ -180,6 +189,57 @@ pub struct LedgerInfo {
     pub within_budgets: bool,
 }
 
+fn rules_text(world: &World, o: &Offer) -> String {
+    let mut r: Vec<String> = Vec::new();
+    if let Some(n) = o.per_user_cap {
+        r.push(format!("{n} per user"));
+    }
+    if let Some(n) = o.per_enrollment_limit {
+        r.push(format!("{n} per enrollment"));
+    }
+    if let Some(m) = o.max_spend {
+        r.push(format!("max spend {m}"));
+    }
+    if o.channel_mask != 0b111 {
+        let names: Vec<&str> =
+            Channel::ALL.iter().filter(|(_, c)| o.channel_mask & c.bit() != 0).map(|(n, _)| *n).collect();
+        r.push(names.join("/"));
+    }
+    if o.scheme_mask != u32::MAX {
+        let names: Vec<&str> = world
+            .schemes
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| o.scheme_mask & (1 << i) != 0)
+            .map(|(_, n)| n.as_str())
+            .collect();
+        r.push(format!("{} cards", names.join("/")));
+    }
+    if !o.mids.is_empty() {
+        let codes: Vec<&str> = o.mids.iter().map(|m| world.mids[m.0 as usize].code.as_str()).collect();
+        r.push(format!("at {}", codes.join(", ")));
+    }
+    if let Some(w) = o.new_customer_window {
+        r.push(format!("new customers ({} days)", w / 86_400));
+    }
+    if let Some(b) = o.period_budget {
+        r.push(format!("{} per {} days", b.amount, b.period / 86_400));
+    }
+    if o.overspend == Overspend::FinishLast {
+        r.push("finish_last".into());
+    }
+    if o.priority != 0 {
+        r.push(format!("priority {}", o.priority));
+    }
+    if o.stackable {
+        r.push("stackable".into());
+    }
+    if o.return_period > 0 {
+        r.push(format!("{}-day return period", o.return_period / 86_400));
+    }
+    r.join(" · ")
+}
+
 fn reward_text(r: &Reward) -> String {
     match r {
         Reward::Fixed(c) => format!("{c} fixed"),
@@ -215,6 +275,7 @@ pub fn build(world: &World, out: &Outcome) -> Report {
                 start: cal.format(o.start),
                 end: cal.format(o.end),
                 per_card_cap: o.per_card_cap,
+                rules: rules_text(world, o),
                 impressions: s.impressions,
                 clicks: s.clicks,
                 card_entries_abandoned: s.card_entries_abandoned,
@@ -225,7 +286,10 @@ pub fn build(world: &World, out: &Outcome) -> Report {
                 qualifying_transactions: s.qualifying_transactions,
                 redemptions: s.redemptions,
                 declined_per_card_cap: s.declined_per_card_cap,
+                declined_per_user_cap: s.declined_per_user_cap,
+                declined_enrollment_limit: s.declined_enrollment_limit,
                 declined_budget: s.declined_budget,
+                declined_period_budget: s.declined_period_budget,
                 clawbacks: s.clawbacks,
                 rewards_credited: s.rewards_credited,
                 rewards_clawed_back: s.rewards_clawed_back,
@@ -234,6 +298,7 @@ pub fn build(world: &World, out: &Outcome) -> Report {
                 merchant_cost: s.net_rewards() + s.net_fees(),
                 budget: o.budget,
                 budget_left: s.budget_left,
+                budget_overspend: s.budget_overspend,
                 budget_ran_out_at: s.budget_ran_out_at.map(|t| cal.format(t)),
                 attributed_spend: s.attributed_spend,
                 incremental_spend: s.incremental_spend,
@@ -253,8 +318,11 @@ pub fn build(world: &World, out: &Outcome) -> Report {
         clawbacks: b.clawbacks,
     };
     let ttc = |p: u32| out.time_to_credit_percentile(p);
-    let within_budgets =
-        world.offers.iter().zip(&out.offers).all(|(o, s)| o.budget.is_none_or(|b| s.rewards_credited <= b));
+    // Under `decline` no budget is ever exceeded; under `finish_last` only by the reported overspend.
+    let within_budgets = world.offers.iter().zip(&out.offers).all(|(o, s)| {
+        o.budget.is_none_or(|b| s.rewards_credited <= b + s.budget_overspend)
+            && (o.overspend == Overspend::FinishLast || s.budget_overspend == Cents::ZERO)
+    });
     let l = &out.ledger;
     Report {
         schema: SCHEMA,

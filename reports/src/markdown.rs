@@ -90,14 +90,24 @@ fn funnel(s: &mut String, r: &Report) {
     }
     let _ = writeln!(
         s,
-        "\nCard entries abandoned: {} · one-tap enrollments: {} · card deletions: {} (ending {} enrollments) · declined for the per-card cap: {} · declined for budget: {}.\n",
+        "\nCard entries abandoned: {} · one-tap enrollments: {} · card deletions: {} (ending {} enrollments).\n",
         count(f.card_entries_abandoned),
         count(f.one_tap_enrollments),
         count(f.card_deletions),
         count(f.enrollments_ended_by_deletion),
-        count(f.declined_per_card_cap),
-        count(f.declined_budget)
     );
+    let declines = [
+        ("the per-card cap", f.declined_per_card_cap),
+        ("the per-user cap", f.declined_per_user_cap),
+        ("the limit per enrollment", f.declined_enrollment_limit),
+        ("the budget", f.declined_budget),
+        ("the budget of the period", f.declined_period_budget),
+    ];
+    let parts: Vec<String> =
+        declines.iter().filter(|(_, n)| *n > 0).map(|(why, n)| format!("{} for {why}", count(*n))).collect();
+    if !parts.is_empty() {
+        let _ = writeln!(s, "Qualifying transactions declined: {}.\n", parts.join(" · "));
+    }
 }
 
 fn network(s: &mut String, r: &Report) {
@@ -252,7 +262,7 @@ fn days(s: &mut String, r: &Report) {
 fn offers(s: &mut String, r: &Report) {
     let _ = writeln!(s, "## Offers\n");
     let _ = writeln!(s, "ROI = (incremental spend × the merchant's gross margin − merchant cost) ÷ merchant cost; incremental spend is the spend that exists only because users were enrolled (known exactly in simulation).\n");
-    let _ = writeln!(s, "| Offer | Merchant | Reward | Min spend | Enrollments | Redemptions | Net rewards | Budget left | Budget ran out | Attributed spend | Incremental spend | ROI |\n|---|---|---|---:|---:|---:|---:|---:|---|---:|---:|---:|");
+    let _ = writeln!(s, "| Offer | Merchant | Reward | Min spend | Rules | Enrollments | Redemptions | Net rewards | Budget left | Budget ran out | Attributed spend | Incremental spend | ROI |\n|---|---|---|---:|---|---:|---:|---:|---:|---|---:|---:|---:|");
     let mut rows: Vec<&OfferRow> = r.offers.iter().collect();
     if rows.len() > MAX_OFFER_ROWS {
         rows.sort_by(|a, b| b.net_rewards.cmp(&a.net_rewards).then(a.id.cmp(&b.id)));
@@ -260,11 +270,12 @@ fn offers(s: &mut String, r: &Report) {
     for o in rows.iter().take(MAX_OFFER_ROWS) {
         let _ = writeln!(
             s,
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             o.id,
             o.merchant_name,
             o.reward,
             usd(o.min_spend),
+            o.rules,
             count(o.enrollments),
             count(o.redemptions),
             usd(o.net_rewards),
@@ -280,7 +291,7 @@ fn offers(s: &mut String, r: &Report) {
         let net: Cents = rest.iter().map(|o| o.net_rewards).sum();
         let _ = writeln!(
             s,
-            "| … {} more offers | | | | {} | {} | {} | | | | | |",
+            "| … {} more offers | | | | | {} | {} | {} | | | | | |",
             rest.len(),
             count(rest.iter().map(|o| o.enrollments).sum::<u64>()),
             count(rest.iter().map(|o| o.redemptions).sum::<u64>()),

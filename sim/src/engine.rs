@@ -384,10 +384,7 @@ impl<'w> Engine<'w> {
         let Some(link) = self.links[u as usize].iter_mut().find(|l| l.token == token && l.active()) else {
             unreachable!("enrollment on a card that is not linked: the user model links before enrolling");
         };
-        let slot = link.slot;
-        let redemptions =
-            self.redeemed[u as usize].iter().find(|(s, o, _)| *s == slot && *o == offer).map_or(0, |(_, _, n)| *n);
-        link.enrolled.push(Enrolled { offer, since: now, redemptions, credited: 0 });
+        link.enrolled.push(Enrolled { offer, since: now, credited: 0 });
         let stats = &mut self.out.offers[offer.0 as usize];
         stats.enrollments += 1;
         self.out.funnel.enrollments += 1;
@@ -672,6 +669,7 @@ impl<'w> Engine<'w> {
             stats: &self.out.offers,
             period_spent: &self.period_spent,
             redeemed: &self.redeemed[u],
+            slot,
             cleared: &self.cleared[u],
             purchase,
             stamp,
@@ -724,7 +722,6 @@ impl<'w> Engine<'w> {
         let o = &world.offers[offer.0 as usize];
         let fee = percent_of(reward, o.fee_percent);
         for e in self.links[u][li].enrolled.iter_mut().filter(|e| e.offer == offer) {
-            e.redemptions += 1;
             e.credited += 1;
         }
         match self.redeemed[u].iter_mut().find(|(s, o, _)| *s == slot && *o == offer) {
@@ -919,6 +916,8 @@ struct View<'a> {
     stats: &'a [OfferStats],
     period_spent: &'a [BTreeMap<u32, Cents>],
     redeemed: &'a [(u8, OfferId, u32)],
+    /// The physical card that cleared.
+    slot: u8,
     cleared: &'a [Cleared],
     purchase: PurchaseId,
     /// The clearing's network timestamp (its budget period).
@@ -926,6 +925,10 @@ struct View<'a> {
 }
 
 impl Counters for View<'_> {
+    fn card_redemptions(&self, offer: OfferId) -> u32 {
+        self.redeemed.iter().find(|(s, o, _)| *s == self.slot && *o == offer).map_or(0, |(_, _, n)| *n)
+    }
+
     fn user_redemptions(&self, offer: OfferId) -> u32 {
         self.redeemed.iter().filter(|(_, o, _)| *o == offer).map(|(_, _, n)| n).sum()
     }

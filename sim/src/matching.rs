@@ -44,8 +44,6 @@ pub struct Txn {
 pub struct Enrolled {
     pub offer: OfferId,
     pub since: SimTime,
-    /// Credits this physical card has had from this offer (across its tokens).
-    pub redemptions: u32,
     /// Credits this enrollment has had.
     pub credited: u32,
 }
@@ -75,6 +73,8 @@ impl Decline {
 
 /// What matching needs to know beyond the card's enrollments: the platform's counters.
 pub trait Counters {
+    /// Credits the physical card has had from `offer`, across its tokens.
+    fn card_redemptions(&self, offer: OfferId) -> u32;
     /// Credits the user has had from `offer`, across all their cards.
     fn user_redemptions(&self, offer: OfferId) -> u32;
     /// Why the offer's budgets cannot pay `reward` now, if they cannot.
@@ -137,7 +137,7 @@ pub fn match_txn(
                 continue;
             }
         }
-        let block = if o.per_card_cap.is_some_and(|cap| e.redemptions >= cap) {
+        let block = if o.per_card_cap.is_some_and(|cap| counters.card_redemptions(e.offer) >= cap) {
             Some(Decline::PerCardCap)
         } else if o.per_user_cap.is_some_and(|cap| counters.user_redemptions(e.offer) >= cap) {
             Some(Decline::PerUserCap)
@@ -195,8 +195,8 @@ mod tests {
         }
     }
 
-    fn enrolled(offer: u32, since: u64, redemptions: u32) -> Enrolled {
-        Enrolled { offer: OfferId(offer), since: SimTime(since), redemptions, credited: 0 }
+    fn enrolled(offer: u32, since: u64) -> Enrolled {
+        Enrolled { offer: OfferId(offer), since: SimTime(since), credited: 0 }
     }
 
     /// Counters for tests: budgets left per offer (None: unlimited), the user's credits per
@@ -204,11 +204,15 @@ mod tests {
     #[derive(Default)]
     struct State {
         left: Vec<Option<Cents>>,
+        card: Vec<u32>,
         user: Vec<u32>,
         customer: bool,
     }
 
     impl Counters for State {
+        fn card_redemptions(&self, offer: OfferId) -> u32 {
+            self.card.get(offer.0 as usize).copied().unwrap_or(0)
+        }
         fn user_redemptions(&self, offer: OfferId) -> u32 {
             self.user.get(offer.0 as usize).copied().unwrap_or(0)
         }
@@ -239,7 +243,7 @@ mod tests {
     fn minimum_spend_is_inclusive_and_maximum_spend_too() {
         let mut o = offer(Reward::Fixed(Cents(200)), 500);
         o.max_spend = Some(Cents(5_000));
-        let e = [enrolled(0, 0, 0)];
+        let e = [enrolled(0, 0)];
         let v = |amount| won(&run(&txn(100, amount), std::slice::from_ref(&o), &e, &free()));
         assert_eq!(v(500), [(0, 200)]);
         assert_eq!(v(499), []);
@@ -250,19 +254,19 @@ mod tests {
     #[test]
     fn a_purchase_before_enrollment_does_not_qualify() {
         let offers = [fixed(200)];
-        assert_eq!(won(&run(&txn(99, 1000), &offers, &[enrolled(0, 100, 0)], &free())), []);
-        assert_eq!(won(&run(&txn(100, 1000), &offers, &[enrolled(0, 100, 0)], &free())), [(0, 200)]);
+        assert_eq!(won(&run(&txn(99, 1000), &offers, &[enrolled(0, 100)], &free())), []);
+        assert_eq!(won(&run(&txn(100, 1000), &offers, &[enrolled(0, 100)], &free())), [(0, 200)]);
     }
 
     #[test]
     fn the_highest_reward_wins_then_the_earliest_offer() {
         // $2 fixed vs 10% of $30.00 = $3.00: the percent offer wins.
         let offers = [fixed(200), offer(Reward::Percent { percent: Decimal::TEN, cap: None }, 0)];
-        let e = [enrolled(0, 0, 0), enrolled(1, 0, 0)];
+        let e = [enrolled(0, 0), enrolled(1, 0)];
         assert_eq!(won(&run(&txn(10, 3000), &offers, &e, &free())), [(1, 300)]);
         // 10% of $20.00 = $2.00 ties with the fixed $2: the earlier offer (0) wins, in either
         // enrollment order.
-        let e_rev = [enrolled(1, 0, 0), enrolled(0, 0, 0)];
+        let e_rev = [enrolled(1, 0), enrolled(0, 0)];
         assert_eq!(won(&run(&txn(10, 2000), &offers, &e, &free())), [(0, 200)]);
         assert_eq!(won(&run(&txn(10, 2000), &offers, &e_rev, &free())), [(0, 200)]);
     }
@@ -272,7 +276,7 @@ mod tests {
         let mut small = fixed(100);
         small.priority = 1;
         let offers = [fixed(500), small];
-        let e = [enrolled(0, 0, 0), enrolled(1, 0, 0)];
+        let e = [enrolled(0, 0), enrolled(1, 0)];
         assert_eq!(won(&run(&txn(10, 1000), &offers, &e, &free())), [(1, 100)]);
     }
 
@@ -284,8 +288,9 @@ mod tests {
         capped_bonus.stackable = true;
         capped_bonus.per_card_cap = Some(1);
         let offers = [fixed(200), fixed(300), bonus, capped_bonus];
-        let e = [enrolled(3, 0, 1), enrolled(2, 0, 0), enrolled(1, 0, 0), enrolled(0, 0, 0)];
-        let d = run(&txn(10, 1000), &offers, &e, &free());
+        let e = [enrolled(3, 0), enrolled(2, 0), enrolled(1, 0), enrolled(0, 0)];
+        let st = State { card: vec![0, 0, 0, 1], ..State::default() };
+        let d = run(&txn(10, 1000), &offers, &e, &st);
         assert_eq!(won(&d), [(1, 300), (2, 50)], "the winner, then the stackable bonus");
         assert_eq!(d.declines, [(OfferId(3), Decline::PerCardCap)]);
     }
@@ -304,9 +309,10 @@ mod tests {
         let mut capped = fixed(500);
         capped.per_card_cap = Some(1);
         let offers = [capped, fixed(100)];
-        let e = [enrolled(0, 0, 1), enrolled(1, 0, 0)];
-        assert_eq!(won(&run(&txn(10, 1000), &offers, &e, &free())), [(1, 100)]);
-        let d = run(&txn(10, 1000), &offers[..1], &e[..1], &free());
+        let e = [enrolled(0, 0), enrolled(1, 0)];
+        let st = State { card: vec![1, 0], ..State::default() };
+        assert_eq!(won(&run(&txn(10, 1000), &offers, &e, &st)), [(1, 100)]);
+        let d = run(&txn(10, 1000), &offers[..1], &e[..1], &st);
         assert_eq!((won(&d), d.declines), (vec![], vec![(OfferId(0), Decline::PerCardCap)]));
     }
 
@@ -316,11 +322,11 @@ mod tests {
         o.per_user_cap = Some(2);
         let offers = [o];
         let st = State { user: vec![2], ..State::default() };
-        let d = run(&txn(10, 1000), &offers, &[enrolled(0, 0, 0)], &st);
+        let d = run(&txn(10, 1000), &offers, &[enrolled(0, 0)], &st);
         assert_eq!(d.declines, [(OfferId(0), Decline::PerUserCap)]);
         let mut o = fixed(200);
         o.per_enrollment_limit = Some(3);
-        let e = Enrolled { credited: 3, ..enrolled(0, 0, 0) };
+        let e = Enrolled { credited: 3, ..enrolled(0, 0) };
         let d = run(&txn(10, 1000), &[o], &[e], &free());
         assert_eq!(d.declines, [(OfferId(0), Decline::EnrollmentLimit)]);
     }
@@ -332,7 +338,7 @@ mod tests {
         o.scheme_mask = 1 << 1;
         o.mids = vec![MidId(4)];
         let offers = [o];
-        let e = [enrolled(0, 0, 0)];
+        let e = [enrolled(0, 0)];
         let ok = Txn { channel: Channel::Online, scheme: 1, mid: MidId(4), ..txn(10, 1000) };
         assert_eq!(won(&run(&ok, &offers, &e, &free())), [(0, 200)]);
         for bad in [Txn { channel: Channel::InStore, ..ok }, Txn { scheme: 0, ..ok }, Txn { mid: MidId(3), ..ok }] {
@@ -345,7 +351,7 @@ mod tests {
         let mut o = fixed(200);
         o.new_customer_window = Some(90 * 86_400);
         let offers = [o];
-        let e = [enrolled(0, 0, 0)];
+        let e = [enrolled(0, 0)];
         assert_eq!(won(&run(&txn(10, 1000), &offers, &e, &free())), [(0, 200)]);
         let known = State { customer: true, ..State::default() };
         let d = run(&txn(10, 1000), &offers, &e, &known);
@@ -355,7 +361,7 @@ mod tests {
     #[test]
     fn a_reward_larger_than_the_budget_left_is_declined_not_paid_in_part() {
         let offers = [fixed(500)];
-        let e = [enrolled(0, 0, 0)];
+        let e = [enrolled(0, 0)];
         let st = State { left: vec![Some(Cents(499))], ..State::default() };
         assert_eq!(run(&txn(10, 1000), &offers, &e, &st).declines, [(OfferId(0), Decline::Budget)]);
         let st = State { left: vec![Some(Cents(500))], ..State::default() };
@@ -381,7 +387,7 @@ mod tests {
         o.days_mask = 1 << 4; // Fridays only
         o.hours = (11, 14);
         let offers = [o];
-        let e = [enrolled(0, 0, 0)];
+        let e = [enrolled(0, 0)];
         let at = |day: u64, h: u64| day * 86_400 + h * 3_600;
         let m = |t| !run(&txn(t, 1000), &offers, &e, &free()).awards.is_empty();
         assert!(m(at(4, 11)), "Friday 11:00");
@@ -396,9 +402,9 @@ mod tests {
         let mut capped = fixed(300);
         capped.per_card_cap = Some(1);
         let offers = [fixed(200), capped];
-        let e = [enrolled(0, 0, 0), enrolled(1, 0, 1)];
+        let e = [enrolled(0, 0), enrolled(1, 0)];
         // Offer 0 is out of budget, offer 1 (the larger reward) is at its cap: the cap is why.
-        let st = State { left: vec![Some(Cents(100)), None], ..State::default() };
+        let st = State { left: vec![Some(Cents(100)), None], card: vec![0, 1], ..State::default() };
         assert_eq!(run(&txn(10, 1000), &offers, &e, &st).declines, [(OfferId(1), Decline::PerCardCap)]);
         // With offer 1 at a smaller reward, offer 0 (out of budget) would have won.
         let mut small = offers.clone();
