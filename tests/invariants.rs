@@ -23,6 +23,82 @@ struct OfferSpec {
     fee: u32,
     start_day: u32,
     length_days: u32,
+    rules: Rules,
+}
+
+/// The offer rules beyond caps and budgets, each present or not.
+#[derive(Debug, Clone, Default)]
+struct Rules {
+    per_user_cap: Option<u32>,
+    per_enrollment: Option<u32>,
+    max_spend: Option<u32>,
+    in_store_only: bool,
+    scheme_a_only: bool,
+    first_mid_only: bool,
+    new_customer_days: Option<u32>,
+    period: Option<(u32, u32)>,
+    finish_last: bool,
+    priority: i32,
+    stackable: bool,
+}
+
+fn rules_strategy() -> impl Strategy<Value = Rules> {
+    (
+        (proptest::option::of(1u32..4), proptest::option::of(1u32..3), proptest::option::of(20u32..80)),
+        (any::<bool>(), any::<bool>(), any::<bool>()),
+        (proptest::option::of(1u32..10), proptest::option::of((1u32..40, 1u32..3)), any::<bool>()),
+        (-2i32..3, any::<bool>()),
+    )
+        .prop_map(|((u, e, m), (i, a, f), (n, p, fl), (pr, st))| Rules {
+            per_user_cap: u,
+            per_enrollment: e,
+            max_spend: m,
+            in_store_only: i,
+            scheme_a_only: a,
+            first_mid_only: f,
+            new_customer_days: n,
+            period: p,
+            finish_last: fl,
+            priority: pr,
+            stackable: st,
+        })
+}
+
+impl Rules {
+    fn toml(&self, merchant: usize) -> String {
+        let mut s = String::new();
+        let mut line = |k: &str, v: String| s += &format!("{k} = {v}\n");
+        if let Some(n) = self.per_user_cap {
+            line("per_user_cap", n.to_string());
+        }
+        if let Some(n) = self.per_enrollment {
+            line("transactions_per_enrollment", n.to_string());
+        }
+        if let Some(m) = self.max_spend {
+            line("max_spend", m.to_string());
+        }
+        if self.in_store_only {
+            line("channels", "[\"in_store\"]".into());
+        }
+        if self.scheme_a_only {
+            line("schemes", "[\"a\"]".into());
+        }
+        if self.first_mid_only {
+            line("mids", format!("[\"m{merchant}#1\"]"));
+        }
+        if let Some(d) = self.new_customer_days {
+            line("new_customer_days", d.to_string());
+        }
+        if let Some((amount, days)) = self.period {
+            line("budget_per_period", format!("{{ amount = {amount}, days = {days} }}"));
+        }
+        if self.finish_last {
+            line("overspend", "\"finish_last\"".into());
+        }
+        line("priority", self.priority.to_string());
+        line("stackable", self.stackable.to_string());
+        s
+    }
 }
 
 fn offer_spec(merchants: usize) -> impl Strategy<Value = OfferSpec> {
@@ -36,10 +112,17 @@ fn offer_spec(merchants: usize) -> impl Strategy<Value = OfferSpec> {
         0u32..40,
         0u32..3,
         1u32..5,
+        proptest::option::weighted(0.7, rules_strategy()),
     )
-        .prop_map(|(merchant, percent, fixed_cents, min_spend, cap, budget, fee, start_day, length_days)| {
-            OfferSpec { merchant, percent, fixed_cents, min_spend, cap, budget, fee, start_day, length_days }
-        })
+        .prop_map(
+            |(merchant, percent, fixed_cents, min_spend, cap, budget, fee, start_day, length_days, rules)| {
+                let mut rules = rules.unwrap_or_default();
+                if rules.max_spend.is_some_and(|m| m < min_spend) {
+                    rules.max_spend = None;
+                }
+                OfferSpec { merchant, percent, fixed_cents, min_spend, cap, budget, fee, start_day, length_days, rules }
+            },
+        )
 }
 
 fn scenario_text(seed: u64, users: u32, merchants: usize, offers: &[OfferSpec], rates: (f64, f64, f64)) -> String {
@@ -72,6 +155,7 @@ fn scenario_text(seed: u64, users: u32, merchants: usize, offers: &[OfferSpec], 
         if let Some(b) = o.budget {
             s += &format!("budget = {b}\n");
         }
+        s += &o.rules.toml(o.merchant);
         s += "targeting = { impressions_per_day = 2.0 }\n\n";
     }
     for scheme in ["a", "b"] {
@@ -118,8 +202,10 @@ proptest! {
         let mut enrolled: BTreeMap<(String, String), u64> = BTreeMap::new();
         let mut deleted: BTreeMap<String, u64> = BTreeMap::new();
         let mut bought: BTreeMap<String, (u64, i64)> = BTreeMap::new();
-        let mut credited: BTreeMap<String, (String, String, i64, i64)> = BTreeMap::new();
-        let mut clawed: BTreeSet<String> = BTreeSet::new();
+        let mut credited: BTreeMap<(String, String), (String, i64, i64)> = BTreeMap::new();
+        let mut clawed: BTreeSet<(String, String)> = BTreeSet::new();
+        let mut owner: BTreeMap<String, u64> = BTreeMap::new();
+        let mut per_user: BTreeMap<(u64, String), u32> = BTreeMap::new();
         let mut per_card: BTreeMap<(String, String), u32> = BTreeMap::new();
         let mut per_offer: BTreeMap<String, i64> = BTreeMap::new();
         let (mut credit_sum, mut clawback_sum) = (0i64, 0i64);
@@ -129,10 +215,11 @@ proptest! {
             match e["type"].as_str().unwrap() {
                 "enrollment" => { enrolled.entry((str_of("card"), str_of("offer"))).or_insert(t); }
                 "card_deleted" => { deleted.insert(str_of("card"), t); }
+                "card_added" => { owner.insert(str_of("card"), e["user"].as_u64().unwrap()); }
                 "purchase" => { bought.insert(str_of("purchase"), (t, cents(&e["amount"]))); }
                 "credit" => {
                     let (p, card, offer) = (str_of("purchase"), str_of("card"), str_of("offer"));
-                    prop_assert!(!credited.contains_key(&p), "purchase {} credited twice", p);
+                    prop_assert!(!credited.contains_key(&(p.clone(), offer.clone())), "purchase {} credited twice by {}", p, offer);
                     let (at, amount) = bought[&p];
                     let since = enrolled.get(&(card.clone(), offer.clone()));
                     prop_assert!(since.is_some_and(|s| *s <= at), "credit for a purchase made before enrollment: {}", p);
@@ -140,16 +227,17 @@ proptest! {
                     let reward = cents(&e["amount"]);
                     prop_assert!(reward > 0);
                     *per_card.entry((card.clone(), offer.clone())).or_default() += 1;
+                    *per_user.entry((owner[&card], offer.clone())).or_default() += 1;
                     *per_offer.entry(offer.clone()).or_default() += reward;
                     credit_sum += reward;
-                    credited.insert(p, (card, offer, reward, amount));
+                    credited.insert((p, offer), (card, reward, amount));
                 }
                 "clawback" => {
-                    let p = str_of("purchase");
-                    prop_assert!(clawed.insert(p.clone()), "purchase {} clawed back twice", p);
-                    let c = &credited[&p];
-                    prop_assert_eq!(cents(&e["amount"]), c.2, "a clawback reverses exactly the reward");
-                    clawback_sum += c.2;
+                    let key = (str_of("purchase"), str_of("offer"));
+                    prop_assert!(clawed.insert(key.clone()), "reward {:?} clawed back twice", key);
+                    let c = &credited[&key];
+                    prop_assert_eq!(cents(&e["amount"]), c.1, "a full refund reverses exactly the reward");
+                    clawback_sum += c.1;
                 }
                 _ => {}
             }
@@ -159,7 +247,17 @@ proptest! {
         for (o, row) in s.world.offers.iter().zip(&report.offers) {
             let paid = per_offer.get(&o.id).copied().unwrap_or(0);
             prop_assert_eq!(paid, row.rewards_credited.0);
-            if let Some(b) = o.budget { prop_assert!(paid <= b.0, "offer {} paid {} over budget {}", o.id, paid, b.0); }
+            if let Some(b) = o.budget {
+                prop_assert!(paid <= b.0 + row.budget_overspend.0, "offer {} paid {} over budget {}", o.id, paid, b.0);
+            }
+            if o.overspend == offersim_sim::config::Overspend::Decline {
+                prop_assert_eq!(row.budget_overspend.0, 0, "offer {} overspent under `decline`", o.id);
+            }
+            if let Some(cap) = o.per_user_cap {
+                for ((_, offer), n) in &per_user {
+                    if offer == &o.id { prop_assert!(*n <= cap, "offer {} credited a user {} times (cap {})", o.id, n, cap); }
+                }
+            }
             if let Some(cap) = o.per_card_cap {
                 for ((_, offer), n) in &per_card {
                     if offer == &o.id { prop_assert!(*n <= cap, "offer {} credited a card {} times (cap {})", o.id, n, cap); }
@@ -233,9 +331,8 @@ fn with_faults(text: &str, f: &Faults) -> String {
 }
 
 /// Each offer's budget.
-fn s_offers(text: &str) -> Vec<Option<offersim_sim::Cents>> {
-    let s = load_str("prop.toml", text, &Overrides::default()).expect("valid");
-    s.world.offers.iter().map(|o| o.budget).collect()
+fn s_offers(text: &str) -> Vec<offersim_sim::world::Offer> {
+    load_str("prop.toml", text, &Overrides::default()).expect("valid").world.offers
 }
 
 fn run_text(text: &str) -> Result<offersim_sim::outcome::Outcome, TestCaseError> {
@@ -264,7 +361,8 @@ proptest! {
         let held = out.ledger.balance(Account::RewardsPending) + out.ledger.balance(Account::RewardsConfirmed) + out.ledger.balance(Account::CardholderCredits);
         prop_assert_eq!(held, out.money.rewards_credited - out.money.rewards_clawed_back);
         for (o, s) in s_offers(&text).iter().zip(&out.offers) {
-            if let Some(b) = o { prop_assert!(s.rewards_credited <= *b, "over budget"); }
+            if let Some(b) = o.budget { prop_assert!(s.rewards_credited <= b + s.budget_overspend, "over budget"); }
+            if o.overspend == offersim_sim::config::Overspend::Decline { prop_assert_eq!(s.budget_overspend, offersim_sim::Cents::ZERO); }
         }
     }
 
