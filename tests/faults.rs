@@ -2,130 +2,15 @@
 //! purchase or two) replayed through the real engine and mock network with that fault switched
 //! on, and the exact credits, clawbacks and reconciliation against the ground truth checked.
 //!
-//! The scenario: Cafe Lumiere, "$2 back on $5 or more" all week (Mon 2026-11-23 → Mon 11-30),
-//! 10% platform fee; Visa clears exactly 48 h after the purchase, Amex 24 h, no batches.
+//! The scenario is `tests/common/script.rs`'s café.
 
 mod common;
 
-use common::Memory;
-use offersim::scenario::{load_str, Overrides, Scenario};
+use common::script::*;
+use offersim::scenario::{load_str, Overrides};
 use offersim_sim::engine::{run_scripted, RunOptions};
-use offersim_sim::network::PurchaseId;
-use offersim_sim::outcome::Outcome;
-use offersim_sim::population::{Purchase, Token, UserEvent};
-use offersim_sim::world::{Channel, MerchantId, MidId, OfferId};
-use offersim_sim::{Cents, SimTime};
-use serde_json::Value;
-
-const BASE: &str = r#"
-[scenario]
-name = "faults"
-seed = 1
-start = "2026-11-23"
-days = 7
-settle_days = 40
-
-[population]
-users = 4
-
-[segments.all]
-share = 1.0
-purchases_per_day = 0.5
-cards_per_user = [0.5, 0.5]
-schemes = { visa = 0.5, amex = 0.5 }
-click_rate = 0.1
-card_entry_completion = 1.0
-
-[merchants.cafe]
-name = "Cafe Lumiere"
-category = "cafe"
-mids = 2
-channels = { in_store = 0.8, app = 0.2 }
-basket = { median = 6.50, sigma = 0.4 }
-
-[offers.two_over_five]
-merchant = "cafe"
-reward = { fixed = 2.00 }
-min_spend = 5.00
-start = "2026-11-23T00:00"
-end = "2026-11-30T00:00"
-platform_fee_percent = 10
-BUDGET
-
-[network.schemes.visa]
-auth_delay_seconds = [2, 2]
-clearing_delay_hours = { min = 48, mode = 48, max = 48 }
-clearing_batches_per_day = 0
-REFUNDS
-
-[network.schemes.amex]
-auth_delay_seconds = [2, 2]
-clearing_delay_hours = { min = 24, mode = 24, max = 24 }
-clearing_batches_per_day = 0
-"#;
-
-const VISA: u8 = 0;
-const AMEX: u8 = 1;
-
-/// A scenario with `budget` (TOML line or ""), visa refund settings and extra network settings.
-fn scenario(budget: &str, refunds: &str, extra: &str) -> Scenario {
-    let text = BASE.replace("BUDGET", budget).replace("REFUNDS", refunds) + extra;
-    load_str("faults.toml", &text, &Overrides::default()).unwrap_or_else(|d| panic!("{d:?}"))
-}
-
-fn at(day: u64, hour: u64, minute: u64) -> SimTime {
-    SimTime(day * 86_400 + hour * 3_600 + minute * 60)
-}
-
-fn token(user: u32, slot: u8) -> Token {
-    Token(1_000 + user as u64 * 10 + slot as u64)
-}
-
-/// A user who links card `slot` and enrolls it at `when`.
-fn enroll(user: u32, slot: u8, when: SimTime) -> Vec<(SimTime, UserEvent)> {
-    let token = token(user, slot);
-    vec![
-        (when, UserEvent::CardAdded { slot, token }),
-        (when, UserEvent::Enrolled { offer: OfferId(0), token, one_tap: false }),
-    ]
-}
-
-fn buy(user: u32, seq: u32, when: SimTime, cents: i64, slot: u8, scheme: u8) -> (SimTime, UserEvent) {
-    (
-        when,
-        UserEvent::Purchase(Purchase {
-            id: PurchaseId { user, seq },
-            merchant: MerchantId(0),
-            mid: MidId(1),
-            channel: Channel::InStore,
-            amount: Cents(cents),
-            slot,
-            scheme,
-            uplift_of: None,
-        }),
-    )
-}
-
-fn run(s: &Scenario, script: Vec<(u32, Vec<(SimTime, UserEvent)>)>) -> (Outcome, Vec<Value>) {
-    let mut log = Memory::default();
-    let out = run_scripted(&s.world, &s.network, RunOptions::threads(1), script, Some(&mut log));
-    assert!(out.ledger.is_balanced());
-    (out, log.0)
-}
-
-/// The exactly-once verdict: everything the truth expects was credited, nothing else.
-fn assert_exact(out: &Outcome, credits: u64) {
-    let c = &out.correctness;
-    assert_eq!(c.unexplained(), 0, "{c:?}");
-    assert_eq!(c.explained.len(), 0, "{c:?}");
-    assert_eq!((c.expected_credits, c.correct_credits, out.funnel.credits), (credits, credits, credits), "{c:?}");
-}
-
-fn one_purchase(cents: i64) -> Vec<(u32, Vec<(SimTime, UserEvent)>)> {
-    let mut events = enroll(0, 0, at(0, 8, 0));
-    events.push(buy(0, 0, at(0, 9, 0), cents, 0, VISA));
-    vec![(0, events)]
-}
+use offersim_sim::population::UserEvent;
+use offersim_sim::Cents;
 
 #[test]
 fn repeated_deliveries_are_credited_once() {
@@ -242,8 +127,8 @@ fn a_partial_refund_takes_back_only_what_the_rest_no_longer_earns() {
     // earns 10% of it (half-even to the cent); the clawback is the difference.
     let text = BASE
         .replace("reward = { fixed = 2.00 }\nmin_spend = 5.00", "reward = { percent = 10 }\nmin_spend = 0")
-        .replace("BUDGET", "")
-        .replace("REFUNDS", "refund_rate = 1.0\npartial_refund_share = 1.0");
+        .replace("OFFER", "")
+        .replace("VISA_EXTRA", "refund_rate = 1.0\npartial_refund_share = 1.0");
     let s = load_str("partial.toml", &text, &Overrides::default()).unwrap_or_else(|d| panic!("{d:?}"));
     let (out, log) = run(&s, one_purchase(2_000));
     assert_exact(&out, 1);

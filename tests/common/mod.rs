@@ -1,6 +1,8 @@
-//! Helpers shared by the integration tests: running the real `offersim` binary.
+//! Helpers shared by the integration tests: running the real `offersim` binary, scripted runs.
 
 #![allow(dead_code)]
+
+pub mod script;
 
 use offersim_sim::events::{EventLog, Record};
 use serde_json::Value;
