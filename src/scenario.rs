@@ -138,6 +138,7 @@ fn explain(message: &str) -> String {
             ("expected u32", "expected a whole number"),
             ("expected u64", "expected a whole number"),
             ("expected i64", "expected a whole number"),
+            ("expected i32", "expected a whole number"),
             ("expected f64", "expected a number"),
         ] {
             m = m.replace(rust, plain);

@@ -125,10 +125,8 @@ fn a_purchase_at_an_unknown_mid_earns_nothing_by_policy() {
 fn a_partial_refund_takes_back_only_what_the_rest_no_longer_earns() {
     // 10% back, no minimum: $20.00 earns $2.00. A partial refund of r leaves 20 - r, which
     // earns 10% of it (half-even to the cent); the clawback is the difference.
-    let text = BASE
-        .replace("reward = { fixed = 2.00 }\nmin_spend = 5.00", "reward = { percent = 10 }\nmin_spend = 0")
-        .replace("OFFER", "")
-        .replace("VISA_EXTRA", "refund_rate = 1.0\npartial_refund_share = 1.0");
+    let text = base("", "", "", "refund_rate = 1.0\npartial_refund_share = 1.0")
+        .replace("reward = { fixed = 2.00 }\nmin_spend = 5.00", "reward = { percent = 10 }\nmin_spend = 0");
     let s = load_str("partial.toml", &text, &Overrides::default()).unwrap_or_else(|d| panic!("{d:?}"));
     let (out, log) = run(&s, one_purchase(2_000));
     assert_exact(&out, 1);

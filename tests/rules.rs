@@ -173,3 +173,52 @@ stackable = true
     assert_eq!(out.money.rewards_clawed_back, Cents(150));
     assert_eq!(out.ledger.merchant_cost(), Cents::ZERO);
 }
+
+// ---- time zones: the merchant's local time decides -------------------------------------------
+// The scenario runs on New York time (-05:00); the café is in San Francisco (-08:00), three
+// hours behind: scenario 14:30 is 11:30 at the café.
+
+fn west(offer: &str) -> offersim::scenario::Scenario {
+    zoned("utc_offset = \"-05:00\"", "utc_offset = \"-08:00\"", offer, "", "")
+}
+
+fn one_buy(when: offersim_sim::SimTime) -> Vec<(u32, Vec<(offersim_sim::SimTime, UserEvent)>)> {
+    let mut e = enroll(0, 0, at(0, 8, 0));
+    e.push(buy(0, 0, when, 650, 0, VISA));
+    vec![(0, e)]
+}
+
+#[test]
+fn offer_hours_are_the_merchants_local_hours() {
+    let s = west("hours = [11, 14]");
+    assert_exact(&run(&s, one_buy(at(0, 14, 30))).0, 1); // 11:30 at the café
+    assert_exact(&run(&s, one_buy(at(0, 11, 30))).0, 0); // 08:30 at the café
+    assert_exact(&run(&s, one_buy(at(0, 17, 0))).0, 0); // 14:00 at the café: outside [11, 14)
+}
+
+#[test]
+fn an_offer_window_ends_at_the_merchants_midnight() {
+    // Ends Sunday 29th 00:00 at the café = 03:00 in New York.
+    let text = base("utc_offset = \"-05:00\"", "utc_offset = \"-08:00\"", "", "")
+        .replace("end = \"2026-11-30T00:00\"", "end = \"2026-11-29T00:00\"");
+    let s = offersim::scenario::load_str("west.toml", &text, &Default::default()).expect("valid");
+    assert_exact(&run(&s, one_buy(at(6, 2, 0))).0, 1); // Saturday 23:00 at the café
+    assert_exact(&run(&s, one_buy(at(6, 3, 30))).0, 0); // Sunday 00:30 at the café
+}
+
+#[test]
+fn offer_weekdays_are_the_merchants_local_days() {
+    // Saturdays only, at the café: New York's Sunday 01:00 is still Saturday 22:00 there.
+    let s = west("days = [\"sat\"]");
+    assert_exact(&run(&s, one_buy(at(6, 1, 0))).0, 1);
+    assert_exact(&run(&s, one_buy(at(5, 1, 0))).0, 0); // Friday 22:00 at the café
+}
+
+#[test]
+fn a_merchant_ahead_of_the_scenario_may_start_its_offer_at_its_own_midnight() {
+    // Tokyo (+09:00) against UTC: the café's Monday 00:00 is Sunday 15:00 in the scenario,
+    // before it starts; the offer starts with the scenario, and Monday 09:00 UTC is 18:00 there.
+    let s = zoned("", "utc_offset = \"+09:00\"", "hours = [18, 19]", "", "");
+    assert_exact(&run(&s, one_buy(at(0, 9, 0))).0, 1);
+    assert_exact(&run(&s, one_buy(at(0, 18, 0))).0, 0);
+}

@@ -46,6 +46,10 @@ pub struct ScenarioMeta {
     pub days: u32,
     #[serde(default = "default_settle_days")]
     pub settle_days: u32,
+    /// The scenario's time zone as an offset from UTC (`"-05:00"`): every date-time in the file
+    /// is in it unless a merchant says otherwise (default `"+00:00"`).
+    #[serde(default)]
+    pub utc_offset: OffsetInput,
 }
 
 fn default_settle_days() -> u32 {
@@ -107,6 +111,9 @@ pub struct MerchantConfig {
     pub popularity: f64,
     #[serde(default = "default_margin")]
     pub gross_margin: DecimalInput,
+    /// The merchant's time zone (default: the scenario's): offers at this merchant judge
+    /// window, weekday and hour in it, and its daily profile is local.
+    pub utc_offset: Option<OffsetInput>,
 }
 
 fn one_mid() -> u32 {
@@ -321,6 +328,38 @@ impl<'de> Deserialize<'de> for DecimalInput {
         }
         d.deserialize_any(V)
     }
+}
+
+/// A fixed offset from UTC: `"-05:00"`, `"+05:30"`, `"Z"` (no daylight saving). Seconds east
+/// of UTC; validated by the world (range, quarter hours).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct OffsetInput(pub i32);
+
+impl<'de> Deserialize<'de> for OffsetInput {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        parse_offset(&s).map(OffsetInput).ok_or_else(|| {
+            de::Error::custom(format!("`{s}` is not a UTC offset; write it like \"-05:00\", \"+05:30\" or \"Z\""))
+        })
+    }
+}
+
+fn parse_offset(s: &str) -> Option<i32> {
+    let s = s.trim();
+    if s == "Z" || s == "z" {
+        return Some(0);
+    }
+    let (sign, rest) = match s.as_bytes().first()? {
+        b'+' => (1, &s[1..]),
+        b'-' => (-1, &s[1..]),
+        _ => return None,
+    };
+    let (h, m) = rest.split_once(':')?;
+    if h.len() != 2 || m.len() != 2 {
+        return None;
+    }
+    let (h, m): (i32, i32) = (h.parse().ok()?, m.parse().ok()?);
+    (m < 60).then_some(sign * (h * 3_600 + m * 60))
 }
 
 /// A local date: `"2026-11-23"` or a TOML date `2026-11-23`.

@@ -464,6 +464,7 @@ impl<'w> Engine<'w> {
                 amount: p.amount,
                 scheme: &world.schemes[p.scheme as usize],
                 card,
+                local_at: self.log.as_ref().and_then(|_| merchant_local_time(world, p.merchant, now)),
             },
         );
         let facts =
@@ -948,4 +949,14 @@ impl Counters for View<'_> {
             c.purchase != self.purchase && c.merchant == merchant && since <= c.bought_at && c.bought_at < before
         })
     }
+}
+
+/// The merchant's local date-time of `t`, when the merchant keeps another time than the
+/// scenario.
+fn merchant_local_time(world: &World, merchant: MerchantId, t: SimTime) -> Option<String> {
+    let offset = world.merchants[merchant.0 as usize].local_offset;
+    (offset != 0).then(|| {
+        let local = world.calendar.datetime(SimTime(0)) + chrono::Duration::seconds(t.0 as i64 + offset);
+        local.format("%Y-%m-%dT%H:%M:%S").to_string()
+    })
 }

@@ -49,6 +49,10 @@ pub enum LogEvent<'a> {
         scheme: &'a str,
         /// The card's token when it is linked, else null (the platform knows nothing of it).
         card: Option<Token>,
+        /// The merchant's local date-time, when the merchant is in another time zone than the
+        /// scenario (what the network reports as the transaction time).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        local_at: Option<String>,
     },
     Auth {
         purchase: PurchaseId,

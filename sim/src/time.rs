@@ -58,11 +58,20 @@ impl Calendar {
     }
     /// Weekday of `t`, Monday = 0 .. Sunday = 6.
     pub fn weekday(&self, t: SimTime) -> u8 {
-        ((self.start_weekday as usize + t.day_index()) % 7) as u8
+        self.weekday_of_day(t.day_index() as i64)
+    }
+    /// Weekday of day `d` since the start (negative: before it).
+    pub fn weekday_of_day(&self, d: i64) -> u8 {
+        (self.start_weekday as i64 + d).rem_euclid(7) as u8
     }
     /// The instant of a local date-time, or `None` when it lies before the start.
     pub fn instant(&self, at: NaiveDateTime) -> Option<SimTime> {
-        let secs = (at - self.start.and_hms_opt(0, 0, 0)?).num_seconds();
+        self.instant_in(at, 0)
+    }
+    /// The instant of a date-time in a zone `offset` seconds ahead of the scenario's clock, or
+    /// `None` when it lies before the start.
+    pub fn instant_in(&self, at: NaiveDateTime, offset: i64) -> Option<SimTime> {
+        let secs = (at - self.start.and_hms_opt(0, 0, 0)?).num_seconds() - offset;
         u64::try_from(secs).ok().map(SimTime)
     }
     /// The local date-time of `t` (saturating at chrono's last representable instant).

@@ -106,6 +106,9 @@ pub struct Merchant {
     /// Share of all purchases (Zipf by rank × popularity), normalised to sum to 1.
     pub weight: f64,
     pub gross_margin: Decimal,
+    /// Seconds from the scenario's clock to the merchant's local time (its UTC offset minus the
+    /// scenario's).
+    pub local_offset: i64,
 }
 
 impl Merchant {
@@ -183,6 +186,8 @@ pub struct Offer {
     pub overspend: Overspend,
     pub priority: i32,
     pub stackable: bool,
+    /// The merchant's `local_offset`: window, weekday and hour are judged in its local time.
+    pub local_offset: i64,
     pub fee_percent: Decimal,
     pub uplift: f64,
     pub targeting: Targeting,
@@ -217,6 +222,7 @@ impl Offer {
             overspend: Overspend::Decline,
             priority: 0,
             stackable: false,
+            local_offset: 0,
             fee_percent: Decimal::TEN,
             uplift: 0.0,
             targeting: Targeting { segments: vec![], hashtags: vec![], hours: (0, 24), impressions_per_day: 1.0 },
@@ -251,11 +257,13 @@ impl Offer {
     }
 
     /// Whether the window, weekday and hour rules admit a purchase at `t`.
+    /// Weekday and hour are the merchant's local ones; the window is stored in scenario time.
     pub fn admits_time(&self, cal: &Calendar, t: SimTime) -> bool {
-        let h = t.hour_of_day() as u8;
+        let local = t.0 as i64 + self.local_offset;
+        let h = (local.rem_euclid(SECONDS_PER_DAY as i64) / SECONDS_PER_HOUR as i64) as u8;
         t >= self.start
             && t < self.end
-            && self.days_mask & (1 << cal.weekday(t)) != 0
+            && self.days_mask & (1 << cal.weekday_of_day(local.div_euclid(SECONDS_PER_DAY as i64))) != 0
             && h >= self.hours.0
             && h < self.hours.1
     }
@@ -441,6 +449,7 @@ pub fn build<N>(cfg: &ScenarioConfig<N>, schemes: &[String]) -> Result<World, Ve
     let start =
         if (MIN_YEAR..=MAX_YEAR).contains(&meta.start.0.year()) { meta.start.0 } else { chrono::NaiveDate::default() };
     let calendar = Calendar::new(start);
+    check_offset(&mut pr, path(&["scenario", "utc_offset"]), cfg.scenario.utc_offset);
     let days = meta.days.clamp(1, MAX_DAYS);
     let period_end = SimTime::from_days(days as u64);
     let pop = &cfg.population;
@@ -642,7 +651,7 @@ fn build_merchants<N>(
             }
         };
         seen.insert(id.clone());
-        merchants.push(merchant(pr, base, id.clone(), name, m, profiles));
+        merchants.push(merchant(pr, base, id.clone(), name, m, profiles, cfg.scenario.utc_offset));
     }
     for (gi, g) in cfg.merchant_groups.iter().enumerate() {
         let base = with_index(path(&["merchant_groups"]), gi);
@@ -677,7 +686,15 @@ fn build_merchants<N>(
             }
             members.push(MerchantId(merchants.len() as u32));
             let name = format!("{} {k:0width$}", g.name_prefix.trim());
-            merchants.push(merchant(pr, with_key(base.clone(), "template"), id, name, &g.template, profiles));
+            merchants.push(merchant(
+                pr,
+                with_key(base.clone(), "template"),
+                id,
+                name,
+                &g.template,
+                profiles,
+                cfg.scenario.utc_offset,
+            ));
             if merchants.len() > MAX_MERCHANTS {
                 break;
             }
@@ -716,8 +733,15 @@ fn merchant(
     name: String,
     m: &MerchantConfig,
     profiles: &BTreeMap<String, [f64; 24]>,
+    scenario_offset: OffsetInput,
 ) -> Merchant {
     let p = |k: &str| with_key(base.clone(), k);
+    let own = m.utc_offset.unwrap_or(scenario_offset);
+    if m.utc_offset.is_some() {
+        check_offset(pr, p("utc_offset"), own);
+    }
+    // Seconds from the scenario's clock to the merchant's.
+    let local_offset = (own.0 - scenario_offset.0) as i64;
     if m.category.trim().is_empty() {
         pr.push(p("category"), "category must not be empty");
     }
@@ -748,7 +772,11 @@ fn merchant(
         check_sum_one(pr, p("channels"), "channel shares", m.channels.values().sum());
     }
     let profile = match profiles.get(&m.profile) {
-        Some(pf) => *pf,
+        // The profile is local: scenario hour h is local hour h + offset (rounded to the hour).
+        Some(pf) => {
+            let shift = (local_offset as f64 / 3_600.0).round() as i64;
+            std::array::from_fn(|h| pf[(h as i64 + shift).rem_euclid(24) as usize])
+        }
         None => {
             pr.push(
                 p("profile"),
@@ -784,10 +812,17 @@ fn merchant(
         basket_sigma: m.basket.sigma,
         weight: m.popularity,
         gross_margin: m.gross_margin.0,
+        local_offset,
     }
 }
 
-#[allow(clippy::too_many_arguments)]
+/// Offsets lie between -12:00 and +14:00, in quarter hours.
+fn check_offset(pr: &mut Problems, p: Vec<PathSeg>, o: OffsetInput) {
+    if !(-12 * 3_600..=14 * 3_600).contains(&o.0) || o.0 % 900 != 0 {
+        pr.push(p, "a UTC offset lies between -12:00 and +14:00, in quarter hours");
+    }
+}
+
 /// What building an offer needs to know about the rest of the world.
 struct OfferCtx<'a> {
     cal: &'a Calendar,
@@ -886,6 +921,8 @@ fn offer(
 ) -> Offer {
     let OfferCtx { cal, period_end, segments, tag_index, .. } = *ctx;
     let p = |k: &str| with_key(base.clone(), k);
+    // The offer's date-times are the merchant's local ones.
+    let local_offset = ctx.merchants.get(merchant.0 as usize).map_or(0, |m| m.local_offset);
     let reward = match (&o.reward.fixed, &o.reward.percent, &o.reward.cap) {
         (Some(f), None, None) => Reward::Fixed(money(pr, with_key(p("reward"), "fixed"), *f, false)),
         (None, Some(pc), cap) => {
@@ -914,14 +951,18 @@ fn offer(
     let min_spend = money(pr, p("min_spend"), o.min_spend, true);
     let start = match o.start {
         None => SimTime::ZERO,
-        Some(dt) => cal.instant(dt.0).unwrap_or_else(|| {
-            pr.push(p("start"), format!("{} is before the scenario starts ({})", dt.0, cal.start_date()));
+        // A merchant ahead of the scenario's clock may start at its local midnight of the first
+        // day, hours before the scenario's: the offer then starts with the scenario.
+        Some(dt) => cal.instant_in(dt.0, local_offset).unwrap_or_else(|| {
+            if cal.instant(dt.0).is_none() {
+                pr.push(p("start"), format!("{} is before the scenario starts ({})", dt.0, cal.start_date()));
+            }
             SimTime::ZERO
         }),
     };
     let end = match o.end {
         None => period_end,
-        Some(dt) => match cal.instant(dt.0) {
+        Some(dt) => match cal.instant_in(dt.0, local_offset) {
             Some(t) => t,
             None => {
                 pr.push(p("end"), format!("{} is before the scenario starts ({})", dt.0, cal.start_date()));
@@ -1015,6 +1056,7 @@ fn offer(
         overspend: o.overspend,
         priority: o.priority,
         stackable: o.stackable,
+        local_offset,
         fee_percent: o.platform_fee_percent.0,
         uplift: o.uplift,
         targeting: Targeting {
@@ -1062,7 +1104,14 @@ fn offer_rules(
         for (i, name) in list.iter().enumerate() {
             match Channel::ALL.iter().find(|(n, _)| n == name) {
                 Some((_, c)) if m.is_none_or(|m| m.channels.contains(c)) => channel_mask |= c.bit(),
-                Some(_) => pr.push(with_index(p("channels"), i), format!("the merchant does not sell `{name}`")),
+                Some(_) => pr.push(
+                    with_index(p("channels"), i),
+                    format!(
+                        "merchant `{}` does not sell `{name}`; it sells: {}",
+                        m.map_or("", |m| m.id.as_str()),
+                        m.map_or(String::new(), |m| m.channels.iter().map(|c| c.name()).collect::<Vec<_>>().join(", "))
+                    ),
+                ),
                 None => pr.push(
                     with_index(p("channels"), i),
                     format!(
@@ -1084,7 +1133,11 @@ fn offer_rules(
                 Some(k) => scheme_mask |= 1 << k,
                 None => pr.push(
                     with_index(p("schemes"), i),
-                    format!("unknown card scheme `{name}`{}", hint(name, ctx.schemes.iter())),
+                    format!(
+                        "unknown card scheme `{name}`{}; the network defines: {}",
+                        hint(name, ctx.schemes.iter()),
+                        ctx.schemes.join(", ")
+                    ),
                 ),
             }
         }

@@ -20,6 +20,7 @@ seed = 1
 start = "2026-11-23"
 days = 7
 settle_days = 40
+SCENARIO
 
 [population]
 users = 4
@@ -38,6 +39,7 @@ category = "cafe"
 mids = 2
 channels = { in_store = 0.8, app = 0.2 }
 basket = { median = 6.50, sigma = 0.4 }
+MERCHANT
 
 [offers.two_over_five]
 merchant = "cafe"
@@ -66,8 +68,18 @@ pub const AMEX: u8 = 1;
 /// The scenario with `offer` lines added to the café offer, `visa` lines to the Visa scheme,
 /// and `tail` (more tables: network faults, other offers) at the end.
 pub fn scenario(offer: &str, visa: &str, tail: &str) -> Scenario {
-    let text = BASE.replace("OFFER", offer).replace("VISA_EXTRA", visa) + tail;
+    zoned("", "", offer, visa, tail)
+}
+
+/// The same with lines added to `[scenario]` and to the café's merchant table.
+pub fn zoned(scenario: &str, merchant: &str, offer: &str, visa: &str, tail: &str) -> Scenario {
+    let text = base(scenario, merchant, offer, visa) + tail;
     load_str("faults.toml", &text, &Overrides::default()).unwrap_or_else(|d| panic!("{d:?}"))
+}
+
+/// The scenario's text with its placeholders filled.
+pub fn base(scenario: &str, merchant: &str, offer: &str, visa: &str) -> String {
+    BASE.replace("SCENARIO", scenario).replace("MERCHANT", merchant).replace("OFFER", offer).replace("VISA_EXTRA", visa)
 }
 
 pub fn at(day: u64, hour: u64, minute: u64) -> SimTime {
