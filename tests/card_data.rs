@@ -52,7 +52,7 @@ fn the_luhn_scanner_finds_a_test_card_number() {
 #[test]
 fn no_output_contains_anything_like_a_card_number() {
     let dir = tempfile::tempdir().unwrap();
-    for name in ["cafe", "card_deletion", "budget_exhaustion"] {
+    for name in ["cafe", "card_deletion", "budget_exhaustion", "duplicate_webhooks"] {
         let out = dir.path().join(name);
         let events = dir.path().join(format!("{name}.jsonl"));
         let (json, md) = run_to(&scenario(&format!("{name}.toml")), &out, &["--events", events.to_str().unwrap()]);
@@ -63,7 +63,17 @@ fn no_output_contains_anything_like_a_card_number() {
             assert!(runs.is_empty(), "{name} {what}: card-like digit runs {:?}", &runs[..runs.len().min(5)]);
         }
     }
-    // Error messages too: a broken file's diagnostics.
-    let o = offersim(&["check", "tests/fixtures/multiple_problems.toml"]);
-    assert!(card_like_runs(&String::from_utf8_lossy(&o.stderr)).is_empty());
+    // Error messages too: every broken file's diagnostics.
+    let mut files = vec!["tests/fixtures/multiple_problems.toml".to_string()];
+    for e in std::fs::read_dir(root().join("tests").join("bad")).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|x| x == "toml") {
+            files.push(p.strip_prefix(root()).unwrap().to_str().unwrap().to_string());
+        }
+    }
+    for f in &files {
+        let o = offersim(&["check", f]);
+        let runs = card_like_runs(&String::from_utf8_lossy(&o.stderr));
+        assert!(runs.is_empty(), "{f}: card-like digit runs in the diagnostics {runs:?}");
+    }
 }
