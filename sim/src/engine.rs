@@ -46,12 +46,11 @@ pub enum RunError {
     Threads { threads: usize, source: rayon::ThreadPoolBuildError },
 }
 
-/// What waits in the queue: a delivery of the (faulty) feed to the platform, or a message of the
-/// clean feed to the ground-truth oracle, at the network's timestamp.
+/// What waits in the queue: a delivery of the (faulty) feed to the platform (the first delivery
+/// of each message also carries it, clean, to the ground-truth oracle), or a reward timer.
 #[derive(Clone, Copy)]
 enum InFlight {
     Delivery(NetworkMessage, TxnContext),
-    Truth(NetworkMessage, TxnContext),
     /// The return period of a reward (this much of it) is over.
     Confirm(CreditKey, Cents),
     /// The statement credit of a confirmed reward (this much of it) is due.
@@ -293,8 +292,14 @@ impl<'w> Engine<'w> {
             };
             if let Some((at, item)) = next {
                 match item {
-                    InFlight::Delivery(m, ctx) => self.network_message(at, m, ctx),
-                    InFlight::Truth(m, ctx) => self.truth_message(m, ctx),
+                    InFlight::Delivery(m, ctx) => {
+                        if m.copy == 0 {
+                            // The clean feed: each message once, when first received (just
+                            // before the platform gets it), judged as of the network's time.
+                            self.truth_message(m, ctx);
+                        }
+                        self.network_message(at, m, ctx)
+                    }
                     InFlight::Confirm(k, amount) => self.confirm(at, k, amount),
                     InFlight::Pay(k, amount) => self.pay(at, k, amount),
                 }
@@ -489,11 +494,6 @@ impl<'w> Engine<'w> {
                 feed.after_horizon += 1;
                 continue;
             }
-            // The clean feed, for the oracle: each message once, when it is first received
-            // (just before the platform gets it), judged as of the network's timestamp.
-            if m.copy == 0 {
-                queue.schedule_keyed(at, m.network_time, InFlight::Truth(m, ctx));
-            }
             // At equal delivery times, the network's own order: a backlog burst keeps it.
             queue.schedule_keyed(at, m.network_time, InFlight::Delivery(m, ctx));
         }
@@ -603,7 +603,7 @@ impl<'w> Engine<'w> {
             match item {
                 InFlight::Confirm(k, amount) => self.confirm(now, k, amount),
                 InFlight::Pay(k, amount) => self.pay(now, k, amount),
-                InFlight::Delivery(..) | InFlight::Truth(..) => unreachable!("only reward timers run inline"),
+                InFlight::Delivery(..) => unreachable!("only reward timers run inline"),
             }
         } else {
             self.timers.push((due, item));

@@ -91,6 +91,10 @@ pub struct Oracle<'w> {
     /// Purchases that met an offer's terms at a terminal the MID registry lacks: by the
     /// `unknown_mid` policy they do not qualify (offers pay at registered locations only).
     pub unknown_mid_excluded: u64,
+    /// Whether any offer asks for new customers (else no history is kept).
+    keeps_history: bool,
+    /// Offers whose terms the clearing meets (reused).
+    meets: Vec<(OfferId, Cents, usize)>,
 }
 
 impl<'w> Oracle<'w> {
@@ -104,6 +108,8 @@ impl<'w> Oracle<'w> {
             history: (0..users).map(|_| Vec::new()).collect(),
             expected: BTreeMap::new(),
             unknown_mid_excluded: 0,
+            keeps_history: world.offers.iter().any(|o| o.new_customer_window.is_some()),
+            meets: Vec::new(),
         }
     }
 
@@ -138,7 +144,8 @@ impl<'w> Oracle<'w> {
         };
         // Offers whose terms the purchase meets: (offer, reward, position in the card's list).
         let history = &self.history[user as usize];
-        let mut meets: Vec<(OfferId, Cents, usize)> = Vec::new();
+        let mut meets = std::mem::take(&mut self.meets);
+        meets.clear();
         for (k, &(offer, since, _)) in self.cards[user as usize][ci].enrolled.iter().enumerate() {
             let o = &world.offers[offer.0 as usize];
             if since > t.bought_at
@@ -165,9 +172,12 @@ impl<'w> Oracle<'w> {
             if !meets.is_empty() {
                 self.unknown_mid_excluded += 1;
             }
+            self.meets = meets;
             return;
         }
-        self.history[user as usize].push((t.purchase, t.merchant, t.bought_at));
+        if self.keeps_history {
+            self.history[user as usize].push((t.purchase, t.merchant, t.bought_at));
+        }
         // Limits: caps per card, per user, per enrollment; budgets.
         let passes = |s: &Self, offer: OfferId, reward: Cents, k: usize| {
             let o = &world.offers[offer.0 as usize];
@@ -210,6 +220,7 @@ impl<'w> Oracle<'w> {
                 winner = Some((offer, reward, k));
             }
         }
+        self.meets = meets;
         paid.extend(winner);
         for (offer, reward, k) in paid {
             let o = &world.offers[offer.0 as usize];
