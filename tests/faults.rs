@@ -261,3 +261,15 @@ fn a_refund_after_payment_claws_back_from_the_card_account() {
     use offersim_sim::ledger::Account;
     assert_eq!(out.ledger.balance(Account::CardholderCredits), Cents::ZERO);
 }
+
+#[test]
+fn a_reward_still_in_its_return_period_at_the_end_stays_pending_in_the_books() {
+    // Cleared Wednesday 25th; a 60-day return period outlasts the run (40 settlement days).
+    let s = scenario("return_period_days = 60", "", "");
+    let (out, log) = run(&s, one_purchase(650));
+    assert_exact(&out, 1);
+    assert_eq!(log.iter().filter(|r| r["type"] == "confirm" || r["type"] == "credit").count(), 0);
+    use offersim_sim::ledger::Account;
+    assert_eq!(out.ledger.balance(Account::RewardsPending), Cents(200));
+    assert_eq!(out.money.rewards_paid, Cents::ZERO);
+}

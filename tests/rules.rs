@@ -120,7 +120,7 @@ fn a_budget_per_period_declines_the_reward_that_does_not_fit() {
     let (out, log) = run(&s, script);
     assert_exact(&out, 2);
     assert_eq!(declines(&log), pairs(&[("P1.0", "period_budget"), ("P2.0", "period_budget")]));
-    assert_eq!(out.offers[0].budget_overspend, Cents::ZERO);
+    assert_eq!(out.offers[0].period_overspend, Cents::ZERO);
 }
 
 #[test]
@@ -137,7 +137,7 @@ fn finish_last_pays_the_reward_that_overshoots_and_reports_the_overspend() {
     let (out, log) = run(&s, script);
     assert_exact(&out, 2);
     assert_eq!(declines(&log), pairs(&[("P2.0", "period_budget")]));
-    assert_eq!(out.offers[0].budget_overspend, Cents(100));
+    assert_eq!((out.offers[0].period_overspend, out.offers[0].budget_overspend), (Cents(100), Cents::ZERO));
 }
 
 #[test]

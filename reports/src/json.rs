@@ -63,6 +63,7 @@ pub struct Network {
     pub duplicates_ignored: u64,
     pub not_linked: u64,
     pub unknown_mid: u64,
+    pub clearings_out_of_network_order: u64,
     pub after_horizon: u64,
 }
 
@@ -114,8 +115,10 @@ pub struct OfferRow {
     pub merchant_cost: Cents,
     pub budget: Option<Cents>,
     pub budget_left: Option<Cents>,
-    /// Rewards paid beyond a budget (total or per period) under the `finish_last` policy.
+    /// Rewards paid beyond the total budget under the `finish_last` policy.
     pub budget_overspend: Cents,
+    /// Rewards paid beyond the budgets of periods under `finish_last`, summed over the periods.
+    pub period_overspend: Cents,
     pub budget_ran_out_at: Option<String>,
     pub attributed_spend: Cents,
     pub incremental_spend: Cents,
@@ -299,6 +302,7 @@ pub fn build(world: &World, out: &Outcome) -> Report {
                 budget: o.budget,
                 budget_left: s.budget_left,
                 budget_overspend: s.budget_overspend,
+                period_overspend: s.period_overspend,
                 budget_ran_out_at: s.budget_ran_out_at.map(|t| cal.format(t)),
                 attributed_spend: s.attributed_spend,
                 incremental_spend: s.incremental_spend,
@@ -321,7 +325,8 @@ pub fn build(world: &World, out: &Outcome) -> Report {
     // Under `decline` no budget is ever exceeded; under `finish_last` only by the reported overspend.
     let within_budgets = world.offers.iter().zip(&out.offers).all(|(o, s)| {
         o.budget.is_none_or(|b| s.rewards_credited <= b + s.budget_overspend)
-            && (o.overspend == Overspend::FinishLast || s.budget_overspend == Cents::ZERO)
+            && (o.overspend == Overspend::FinishLast
+                || (s.budget_overspend == Cents::ZERO && s.period_overspend == Cents::ZERO))
     });
     let l = &out.ledger;
     Report {
@@ -354,6 +359,7 @@ pub fn build(world: &World, out: &Outcome) -> Report {
             duplicates_ignored: out.feed.duplicates_ignored,
             not_linked: out.feed.not_linked,
             unknown_mid: out.feed.unknown_mid,
+            clearings_out_of_network_order: out.feed.clearings_out_of_network_order,
             after_horizon: out.feed.after_horizon,
         },
         faults: out.faults,

@@ -126,6 +126,13 @@ fn network(s: &mut String, r: &Report) {
         count(n.not_linked),
         count(n.after_horizon)
     );
+    if n.clearings_out_of_network_order > 0 {
+        let _ = writeln!(
+            s,
+            "{} clearings arrived after a clearing the network stamped later (budgets and caps go by order of receipt).\n",
+            count(n.clearings_out_of_network_order)
+        );
+    }
     let f = &r.faults;
     let rows = [
         ("Repeated deliveries (at-least-once)", f.duplicate_deliveries),

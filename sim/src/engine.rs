@@ -6,7 +6,8 @@
 //!
 //! The platform (this engine) must absorb the feed's faults: it ignores a message whose identity
 //! it has seen (at-least-once delivery), judges every message **as of the network's timestamp**
-//! (which card was linked then, which budget was left in network order), and finds the original
+//! (the card linked then, the budget period), gives budgets and caps in order of receipt (a
+//! backlog in the network's order), and finds the original
 //! of a refund without reference by card, merchant and amount. Beside it, the ground-truth
 //! oracle (`truth.rs`) receives a clean copy of the feed; the two are reconciled at the end.
 
@@ -132,6 +133,8 @@ struct CreditRecord {
     pending: Cents,
     confirmed: Cents,
     paid: Cents,
+    /// The fee as charged.
+    fee: Cents,
     fee_left: Cents,
     /// How many times the purchase was credited: more than once only without idempotency.
     times: u32,
@@ -159,6 +162,8 @@ struct Engine<'w> {
     out: Outcome,
     log: Option<&'w mut dyn EventLog>,
     scratch: Vec<(SimTime, NetworkMessage)>,
+    /// The latest network timestamp of a clearing received so far.
+    latest_clearing: SimTime,
     /// Reward state changes to schedule (the loop moves them into the queue).
     timers: Vec<(SimTime, InFlight)>,
 }
@@ -273,6 +278,7 @@ impl<'w> Engine<'w> {
             log,
             scratch: Vec::new(),
             timers: Vec::new(),
+            latest_clearing: SimTime::ZERO,
         }
     }
 
@@ -281,6 +287,7 @@ impl<'w> Engine<'w> {
     fn replay(&mut self, stream: &UserStream, progress: &dyn Progress) -> Outcome {
         let mut queue: EventQueue<InFlight> = EventQueue::new(self.world.horizon_end(), QUEUE_BUCKET_SECONDS);
         progress.phase("events", stream.iter().map(|b| b.len() as u64).sum());
+        let horizon = self.world.horizon_end();
         let mut users = stream.iter().flatten().peekable();
         let mut done: u64 = 0;
         loop {
@@ -288,7 +295,9 @@ impl<'w> Engine<'w> {
             // times the user event does.
             let next = match users.peek() {
                 Some((at, _, _)) => queue.pop_before(*at),
-                None => queue.pop(),
+                // Nothing happens after the horizon: rewards still in their return period (or
+                // waiting for payout) stay pending (or confirmed) in the final books.
+                None => queue.pop_before(horizon),
             };
             if let Some((at, item)) = next {
                 match item {
@@ -325,7 +334,7 @@ impl<'w> Engine<'w> {
         let granted: BTreeMap<CreditKey, Granted> = self
             .credits
             .iter()
-            .map(|(k, c)| (*k, Granted { reward: c.reward, net_reward: c.reward_left(), times: c.times }))
+            .map(|(k, c)| (*k, Granted { reward: c.reward, fee: c.fee, net_reward: c.reward_left(), times: c.times }))
             .collect();
         let names: Vec<&str> = self.world.offers.iter().map(|o| o.id.as_str()).collect();
         self.out.correctness =
@@ -558,6 +567,10 @@ impl<'w> Engine<'w> {
             MessageKind::Refund => self.refund(now, m, ctx, Some(token)),
             MessageKind::Clearing => {
                 self.record(now, LogEvent::Clearing { purchase, amount, card: token });
+                if m.network_time < self.latest_clearing {
+                    self.out.feed.clearings_out_of_network_order += 1;
+                }
+                self.latest_clearing = self.latest_clearing.max(m.network_time);
                 if !m.mid_known {
                     // Policy `unknown_mid`: a purchase under a terminal id the registry lacks
                     // cannot be tied to a merchant, so it earns nothing.
@@ -743,7 +756,7 @@ impl<'w> Engine<'w> {
             let spent = self.period_spent[offer.0 as usize].entry(o.period_of(stamp)).or_default();
             let left = pb.amount - *spent;
             assert!(o.fits(left, reward), "period budget overspent beyond the offer's policy");
-            stats.budget_overspend += (reward - left).max(Cents::ZERO);
+            stats.period_overspend += (reward - left).max(Cents::ZERO);
             *spent += reward;
         }
         stats.qualifying_transactions += 1;
@@ -771,6 +784,7 @@ impl<'w> Engine<'w> {
             pending: Cents::ZERO,
             confirmed: Cents::ZERO,
             paid: Cents::ZERO,
+            fee,
             fee_left: Cents::ZERO,
             times: 0,
         });

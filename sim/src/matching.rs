@@ -121,12 +121,12 @@ pub fn match_txn(
     let mut best: Option<(Ranked, OfferId, Cents)> = None;
     let mut blocked: Option<(Ranked, OfferId, Decline)> = None;
     for (k, e) in enrolled.iter().enumerate() {
+        let o = &offers[e.offer.0 as usize];
+        if o.merchant != t.merchant || e.since > t.at || !o.admits(cal, t.at, t.amount, t.channel, t.scheme, t.mid) {
+            continue;
+        }
         if enrolled[..k].iter().any(|x| x.offer == e.offer) {
             continue; // the same offer enrolled twice on one card counts once
-        }
-        let o = &offers[e.offer.0 as usize];
-        if e.since > t.at || o.merchant != t.merchant || !o.admits(cal, t.at, t.amount, t.channel, t.scheme, t.mid) {
-            continue;
         }
         let reward = reward_for(&o.reward, t.amount);
         if reward <= Cents::ZERO {

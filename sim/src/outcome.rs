@@ -50,6 +50,10 @@ pub struct Feed {
     pub not_linked: u64,
     /// Clearings under a terminal id the platform's MID registry lacks.
     pub unknown_mid: u64,
+    /// Clearings received after a clearing with a later network timestamp (an outage on one
+    /// scheme, a late retry): budgets and caps go by order of receipt, so these may find them
+    /// taken by purchases the network stamped later.
+    pub clearings_out_of_network_order: u64,
     /// Deliveries that would arrive after the run's horizon.
     pub after_horizon: u64,
 }
@@ -105,8 +109,10 @@ pub struct OfferStats {
     /// Extra purchases that did not happen because the offer's budget had run out.
     pub uplift_purchases_withdrawn: u64,
     pub budget_left: Option<Cents>,
-    /// Rewards paid beyond a budget (total or per period) under the `finish_last` policy.
+    /// Rewards paid beyond the total budget under the `finish_last` policy.
     pub budget_overspend: Cents,
+    /// Rewards paid beyond the budgets of periods under `finish_last`, summed over the periods.
+    pub period_overspend: Cents,
     pub budget_ran_out_at: Option<SimTime>,
     /// Rewards credited on each day of the run (the budget burn), before clawbacks.
     pub rewards_by_day: Vec<Cents>,

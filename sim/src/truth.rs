@@ -63,6 +63,7 @@ pub struct Expected {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Granted {
     pub reward: Cents,
+    pub fee: Cents,
     pub net_reward: Cents,
     /// How many times it was credited (more than once is a double credit).
     pub times: u32,
@@ -276,7 +277,7 @@ pub struct Correctness {
     pub missed_credits: u64,
     pub false_credits: u64,
     pub double_credits: u64,
-    /// Credited, but another amount than the truth.
+    /// Credited, but another reward or fee than the truth.
     pub wrong_amounts: u64,
     /// Credited as the truth says, but refunds took back a different amount.
     pub wrong_reversals: u64,
@@ -324,7 +325,8 @@ pub fn reconcile(
         ..Default::default()
     };
     let note = |c: &mut Correctness, (purchase, offer): CreditKey, kind: &'static str, e: Cents, g: Cents| {
-        let policy = policies.get(&purchase).copied();
+        // A policy only ever explains what it is about: which reward a refund took back.
+        let policy = policies.get(&purchase).copied().filter(|_| kind == "wrong_reversal");
         if let Some(p) = policy {
             *c.explained.entry(p).or_default() += 1;
         } else {
@@ -357,7 +359,7 @@ pub fn reconcile(
             (Some((&p, e)), Some((_, g))) => {
                 if g.times > 1 {
                     note(&mut c, p, "double", e.reward, Cents(g.reward.0 * g.times as i64));
-                } else if g.reward != e.reward {
+                } else if g.reward != e.reward || g.fee != e.fee {
                     note(&mut c, p, "wrong_amount", e.reward, g.reward);
                 } else if g.net_reward != e.net_reward {
                     note(&mut c, p, "wrong_reversal", e.net_reward, g.net_reward);
@@ -409,7 +411,7 @@ mod tests {
     }
 
     fn got(reward: i64, net: i64, times: u32) -> Granted {
-        Granted { reward: Cents(reward), net_reward: Cents(net), times }
+        Granted { reward: Cents(reward), fee: Cents::ZERO, net_reward: Cents(net), times }
     }
 
     #[test]
@@ -421,7 +423,7 @@ mod tests {
             (k(3, 0), exp(200, 200)), // double
             (k(4, 0), exp(200, 200)), // wrong amount
             (k(5, 0), exp(200, 0)),   // wrong reversal
-            (k(6, 0), exp(200, 200)), // missed, explained
+            (k(6, 0), exp(200, 200)), // wrong reversal, explained
             (k(7, 0), exp(200, 200)), // the winner, correct...
             (k(7, 1), exp(50, 50)),   // ...and a stackable bonus, missed
         ]);
@@ -431,6 +433,7 @@ mod tests {
             (k(3, 0), got(200, 400, 2)),
             (k(4, 0), got(300, 300, 1)),
             (k(5, 0), got(200, 200, 1)),
+            (k(6, 0), got(200, 0, 1)),
             (k(7, 0), got(200, 200, 1)),
         ]);
         let policies = BTreeMap::from([(PurchaseId { user: 1, seq: 6 }, Policy::UnreferencedRefund)]);
