@@ -11,6 +11,7 @@
 //! of a refund without reference by card, merchant and amount. Beside it, the ground-truth
 //! oracle (`truth.rs`) receives a clean copy of the feed; the two are reconciled at the end.
 
+use crate::bitset::BitSet;
 use crate::events::{EventLog, LogEvent, Progress, Record};
 use crate::ledger::Account;
 use crate::matching::{match_txn, Counters, Decision, Decline, Enrolled, Txn};
@@ -162,6 +163,8 @@ struct Engine<'w> {
     out: Outcome,
     log: Option<&'w mut dyn EventLog>,
     scratch: Vec<(SimTime, NetworkMessage)>,
+    /// Users who ever linked a card.
+    has_linked: BitSet,
     /// The latest network timestamp of a clearing received so far.
     latest_clearing: SimTime,
     /// Reward state changes to schedule (the loop moves them into the queue).
@@ -279,6 +282,7 @@ impl<'w> Engine<'w> {
             scratch: Vec::new(),
             timers: Vec::new(),
             latest_clearing: SimTime::ZERO,
+            has_linked: BitSet::new(n),
         }
     }
 
@@ -385,6 +389,7 @@ impl<'w> Engine<'w> {
                 self.out.funnel.cards_added += 1;
                 self.oracle.card_added(now, u, slot, token);
                 self.links[u as usize].push(Link { slot, token, added: now, deleted: None, enrolled: Vec::new() });
+                self.has_linked.insert(u);
                 self.record(now, LogEvent::CardAdded { user: u, card: token });
             }
             UserEvent::Enrolled { offer, token, one_tap } => self.enroll(now, u, offer, token, one_tap),
@@ -434,6 +439,9 @@ impl<'w> Engine<'w> {
 
     /// The link of card `slot` at time `t` (the network's timestamp of a message).
     fn link_at(&self, u: u32, slot: u8, t: SimTime) -> Option<usize> {
+        if !self.has_linked.contains(u) {
+            return None; // most users never link a card: skip the cache miss on their list
+        }
         self.links[u as usize].iter().position(|l| l.slot == slot && l.linked_at(t))
     }
 

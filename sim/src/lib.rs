@@ -6,6 +6,7 @@
 //! randomness or the file system, and nothing it outputs depends on hash-map order or on the
 //! number of threads.
 
+pub mod bitset;
 pub mod config;
 pub mod engine;
 pub mod events;

@@ -10,6 +10,7 @@
 //! The rules are those of `matching.rs`, written out again as plainly as possible; the shared
 //! pieces are the offer terms themselves (`Offer::admits`, `Offer::fits`, `reward_for`).
 
+use crate::bitset::BitSet;
 use crate::matching::reward_for;
 use crate::money::{percent_of, Cents};
 use crate::network::PurchaseId;
@@ -92,6 +93,8 @@ pub struct Oracle<'w> {
     /// Purchases that met an offer's terms at a terminal the MID registry lacks: by the
     /// `unknown_mid` policy they do not qualify (offers pay at registered locations only).
     pub unknown_mid_excluded: u64,
+    /// Users who ever linked a card.
+    has_cards: BitSet,
     /// Whether any offer asks for new customers (else no history is kept).
     keeps_history: bool,
     /// Offers whose terms the clearing meets (reused).
@@ -109,6 +112,7 @@ impl<'w> Oracle<'w> {
             history: (0..users).map(|_| Vec::new()).collect(),
             expected: BTreeMap::new(),
             unknown_mid_excluded: 0,
+            has_cards: BitSet::new(users),
             keeps_history: world.offers.iter().any(|o| o.new_customer_window.is_some()),
             meets: Vec::new(),
         }
@@ -116,6 +120,7 @@ impl<'w> Oracle<'w> {
 
     pub fn card_added(&mut self, now: SimTime, user: u32, slot: u8, token: Token) {
         self.cards[user as usize].push(Card { slot, token, added: now, deleted: None, enrolled: Vec::new() });
+        self.has_cards.insert(user);
     }
 
     pub fn enrolled(&mut self, now: SimTime, user: u32, token: Token, offer: OfferId) {
@@ -136,6 +141,9 @@ impl<'w> Oracle<'w> {
     pub fn clearing(&mut self, t: &Cleared) {
         let world = self.world;
         let user = t.purchase.user;
+        if !self.has_cards.contains(user) {
+            return;
+        }
         // The card linked at the clearing's network time (the feed covers linked cards only).
         let Some(ci) = self.cards[user as usize]
             .iter()
