@@ -66,7 +66,7 @@ fn headline(s: &mut String, r: &Report) {
     let _ = writeln!(s, "| Purchases | {} |", count(f.purchases));
     let _ = writeln!(s, "| Spend | {} |", usd(m.spend));
     let _ = writeln!(s, "| Enrollments | {} |", count(f.enrollments));
-    let _ = writeln!(s, "| Credits (cashback paid) | {} |", count(f.credits));
+    let _ = writeln!(s, "| Rewards granted (cashback) | {} |", count(f.credits));
     let _ = writeln!(s, "| Rewards, net of clawbacks | {} |", usd(m.net_rewards));
     let _ = writeln!(s, "| Merchant cost (rewards + platform fees) | {} |", usd(m.merchant_cost));
     let _ = writeln!(s, "| Ledger balanced | {} |\n", if r.ledger.balanced { "yes" } else { "**NO**" });
