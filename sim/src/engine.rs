@@ -124,6 +124,15 @@ impl CreditRecord {
     }
 }
 
+/// Moves up to `amount` from one reward state to the next (less if a refund took some back);
+/// returns what moved.
+fn shift(from: &mut Cents, to: &mut Cents, amount: Cents) -> Cents {
+    let moved = amount.min(*from);
+    *from -= moved;
+    *to += moved;
+    moved
+}
+
 struct CreditRecord {
     offer: OfferId,
     token: Token,
@@ -637,12 +646,10 @@ impl<'w> Engine<'w> {
         let Some(c) = self.credits.get_mut(&key) else {
             return;
         };
-        let moved = amount.min(c.pending);
+        let moved = shift(&mut c.pending, &mut c.confirmed, amount);
         if moved == Cents::ZERO {
             return;
         }
-        c.pending -= moved;
-        c.confirmed += moved;
         let offer = c.offer;
         self.out.ledger.confirm(moved);
         self.record(now, LogEvent::Confirm { purchase, offer: self.offer_id(offer), amount: moved });
@@ -656,12 +663,10 @@ impl<'w> Engine<'w> {
         let Some(c) = self.credits.get_mut(&key) else {
             return;
         };
-        let moved = amount.min(c.confirmed);
+        let moved = shift(&mut c.confirmed, &mut c.paid, amount);
         if moved == Cents::ZERO {
             return;
         }
-        c.confirmed -= moved;
-        c.paid += moved;
         let (offer, card, merchant) = (c.offer, c.token, c.merchant);
         self.out.ledger.pay(moved);
         self.out.money.rewards_paid += moved;
