@@ -10,6 +10,7 @@ pub mod bitset;
 pub mod config;
 pub mod engine;
 pub mod events;
+pub mod fastmatch;
 pub mod ledger;
 pub mod matching;
 pub mod money;

@@ -1,0 +1,326 @@
+//! The matching core at hardware speed: the same decisions as `matching::match_txn` (checked by
+//! a property test against it), on a layout built for millions of cards.
+//!
+//! - **Dense ids**: cards are `0..cards` (interned tokens), MIDs are `MidId`s, offers `OfferId`s.
+//! - **Card → enrollments** in compressed rows (CSR): `card_start[c]..card_start[c + 1]` indexes
+//!   flat arrays of the enrollments' offer, merchant (copied from the offer, so that the usual
+//!   case, "not this merchant", costs no second lookup), `since` and credits so far.
+//! - **Offers** as flat integer `Terms` (spend bounds, window, local weekday/hour masks, channel
+//!   and scheme masks, reward in basis points): no `Decimal` on the hot path unless a percent has
+//!   more than two decimals.
+//! - **No allocation per transaction**; `match_batch` first gathers every card's row bounds, so
+//!   the cache misses of a batch overlap instead of queueing one behind the other.
+
+use crate::matching::{reward_for, Counters, Decision, Decline, Enrolled};
+use crate::money::Cents;
+use crate::time::{Calendar, SECONDS_PER_DAY, SECONDS_PER_HOUR};
+use crate::world::{Channel, MerchantId, MidId, Offer, OfferId, Reward};
+
+/// A transaction as the core sees it: a dense card id instead of a token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CardTxn {
+    pub card: u32,
+    pub mid: MidId,
+    /// Purchase time, seconds since the scenario start.
+    pub at: u64,
+    pub amount: Cents,
+    pub channel: Channel,
+    pub scheme: u8,
+}
+
+/// One reward of a batch: the transaction's index in the batch, the offer, the reward.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Award {
+    pub txn: u32,
+    pub offer: OfferId,
+    pub reward: Cents,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum RewardRule {
+    Fixed(i64),
+    /// Percent in basis points (1% = 100), optional cap in cents.
+    BasisPoints {
+        bp: i64,
+        cap: i64,
+    },
+    /// A percent with more than two decimals: computed with `Decimal` (the offer's own reward).
+    Exact,
+}
+
+/// An offer's terms in flat integer form.
+#[derive(Debug, Clone, Copy)]
+struct Terms {
+    start: u64,
+    end: u64,
+    local_offset: i64,
+    min_spend: i64,
+    max_spend: i64,
+    days_mask: u8,
+    hour_lo: u8,
+    hour_hi: u8,
+    channel_mask: u8,
+    scheme_mask: u32,
+    reward: RewardRule,
+    priority: i32,
+    stackable: bool,
+    has_mids: bool,
+    new_customer: Option<u64>,
+    /// Any cap, limit or budget: ask the counters.
+    limited: bool,
+    per_card_cap: u32,
+    per_user_cap: u32,
+    per_enrollment_limit: u32,
+}
+
+/// Half-to-even division of a non-negative `n` by 10,000 (basis points to cents).
+fn bp_half_even(n: i64) -> i64 {
+    let (q, r) = (n.div_euclid(10_000), n.rem_euclid(10_000));
+    if r > 5_000 || (r == 5_000 && q % 2 == 1) {
+        q + 1
+    } else {
+        q
+    }
+}
+
+impl Terms {
+    fn of(o: &Offer) -> Terms {
+        let reward = match o.reward {
+            Reward::Fixed(c) => RewardRule::Fixed(c.0),
+            Reward::Percent { percent, cap } => {
+                let bp = percent * rust_decimal::Decimal::ONE_HUNDRED;
+                match (bp.fract().is_zero(), i64::try_from(bp)) {
+                    (true, Ok(bp)) => RewardRule::BasisPoints { bp, cap: cap.map_or(i64::MAX, |c| c.0) },
+                    _ => RewardRule::Exact,
+                }
+            }
+        };
+        Terms {
+            start: o.start.0,
+            end: o.end.0,
+            local_offset: o.local_offset,
+            min_spend: o.min_spend.0,
+            max_spend: o.max_spend.map_or(i64::MAX, |m| m.0),
+            days_mask: o.days_mask,
+            hour_lo: o.hours.0,
+            hour_hi: o.hours.1,
+            channel_mask: o.channel_mask,
+            scheme_mask: o.scheme_mask,
+            reward,
+            priority: o.priority,
+            stackable: o.stackable,
+            has_mids: !o.mids.is_empty(),
+            new_customer: o.new_customer_window,
+            limited: o.per_card_cap.is_some()
+                || o.per_user_cap.is_some()
+                || o.per_enrollment_limit.is_some()
+                || o.budget.is_some()
+                || o.period_budget.is_some(),
+            per_card_cap: o.per_card_cap.unwrap_or(u32::MAX),
+            per_user_cap: o.per_user_cap.unwrap_or(u32::MAX),
+            per_enrollment_limit: o.per_enrollment_limit.unwrap_or(u32::MAX),
+        }
+    }
+}
+
+/// The index: cards → enrollments, MIDs → merchants, offers → terms.
+pub struct MatchIndex<'w> {
+    offers: &'w [Offer],
+    terms: Vec<Terms>,
+    mid_merchant: Vec<u32>,
+    start_weekday: u8,
+    card_start: Vec<u32>,
+    enr_offer: Vec<u32>,
+    enr_merchant: Vec<u32>,
+    enr_since: Vec<u64>,
+    enr_credited: Vec<u32>,
+}
+
+impl<'w> MatchIndex<'w> {
+    /// Builds the index of `cards` (card `i`'s enrollments at position `i`). `mids` gives each
+    /// MID's merchant.
+    pub fn build<'a>(
+        cal: &Calendar,
+        offers: &'w [Offer],
+        mids: impl Iterator<Item = MerchantId>,
+        cards: impl Iterator<Item = &'a [Enrolled]>,
+    ) -> MatchIndex<'w> {
+        let mut ix = MatchIndex {
+            offers,
+            terms: offers.iter().map(Terms::of).collect(),
+            mid_merchant: mids.map(|m| m.0).collect(),
+            start_weekday: cal.weekday_of_day(0),
+            card_start: vec![0],
+            enr_offer: Vec::new(),
+            enr_merchant: Vec::new(),
+            enr_since: Vec::new(),
+            enr_credited: Vec::new(),
+        };
+        for enrolled in cards {
+            for (k, e) in enrolled.iter().enumerate() {
+                if enrolled[..k].iter().any(|x| x.offer == e.offer) {
+                    continue; // the same offer twice on one card counts once, as in `match_txn`
+                }
+                ix.enr_offer.push(e.offer.0);
+                ix.enr_merchant.push(offers[e.offer.0 as usize].merchant.0);
+                ix.enr_since.push(e.since.0);
+                ix.enr_credited.push(e.credited);
+            }
+            let end = u32::try_from(ix.enr_offer.len()).expect("at most 2^32 enrollments in one index");
+            ix.card_start.push(end);
+        }
+        ix
+    }
+
+    pub fn cards(&self) -> usize {
+        self.card_start.len() - 1
+    }
+
+    pub fn enrollments(&self) -> usize {
+        self.enr_offer.len()
+    }
+
+    /// Bytes held by the card index and the enrollment arrays.
+    pub fn bytes(&self) -> usize {
+        self.card_start.len() * 4 + self.enr_offer.len() * (4 + 4 + 8 + 4)
+    }
+
+    /// Records a credit on the enrollment of `card` in `offer` (its transaction count).
+    pub fn record_credit(&mut self, card: u32, offer: OfferId) {
+        let (a, b) = (self.card_start[card as usize] as usize, self.card_start[card as usize + 1] as usize);
+        if let Some(i) = (a..b).find(|&i| self.enr_offer[i] == offer.0) {
+            self.enr_credited[i] += 1;
+        }
+    }
+
+    fn reward(&self, offer: u32, t: &Terms, amount: i64) -> i64 {
+        match t.reward {
+            RewardRule::Fixed(c) => c,
+            RewardRule::BasisPoints { bp, cap } => bp_half_even(amount * bp).min(cap),
+            RewardRule::Exact => reward_for(&self.offers[offer as usize].reward, Cents(amount)).0,
+        }
+    }
+
+    /// Whether the terms (not the limits) admit the transaction.
+    fn admits(&self, offer: u32, t: &Terms, x: &CardTxn) -> bool {
+        let local = x.at as i64 + t.local_offset;
+        let hour = (local.rem_euclid(SECONDS_PER_DAY as i64) / SECONDS_PER_HOUR as i64) as u8;
+        let weekday = (self.start_weekday as i64 + local.div_euclid(SECONDS_PER_DAY as i64)).rem_euclid(7);
+        x.amount.0 >= t.min_spend
+            && x.amount.0 <= t.max_spend
+            && t.channel_mask & x.channel.bit() != 0
+            && t.scheme_mask & (1u32 << x.scheme) != 0
+            && x.at >= t.start
+            && x.at < t.end
+            && t.days_mask & (1 << weekday) != 0
+            && hour >= t.hour_lo
+            && hour < t.hour_hi
+            && (!t.has_mids || self.offers[offer as usize].mids.binary_search(&x.mid).is_ok())
+    }
+
+    /// Matches one transaction of the row `a..b` into `out`: the same decision as
+    /// `matching::match_txn` on the card's enrollments.
+    fn decide<C: Counters + ?Sized>(&self, x: &CardTxn, a: usize, b: usize, counters: &C, out: &mut Decision) {
+        out.clear();
+        let merchant = self.mid_merchant[x.mid.0 as usize];
+        type Ranked = (i32, i64, std::cmp::Reverse<u32>);
+        let mut best: Option<(Ranked, u32, i64)> = None;
+        let mut blocked: Option<(Ranked, u32, Decline)> = None;
+        for i in a..b {
+            if self.enr_merchant[i] != merchant {
+                continue;
+            }
+            let offer = self.enr_offer[i];
+            let t = &self.terms[offer as usize];
+            if self.enr_since[i] > x.at || !self.admits(offer, t, x) {
+                continue;
+            }
+            let reward = self.reward(offer, t, x.amount.0);
+            if reward <= 0 {
+                continue;
+            }
+            let id = OfferId(offer);
+            if let Some(w) = t.new_customer {
+                if counters.seen_customer(
+                    MerchantId(merchant),
+                    crate::SimTime(x.at.saturating_sub(w)),
+                    crate::SimTime(x.at),
+                ) {
+                    continue;
+                }
+            }
+            let block = if !t.limited {
+                None
+            } else if t.per_card_cap != u32::MAX && counters.card_redemptions(id) >= t.per_card_cap {
+                Some(Decline::PerCardCap)
+            } else if t.per_user_cap != u32::MAX && counters.user_redemptions(id) >= t.per_user_cap {
+                Some(Decline::PerUserCap)
+            } else if self.enr_credited[i] >= t.per_enrollment_limit {
+                Some(Decline::EnrollmentLimit)
+            } else {
+                counters.budget_blocks(id, Cents(reward))
+            };
+            let r = (t.priority, reward, std::cmp::Reverse(offer));
+            match (t.stackable, block) {
+                (true, None) => out.awards.push((id, Cents(reward))),
+                (true, Some(d)) => out.declines.push((id, d)),
+                (false, None) if best.is_none_or(|(b, _, _)| r > b) => best = Some((r, offer, reward)),
+                (false, Some(d)) if blocked.is_none_or(|(b, _, _)| r > b) => blocked = Some((r, offer, d)),
+                _ => {}
+            }
+        }
+        if out.awards.len() > 1 {
+            out.awards.sort_unstable_by_key(|(o, _)| *o);
+        }
+        if out.declines.len() > 1 {
+            out.declines.sort_unstable_by_key(|(o, _)| *o);
+        }
+        match (best, blocked) {
+            (Some((_, offer, reward)), _) => out.awards.insert(0, (OfferId(offer), Cents(reward))),
+            (None, Some((_, offer, d))) => out.declines.insert(0, (OfferId(offer), d)),
+            (None, None) => {}
+        }
+    }
+
+    /// Matches one transaction into `out`.
+    pub fn match_one<C: Counters + ?Sized>(&self, x: &CardTxn, counters: &C, out: &mut Decision) {
+        let c = x.card as usize;
+        self.decide(x, self.card_start[c] as usize, self.card_start[c + 1] as usize, counters, out);
+    }
+
+    /// Matches a batch: appends every award to `out` (declines are not reported here). Row
+    /// bounds are gathered first for the whole batch, so that their cache misses overlap.
+    pub fn match_batch<C: Counters + ?Sized>(
+        &self,
+        txns: &[CardTxn],
+        counters: &C,
+        rows: &mut Vec<(u32, u32)>,
+        scratch: &mut Decision,
+        out: &mut Vec<Award>,
+    ) {
+        rows.clear();
+        rows.extend(txns.iter().map(|x| (self.card_start[x.card as usize], self.card_start[x.card as usize + 1])));
+        for (k, (x, &(a, b))) in txns.iter().zip(rows.iter()).enumerate() {
+            if a == b {
+                continue;
+            }
+            self.decide(x, a as usize, b as usize, counters, scratch);
+            out.extend(scratch.awards.iter().map(|&(offer, reward)| Award { txn: k as u32, offer, reward }));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn basis_points_round_half_to_even_like_decimal() {
+        // 5% of $12.50 = 62.5 cents → 62; of $12.70 = 63.5 → 64; 10% of $0.05 = 0.5 → 0.
+        assert_eq!(bp_half_even(1_250 * 500), 62);
+        assert_eq!(bp_half_even(1_270 * 500), 64);
+        assert_eq!(bp_half_even(5 * 1_000), 0);
+        assert_eq!(bp_half_even(15 * 1_000), 2);
+        assert_eq!(bp_half_even(0), 0);
+    }
+}

@@ -1,0 +1,158 @@
+//! The fast matching core (`sim/src/fastmatch.rs`) decides exactly as the reference matcher
+//! (`matching::match_txn`), on random worlds: random offers with every rule, merchants in other
+//! time zones, random cards and enrollments, random platform counters.
+
+use offersim::{load_str, Overrides};
+use offersim_sim::fastmatch::{Award, CardTxn, MatchIndex};
+use offersim_sim::matching::{match_txn, Counters, Decision, Decline, Enrolled, Txn};
+use offersim_sim::world::{Channel, MerchantId, MidId, OfferId};
+use offersim_sim::{Cents, SimTime};
+use proptest::prelude::*;
+
+fn offer_toml(i: usize, merchants: usize, r: &[u32]) -> String {
+    let m = r[0] as usize % merchants;
+    let mut s = format!("[offers.o{i}]\nmerchant = \"m{m}\"\n");
+    s += &match r[1] % 3 {
+        0 => format!("reward = {{ fixed = {}.{:02} }}\n", r[2] % 5, 1 + r[3] % 99),
+        1 => format!("reward = {{ percent = {}.{:02} }}\n", 1 + r[2] % 20, r[3] % 100),
+        _ => format!("reward = {{ percent = \"{}.{:03}\", cap = {} }}\n", 1 + r[2] % 20, r[3] % 1000, 1 + r[4] % 9),
+    };
+    s += &format!("min_spend = {}\n", r[5] % 20);
+    if r[6] % 3 == 0 {
+        s += &format!("max_spend = {}\n", 20 + r[7] % 60);
+    }
+    if r[8] % 3 == 0 {
+        s += &format!("days = [\"{}\", \"sat\"]\n", ["mon", "tue", "wed", "thu", "fri"][r[9] as usize % 5]);
+    }
+    if r[10] % 3 == 0 {
+        let lo = r[11] % 20;
+        s += &format!("hours = [{lo}, {}]\n", lo + 1 + r[12] % 4);
+    }
+    if r[13] % 4 == 0 {
+        s += "channels = [\"in_store\"]\n";
+    }
+    if r[14] % 4 == 0 {
+        s += "schemes = [\"b\"]\n";
+    }
+    if r[15] % 4 == 0 {
+        s += &format!("mids = [\"m{m}#{}\"]\n", 1 + r[16] % 2);
+    }
+    if r[17] % 4 == 0 {
+        s += "new_customer_days = 30\n";
+    }
+    if r[18] % 3 == 0 {
+        s += &format!("per_card_cap = {}\n", 1 + r[19] % 3);
+    }
+    if r[20] % 4 == 0 {
+        s += &format!("per_user_cap = {}\n", 1 + r[21] % 3);
+    }
+    if r[22] % 4 == 0 {
+        s += &format!("transactions_per_enrollment = {}\n", 1 + r[23] % 3);
+    }
+    if r[24] % 4 == 0 {
+        s += "budget = 50\n";
+    }
+    s += &format!("priority = {}\nstackable = {}\n", r[25] % 3, r[26] % 4 == 0);
+    s += &format!("start = \"2026-06-0{}\"\nend = \"2026-06-0{}\"\n\n", 1 + r[27] % 3, 5 + r[28] % 3);
+    s
+}
+
+fn world_toml(merchants: usize, offers: &[Vec<u32>]) -> String {
+    let mut s = String::from(
+        "[scenario]\nname = \"fm\"\nseed = 1\nstart = \"2026-06-01\"\ndays = 7\nutc_offset = \"-05:00\"\n\n[population]\nusers = 10\n\n\
+         [segments.all]\nshare = 1.0\npurchases_per_day = 1\nschemes = { a = 0.5, b = 0.5 }\nclick_rate = 0.1\ncard_entry_completion = 0.5\n\n",
+    );
+    for m in 0..merchants {
+        let zone = ["-05:00", "-08:00", "+09:00"][m % 3];
+        s += &format!(
+            "[merchants.m{m}]\nname = \"M{m}\"\ncategory = \"c\"\nmids = 3\nchannels = {{ in_store = 0.5, online = 0.3, app = 0.2 }}\nbasket = {{ median = 20.00, sigma = 0.5 }}\nutc_offset = \"{zone}\"\n\n"
+        );
+    }
+    for (i, r) in offers.iter().enumerate() {
+        s += &offer_toml(i, merchants, r);
+    }
+    s + "[network.schemes.a]\nclearing_delay_hours = { min = 24, mode = 48, max = 72 }\n[network.schemes.b]\nclearing_delay_hours = { min = 24, mode = 48, max = 72 }\n"
+}
+
+/// Counters that are pure functions of a seed: the same answers for both matchers. Budgets block
+/// only offers that have one (the platform's contract).
+struct Fixed(u64, Vec<bool>);
+
+impl Fixed {
+    fn h(&self, a: u64, b: u64) -> u64 {
+        let mut x = self.0 ^ a.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ b.wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        x ^= x >> 31;
+        x.wrapping_mul(0x94d0_49bb_1331_11eb) >> 33
+    }
+}
+
+impl Counters for Fixed {
+    fn card_redemptions(&self, offer: OfferId) -> u32 {
+        (self.h(1, offer.0 as u64) % 3) as u32
+    }
+    fn user_redemptions(&self, offer: OfferId) -> u32 {
+        (self.h(2, offer.0 as u64) % 4) as u32
+    }
+    fn budget_blocks(&self, offer: OfferId, reward: Cents) -> Option<Decline> {
+        let left = (self.h(3, offer.0 as u64) % 800) as i64;
+        (self.1[offer.0 as usize] && left < reward.0).then_some(Decline::Budget)
+    }
+    fn seen_customer(&self, merchant: MerchantId, _: SimTime, _: SimTime) -> bool {
+        self.h(4, merchant.0 as u64) % 2 == 0
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+
+    #[test]
+    fn the_fast_core_decides_exactly_as_the_reference_matcher(
+        merchants in 1usize..4,
+        offers in proptest::collection::vec(proptest::collection::vec(any::<u32>(), 29), 1..8),
+        cards in proptest::collection::vec(proptest::collection::vec((any::<u32>(), 0u64..4 * 86_400, 0u32..3), 0..5), 1..20),
+        txns in proptest::collection::vec((any::<u32>(), 0u32..9, 0u64..8 * 86_400, 0i64..10_000, 0u8..3, 0u8..2), 1..60),
+        state in any::<u64>(),
+    ) {
+        let text = world_toml(merchants, &offers);
+        let s = load_str("fm.toml", &text, &Overrides::default()).map_err(|d| TestCaseError::fail(format!("{d:?}\n{text}")))?;
+        let w = &s.world;
+        let n = w.offers.len() as u32;
+        let cards: Vec<Vec<Enrolled>> = cards
+            .iter()
+            .map(|c| c.iter().map(|&(o, since, credited)| Enrolled { offer: OfferId(o % n), since: SimTime(since), credited }).collect())
+            .collect();
+        let ix = MatchIndex::build(&w.calendar, &w.offers, w.mids.iter().map(|m| m.merchant), cards.iter().map(|c| c.as_slice()));
+        let counters = Fixed(state, w.offers.iter().map(|o| o.budget.is_some() || o.period_budget.is_some()).collect());
+        let channels = [Channel::InStore, Channel::Online, Channel::App];
+        let txns: Vec<CardTxn> = txns
+            .iter()
+            .map(|&(card, mid, at, amount, ch, scheme)| CardTxn {
+                card: card % cards.len() as u32,
+                mid: MidId(mid % w.mids.len() as u32),
+                at,
+                amount: Cents(amount),
+                channel: channels[ch as usize],
+                scheme,
+            })
+            .collect();
+        let (mut fast, mut slow) = (Decision::default(), Decision::default());
+        let mut expected: Vec<Award> = Vec::new();
+        for (k, x) in txns.iter().enumerate() {
+            let t = Txn {
+                at: SimTime(x.at),
+                merchant: w.mids[x.mid.0 as usize].merchant,
+                amount: x.amount,
+                channel: x.channel,
+                scheme: x.scheme,
+                mid: x.mid,
+            };
+            match_txn(&t, &w.calendar, &w.offers, &cards[x.card as usize], &counters, &mut slow);
+            ix.match_one(x, &counters, &mut fast);
+            prop_assert_eq!(&fast, &slow, "transaction {:?}\n{}", x, text);
+            expected.extend(slow.awards.iter().map(|&(offer, reward)| Award { txn: k as u32, offer, reward }));
+        }
+        let (mut rows, mut scratch, mut got) = (Vec::new(), Decision::default(), Vec::new());
+        ix.match_batch(&txns, &counters, &mut rows, &mut scratch, &mut got);
+        prop_assert_eq!(got, expected);
+    }
+}
