@@ -84,7 +84,8 @@ struct Terms {
 
 /// Half-to-even division of a non-negative `n` by 10,000 (basis points to cents).
 fn bp_half_even(n: i64) -> i64 {
-    let (q, r) = (n.div_euclid(10_000), n.rem_euclid(10_000));
+    // Unsigned division by a constant compiles to a multiplication.
+    let (q, r) = ((n as u64 / 10_000) as i64, (n as u64 % 10_000) as i64);
     if r > 5_000 || (r == 5_000 && q % 2 == 1) {
         q + 1
     } else {
@@ -335,21 +336,18 @@ impl<'w> MatchIndex<'w> {
         &self,
         txns: &[CardTxn],
         counters: &C,
-        rows: &mut Vec<(u32, u32, u32)>,
+        rows: &mut Vec<(u32, u32)>,
         scratch: &mut Decision,
         out: &mut Vec<Award>,
     ) {
         for (b, block) in txns.chunks(BLOCK).enumerate() {
-            // Pass 1: each card's row, then its first enrollment's merchant: two tiny loops of
-            // independent reads, so that many of their cache misses are in flight at once.
+            // Pass 1: each card's row (a tiny loop of independent reads, so that many of their
+            // cache misses are in flight at once), then a prefetch of each row's cache lines.
             rows.clear();
-            rows.extend(
-                block
-                    .iter()
-                    .map(|x| (self.card_start[x.card as usize], self.card_start[x.card as usize + 1], u32::MAX)),
-            );
-            for row in rows.iter_mut().filter(|r| r.0 < r.1) {
-                row.2 = self.enr[row.0 as usize].merchant;
+            rows.extend(block.iter().map(|x| (self.card_start[x.card as usize], self.card_start[x.card as usize + 1])));
+            for &(a, b) in rows.iter().filter(|r| r.0 < r.1) {
+                prefetch(&self.enr[a as usize]);
+                prefetch(&self.enr[b as usize - 1]);
             }
             // Pass 2: keep the rows with an enrollment at the transaction's merchant (now in
             // cache), and ask for those offers' terms now so that pass 3 finds them in cache; an
@@ -366,13 +364,15 @@ impl<'w> MatchIndex<'w> {
                 }
             }
             // Pass 3: the full decision where it can pay, on rows now in cache.
-            for (i, (x, &(a, e, _))) in block.iter().zip(rows.iter()).enumerate() {
+            for (i, (x, &(a, e))) in block.iter().zip(rows.iter()).enumerate() {
                 if a == e {
                     continue;
                 }
                 self.decide(x, a as usize, e as usize, counters, scratch);
                 let k = (b * BLOCK + i) as u32;
-                out.extend(scratch.awards.iter().map(|&(offer, reward)| Award { txn: k, offer, reward }));
+                for &(offer, reward) in &scratch.awards {
+                    out.push(Award { txn: k, offer, reward });
+                }
             }
         }
     }
