@@ -12,8 +12,8 @@
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use offersim::{load_str, Overrides};
-use offersim_sim::fastmatch::{Award, CardTxn, MatchIndex};
-use offersim_sim::matching::{Counters, Decision, Decline, Enrolled};
+use offersim_sim::fastmatch::{Award, BatchScratch, CardTxn, MatchIndex};
+use offersim_sim::matching::{Counters, Decline, Enrolled};
 use offersim_sim::rng::{Purpose, Stream};
 use offersim_sim::world::{Channel, MerchantId, MidId, OfferId, World};
 use offersim_sim::{Cents, SimTime};
@@ -157,14 +157,14 @@ fn bench(c: &mut Criterion) {
         let index: Vec<u32> = (0..words as u32).map(|i| i.wrapping_mul(2_654_435_761)).collect();
         let mut prng = Stream::new(11, Purpose::Spending, 1, cards as u64);
         let positions: Vec<u32> = (0..BATCH).map(|_| prng.below(words as u64) as u32).collect();
-        let (mut rows, mut scratch, mut out) = (Vec::new(), Decision::default(), Vec::<Award>::with_capacity(BATCH));
+        let (mut scratch, mut out) = (BatchScratch::default(), Vec::<Award>::with_capacity(BATCH));
         let mut g = c.benchmark_group("matching");
         g.throughput(Throughput::Elements(BATCH as u64));
         g.sample_size(20);
         g.bench_function(label(cards), |b| {
             b.iter(|| {
                 out.clear();
-                ix.match_batch(black_box(&txns), &Unlimited, &mut rows, &mut scratch, &mut out);
+                ix.match_batch(black_box(&txns), &Unlimited, &mut scratch, &mut out);
                 black_box(out.len())
             })
         });
@@ -189,7 +189,7 @@ fn bench(c: &mut Criterion) {
         };
         let m = time(&mut || {
             out.clear();
-            ix.match_batch(&txns, &Unlimited, &mut rows, &mut scratch, &mut out);
+            ix.match_batch(&txns, &Unlimited, &mut scratch, &mut out);
         });
         let f = time(&mut || {
             black_box(floor_reads(&index, &positions));

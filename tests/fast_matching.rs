@@ -3,7 +3,7 @@
 //! time zones, random cards and enrollments, random platform counters.
 
 use offersim::{load_str, Overrides};
-use offersim_sim::fastmatch::{Award, CardTxn, MatchIndex};
+use offersim_sim::fastmatch::{Award, BatchScratch, CardTxn, MatchIndex};
 use offersim_sim::matching::{match_txn, Counters, Decision, Decline, Enrolled, Txn};
 use offersim_sim::world::{Channel, MerchantId, MidId, OfferId};
 use offersim_sim::{Cents, SimTime};
@@ -151,8 +151,8 @@ proptest! {
             prop_assert_eq!(&fast, &slow, "transaction {:?}\n{}", x, text);
             expected.extend(slow.awards.iter().map(|&(offer, reward)| Award { txn: k as u32, offer, reward }));
         }
-        let (mut rows, mut scratch, mut got) = (Vec::new(), Decision::default(), Vec::new());
-        ix.match_batch(&txns, &counters, &mut rows, &mut scratch, &mut got);
+        let (mut scratch, mut got) = (BatchScratch::default(), Vec::new());
+        ix.match_batch(&txns, &counters, &mut scratch, &mut got);
         prop_assert_eq!(got, expected);
     }
 }

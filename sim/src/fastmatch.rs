@@ -174,6 +174,13 @@ fn prefetch<T>(x: &T) {
     let _ = x;
 }
 
+/// `match_batch`'s working space, reused across batches (no allocation once warm).
+#[derive(Debug, Default)]
+pub struct BatchScratch {
+    rows: Vec<(u32, u32)>,
+    decision: Decision,
+}
+
 /// Transactions per block of `match_batch`.
 const BLOCK: usize = 64;
 
@@ -336,10 +343,10 @@ impl<'w> MatchIndex<'w> {
         &self,
         txns: &[CardTxn],
         counters: &C,
-        rows: &mut Vec<(u32, u32)>,
-        scratch: &mut Decision,
+        scratch: &mut BatchScratch,
         out: &mut Vec<Award>,
     ) {
+        let BatchScratch { rows, decision } = scratch;
         for (b, block) in txns.chunks(BLOCK).enumerate() {
             // Pass 1: each card's row (a tiny loop of independent reads, so that many of their
             // cache misses are in flight at once), then a prefetch of each row's cache lines.
@@ -368,9 +375,9 @@ impl<'w> MatchIndex<'w> {
                 if a == e {
                     continue;
                 }
-                self.decide(x, a as usize, e as usize, counters, scratch);
+                self.decide(x, a as usize, e as usize, counters, decision);
                 let k = (b * BLOCK + i) as u32;
-                for &(offer, reward) in &scratch.awards {
+                for &(offer, reward) in &decision.awards {
                     out.push(Award { txn: k, offer, reward });
                 }
             }
