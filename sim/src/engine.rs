@@ -109,7 +109,7 @@ type CreditKey = (PurchaseId, OfferId);
 
 /// A clearing the platform received, kept so that a refund without reference can find it and
 /// a new-customer offer can look back.
-struct Cleared {
+struct Received {
     purchase: PurchaseId,
     slot: u8,
     merchant: MerchantId,
@@ -162,7 +162,7 @@ struct Engine<'w> {
     /// Matching's output, reused.
     decision: Decision,
     /// Per user: the clearings received on their linked cards at known MIDs.
-    cleared: Vec<Vec<Cleared>>,
+    received: Vec<Vec<Received>>,
     /// Per network transaction: the kinds of message already received (idempotency).
     seen: Vec<u8>,
     idempotency: bool,
@@ -281,7 +281,7 @@ impl<'w> Engine<'w> {
             credits: BTreeMap::new(),
             period_spent: world.offers.iter().map(|_| BTreeMap::new()).collect(),
             decision: Decision::default(),
-            cleared: (0..n).map(|_| Vec::new()).collect(),
+            received: (0..n).map(|_| Vec::new()).collect(),
             seen: Vec::new(),
             idempotency: true,
             policies: BTreeMap::new(),
@@ -573,11 +573,11 @@ impl<'w> Engine<'w> {
         }
         *seen |= m.kind.bit();
         self.out.feed.received += 1;
-        let token = link.map(|li| self.links[user as usize][li].token);
-        let (purchase, amount) = (m.purchase, m.amount);
-        let Some(token) = token else {
+        let Some(li) = link else {
             return self.refund(now, m, ctx, None);
         };
+        let token = self.links[user as usize][li].token;
+        let (purchase, amount) = (m.purchase, m.amount);
         match m.kind {
             MessageKind::Auth => self.record(now, LogEvent::Auth { purchase, amount, card: token }),
             MessageKind::Reversal => self.record(now, LogEvent::Reversal { purchase, amount, card: token }),
@@ -595,7 +595,7 @@ impl<'w> Engine<'w> {
                     return;
                 }
                 let merchant = self.world.mids[ctx.mid.0 as usize].merchant;
-                self.cleared[user as usize].push(Cleared {
+                self.received[user as usize].push(Received {
                     purchase,
                     slot: ctx.slot,
                     merchant,
@@ -605,9 +605,7 @@ impl<'w> Engine<'w> {
                 });
                 let txn =
                     Txn { at: ctx.bought_at, merchant, amount, channel: ctx.channel, scheme: ctx.scheme, mid: ctx.mid };
-                if let Some(li) = link {
-                    self.clear(now, m.network_time, purchase, token, ctx.slot, li, txn);
-                }
+                self.clear(now, m.network_time, purchase, token, ctx.slot, li, txn);
             }
         }
     }
@@ -697,7 +695,7 @@ impl<'w> Engine<'w> {
             period_spent: &self.period_spent,
             redeemed: &self.redeemed[u],
             slot,
-            cleared: &self.cleared[u],
+            received: &self.received[u],
             purchase,
             stamp,
         };
@@ -815,7 +813,7 @@ impl<'w> Engine<'w> {
     /// amount, then the latest purchase. Marks the refunded amount on that clearing and returns
     /// the purchase, the amount refunded now and what is left of the purchase.
     fn original_of(&mut self, m: &NetworkMessage, ctx: &TxnContext) -> Option<(PurchaseId, Cents, Cents)> {
-        let cleared = &mut self.cleared[m.purchase.user as usize];
+        let cleared = &mut self.received[m.purchase.user as usize];
         let found = if m.referenced {
             cleared.iter_mut().find(|c| c.purchase == m.purchase)
         } else if !m.mid_known {
@@ -946,7 +944,7 @@ struct View<'a> {
     redeemed: &'a [(u8, OfferId, u32)],
     /// The physical card that cleared.
     slot: u8,
-    cleared: &'a [Cleared],
+    received: &'a [Received],
     purchase: PurchaseId,
     /// The clearing's network timestamp (its budget period).
     stamp: SimTime,
@@ -972,7 +970,7 @@ impl Counters for View<'_> {
     }
 
     fn seen_customer(&self, merchant: MerchantId, since: SimTime, before: SimTime) -> bool {
-        self.cleared.iter().any(|c| {
+        self.received.iter().any(|c| {
             c.purchase != self.purchase && c.merchant == merchant && since <= c.bought_at && c.bought_at < before
         })
     }
