@@ -5,12 +5,18 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use offersim_sim::events::Progress;
 use offersim_sim::time::Calendar;
 use offersim_sim::SimTime;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
+use std::time::Instant;
 
 pub struct Bar {
     bar: ProgressBar,
     calendar: Calendar,
     phase: Mutex<String>,
+    /// Events replayed, for the events-per-second figure (wall time is fine here: the bar is
+    /// not part of the simulation).
+    events: AtomicU64,
+    started: Instant,
 }
 
 impl Bar {
@@ -21,7 +27,7 @@ impl Bar {
             .unwrap_or_else(|_| ProgressStyle::default_bar())
             .progress_chars("=> ");
         bar.set_style(style);
-        Bar { bar, calendar, phase: Mutex::new(String::new()) }
+        Bar { bar, calendar, phase: Mutex::new(String::new()), events: AtomicU64::new(0), started: Instant::now() }
     }
     pub fn finish(&self) {
         self.bar.finish_and_clear();
@@ -41,8 +47,12 @@ impl Progress for Bar {
     fn advance(&self, n: u64) {
         self.bar.inc(n);
     }
+    fn events(&self, n: u64) {
+        self.events.fetch_add(n, Ordering::Relaxed);
+    }
     fn at(&self, now: SimTime) {
-        let rate = self.bar.per_sec();
-        self.bar.set_message(format!("sim {} {rate:.0}/s", &self.calendar.format(now)[..16]));
+        let secs = self.started.elapsed().as_secs_f64().max(1e-3);
+        let rate = self.events.load(Ordering::Relaxed) as f64 / secs;
+        self.bar.set_message(format!("sim {} {:.2} M events/s", &self.calendar.format(now)[..16], rate / 1e6));
     }
 }

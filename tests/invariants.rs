@@ -125,9 +125,16 @@ fn offer_spec(merchants: usize) -> impl Strategy<Value = OfferSpec> {
         )
 }
 
-fn scenario_text(seed: u64, users: u32, merchants: usize, offers: &[OfferSpec], rates: (f64, f64, f64)) -> String {
+/// `shards`: the users run in that many shards, each with its share of every budget.
+fn scenario_text(
+    seed: u64,
+    (users, shards): (u32, u32),
+    merchants: usize,
+    offers: &[OfferSpec],
+    rates: (f64, f64, f64),
+) -> String {
     let mut s = format!(
-        "[scenario]\nname = \"prop\"\nseed = {seed}\nstart = \"2026-06-01\"\ndays = 5\nsettle_days = 20\n\n[population]\nusers = {users}\n\n\
+        "[scenario]\nname = \"prop\"\nseed = {seed}\nstart = \"2026-06-01\"\ndays = 5\nsettle_days = 20\n\n[population]\nusers = {users}\nshards = {shards}\n\n\
          [segments.all]\nshare = 1.0\nhashtags = {{ x = 0.5 }}\npurchases_per_day = 1.5\ncards_per_user = [0.5, 0.5]\n\
          schemes = {{ a = 0.5, b = 0.5 }}\nclick_rate = 0.3\ncard_entry_completion = 0.7\ncard_delete_per_day = {}\n\n",
         rates.2
@@ -172,7 +179,7 @@ fn scenario_strategy() -> impl Strategy<Value = String> {
         .prop_flat_map(|merchants| {
             (
                 any::<u64>(),
-                20u32..120,
+                (20u32..120, prop_oneof![3 => Just(1u32), 1 => 2u32..5]),
                 Just(merchants),
                 proptest::collection::vec(offer_spec(merchants), 1..5),
                 (0.0f64..0.3, 0.0f64..0.6, 0.0f64..0.8),

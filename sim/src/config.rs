@@ -62,6 +62,10 @@ pub struct PopulationConfig {
     pub users: u64,
     #[serde(default = "one")]
     pub merchant_zipf_exponent: f64,
+    /// Independent groups of users simulated in parallel (budgets split between them); by
+    /// default one per `world::USERS_PER_SHARD` users.
+    #[serde(default)]
+    pub shards: Option<u32>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -18,6 +18,7 @@ use crate::matching::{match_txn, Counters, Decision, Decline, Enrolled, Txn};
 use crate::money::{percent_of, Cents};
 use crate::network::{CardNetwork, MessageKind, NetworkMessage, PurchaseFacts, PurchaseId};
 use crate::outcome::{Bucket, OfferStats, Outcome};
+use crate::per_user::PerUser;
 use crate::population::{simulate, Purchase, Timeline, Token, UserEvent};
 use crate::queue::EventQueue;
 use crate::rng::{Purpose, Stream};
@@ -26,6 +27,7 @@ use crate::truth::{self, reconcile, reward_after_refund, Granted, Oracle, Policy
 use crate::world::{MerchantId, MidId, OfferId, World};
 use rayon::prelude::*;
 use std::collections::BTreeMap;
+use std::ops::Range;
 
 #[derive(Debug, Clone, Copy)]
 pub struct RunOptions {
@@ -59,9 +61,28 @@ enum InFlight {
     Pay(CreditKey, Cents),
 }
 
-/// Every user event of the run, in one bucket per hour, each ordered by (time, user, position
-/// in the user's timeline).
-type UserStream = Vec<Vec<(SimTime, u32, UserEvent)>>;
+/// Every user event of a shard, in one bucket per hour, each ordered by (time, user, position
+/// in the user's timeline); and the users who link a card at some point.
+struct UserStream {
+    buckets: Vec<Vec<(SimTime, u32, UserEvent)>>,
+    /// By position in the shard: the platform can only ever hear of these users' purchases.
+    linkers: BitSet,
+}
+
+impl UserStream {
+    fn new(world: &World, users: &Range<u32>) -> UserStream {
+        let hours = world.days as usize * 24;
+        UserStream { buckets: (0..hours).map(|_| Vec::new()).collect(), linkers: BitSet::new(users.len()) }
+    }
+    /// Files an event of user `u` (the shard starting at `first`) in its hour.
+    fn push(&mut self, first: u32, at: SimTime, u: u32, e: UserEvent) {
+        if let UserEvent::CardAdded { .. } = e {
+            self.linkers.insert(u - first);
+        }
+        let hour = at.hour_index().min(self.buckets.len() - 1);
+        self.buckets[hour].push((at, u, e));
+    }
+}
 
 /// Width of the network queue's buckets: a minute keeps the heap of messages due within the
 /// current bucket (authorizations, seconds after their purchase) small.
@@ -153,16 +174,16 @@ struct CreditRecord {
 struct Engine<'w> {
     world: &'w World,
     network: &'w dyn CardNetwork,
-    links: Vec<Vec<Link>>,
+    links: PerUser<Vec<Link>>,
     /// Per user: (card slot, offer, credits) — caps count per physical card, across tokens.
-    redeemed: Vec<Vec<(u8, OfferId, u32)>>,
+    redeemed: PerUser<Vec<(u8, OfferId, u32)>>,
     credits: BTreeMap<CreditKey, CreditRecord>,
     /// Per offer: rewards granted in each budget period (offers with a budget per period).
     period_spent: Vec<BTreeMap<u32, Cents>>,
     /// Matching's output, reused.
     decision: Decision,
     /// Per user: the clearings received on their linked cards at known MIDs.
-    received: Vec<Vec<Received>>,
+    received: PerUser<Vec<Received>>,
     /// Per network transaction: the kinds of message already received (idempotency).
     seen: Vec<u8>,
     idempotency: bool,
@@ -172,36 +193,120 @@ struct Engine<'w> {
     out: Outcome,
     log: Option<&'w mut dyn EventLog>,
     scratch: Vec<(SimTime, NetworkMessage)>,
-    /// Users who ever linked a card.
+    /// Users who ever linked a card (so far).
     has_linked: BitSet,
+    /// Users who link a card at some point of the run (known from their timelines).
+    linkers: BitSet,
     /// The latest network timestamp of a clearing received so far.
     latest_clearing: SimTime,
     /// Reward state changes to schedule (the loop moves them into the queue).
     timers: Vec<(SimTime, InFlight)>,
+    /// The event log's sequence number of this shard's first event.
+    seq_base: u64,
 }
 
-/// Runs a whole scenario.
+/// Runs a whole scenario: its shards (`World::shard_users`) one after another when there is one
+/// or an event log (the log then holds each shard's events in time order, shard after shard),
+/// else in parallel on the worker threads; their outcomes are added up in shard order. Neither
+/// the thread count nor the schedule can change the result: a shard's outcome depends on the
+/// shard alone.
 pub fn run<'a>(
     world: &'a World,
     network: &'a dyn CardNetwork,
     opts: RunOptions,
     progress: &dyn Progress,
-    log: Option<&'a mut dyn EventLog>,
+    mut log: Option<&'a mut dyn EventLog>,
 ) -> Result<Outcome, RunError> {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(opts.threads)
         .build()
         .map_err(|source| RunError::Threads { threads: opts.threads, source })?;
-    let users = u32::try_from(world.users).unwrap_or(u32::MAX);
-    progress.phase("users", users as u64);
-    let stream = generate(&pool, world, users, progress);
-    let mut engine = Engine::new(world, network, users as usize, log);
+    if world.shards == 1 {
+        let users = world.shard_users(0);
+        progress.phase("users", users.len() as u64);
+        let stream = generate(Some(&pool), world, users.clone(), progress);
+        let mut engine = Engine::new(world, network, users, log);
+        engine.idempotency = opts.idempotency;
+        return Ok(engine.replay(stream, progress, true));
+    }
+    progress.phase("shards", world.users);
+    let per_shard = ShardProgress(progress);
+    let run_shard = |s: u32, log: Option<&mut dyn EventLog>, seq: u64, gen_pool: Option<&rayon::ThreadPool>| {
+        let half = world.shard_users(s).len() as u64 / 2;
+        let out = run_shard(world, network, opts, s, log, seq, gen_pool, &per_shard, &|| progress.advance(half));
+        progress.advance(world.shard_users(s).len() as u64 - half);
+        out
+    };
+    let outcomes: Vec<Outcome> = if log.is_some() {
+        let mut outs: Vec<Outcome> = Vec::new();
+        for s in 0..world.shards {
+            let seq = outs.iter().map(|o| o.events_processed).sum();
+            let log: Option<&mut dyn EventLog> = match log.as_mut() {
+                Some(l) => Some(&mut **l),
+                None => None,
+            };
+            outs.push(run_shard(s, log, seq, Some(&pool)));
+        }
+        outs
+    } else {
+        // Each worker takes the next shard and runs it whole (generation and replay), so at
+        // most one shard per thread is in memory.
+        let next = std::sync::atomic::AtomicU32::new(0);
+        let done: std::sync::Mutex<Vec<(u32, Outcome)>> = std::sync::Mutex::new(Vec::new());
+        pool.broadcast(|_| loop {
+            let s = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            if s >= world.shards {
+                break;
+            }
+            let out = run_shard(s, None, 0, None);
+            done.lock().unwrap_or_else(|e| e.into_inner()).push((s, out));
+        });
+        let mut done = done.into_inner().unwrap_or_else(|e| e.into_inner());
+        done.sort_by_key(|(s, _)| *s);
+        done.into_iter().map(|(_, o)| o).collect()
+    };
+    Ok(Outcome::sum_of_shards(world, outcomes))
+}
+
+/// One shard, generated (on `gen_pool` or this thread) and replayed; `generated` is called
+/// between the two.
+#[allow(clippy::too_many_arguments)]
+fn run_shard(
+    world: &World,
+    network: &dyn CardNetwork,
+    opts: RunOptions,
+    s: u32,
+    log: Option<&mut dyn EventLog>,
+    seq_base: u64,
+    gen_pool: Option<&rayon::ThreadPool>,
+    progress: &dyn Progress,
+    generated: &dyn Fn(),
+) -> Outcome {
+    let shard = world.shard_world(s);
+    let users = world.shard_users(s);
+    let stream = generate(gen_pool, &shard, users.clone(), progress);
+    generated();
+    let mut engine = Engine::new(&shard, network, users, log.map(|l| l as &mut dyn EventLog));
     engine.idempotency = opts.idempotency;
-    Ok(engine.replay(&stream, progress))
+    engine.seq_base = seq_base;
+    engine.replay(stream, progress, false)
+}
+
+/// A shard's progress as the whole run's bar shows it: its events and simulated time, not its
+/// phases.
+struct ShardProgress<'a>(&'a dyn Progress);
+
+impl Progress for ShardProgress<'_> {
+    fn events(&self, n: u64) {
+        self.0.events(n);
+    }
+    fn at(&self, now: SimTime) {
+        self.0.at(now);
+    }
 }
 
 /// Replays hand-written user timelines (one per user `0..world.users`, any order) instead of
-/// simulated ones: for tests that need exact, hand-computed cases.
+/// simulated ones: for tests that need exact, hand-computed cases. Runs as one shard.
 pub fn run_scripted<'a>(
     world: &'a World,
     network: &'a dyn CardNetwork,
@@ -210,96 +315,98 @@ pub fn run_scripted<'a>(
     log: Option<&'a mut dyn EventLog>,
 ) -> Outcome {
     let users = u32::try_from(world.users).unwrap_or(u32::MAX);
-    let hours = world.days as usize * 24;
-    let mut buckets: UserStream = (0..hours).map(|_| Vec::new()).collect();
+    let mut stream = UserStream::new(world, &(0..users));
     for (user, events) in timelines {
         assert!(user < users, "scripted user {user} outside the scenario's {users} users");
         for (at, e) in events {
-            buckets[at.hour_index().min(hours - 1)].push((at, user, e));
+            stream.push(0, at, user, e);
         }
     }
-    for b in &mut buckets {
+    for b in &mut stream.buckets {
         b.sort_by_key(|(at, u, _)| (*at, *u));
     }
-    let mut engine = Engine::new(world, network, users as usize, log);
+    let mut engine = Engine::new(world, network, 0..users, log);
     engine.idempotency = opts.idempotency;
-    engine.replay(&buckets, &crate::events::NoProgress)
+    engine.replay(stream, &crate::events::NoProgress, true)
 }
 
 /// Users are simulated this many at a time, so that only one chunk of timelines is held
 /// beside the merged stream.
 const USERS_PER_CHUNK: u32 = 16_384;
 
-/// Simulates every user (in parallel, chunk by chunk) and merges their timelines into one
-/// stream in (time, user) order: scattered into hourly buckets in user order, then each bucket
-/// sorted. The sort is stable, so one user's same-second events keep their causal order; the
-/// result is a pure function of the timelines, so the thread count cannot change it.
-fn generate(pool: &rayon::ThreadPool, world: &World, users: u32, progress: &dyn Progress) -> UserStream {
-    let hours = world.days as usize * 24;
-    let hour = |at: SimTime| at.hour_index().min(hours - 1);
-    let mut buckets: UserStream = (0..hours).map(|_| Vec::new()).collect();
-    for first in (0..users).step_by(USERS_PER_CHUNK as usize) {
-        let last = first.saturating_add(USERS_PER_CHUNK).min(users);
-        let chunk: Vec<Timeline> = pool.install(|| (first..last).into_par_iter().map(|u| simulate(world, u)).collect());
+/// Simulates the users `users` (in parallel on `pool`, chunk by chunk, or on this thread) and
+/// merges their timelines into one stream in (time, user) order: scattered into hourly buckets
+/// in user order, then each bucket sorted. The sort is stable, so one user's same-second events
+/// keep their causal order; the result is a pure function of the timelines, so the thread count
+/// cannot change it.
+fn generate(pool: Option<&rayon::ThreadPool>, world: &World, users: Range<u32>, progress: &dyn Progress) -> UserStream {
+    let mut stream = UserStream::new(world, &users);
+    for first in users.clone().step_by(USERS_PER_CHUNK as usize) {
+        let last = first.saturating_add(USERS_PER_CHUNK).min(users.end);
+        let chunk: Vec<Timeline> = match pool {
+            Some(pool) => pool.install(|| (first..last).into_par_iter().map(|u| simulate(world, u)).collect()),
+            None => (first..last).map(|u| simulate(world, u)).collect(),
+        };
         for t in chunk {
             for (at, e) in t.events {
-                buckets[hour(at)].push((at, t.user, e));
+                stream.push(users.start, at, t.user, e);
             }
         }
         progress.advance((last - first) as u64);
     }
-    pool.install(|| {
-        buckets.par_iter_mut().for_each(|b| {
-            b.sort_by_key(|(at, u, _)| (*at, *u));
-            b.shrink_to_fit();
-        })
-    });
-    buckets
+    let sort = |b: &mut Vec<(SimTime, u32, UserEvent)>| {
+        b.sort_by_key(|(at, u, _)| (*at, *u));
+        b.shrink_to_fit();
+    };
+    match pool {
+        Some(pool) => pool.install(|| stream.buckets.par_iter_mut().for_each(sort)),
+        None => stream.buckets.iter_mut().for_each(sort),
+    }
+    stream
 }
 
 impl<'w> Engine<'w> {
-    fn new(world: &'w World, network: &'w dyn CardNetwork, n: usize, log: Option<&'w mut dyn EventLog>) -> Self {
-        let out = Outcome {
-            offers: world
-                .offers
-                .iter()
-                .map(|o| OfferStats {
-                    budget_left: o.budget,
-                    rewards_by_day: vec![Cents::ZERO; (world.days + world.settle_days) as usize],
-                    ..Default::default()
-                })
-                .collect(),
-            hourly: vec![Bucket::default(); world.days as usize * 24],
-            daily: vec![Bucket::default(); (world.days + world.settle_days) as usize],
-            ..Default::default()
-        };
+    fn new(
+        world: &'w World,
+        network: &'w dyn CardNetwork,
+        users: Range<u32>,
+        log: Option<&'w mut dyn EventLog>,
+    ) -> Self {
+        let n = users.len();
         Engine {
             world,
             network,
-            links: (0..n).map(|_| Vec::new()).collect(),
-            redeemed: (0..n).map(|_| Vec::new()).collect(),
+            links: PerUser::new(users.clone()),
+            redeemed: PerUser::new(users.clone()),
             credits: BTreeMap::new(),
             period_spent: world.offers.iter().map(|_| BTreeMap::new()).collect(),
             decision: Decision::default(),
-            received: (0..n).map(|_| Vec::new()).collect(),
+            received: PerUser::new(users.clone()),
             seen: Vec::new(),
             idempotency: true,
             policies: BTreeMap::new(),
-            oracle: Oracle::new(world, n),
-            out,
+            oracle: Oracle::new(world, users),
+            out: Outcome::empty(world),
+            seq_base: 0,
             log,
             scratch: Vec::new(),
             timers: Vec::new(),
             latest_clearing: SimTime::ZERO,
             has_linked: BitSet::new(n),
+            linkers: BitSet::new(n),
         }
     }
 
     /// Replays the users' events and the network's messages in time order; at the same
     /// instant, user events go first.
-    fn replay(&mut self, stream: &UserStream, progress: &dyn Progress) -> Outcome {
+    /// `own_bar`: the replay is the run's "events" phase (else it reports events and time only).
+    fn replay(&mut self, stream: UserStream, progress: &dyn Progress, own_bar: bool) -> Outcome {
+        self.linkers = stream.linkers;
+        let stream = stream.buckets;
         let mut queue: EventQueue<InFlight> = EventQueue::new(self.world.horizon_end(), QUEUE_BUCKET_SECONDS);
-        progress.phase("events", stream.iter().map(|b| b.len() as u64).sum());
+        if own_bar {
+            progress.phase("events", stream.iter().map(|b| b.len() as u64).sum());
+        }
         let horizon = self.world.horizon_end();
         let mut users = stream.iter().flatten().peekable();
         let mut done: u64 = 0;
@@ -335,7 +442,10 @@ impl<'w> Engine<'w> {
                 done += 1;
                 self.user_event(at, u, e, &mut queue);
                 if done % PROGRESS_EVERY == 0 {
-                    progress.advance(PROGRESS_EVERY);
+                    if own_bar {
+                        progress.advance(PROGRESS_EVERY);
+                    }
+                    progress.events(PROGRESS_EVERY);
                     progress.at(at);
                 }
             }
@@ -355,10 +465,15 @@ impl<'w> Engine<'w> {
         std::mem::take(&mut self.out)
     }
 
+    /// Whether an event log is attached: the hot paths build their records only then.
+    fn logging(&self) -> bool {
+        self.log.is_some()
+    }
+
     fn record(&mut self, now: SimTime, event: LogEvent<'_>) {
         if let Some(log) = self.log.as_deref_mut() {
             let at = self.world.calendar.format(now);
-            log.record(&Record { seq: self.out.events_processed, t: now, at: &at, event });
+            log.record(&Record { seq: self.seq_base + self.out.events_processed, t: now, at: &at, event });
         }
     }
 
@@ -382,12 +497,16 @@ impl<'w> Engine<'w> {
             UserEvent::Exposure { offer, impressions } => {
                 self.out.funnel.impressions += impressions as u64;
                 self.out.offers[offer.0 as usize].impressions += impressions as u64;
-                self.record(now, LogEvent::Exposure { user: u, offer: self.offer_id(offer), impressions });
+                if self.logging() {
+                    self.record(now, LogEvent::Exposure { user: u, offer: self.offer_id(offer), impressions });
+                }
             }
             UserEvent::Click { offer } => {
                 self.out.funnel.clicks += 1;
                 self.out.offers[offer.0 as usize].clicks += 1;
-                self.record(now, LogEvent::Click { user: u, offer: self.offer_id(offer) });
+                if self.logging() {
+                    self.record(now, LogEvent::Click { user: u, offer: self.offer_id(offer) });
+                }
             }
             UserEvent::CardEntryAbandoned { offer } => {
                 self.out.funnel.card_entries_abandoned += 1;
@@ -397,8 +516,8 @@ impl<'w> Engine<'w> {
             UserEvent::CardAdded { slot, token } => {
                 self.out.funnel.cards_added += 1;
                 self.oracle.card_added(now, u, slot, token);
-                self.links[u as usize].push(Link { slot, token, added: now, deleted: None, enrolled: Vec::new() });
-                self.has_linked.insert(u);
+                self.links[u].push(Link { slot, token, added: now, deleted: None, enrolled: Vec::new() });
+                self.has_linked.insert(self.links.local(u) as u32);
                 self.record(now, LogEvent::CardAdded { user: u, card: token });
             }
             UserEvent::Enrolled { offer, token, one_tap } => self.enroll(now, u, offer, token, one_tap),
@@ -409,7 +528,7 @@ impl<'w> Engine<'w> {
 
     fn enroll(&mut self, now: SimTime, u: u32, offer: OfferId, token: Token, one_tap: bool) {
         self.oracle.enrolled(now, u, token, offer);
-        let Some(link) = self.links[u as usize].iter_mut().find(|l| l.token == token && l.active()) else {
+        let Some(link) = self.links[u].iter_mut().find(|l| l.token == token && l.active()) else {
             unreachable!("enrollment on a card that is not linked: the user model links before enrolling");
         };
         link.enrolled.push(Enrolled { offer, since: now, credited: 0 });
@@ -428,7 +547,7 @@ impl<'w> Engine<'w> {
     fn delete_card(&mut self, now: SimTime, u: u32, token: Token) {
         let mut ended = 0;
         self.oracle.card_deleted(now, u, token);
-        if let Some(link) = self.links[u as usize].iter_mut().find(|l| l.token == token && l.active()) {
+        if let Some(link) = self.links[u].iter_mut().find(|l| l.token == token && l.active()) {
             link.deleted = Some(now);
             for e in &link.enrolled {
                 if self.world.offers[e.offer.0 as usize].end > now {
@@ -443,15 +562,15 @@ impl<'w> Engine<'w> {
     }
 
     fn linked_token(&self, u: u32, slot: u8) -> Option<Token> {
-        self.links[u as usize].iter().find(|l| l.slot == slot && l.active()).map(|l| l.token)
+        self.links[u].iter().find(|l| l.slot == slot && l.active()).map(|l| l.token)
     }
 
     /// The link of card `slot` at time `t` (the network's timestamp of a message).
     fn link_at(&self, u: u32, slot: u8, t: SimTime) -> Option<usize> {
-        if !self.has_linked.contains(u) {
+        if !self.has_linked.contains(self.links.local(u) as u32) {
             return None; // most users never link a card: skip the cache miss on their list
         }
-        self.links[u as usize].iter().position(|l| l.slot == slot && l.linked_at(t))
+        self.links[u].iter().position(|l| l.slot == slot && l.linked_at(t))
     }
 
     fn purchase(&mut self, now: SimTime, u: u32, p: &Purchase, queue: &mut EventQueue<InFlight>) {
@@ -465,8 +584,14 @@ impl<'w> Engine<'w> {
             }
             stats.incremental_spend += p.amount;
         }
+        // The platform only ever hears of purchases on linked cards: a user who never links one
+        // is the network's business alone (counted, and the truth's bookkeeping done, without
+        // queueing the messages).
+        let heard = self.linkers.contains(self.links.local(u) as u32);
         let index = u32::try_from(self.seen.len()).expect("at most 2^32 purchases per run");
-        self.seen.push(0);
+        if heard {
+            self.seen.push(0);
+        }
         let ctx = TxnContext {
             bought_at: now,
             slot: p.slot,
@@ -483,28 +608,31 @@ impl<'w> Engine<'w> {
             b.spend += p.amount;
         });
         let world = self.world;
-        let card = self.linked_token(u, p.slot);
-        self.record(
-            now,
-            LogEvent::Purchase {
-                purchase: p.id,
-                user: u,
-                merchant: &world.merchants[p.merchant.0 as usize].id,
-                mid: &world.mids[p.mid.0 as usize].code,
-                channel: p.channel,
-                amount: p.amount,
-                scheme: &world.schemes[p.scheme as usize],
-                card,
-                local_at: self.log.as_ref().and_then(|_| merchant_local_time(world, p.merchant, now)),
-            },
-        );
+        if self.logging() {
+            let card = self.linked_token(u, p.slot);
+            self.record(
+                now,
+                LogEvent::Purchase {
+                    purchase: p.id,
+                    user: u,
+                    merchant: &world.merchants[p.merchant.0 as usize].id,
+                    mid: &world.mids[p.mid.0 as usize].code,
+                    channel: p.channel,
+                    amount: p.amount,
+                    scheme: &world.schemes[p.scheme as usize],
+                    card,
+                    local_at: merchant_local_time(world, p.merchant, now),
+                },
+            );
+        }
         let facts =
             PurchaseFacts { id: p.id, at: now, amount: p.amount, scheme: p.scheme, channel: p.channel, mid: p.mid };
         let mut rng = Stream::new(world.seed, Purpose::Network, p.id.seq as u64, u as u64);
-        self.scratch.clear();
-        self.network.report(&facts, &mut rng, &mut self.scratch, &mut self.out.faults);
+        let mut scratch = std::mem::take(&mut self.scratch);
+        scratch.clear();
+        self.network.report(&facts, &mut rng, &mut scratch, &mut self.out.faults);
         let horizon = world.horizon_end();
-        for (at, m) in self.scratch.drain(..) {
+        for (at, m) in scratch.drain(..) {
             debug_assert!(at >= m.network_time && m.network_time >= now);
             let feed = &mut self.out.feed;
             feed.deliveries += 1;
@@ -520,9 +648,20 @@ impl<'w> Engine<'w> {
                 feed.after_horizon += 1;
                 continue;
             }
+            if !heard {
+                // What the delivery would do: no card is linked, so it stops at the platform's
+                // door (`network_message`); the first copy feeds the clean-feed bookkeeping.
+                feed.not_linked += 1;
+                self.out.events_processed += 1;
+                if m.copy == 0 {
+                    self.truth_message(m, ctx);
+                }
+                continue;
+            }
             // At equal delivery times, the network's own order: a backlog burst keeps it.
             queue.schedule_keyed(at, m.network_time, InFlight::Delivery(m, ctx));
         }
+        self.scratch = scratch;
     }
 
     /// A message of the clean feed: the world's own bookkeeping (money refunded, incremental
@@ -576,7 +715,7 @@ impl<'w> Engine<'w> {
         let Some(li) = link else {
             return self.refund(now, m, ctx, None);
         };
-        let token = self.links[user as usize][li].token;
+        let token = self.links[user][li].token;
         let (purchase, amount) = (m.purchase, m.amount);
         match m.kind {
             MessageKind::Auth => self.record(now, LogEvent::Auth { purchase, amount, card: token }),
@@ -595,7 +734,7 @@ impl<'w> Engine<'w> {
                     return;
                 }
                 let merchant = self.world.mids[ctx.mid.0 as usize].merchant;
-                self.received[user as usize].push(Received {
+                self.received[user].push(Received {
                     purchase,
                     slot: ctx.slot,
                     merchant,
@@ -687,7 +826,7 @@ impl<'w> Engine<'w> {
         txn: Txn,
     ) {
         let world = self.world;
-        let u = purchase.user as usize;
+        let u = purchase.user;
         let mut decision = std::mem::take(&mut self.decision);
         let view = View {
             offers: &world.offers,
@@ -743,7 +882,7 @@ impl<'w> Engine<'w> {
         reward: Cents,
     ) {
         let world = self.world;
-        let u = purchase.user as usize;
+        let u = purchase.user;
         let o = &world.offers[offer.0 as usize];
         let fee = percent_of(reward, o.fee_percent);
         for e in self.links[u][li].enrolled.iter_mut().filter(|e| e.offer == offer) {
@@ -813,7 +952,7 @@ impl<'w> Engine<'w> {
     /// amount, then the latest purchase. Marks the refunded amount on that clearing and returns
     /// the purchase, the amount refunded now and what is left of the purchase.
     fn original_of(&mut self, m: &NetworkMessage, ctx: &TxnContext) -> Option<(PurchaseId, Cents, Cents)> {
-        let cleared = &mut self.received[m.purchase.user as usize];
+        let cleared = &mut self.received[m.purchase.user];
         let found = if m.referenced {
             cleared.iter_mut().find(|c| c.purchase == m.purchase)
         } else if !m.mid_known {

@@ -144,6 +144,8 @@ pub trait EventLog {
 pub trait Progress: Sync {
     fn phase(&self, _name: &str, _total: u64) {}
     fn advance(&self, _n: u64) {}
+    /// Events replayed since the last call (for an events-per-second figure).
+    fn events(&self, _n: u64) {}
     fn at(&self, _now: SimTime) {}
 }
 

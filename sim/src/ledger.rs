@@ -68,6 +68,14 @@ impl Ledger {
             (Account::PlatformFees, -fee),
         ]);
     }
+    /// Adds another ledger's books (a shard's) to these.
+    pub fn absorb(&mut self, other: &Ledger) {
+        for (account, amount) in &other.balances {
+            *self.balances.entry(*account).or_default() += *amount;
+        }
+        self.total += other.total;
+        self.entries += other.entries;
+    }
     pub fn balance(&self, account: Account) -> Cents {
         self.balances.get(&account).copied().unwrap_or_default()
     }

@@ -106,6 +106,31 @@ pub struct FaultCounts {
     pub unreferenced_refunds: u64,
 }
 
+impl FaultCounts {
+    pub fn absorb(&mut self, o: FaultCounts) {
+        let FaultCounts {
+            duplicate_deliveries,
+            clearings_without_auth,
+            auths_after_clearing,
+            clearing_amount_changed,
+            unknown_mid_purchases,
+            late_submissions,
+            held_by_outage,
+            partial_refunds,
+            unreferenced_refunds,
+        } = o;
+        self.duplicate_deliveries += duplicate_deliveries;
+        self.clearings_without_auth += clearings_without_auth;
+        self.auths_after_clearing += auths_after_clearing;
+        self.clearing_amount_changed += clearing_amount_changed;
+        self.unknown_mid_purchases += unknown_mid_purchases;
+        self.late_submissions += late_submissions;
+        self.held_by_outage += held_by_outage;
+        self.partial_refunds += partial_refunds;
+        self.unreferenced_refunds += unreferenced_refunds;
+    }
+}
+
 pub trait CardNetwork: Sync {
     /// The schemes this network carries, in a fixed order (segments refer to them by name).
     fn schemes(&self) -> Vec<String>;

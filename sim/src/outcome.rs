@@ -168,3 +168,254 @@ impl Outcome {
         Some(self.time_to_credit[rank - 1])
     }
 }
+
+/// Adding up the outcomes of shards. Each `absorb` destructures the other side field by field,
+/// so a field added later cannot be forgotten here (the build fails until it is merged).
+impl Outcome {
+    /// The outcome of a run in which nothing has happened yet.
+    pub fn empty(world: &crate::world::World) -> Outcome {
+        let days = (world.days + world.settle_days) as usize;
+        Outcome {
+            offers: world
+                .offers
+                .iter()
+                .map(|o| OfferStats {
+                    budget_left: o.budget,
+                    rewards_by_day: vec![Cents::ZERO; days],
+                    ..Default::default()
+                })
+                .collect(),
+            hourly: vec![Bucket::default(); world.days as usize * 24],
+            daily: vec![Bucket::default(); days],
+            ..Default::default()
+        }
+    }
+
+    /// The outcome of the whole run from its shards' outcomes, in shard order: counts, money,
+    /// series and books add up; the budget left is the sum of the shares left; an offer's
+    /// budget ran out when it first ran out in a shard; the discrepancy examples are the
+    /// first of the first shards (users are numbered across shards in order).
+    pub fn sum_of_shards(world: &crate::world::World, shards: impl IntoIterator<Item = Outcome>) -> Outcome {
+        let mut total = Outcome::empty(world);
+        for s in &mut total.offers {
+            s.budget_left = s.budget_left.map(|_| Cents::ZERO);
+        }
+        for o in shards {
+            total.absorb(o);
+        }
+        total
+    }
+
+    fn absorb(&mut self, other: Outcome) {
+        let Outcome {
+            funnel,
+            feed,
+            faults,
+            correctness,
+            money,
+            reversals,
+            offers,
+            hourly,
+            daily,
+            time_to_credit,
+            ledger,
+            events_processed,
+        } = other;
+        self.funnel.absorb(funnel);
+        self.feed.absorb(feed);
+        self.faults.absorb(faults);
+        self.correctness.absorb(correctness);
+        self.money.absorb(money);
+        self.reversals.absorb(reversals);
+        for (mine, theirs) in self.offers.iter_mut().zip(offers) {
+            mine.absorb(theirs);
+        }
+        for (mine, theirs) in self.hourly.iter_mut().zip(hourly).chain(self.daily.iter_mut().zip(daily)) {
+            mine.absorb(theirs);
+        }
+        self.time_to_credit.extend(time_to_credit);
+        self.time_to_credit.sort_unstable();
+        self.ledger.absorb(&ledger);
+        self.events_processed += events_processed;
+    }
+}
+
+impl Funnel {
+    fn absorb(&mut self, o: Funnel) {
+        let Funnel {
+            impressions,
+            clicks,
+            card_entries_abandoned,
+            cards_added,
+            one_tap_enrollments,
+            enrollments,
+            card_deletions,
+            enrollments_ended_by_deletion,
+            purchases,
+            qualifying_transactions,
+            credits,
+            declined_per_card_cap,
+            declined_per_user_cap,
+            declined_enrollment_limit,
+            declined_budget,
+            declined_period_budget,
+            clawbacks,
+        } = o;
+        self.impressions += impressions;
+        self.clicks += clicks;
+        self.card_entries_abandoned += card_entries_abandoned;
+        self.cards_added += cards_added;
+        self.one_tap_enrollments += one_tap_enrollments;
+        self.enrollments += enrollments;
+        self.card_deletions += card_deletions;
+        self.enrollments_ended_by_deletion += enrollments_ended_by_deletion;
+        self.purchases += purchases;
+        self.qualifying_transactions += qualifying_transactions;
+        self.credits += credits;
+        self.declined_per_card_cap += declined_per_card_cap;
+        self.declined_per_user_cap += declined_per_user_cap;
+        self.declined_enrollment_limit += declined_enrollment_limit;
+        self.declined_budget += declined_budget;
+        self.declined_period_budget += declined_period_budget;
+        self.clawbacks += clawbacks;
+    }
+}
+
+impl Feed {
+    fn absorb(&mut self, o: Feed) {
+        let Feed {
+            auths,
+            clearings,
+            reversals,
+            refunds,
+            deliveries,
+            received,
+            duplicates_ignored,
+            not_linked,
+            unknown_mid,
+            clearings_out_of_network_order,
+            after_horizon,
+        } = o;
+        self.auths += auths;
+        self.clearings += clearings;
+        self.reversals += reversals;
+        self.refunds += refunds;
+        self.deliveries += deliveries;
+        self.received += received;
+        self.duplicates_ignored += duplicates_ignored;
+        self.not_linked += not_linked;
+        self.unknown_mid += unknown_mid;
+        self.clearings_out_of_network_order += clearings_out_of_network_order;
+        self.after_horizon += after_horizon;
+    }
+}
+
+impl MoneyTotals {
+    fn absorb(&mut self, o: MoneyTotals) {
+        let MoneyTotals {
+            spend,
+            refunded,
+            rewards_credited,
+            rewards_paid,
+            rewards_clawed_back,
+            fees_charged,
+            fees_refunded,
+        } = o;
+        self.spend += spend;
+        self.refunded += refunded;
+        self.rewards_credited += rewards_credited;
+        self.rewards_paid += rewards_paid;
+        self.rewards_clawed_back += rewards_clawed_back;
+        self.fees_charged += fees_charged;
+        self.fees_refunded += fees_refunded;
+    }
+}
+
+impl Reversals {
+    fn absorb(&mut self, o: Reversals) {
+        let Reversals { pending, confirmed, paid, clawbacks_from_cardholders } = o;
+        self.pending += pending;
+        self.confirmed += confirmed;
+        self.paid += paid;
+        self.clawbacks_from_cardholders += clawbacks_from_cardholders;
+    }
+}
+
+impl Bucket {
+    fn absorb(&mut self, o: Bucket) {
+        let Bucket { purchases, spend, credits, rewards, clawbacks } = o;
+        self.purchases += purchases;
+        self.spend += spend;
+        self.credits += credits;
+        self.rewards += rewards;
+        self.clawbacks += clawbacks;
+    }
+}
+
+impl OfferStats {
+    fn absorb(&mut self, o: OfferStats) {
+        let OfferStats {
+            impressions,
+            clicks,
+            card_entries_abandoned,
+            cards_added,
+            enrollments,
+            one_tap_enrollments,
+            enrollments_ended_by_deletion,
+            qualifying_transactions,
+            redemptions,
+            declined_per_card_cap,
+            declined_per_user_cap,
+            declined_enrollment_limit,
+            declined_budget,
+            declined_period_budget,
+            clawbacks,
+            rewards_credited,
+            rewards_clawed_back,
+            fees_charged,
+            fees_refunded,
+            attributed_spend,
+            incremental_spend,
+            uplift_purchases_withdrawn,
+            budget_left,
+            budget_overspend,
+            period_overspend,
+            budget_ran_out_at,
+            rewards_by_day,
+        } = o;
+        self.impressions += impressions;
+        self.clicks += clicks;
+        self.card_entries_abandoned += card_entries_abandoned;
+        self.cards_added += cards_added;
+        self.enrollments += enrollments;
+        self.one_tap_enrollments += one_tap_enrollments;
+        self.enrollments_ended_by_deletion += enrollments_ended_by_deletion;
+        self.qualifying_transactions += qualifying_transactions;
+        self.redemptions += redemptions;
+        self.declined_per_card_cap += declined_per_card_cap;
+        self.declined_per_user_cap += declined_per_user_cap;
+        self.declined_enrollment_limit += declined_enrollment_limit;
+        self.declined_budget += declined_budget;
+        self.declined_period_budget += declined_period_budget;
+        self.clawbacks += clawbacks;
+        self.rewards_credited += rewards_credited;
+        self.rewards_clawed_back += rewards_clawed_back;
+        self.fees_charged += fees_charged;
+        self.fees_refunded += fees_refunded;
+        self.attributed_spend += attributed_spend;
+        self.incremental_spend += incremental_spend;
+        self.uplift_purchases_withdrawn += uplift_purchases_withdrawn;
+        if let (Some(mine), Some(theirs)) = (self.budget_left.as_mut(), budget_left) {
+            *mine += theirs;
+        }
+        self.budget_overspend += budget_overspend;
+        self.period_overspend += period_overspend;
+        self.budget_ran_out_at = match (self.budget_ran_out_at, budget_ran_out_at) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        for (mine, theirs) in self.rewards_by_day.iter_mut().zip(rewards_by_day) {
+            *mine += theirs;
+        }
+    }
+}

@@ -5,7 +5,7 @@
 
 use crate::money::Cents;
 use crate::network::PurchaseId;
-use crate::rng::{mix3, Purpose, Stream};
+use crate::rng::{hash_unit, mix3, Purpose, Stream};
 use crate::sample::{exponential, lognormal};
 use crate::time::{SimTime, SECONDS_PER_DAY, SECONDS_PER_HOUR};
 use crate::world::{Channel, MerchantId, MidId, OfferId, SegmentId, World, DAY_SECONDS};
@@ -123,33 +123,52 @@ pub fn profile(world: &World, user: u32) -> UserProfile {
     UserProfile { segment, hashtags, card_schemes }
 }
 
-fn targeted(world: &World, p: &UserProfile, offer: OfferId) -> bool {
-    let t = &world.offers[offer.0 as usize].targeting;
-    (t.segments.is_empty() || t.segments.contains(&p.segment))
-        && (t.hashtags.is_empty() || t.hashtags.iter().any(|h| p.hashtags.contains(h)))
-        && t.impressions_per_day > 0.0
+/// The offers that target a user: their segment's untagged offers and those of their hashtags,
+/// in offer order, each once.
+fn targeted(world: &World, p: &UserProfile) -> Vec<OfferId> {
+    let a = &world.audiences[p.segment.0 as usize];
+    let mut offers = a.untagged.clone();
+    for &h in &p.hashtags {
+        offers.extend_from_slice(&a.by_hashtag[h as usize]);
+    }
+    offers.sort_unstable();
+    offers.dedup();
+    offers
 }
 
 /// Impression times of one offer for one user: a Poisson process running only inside the
-/// offer's exposure hours, within its window and the activity period.
+/// offer's exposure hours, within its window and the activity period. The exposure windows of
+/// all days are laid end to end and the process runs once over their total length (it has no
+/// memory, so this is the same process), which costs one draw per impression plus one, not one
+/// per day: most people see a given offer rarely or never.
 fn impressions(world: &World, user: u32, offer: OfferId, out: &mut Vec<(SimTime, OfferId)>) {
     let o = &world.offers[offer.0 as usize];
     let (h0, h1) = o.targeting.hours;
     let rate = o.targeting.impressions_per_day / ((h1 - h0) as f64 * SECONDS_PER_HOUR as f64);
-    let mut rng = Stream::new(world.seed, Purpose::Exposure, offer.0 as u64, user as u64);
     let end = o.end.min(world.period_end());
-    for day in o.start.day_index()..end.day_index().max(o.start.day_index()) + 1 {
+    let windows = (o.start.day_index()..end.day_index().max(o.start.day_index()) + 1).filter_map(|day| {
         let day0 = day as u64 * SECONDS_PER_DAY;
         let lo = (day0 + h0 as u64 * SECONDS_PER_HOUR).max(o.start.0);
         let hi = (day0 + h1 as u64 * SECONDS_PER_HOUR).min(end.0);
-        let mut t = lo as f64;
-        loop {
-            t += exponential(&mut rng, rate);
-            if t >= hi as f64 {
-                break;
-            }
-            out.push((SimTime(t as u64), offer));
+        (lo < hi).then_some((lo, hi))
+    });
+    // `t`: exposure seconds since the first window opened; `before`: those of earlier windows.
+    // The first arrival comes from a keyed hash, the rest from the (user, offer) ChaCha stream,
+    // started only when there is a first impression: a stream costs ~100 ns to start, and most
+    // people never see most of the offers that target them.
+    let key = mix3(world.seed, Purpose::Exposure as u64, ((offer.0 as u64) << 32) | user as u64);
+    let mut t = -libm::log(1.0 - hash_unit(key, 0)) / rate;
+    let mut rng: Option<Stream> = None;
+    let mut before = 0.0;
+    for (lo, hi) in windows {
+        let len = (hi - lo) as f64;
+        while t < before + len {
+            out.push((SimTime(lo + (t - before) as u64), offer));
+            let rng =
+                rng.get_or_insert_with(|| Stream::new(world.seed, Purpose::Exposure, offer.0 as u64, user as u64));
+            t += exponential(rng, rate);
         }
+        before += len;
     }
 }
 
@@ -165,11 +184,8 @@ pub fn token_for(world: &World, user: u32, link: u32) -> Token {
 pub fn simulate(world: &World, user: u32) -> Timeline {
     let profile = profile(world, user);
     let mut seen = Vec::new();
-    for k in 0..world.offers.len() {
-        let offer = OfferId(k as u32);
-        if targeted(world, &profile, offer) {
-            impressions(world, user, offer, &mut seen);
-        }
+    for offer in targeted(world, &profile) {
+        impressions(world, user, offer, &mut seen);
     }
     seen.sort_unstable();
     let mut events = Vec::new();
@@ -201,9 +217,9 @@ fn funnel(
     let mut link: Option<Link> = None;
     let mut links = 0u32;
     let mut enrollments: Vec<Enrollment> = Vec::new();
-    // Per offer: (day, index in `out`) of its latest exposure event (impressions come in time
-    // order, so only the latest can still be counting).
-    let mut exposure_at: Vec<Option<(usize, usize)>> = vec![None; world.offers.len()];
+    // Per offer seen: (offer, day, index in `out`) of its latest exposure event (impressions come
+    // in time order, so only the latest can still be counting).
+    let mut exposure_at: Vec<(OfferId, usize, usize)> = Vec::new();
     for &(t, offer) in seen {
         // A card deleted before a one-tap enrollment could complete counts as gone.
         if let Some(l) = link.as_ref().filter(|l| l.deleted_at <= t.plus_seconds(ONE_TAP_SECONDS)) {
@@ -211,14 +227,18 @@ fn funnel(
             link = None;
         }
         let day = t.day_index();
-        match exposure_at[offer.0 as usize] {
-            Some((d, i)) if d == day => {
-                if let UserEvent::Exposure { impressions, .. } = &mut out[i].1 {
+        match exposure_at.iter_mut().find(|(o, _, _)| *o == offer) {
+            Some((_, d, i)) if *d == day => {
+                if let UserEvent::Exposure { impressions, .. } = &mut out[*i].1 {
                     *impressions += 1;
                 }
             }
-            _ => {
-                exposure_at[offer.0 as usize] = Some((day, out.len()));
+            found => {
+                let at = (offer, day, out.len());
+                match found {
+                    Some(e) => *e = at,
+                    None => exposure_at.push(at),
+                }
                 out.push((t, UserEvent::Exposure { offer, impressions: 1 }));
             }
         }
@@ -296,8 +316,12 @@ fn spend(
         let p = purchase(world, profile, MerchantId(pick as u32), None, None, &mut detail);
         out.push((at, UserEvent::Purchase(p)));
     });
-    for (k, offer) in world.offers.iter().enumerate() {
-        if offer.uplift <= 0.0 || !enrollments.iter().any(|e| e.offer.0 as usize == k) {
+    let mut enrolled: Vec<OfferId> = enrollments.iter().map(|e| e.offer).collect();
+    enrolled.sort_unstable();
+    enrolled.dedup();
+    for k in enrolled.into_iter().map(|o| o.0 as usize) {
+        let offer = &world.offers[k];
+        if offer.uplift <= 0.0 {
             continue;
         }
         let m = &world.merchants[offer.merchant.0 as usize];

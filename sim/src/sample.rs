@@ -2,7 +2,7 @@
 //! operations (+ − × ÷ sqrt) and the pure-Rust `libm` for ln/exp/cos, never the platform's
 //! math library, whose last bits may differ.
 
-use crate::rng::{hash_unit, Stream};
+use crate::rng::Stream;
 
 /// Exponential with the given rate (events per unit).
 pub fn exponential(s: &mut Stream, rate: f64) -> f64 {
@@ -70,44 +70,6 @@ impl Categorical {
     }
 }
 
-/// A weighted choice that stays put when categories are appended. Category k is kept with
-/// probability w_k / (w_0 + … + w_k), scanning from the last category down, each test using its
-/// own uniform `hash_unit(key, k)`. The result has probability w_k / Σw (a telescoping
-/// product), and appending a category changes exactly the choices the new category wins:
-/// every other key lands where it did before. Costs O(categories) per draw.
-#[derive(Debug, Clone, Default)]
-pub struct StablePick {
-    keep: Vec<f64>,
-}
-
-impl StablePick {
-    /// `None` when no weight is positive.
-    pub fn new(weights: impl IntoIterator<Item = f64>) -> Option<StablePick> {
-        let mut prefix = 0.0;
-        let keep: Vec<f64> = weights
-            .into_iter()
-            .map(|w| {
-                let w = w.max(0.0);
-                prefix += w;
-                if prefix > 0.0 {
-                    w / prefix
-                } else {
-                    0.0
-                }
-            })
-            .collect();
-        (prefix > 0.0).then_some(StablePick { keep })
-    }
-    pub fn pick(&self, key: u64) -> usize {
-        for k in (0..self.keep.len()).rev() {
-            if hash_unit(key, k as u64) < self.keep[k] {
-                return k;
-            }
-        }
-        0
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -154,35 +116,5 @@ mod tests {
         assert_eq!(counts[0] + counts[2], 0);
         assert!((counts[3] as f64 / counts[1] as f64 - 3.0).abs() < 0.2);
         assert!(Categorical::new([0.0, 0.0]).is_none());
-    }
-
-    #[test]
-    fn stable_pick_follows_the_weights() {
-        let p = StablePick::new([1.0, 0.0, 2.0, 1.0]).unwrap();
-        let mut counts = [0usize; 4];
-        for key in 0..40_000u64 {
-            counts[p.pick(key)] += 1;
-        }
-        assert_eq!(counts[1], 0);
-        for (i, w) in [(0, 0.25), (2, 0.5), (3, 0.25)] {
-            let share = counts[i] as f64 / 40_000.0;
-            assert!((share - w).abs() < 0.01, "category {i}: {share}");
-        }
-    }
-
-    #[test]
-    fn appending_a_category_moves_only_the_draws_it_wins() {
-        let before = StablePick::new([5.0, 3.0, 2.0]).unwrap();
-        let after = StablePick::new([5.0, 3.0, 2.0, 1.0]).unwrap();
-        let mut moved = 0;
-        for key in 0..20_000u64 {
-            let (a, b) = (before.pick(key), after.pick(key));
-            if a != b {
-                assert_eq!(b, 3, "a draw that moves goes to the new category");
-                moved += 1;
-            }
-        }
-        let share = moved as f64 / 20_000.0;
-        assert!((share - 1.0 / 11.0).abs() < 0.01, "the new category takes its share: {share}");
     }
 }

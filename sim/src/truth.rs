@@ -14,11 +14,13 @@ use crate::bitset::BitSet;
 use crate::matching::reward_for;
 use crate::money::{percent_of, Cents};
 use crate::network::PurchaseId;
+use crate::per_user::PerUser;
 use crate::population::Token;
 use crate::time::SimTime;
 use crate::world::{Channel, MerchantId, MidId, OfferId, Reward, World};
 use serde::Serialize;
 use std::collections::BTreeMap;
+use std::ops::Range;
 
 /// A reward: the purchase and the offer that pays it.
 pub type CreditKey = (PurchaseId, OfferId);
@@ -81,14 +83,14 @@ pub enum Policy {
 
 pub struct Oracle<'w> {
     world: &'w World,
-    cards: Vec<Vec<Card>>,
+    cards: PerUser<Vec<Card>>,
     /// Credits per (user, physical card, offer).
     redeemed: BTreeMap<(u32, u8, OfferId), u32>,
     budget_left: Vec<Option<Cents>>,
     period_spent: BTreeMap<(OfferId, u32), Cents>,
     /// Per user: (purchase, merchant, purchase time) of the clearings seen on linked cards at
     /// registered MIDs, for new-customer offers.
-    history: Vec<Vec<(PurchaseId, MerchantId, SimTime)>>,
+    history: PerUser<Vec<(PurchaseId, MerchantId, SimTime)>>,
     pub expected: BTreeMap<CreditKey, Expected>,
     /// Purchases that met an offer's terms at a terminal the MID registry lacks: by the
     /// `unknown_mid` policy they do not qualify (offers pay at registered locations only).
@@ -102,29 +104,30 @@ pub struct Oracle<'w> {
 }
 
 impl<'w> Oracle<'w> {
-    pub fn new(world: &'w World, users: usize) -> Self {
+    /// The oracle of the users `users` (a shard), with the world's budgets (a shard's share).
+    pub fn new(world: &'w World, users: Range<u32>) -> Self {
         Oracle {
             world,
-            cards: (0..users).map(|_| Vec::new()).collect(),
+            cards: PerUser::new(users.clone()),
             redeemed: BTreeMap::new(),
             budget_left: world.offers.iter().map(|o| o.budget).collect(),
             period_spent: BTreeMap::new(),
-            history: (0..users).map(|_| Vec::new()).collect(),
+            history: PerUser::new(users.clone()),
             expected: BTreeMap::new(),
             unknown_mid_excluded: 0,
-            has_cards: BitSet::new(users),
+            has_cards: BitSet::new(users.len()),
             keeps_history: world.offers.iter().any(|o| o.new_customer_window.is_some()),
             meets: Vec::new(),
         }
     }
 
     pub fn card_added(&mut self, now: SimTime, user: u32, slot: u8, token: Token) {
-        self.cards[user as usize].push(Card { slot, token, added: now, deleted: None, enrolled: Vec::new() });
-        self.has_cards.insert(user);
+        self.cards[user].push(Card { slot, token, added: now, deleted: None, enrolled: Vec::new() });
+        self.has_cards.insert(self.cards.local(user) as u32);
     }
 
     pub fn enrolled(&mut self, now: SimTime, user: u32, token: Token, offer: OfferId) {
-        if let Some(c) = self.cards[user as usize].iter_mut().find(|c| c.token == token && c.deleted.is_none()) {
+        if let Some(c) = self.cards[user].iter_mut().find(|c| c.token == token && c.deleted.is_none()) {
             if !c.enrolled.iter().any(|(o, _, _)| *o == offer) {
                 c.enrolled.push((offer, now, 0));
             }
@@ -132,7 +135,7 @@ impl<'w> Oracle<'w> {
     }
 
     pub fn card_deleted(&mut self, now: SimTime, user: u32, token: Token) {
-        if let Some(c) = self.cards[user as usize].iter_mut().find(|c| c.token == token && c.deleted.is_none()) {
+        if let Some(c) = self.cards[user].iter_mut().find(|c| c.token == token && c.deleted.is_none()) {
             c.deleted = Some(now);
         }
     }
@@ -141,21 +144,21 @@ impl<'w> Oracle<'w> {
     pub fn clearing(&mut self, t: &Cleared) {
         let world = self.world;
         let user = t.purchase.user;
-        if !self.has_cards.contains(user) {
+        if !self.has_cards.contains(self.cards.local(user) as u32) {
             return;
         }
         // The card linked at the clearing's network time (the feed covers linked cards only).
-        let Some(ci) = self.cards[user as usize]
+        let Some(ci) = self.cards[user]
             .iter()
             .position(|c| c.slot == t.slot && c.added <= t.stamp && c.deleted.is_none_or(|d| d > t.stamp))
         else {
             return;
         };
         // Offers whose terms the purchase meets: (offer, reward, position in the card's list).
-        let history = &self.history[user as usize];
+        let history = &self.history[user];
         let mut meets = std::mem::take(&mut self.meets);
         meets.clear();
-        for (k, &(offer, since, _)) in self.cards[user as usize][ci].enrolled.iter().enumerate() {
+        for (k, &(offer, since, _)) in self.cards[user][ci].enrolled.iter().enumerate() {
             let o = &world.offers[offer.0 as usize];
             if since > t.bought_at
                 || o.merchant != t.merchant
@@ -185,7 +188,7 @@ impl<'w> Oracle<'w> {
             return;
         }
         if self.keeps_history {
-            self.history[user as usize].push((t.purchase, t.merchant, t.bought_at));
+            self.history[user].push((t.purchase, t.merchant, t.bought_at));
         }
         // Limits: caps per card, per user, per enrollment; budgets.
         let passes = |s: &Self, offer: OfferId, reward: Cents, k: usize| {
@@ -197,7 +200,7 @@ impl<'w> Oracle<'w> {
                 .filter(|(key, _)| key.2 == offer)
                 .map(|(_, n)| n)
                 .sum();
-            let enrollment_credits = s.cards[user as usize][ci].enrolled[k].2;
+            let enrollment_credits = s.cards[user][ci].enrolled[k].2;
             let period_left = o
                 .period_budget
                 .map(|b| b.amount - s.period_spent.get(&(offer, o.period_of(t.stamp))).copied().unwrap_or_default());
@@ -234,7 +237,7 @@ impl<'w> Oracle<'w> {
         for (offer, reward, k) in paid {
             let o = &world.offers[offer.0 as usize];
             *self.redeemed.entry((user, t.slot, offer)).or_default() += 1;
-            self.cards[user as usize][ci].enrolled[k].2 += 1;
+            self.cards[user][ci].enrolled[k].2 += 1;
             if let Some(left) = self.budget_left[offer.0 as usize].as_mut() {
                 *left -= reward;
             }
@@ -309,6 +312,37 @@ pub struct Discrepancy {
 }
 
 impl Correctness {
+    /// Adds the next shard's comparison (its examples after these, up to `EXAMPLES`).
+    pub fn absorb(&mut self, o: Correctness) {
+        let Correctness {
+            expected_credits,
+            expected_net_rewards,
+            correct_credits,
+            missed_credits,
+            false_credits,
+            double_credits,
+            wrong_amounts,
+            wrong_reversals,
+            explained,
+            unknown_mid_excluded,
+            examples,
+        } = o;
+        self.expected_credits += expected_credits;
+        self.expected_net_rewards += expected_net_rewards;
+        self.correct_credits += correct_credits;
+        self.missed_credits += missed_credits;
+        self.false_credits += false_credits;
+        self.double_credits += double_credits;
+        self.wrong_amounts += wrong_amounts;
+        self.wrong_reversals += wrong_reversals;
+        for (policy, n) in explained {
+            *self.explained.entry(policy).or_default() += n;
+        }
+        self.unknown_mid_excluded += unknown_mid_excluded;
+        let room = EXAMPLES.saturating_sub(self.examples.len());
+        self.examples.extend(examples.into_iter().take(room));
+    }
+
     pub fn unexplained(&self) -> u64 {
         self.missed_credits + self.false_credits + self.double_credits + self.wrong_amounts + self.wrong_reversals
     }

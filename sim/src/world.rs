@@ -5,7 +5,8 @@
 
 use crate::config::*;
 use crate::money::Cents;
-use crate::sample::{Categorical, StablePick};
+use crate::sample::Categorical;
+use crate::stable_pick::StablePick;
 use crate::time::{Calendar, SimTime, SECONDS_PER_DAY, SECONDS_PER_HOUR, WEEKDAY_NAMES};
 use chrono::Datelike;
 use rust_decimal::Decimal;
@@ -13,6 +14,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// Limits: exceeding one is bad input.
 pub const MAX_USERS: u64 = 50_000_000;
+/// Users per shard when the scenario does not set `[population] shards`.
+pub const USERS_PER_SHARD: u64 = 250_000;
+pub const MAX_SHARDS: u32 = 4_096;
 pub const MAX_DAYS: u32 = 366;
 pub const MAX_SETTLE_DAYS: u32 = 365;
 /// Merchant choice costs O(merchants) per purchase (the price of stability under appended
@@ -299,6 +303,42 @@ pub struct World {
     pub merchant_pick_by_hour: Vec<StablePick>,
     /// Relative purchase intensity per hour of the day (mean 1).
     pub hour_weight: [f64; 24],
+    /// Which offers can target a user, by segment (`targeting_index`).
+    pub audiences: Vec<Audience>,
+    /// Users are simulated in this many independent shards (`shard_users`, `shard_world`).
+    pub shards: u32,
+}
+
+/// The offers shown to a segment: those that need no hashtag, and by hashtag those that need it
+/// (any one of theirs). A user's offers are a few short lists, not a scan of every offer.
+#[derive(Debug, Clone, Default)]
+pub struct Audience {
+    pub untagged: Vec<OfferId>,
+    pub by_hashtag: Vec<Vec<OfferId>>,
+}
+
+/// Builds each segment's `Audience` (offers shown at no rate are left out).
+pub fn targeting_index(segments: usize, hashtags: usize, offers: &[Offer]) -> Vec<Audience> {
+    let mut index: Vec<Audience> =
+        (0..segments).map(|_| Audience { untagged: Vec::new(), by_hashtag: vec![Vec::new(); hashtags] }).collect();
+    for (k, o) in offers.iter().enumerate() {
+        let t = &o.targeting;
+        if t.impressions_per_day <= 0.0 {
+            continue;
+        }
+        for (s, a) in index.iter_mut().enumerate() {
+            if !t.segments.is_empty() && !t.segments.contains(&SegmentId(s as u32)) {
+                continue;
+            }
+            if t.hashtags.is_empty() {
+                a.untagged.push(OfferId(k as u32));
+            }
+            for &h in &t.hashtags {
+                a.by_hashtag[h as usize].push(OfferId(k as u32));
+            }
+        }
+    }
+    index
 }
 
 impl World {
@@ -333,6 +373,29 @@ impl World {
     }
     pub fn max_hour_weight(&self) -> f64 {
         self.hour_weight.iter().copied().fold(0.0, f64::max)
+    }
+    /// The users of shard `s`: consecutive ids, the shards as even as whole users allow.
+    pub fn shard_users(&self, s: u32) -> std::ops::Range<u32> {
+        let (users, shards) = (self.users, self.shards as u64);
+        let bound = |k: u64| (users * k / shards) as u32;
+        bound(s as u64)..bound(s as u64 + 1)
+    }
+    /// The world as shard `s` sees it: every budget (total and per period) is its share, the
+    /// budget divided by the shard count in whole cents, the first `budget mod shards` shards
+    /// taking one cent more. One shard sees the whole budgets.
+    pub fn shard_world(&self, s: u32) -> World {
+        let share = |c: Cents| {
+            let n = self.shards as i64;
+            Cents(c.0.div_euclid(n) + i64::from((s as i64) < c.0.rem_euclid(n)))
+        };
+        let mut w = self.clone();
+        for o in &mut w.offers {
+            o.budget = o.budget.map(share);
+            if let Some(pb) = o.period_budget.as_mut() {
+                pb.amount = share(pb.amount);
+            }
+        }
+        w
     }
 }
 
@@ -457,6 +520,18 @@ pub fn build<N>(cfg: &ScenarioConfig<N>, schemes: &[String]) -> Result<World, Ve
         pr.push(path(&["population", "users"]), format!("must be between 1 and {MAX_USERS}, found {}", pop.users));
     }
     check_range(&mut pr, path(&["population", "merchant_zipf_exponent"]), pop.merchant_zipf_exponent, 0.0, 5.0);
+    let shards = match pop.shards {
+        Some(n) if n == 0 || n > MAX_SHARDS || n as u64 > pop.users.max(1) => {
+            let most = (MAX_SHARDS as u64).min(pop.users.max(1));
+            pr.push(
+                path(&["population", "shards"]),
+                format!("must be between 1 and {most} (at most one per user), found {n}"),
+            );
+            1
+        }
+        Some(n) => n,
+        None => pop.users.div_ceil(USERS_PER_SHARD).clamp(1, MAX_SHARDS as u64) as u32,
+    };
 
     let mut hashtags: BTreeSet<String> = BTreeSet::new();
     for s in cfg.segments.values() {
@@ -498,7 +573,10 @@ pub fn build<N>(cfg: &ScenarioConfig<N>, schemes: &[String]) -> Result<World, Ve
         merchant_pick_by_hour
             .push(StablePick::new(merchants.iter().map(|m| m.weight * m.profile[h])).unwrap_or_default());
     }
+    let audiences = targeting_index(segments.len(), hashtags.len(), &offers);
     Ok(World {
+        audiences,
+        shards,
         name: meta.name.clone(),
         description: meta.description.trim().to_string(),
         seed: meta.seed,
