@@ -67,17 +67,45 @@ struct UserStream {
     buckets: Vec<Vec<(SimTime, u32, UserEvent)>>,
     /// By position in the shard: the platform can only ever hear of these users' purchases.
     linkers: BitSet,
+    /// Without an event log, views, clicks and abandoned card entries only add to counters, in
+    /// any order: they are added up here instead of being replayed (a third of all events).
+    fold: bool,
+    /// Per offer: (impressions, clicks, card entries abandoned) folded; and how many events.
+    folded: Vec<(u64, u64, u64)>,
+    folded_events: u64,
 }
 
 impl UserStream {
-    fn new(world: &World, users: &Range<u32>) -> UserStream {
+    fn new(world: &World, users: &Range<u32>, fold: bool) -> UserStream {
         let hours = world.days as usize * 24;
-        UserStream { buckets: (0..hours).map(|_| Vec::new()).collect(), linkers: BitSet::new(users.len()) }
+        UserStream {
+            buckets: (0..hours).map(|_| Vec::new()).collect(),
+            linkers: BitSet::new(users.len()),
+            fold,
+            folded: vec![(0, 0, 0); world.offers.len()],
+            folded_events: 0,
+        }
     }
     /// Files an event of user `u` (the shard starting at `first`) in its hour.
     fn push(&mut self, first: u32, at: SimTime, u: u32, e: UserEvent) {
-        if let UserEvent::CardAdded { .. } = e {
-            self.linkers.insert(u - first);
+        match e {
+            UserEvent::CardAdded { .. } => self.linkers.insert(u - first),
+            UserEvent::Exposure { offer, impressions } if self.fold => {
+                self.folded[offer.0 as usize].0 += impressions as u64;
+                self.folded_events += 1;
+                return;
+            }
+            UserEvent::Click { offer } if self.fold => {
+                self.folded[offer.0 as usize].1 += 1;
+                self.folded_events += 1;
+                return;
+            }
+            UserEvent::CardEntryAbandoned { offer } if self.fold => {
+                self.folded[offer.0 as usize].2 += 1;
+                self.folded_events += 1;
+                return;
+            }
+            _ => {}
         }
         let hour = at.hour_index().min(self.buckets.len() - 1);
         self.buckets[hour].push((at, u, e));
@@ -224,7 +252,7 @@ pub fn run<'a>(
     if world.shards == 1 {
         let users = world.shard_users(0);
         progress.phase("users", users.len() as u64);
-        let stream = generate(Some(&pool), world, users.clone(), progress);
+        let stream = generate(Some(&pool), world, users.clone(), log.is_none(), progress);
         let mut engine = Engine::new(world, network, users, log);
         engine.idempotency = opts.idempotency;
         return Ok(engine.replay(stream, progress, true));
@@ -284,7 +312,7 @@ fn run_shard(
 ) -> Outcome {
     let shard = world.shard_world(s);
     let users = world.shard_users(s);
-    let stream = generate(gen_pool, &shard, users.clone(), progress);
+    let stream = generate(gen_pool, &shard, users.clone(), log.is_none(), progress);
     generated();
     let mut engine = Engine::new(&shard, network, users, log.map(|l| l as &mut dyn EventLog));
     engine.idempotency = opts.idempotency;
@@ -315,7 +343,7 @@ pub fn run_scripted<'a>(
     log: Option<&'a mut dyn EventLog>,
 ) -> Outcome {
     let users = u32::try_from(world.users).unwrap_or(u32::MAX);
-    let mut stream = UserStream::new(world, &(0..users));
+    let mut stream = UserStream::new(world, &(0..users), log.is_none());
     for (user, events) in timelines {
         assert!(user < users, "scripted user {user} outside the scenario's {users} users");
         for (at, e) in events {
@@ -339,8 +367,14 @@ const USERS_PER_CHUNK: u32 = 16_384;
 /// in user order, then each bucket sorted. The sort is stable, so one user's same-second events
 /// keep their causal order; the result is a pure function of the timelines, so the thread count
 /// cannot change it.
-fn generate(pool: Option<&rayon::ThreadPool>, world: &World, users: Range<u32>, progress: &dyn Progress) -> UserStream {
-    let mut stream = UserStream::new(world, &users);
+fn generate(
+    pool: Option<&rayon::ThreadPool>,
+    world: &World,
+    users: Range<u32>,
+    fold: bool,
+    progress: &dyn Progress,
+) -> UserStream {
+    let mut stream = UserStream::new(world, &users, fold);
     for first in users.clone().step_by(USERS_PER_CHUNK as usize) {
         let last = first.saturating_add(USERS_PER_CHUNK).min(users.end);
         let chunk: Vec<Timeline> = match pool {
@@ -402,6 +436,13 @@ impl<'w> Engine<'w> {
     /// `own_bar`: the replay is the run's "events" phase (else it reports events and time only).
     fn replay(&mut self, stream: UserStream, progress: &dyn Progress, own_bar: bool) -> Outcome {
         self.linkers = stream.linkers;
+        for ((impressions, clicks, abandoned), s) in stream.folded.into_iter().zip(&mut self.out.offers) {
+            (s.impressions, s.clicks, s.card_entries_abandoned) = (impressions, clicks, abandoned);
+            let f = &mut self.out.funnel;
+            (f.impressions, f.clicks, f.card_entries_abandoned) =
+                (f.impressions + impressions, f.clicks + clicks, f.card_entries_abandoned + abandoned);
+        }
+        self.out.events_processed += stream.folded_events;
         let stream = stream.buckets;
         let mut queue: EventQueue<InFlight> = EventQueue::new(self.world.horizon_end(), QUEUE_BUCKET_SECONDS);
         if own_bar {

@@ -75,11 +75,6 @@ pub fn hash_unit(key: u64, index: u64) -> f64 {
     (z >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
 }
 
-/// A 64-bit key from two words.
-pub fn mix2(a: u64, b: u64) -> u64 {
-    splitmix64(splitmix64(a) ^ b)
-}
-
 /// A 64-bit key from three words (seed, entity, sub-key).
 pub fn mix3(a: u64, b: u64, c: u64) -> u64 {
     splitmix64(splitmix64(splitmix64(a) ^ b) ^ c)
