@@ -451,6 +451,8 @@ impl<'w> Engine<'w> {
         let horizon = self.world.horizon_end();
         let mut users = stream.iter().flatten().peekable();
         let mut done: u64 = 0;
+        // Events (user events, deliveries, timers, folded views) reported to the bar so far.
+        let mut reported: u64 = 0;
         loop {
             // Network messages due strictly before the next user event go first; at equal
             // times the user event does.
@@ -486,7 +488,8 @@ impl<'w> Engine<'w> {
                     if own_bar {
                         progress.advance(PROGRESS_EVERY);
                     }
-                    progress.events(PROGRESS_EVERY);
+                    progress.events(self.out.events_processed - reported);
+                    reported = self.out.events_processed;
                     progress.at(at);
                 }
             }
