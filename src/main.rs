@@ -1,6 +1,7 @@
-//! `offersim`: run and check scenario files. This is the only place that reads argv, talks to
-//! the terminal and chooses exit codes: 0 success, 2 invalid input (nothing is written), 1 any
-//! other failure.
+//! `offersim`: run, check, diff and regress scenario files. This is the only place that reads
+//! argv, talks to the terminal and chooses exit codes: 0 success, 2 invalid input (nothing is
+//! written), 3 a scenario's threshold failed (the reports are written and say which), 1 any
+//! other failure — and for `diff`/`regress`, drift.
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
@@ -67,19 +68,60 @@ enum Command {
         #[arg(required = true)]
         scenarios: Vec<PathBuf>,
     },
+    /// Compare two report.json files field by field; exit 1 if they differ beyond tolerances.
+    Diff {
+        /// The reference report (a baseline).
+        before: PathBuf,
+        /// The report to check against it.
+        after: PathBuf,
+        /// Let a field move: FIELD=PERCENT% (relative) or FIELD=AMOUNT (absolute); `*` matches
+        /// one segment of the path, `**` any number (e.g. `offers[*].roi=2%`). Repeatable.
+        #[arg(long = "tolerance", value_name = "FIELD=LIMIT")]
+        tolerances: Vec<String>,
+    },
+    /// Replay every scenario at its pinned seed and compare its report with the committed
+    /// baseline (exactly); exit 1 on drift. `--update` rewrites the baselines.
+    Regress {
+        /// Scenario files [default: every scenarios/*.toml].
+        files: Vec<PathBuf>,
+        /// Rewrite the baselines from this run instead of comparing.
+        #[arg(long)]
+        update: bool,
+        /// Where the baselines live.
+        #[arg(long, default_value = "reports/baselines")]
+        baselines: PathBuf,
+        /// Where each run's reports are written (one directory per scenario).
+        #[arg(long, default_value = "reports/out/regress")]
+        out: PathBuf,
+        /// Skip scenarios with more users than this (the national-scale one takes minutes).
+        #[arg(long)]
+        max_users: Option<u64>,
+        /// Worker threads (0: one per core). Never changes a report.
+        #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u16).range(0..=1024))]
+        threads: u16,
+    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Check { scenarios } => check(&scenarios),
+        Command::Diff { before, after, tolerances } => diff(&before, &after, &tolerances),
+        Command::Regress { files, update, baselines, out, max_users, threads } => {
+            let opts = RegressOptions { update, baselines, out, max_users, threads: threads as usize };
+            regress(files, &opts)
+        }
         Command::Run { scenario, seed, out, threads, events, quiet } => {
             let loaded = match load_file(&scenario, &Overrides { seed }) {
                 Ok(s) => s,
                 Err(diags) => return invalid(&diags),
             };
             match run(&loaded, out, threads as usize, events.as_deref(), quiet) {
-                Ok(()) => ExitCode::SUCCESS,
+                Ok(true) => ExitCode::SUCCESS,
+                Ok(false) => {
+                    tell!("replay: offersim run {} --seed {}", scenario.display(), loaded.world.seed);
+                    ExitCode::from(3)
+                }
                 Err(e) => {
                     tell!("error: {e:#}");
                     ExitCode::from(1)
@@ -136,7 +178,8 @@ fn check(paths: &[PathBuf]) -> ExitCode {
     }
 }
 
-fn run(s: &Scenario, out: Option<PathBuf>, threads: usize, events: Option<&Path>, quiet: bool) -> Result<()> {
+/// Runs a scenario and writes its reports; `Ok(false)` when a threshold of the scenario failed.
+fn run(s: &Scenario, out: Option<PathBuf>, threads: usize, events: Option<&Path>, quiet: bool) -> Result<bool> {
     let w = &s.world;
     let dir = out.unwrap_or_else(|| Path::new("reports").join("out").join(&w.name));
     let existed = dir.exists();
@@ -201,5 +244,184 @@ fn run(s: &Scenario, out: Option<PathBuf>, threads: usize, events: Option<&Path>
         count(outcome.events_processed),
         count((outcome.events_processed as f64 / secs.max(1e-9)) as u64)
     );
-    Ok(())
+    let failed: Vec<_> = report.thresholds.iter().filter(|t| !t.passed).collect();
+    for t in &failed {
+        tell!("threshold failed: {} {} (actual {})", t.metric, t.condition, t.actual);
+    }
+    if !report.thresholds.is_empty() && failed.is_empty() {
+        say!("thresholds: all {} hold", report.thresholds.len());
+    }
+    Ok(failed.is_empty())
+}
+
+/// Reads a report.json, or says why not.
+fn read_report(path: &Path) -> std::result::Result<serde_json::Value, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+    serde_json::from_str(&text)
+        .map_err(|e| format!("{}:{}:{}: not a JSON report: {e}", path.display(), e.line(), e.column()))
+}
+
+/// How many differences are printed before "... and N more".
+const SHOWN_DIFFERENCES: usize = 40;
+
+fn print_differences(diffs: &[offersim::diff::Difference]) {
+    for d in diffs.iter().take(SHOWN_DIFFERENCES) {
+        say!("  {d}");
+    }
+    if diffs.len() > SHOWN_DIFFERENCES {
+        say!("  ... and {} more", diffs.len() - SHOWN_DIFFERENCES);
+    }
+}
+
+fn diff(before: &Path, after: &Path, tolerances: &[String]) -> ExitCode {
+    let mut parsed = Vec::new();
+    for t in tolerances {
+        match t.parse::<offersim::diff::Tolerance>() {
+            Ok(t) => parsed.push(t),
+            Err(e) => {
+                tell!("error: --tolerance {e}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    let (a, b) = match (read_report(before), read_report(after)) {
+        (Ok(a), Ok(b)) => (a, b),
+        (Err(e), _) | (_, Err(e)) => {
+            tell!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let diffs = offersim::diff::compare(&a, &b, &parsed);
+    if diffs.is_empty() {
+        say!("same: {} and {}", before.display(), after.display());
+        return ExitCode::SUCCESS;
+    }
+    say!("{} field(s) differ between {} and {}:", diffs.len(), before.display(), after.display());
+    print_differences(&diffs);
+    ExitCode::from(1)
+}
+
+struct RegressOptions {
+    update: bool,
+    baselines: PathBuf,
+    out: PathBuf,
+    max_users: Option<u64>,
+    threads: usize,
+}
+
+/// Runs a scenario to its report, quietly.
+fn report_of(s: &Scenario, threads: usize) -> Result<offersim_reports::Report> {
+    let outcome =
+        offersim_sim::run(&s.world, &s.network, RunOptions::threads(threads), &offersim_sim::events::NoProgress, None)?;
+    Ok(offersim_reports::build(&s.world, &outcome))
+}
+
+fn regress(mut files: Vec<PathBuf>, o: &RegressOptions) -> ExitCode {
+    if files.is_empty() {
+        files = match std::fs::read_dir("scenarios") {
+            Ok(dir) => dir
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+                .collect(),
+            Err(e) => {
+                tell!("error: cannot list scenarios/: {e}");
+                return ExitCode::from(2);
+            }
+        };
+        files.sort();
+    }
+    let (mut drifted, mut failed, mut checked) = (Vec::new(), false, 0usize);
+    for file in &files {
+        let s = match load_file(file, &Overrides::default()) {
+            Ok(s) => s,
+            Err(diags) => {
+                for d in &diags {
+                    tell!("{d}");
+                }
+                failed = true;
+                continue;
+            }
+        };
+        let name = s.world.name.clone();
+        if o.max_users.is_some_and(|m| s.world.users > m) {
+            say!("skip   {name}: {} users (over --max-users)", count(s.world.users));
+            continue;
+        }
+        checked += 1;
+        let baseline = o.baselines.join(format!("{name}.json"));
+        let dir = o.out.join(&name);
+        let actual = match report_of(&s, o.threads).and_then(|r| {
+            std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+            let text = offersim_reports::json_text(&r);
+            write_atomic(&dir.join("report.json"), &text)?;
+            write_atomic(&dir.join("report.md"), &offersim_reports::markdown(&r))?;
+            Ok(text)
+        }) {
+            Ok(t) => t,
+            Err(e) => {
+                tell!("error: {name}: {e:#}");
+                failed = true;
+                continue;
+            }
+        };
+        let expected = std::fs::read_to_string(&baseline).ok();
+        if expected.as_deref() == Some(actual.as_str()) {
+            say!("ok     {name}");
+            continue;
+        }
+        if o.update {
+            let written = std::fs::create_dir_all(&o.baselines)
+                .with_context(|| format!("cannot create {}", o.baselines.display()))
+                .and_then(|_| write_atomic(&baseline, &actual));
+            match written {
+                Ok(()) => say!("update {name}: {}", baseline.display()),
+                Err(e) => {
+                    tell!("error: {name}: {e:#}");
+                    failed = true;
+                }
+            }
+            continue;
+        }
+        let replay = format!(
+            "offersim run {} --seed {} --out {} && offersim diff {} {}",
+            file.display(),
+            s.world.seed,
+            dir.display(),
+            baseline.display(),
+            dir.join("report.json").display()
+        );
+        match expected {
+            None => {
+                say!(
+                    "NEW    {name}: no baseline at {} (accept it with `offersim regress --update`)",
+                    baseline.display()
+                )
+            }
+            Some(text) => {
+                let diffs = match (serde_json::from_str(&text), serde_json::from_str(&actual)) {
+                    (Ok(a), Ok(b)) => offersim::diff::compare(&a, &b, &[]),
+                    _ => vec![],
+                };
+                say!("DRIFT  {name}: {} field(s) differ from {}", diffs.len(), baseline.display());
+                print_differences(&diffs);
+                say!("  replay: {replay}");
+            }
+        }
+        drifted.push(name);
+    }
+    if failed {
+        return ExitCode::from(2);
+    }
+    if drifted.is_empty() {
+        let what = if o.update { "baselines up to date" } else { "no drift" };
+        say!("regress: {checked} scenario(s) replayed, {what}");
+        ExitCode::SUCCESS
+    } else {
+        say!(
+            "regress: drift in {}; if the change is intended: offersim regress --update (and commit {})",
+            drifted.join(", "),
+            o.baselines.display()
+        );
+        ExitCode::from(1)
+    }
 }

@@ -12,9 +12,10 @@ fn run_prints_a_one_line_summary_and_where_the_reports_are() {
     assert!(o.status.success());
     let stdout = String::from_utf8_lossy(&o.stdout);
     let lines: Vec<&str> = stdout.lines().collect();
-    assert_eq!(lines.len(), 2, "{stdout}");
+    assert_eq!(lines.len(), 3, "{stdout}");
     assert!(lines[0].starts_with("cafe (seed 2013): ") && lines[0].ends_with("ledger balanced"), "{}", lines[0]);
     assert!(lines[1].starts_with("reports: ") && lines[1].contains("report.json"), "{}", lines[1]);
+    assert_eq!(lines[2], "thresholds: all 2 hold", "the scenario's [thresholds]");
     // Timings go to stderr, never into the reports.
     assert!(String::from_utf8_lossy(&o.stderr).contains("ran in "));
 }

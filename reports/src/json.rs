@@ -32,6 +32,16 @@ pub struct Report {
     pub hourly: Vec<HourRow>,
     pub time_to_credit: TimeToCredit,
     pub ledger: LedgerInfo,
+    /// The scenario's `[thresholds]`, each judged on this run (empty when it declares none).
+    pub thresholds: Vec<ThresholdRow>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ThresholdRow {
+    pub metric: &'static str,
+    pub condition: String,
+    pub actual: String,
+    pub passed: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -364,6 +374,15 @@ pub fn build(world: &World, out: &Outcome) -> Report {
         },
         faults: out.faults,
         correctness: out.correctness.clone(),
+        thresholds: offersim_sim::thresholds::judge(&world.thresholds, out)
+            .into_iter()
+            .map(|v| ThresholdRow {
+                metric: v.threshold.metric,
+                condition: v.threshold.condition.clone(),
+                actual: v.actual_text(),
+                passed: v.passed,
+            })
+            .collect(),
         money: Money {
             spend: m.spend,
             refunded: m.refunded,

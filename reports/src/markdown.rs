@@ -46,6 +46,7 @@ pub fn render(r: &Report) -> String {
         sc.seed, sc.period_start, sc.period_end, sc.days, sc.settle_days, sc.horizon_end, sc.users, sc.segments, sc.merchants, sc.mids, sc.offers, sc.schemes.join(", ")
     );
     headline(&mut s, r);
+    thresholds(&mut s, r);
     funnel(&mut s, r);
     network(&mut s, r);
     correctness(&mut s, r);
@@ -70,6 +71,25 @@ fn headline(s: &mut String, r: &Report) {
     let _ = writeln!(s, "| Rewards, net of clawbacks | {} |", usd(m.net_rewards));
     let _ = writeln!(s, "| Merchant cost (rewards + platform fees) | {} |", usd(m.merchant_cost));
     let _ = writeln!(s, "| Ledger balanced | {} |\n", if r.ledger.balanced { "yes" } else { "**NO**" });
+}
+
+fn thresholds(s: &mut String, r: &Report) {
+    if r.thresholds.is_empty() {
+        return;
+    }
+    let failed = r.thresholds.iter().filter(|t| !t.passed).count();
+    let _ = writeln!(s, "## Thresholds\n");
+    if failed == 0 {
+        let _ = writeln!(s, "Every threshold of the scenario holds.\n");
+    } else {
+        let _ = writeln!(s, "**{failed} of {} thresholds failed.**\n", r.thresholds.len());
+    }
+    let _ = writeln!(s, "| Metric | Condition | Actual | |\n|---|---|---:|---|");
+    for t in &r.thresholds {
+        let verdict = if t.passed { "pass" } else { "**FAIL**" };
+        let _ = writeln!(s, "| {} | {} | {} | {verdict} |", t.metric, t.condition, t.actual);
+    }
+    let _ = writeln!(s);
 }
 
 fn funnel(s: &mut String, r: &Report) {

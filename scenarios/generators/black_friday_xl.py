@@ -215,6 +215,9 @@ uplift = 0.5
 hashtags = ["{hood(i)}"]
 impressions_per_day = 0.04
 """)
+    w("""[thresholds]
+unexplained_discrepancies = "== 0"
+""")
     w("""# ---- the card network ----------------------------------------------------------------------
 [network.schemes.visa]
 auth_delay_seconds = [1, 4]

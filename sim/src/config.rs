@@ -33,6 +33,9 @@ pub struct ScenarioConfig<N> {
     #[serde(default)]
     pub surges: Vec<SurgeConfig>,
     pub network: N,
+    /// Conditions on the outcome: metric name → `"op limit"` (`thresholds.rs`).
+    #[serde(default)]
+    pub thresholds: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

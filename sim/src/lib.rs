@@ -22,6 +22,7 @@ pub mod queue;
 pub mod rng;
 pub mod sample;
 pub mod stable_pick;
+pub mod thresholds;
 pub mod time;
 pub mod truth;
 pub mod world;

@@ -307,6 +307,8 @@ pub struct World {
     pub audiences: Vec<Audience>,
     /// Users are simulated in this many independent shards (`shard_users`, `shard_world`).
     pub shards: u32,
+    /// `[thresholds]`: conditions the outcome must meet (judged by the CLI and the report).
+    pub thresholds: Vec<crate::thresholds::Threshold>,
 }
 
 /// The offers shown to a segment: those that need no hashtag, and by hashtag those that need it
@@ -560,6 +562,13 @@ pub fn build<N>(cfg: &ScenarioConfig<N>, schemes: &[String]) -> Result<World, Ve
     let surges = build_surges(&mut pr, cfg, &calendar, period_end);
 
     check_combined_surges(&mut pr, &surges, &calendar, period_end);
+    let mut thresholds = Vec::new();
+    for (name, condition) in &cfg.thresholds {
+        match crate::thresholds::parse(name, condition) {
+            Ok(t) => thresholds.push(t),
+            Err(e) => pr.push(path(&["thresholds", name]), e),
+        }
+    }
     if !pr.is_empty() {
         // A group's template is checked once per member: report each problem once.
         let mut seen = BTreeSet::new();
@@ -577,6 +586,7 @@ pub fn build<N>(cfg: &ScenarioConfig<N>, schemes: &[String]) -> Result<World, Ve
     Ok(World {
         audiences,
         shards,
+        thresholds,
         name: meta.name.clone(),
         description: meta.description.trim().to_string(),
         seed: meta.seed,
