@@ -5,5 +5,6 @@ pub mod diff;
 pub mod output;
 pub mod progress;
 pub mod scenario;
+pub mod sweep;
 
 pub use scenario::{load_file, load_str, Diagnostic, Overrides, Scenario};

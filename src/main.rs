@@ -9,7 +9,7 @@ use offersim::output::{write_atomic, JsonlLog};
 use offersim::progress::Bar;
 use offersim::{load_file, Diagnostic, Overrides, Scenario};
 use offersim_reports::numbers::{count, usd};
-use offersim_sim::events::EventLog;
+use offersim_sim::events::{EventLog, Progress as _};
 use offersim_sim::RunOptions;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -79,6 +79,33 @@ enum Command {
         #[arg(long = "tolerance", value_name = "FIELD=LIMIT")]
         tolerances: Vec<String>,
     },
+    /// What-if: run a grid of variants of a scenario at the same seeds (common random numbers)
+    /// and compare them with 95% intervals; names the best by `--metric`.
+    Sweep {
+        /// The scenario file (TOML).
+        scenario: PathBuf,
+        /// A setting of the file and the values to try, e.g.
+        /// `offers.cafe_2_over_5.min_spend=5.00,10.00`. Repeatable: the grid is every combination.
+        #[arg(long = "set", value_name = "PATH=V1,V2,...", required = true)]
+        sets: Vec<String>,
+        /// Seeds per variant: the file's seed and the next ones.
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+        seeds: u32,
+        /// The metric that names the best variant: enrollments, redemptions, reward_cost,
+        /// merchant_cost, attributed_spend, incremental_spend, incremental_margin, roi.
+        #[arg(long, default_value = "roi")]
+        metric: String,
+        /// Directory for sweep.md, sweep.csv, sweep.json and the variants' scenario files
+        /// [default: reports/out/sweep/<scenario name>/].
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Worker threads (0: one per core). Never changes the results.
+        #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u16).range(0..=1024))]
+        threads: u16,
+        /// No progress bar.
+        #[arg(long, short)]
+        quiet: bool,
+    },
     /// Replay every scenario at its pinned seed and compare its report with the committed
     /// baseline (exactly); exit 1 on drift. `--update` rewrites the baselines.
     Regress {
@@ -107,6 +134,10 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Check { scenarios } => check(&scenarios),
         Command::Diff { before, after, tolerances } => diff(&before, &after, &tolerances),
+        Command::Sweep { scenario, sets, seeds, metric, out, threads, quiet } => {
+            let o = SweepOptions { seeds, metric, out, threads: threads as usize, quiet };
+            sweep(&scenario, &sets, &o)
+        }
         Command::Regress { files, update, baselines, out, max_users, threads } => {
             let opts = RegressOptions { update, baselines, out, max_users, threads: threads as usize };
             regress(files, &opts)
@@ -424,4 +455,119 @@ fn regress(mut files: Vec<PathBuf>, o: &RegressOptions) -> ExitCode {
         );
         ExitCode::from(1)
     }
+}
+
+struct SweepOptions {
+    seeds: u32,
+    metric: String,
+    out: Option<PathBuf>,
+    threads: usize,
+    quiet: bool,
+}
+
+fn sweep(path: &Path, sets: &[String], o: &SweepOptions) -> ExitCode {
+    use offersim::sweep::{self as sw, METRICS};
+    let fail = |msg: String| {
+        tell!("error: {msg}");
+        ExitCode::from(2)
+    };
+    let base = match load_file(path, &Overrides::default()) {
+        Ok(s) => s,
+        Err(diags) => return invalid(&diags),
+    };
+    let Some(metric) = METRICS.iter().position(|(m, _, _)| *m == o.metric) else {
+        let names: Vec<&str> = METRICS.iter().map(|(m, _, _)| *m).collect();
+        return fail(format!("--metric {}: unknown; one of {}", o.metric, names.join(", ")));
+    };
+    let settings: Vec<sw::Setting> = match sets.iter().map(|s| s.parse()).collect::<std::result::Result<_, String>>() {
+        Ok(v) => v,
+        Err(e) => return fail(format!("--set {e}")),
+    };
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) => return fail(format!("{}: cannot read: {e}", path.display())),
+    };
+    let variants = sw::grid(&settings);
+    let mut texts = Vec::new();
+    for v in &variants {
+        let label = sw::label(v);
+        let t = match sw::apply(&text, v) {
+            Ok(t) => t,
+            Err(e) => return fail(format!("variant {label}: {e}")),
+        };
+        if let Err(diags) = offersimlib_load(path, &label, &t, None) {
+            for d in &diags {
+                tell!("{d}");
+            }
+            return fail(format!("variant {label} is not a valid scenario; nothing was run"));
+        }
+        texts.push(t);
+    }
+    let w = &base.world;
+    let dir = o.out.clone().unwrap_or_else(|| Path::new("reports").join("out").join("sweep").join(&w.name));
+    let seeds: Vec<u64> = (0..o.seeds as u64).map(|i| w.seed.wrapping_add(i)).collect();
+    let pool = match rayon::ThreadPoolBuilder::new().num_threads(o.threads).build() {
+        Ok(p) => p,
+        Err(e) => return fail(format!("cannot start worker threads: {e}")),
+    };
+    let bar = Bar::new(w.calendar, !o.quiet && std::io::stderr().is_terminal());
+    bar.phase("runs", (variants.len() * seeds.len()) as u64);
+    let started = Instant::now();
+    let jobs: Vec<(usize, u64)> = (0..variants.len()).flat_map(|v| seeds.iter().map(move |&s| (v, s))).collect();
+    let results: Vec<std::result::Result<Vec<Option<f64>>, String>> = pool.install(|| {
+        use rayon::prelude::*;
+        jobs.par_iter()
+            .map(|&(v, seed)| {
+                let s = offersimlib_load(path, &sw::label(&variants[v]), &texts[v], Some(seed))
+                    .map_err(|d| format!("{d:?}"))?;
+                let out = offersim_sim::run(
+                    &s.world,
+                    &s.network,
+                    RunOptions::threads(1),
+                    &offersim_sim::events::NoProgress,
+                    None,
+                )
+                .map_err(|e| e.to_string())?;
+                bar.advance(1);
+                Ok(sw::measure(&s.world, &out))
+            })
+            .collect()
+    });
+    bar.finish();
+    let mut runs: Vec<Vec<Vec<Option<f64>>>> = vec![Vec::new(); variants.len()];
+    for ((v, _), r) in jobs.iter().zip(results) {
+        match r {
+            Ok(m) => runs[*v].push(m),
+            Err(e) => return fail(format!("a run failed: {e}")),
+        }
+    }
+    let sweep = sw::Sweep::new(&w.name, path, &variants, &seeds, metric, &runs);
+    let written = std::fs::create_dir_all(dir.join("variants"))
+        .with_context(|| format!("cannot create {}", dir.display()))
+        .and_then(|_| {
+            for (k, t) in texts.iter().enumerate() {
+                write_atomic(&dir.join("variants").join(format!("v{}.toml", k + 1)), t)?;
+            }
+            write_atomic(&dir.join("sweep.md"), &sweep.markdown(&dir))?;
+            write_atomic(&dir.join("sweep.csv"), &sweep.csv())?;
+            write_atomic(&dir.join("sweep.json"), &sweep.json())
+        });
+    if let Err(e) = written {
+        tell!("error: {e:#}");
+        return ExitCode::from(1);
+    }
+    say!("{}", sweep.markdown(&dir));
+    say!("sweep: {}", dir.join("sweep.md").display());
+    tell!("ran {} runs in {:.1} s", jobs.len(), started.elapsed().as_secs_f64());
+    ExitCode::SUCCESS
+}
+
+/// Loads a variant's text, named after the file and the variant in diagnostics.
+fn offersimlib_load(
+    path: &Path,
+    label: &str,
+    text: &str,
+    seed: Option<u64>,
+) -> std::result::Result<Scenario, Vec<Diagnostic>> {
+    offersim::load_str(&format!("{} [{label}]", path.display()), text, &Overrides { seed })
 }

@@ -1,0 +1,500 @@
+//! What-if sweeps (`offersim sweep`): a grid of scenario variants, each run at the same seeds.
+//!
+//! **Common random numbers.** A variant changes settings of the scenario file and nothing else;
+//! every random draw is keyed by (seed, purpose, entity), never by an offer's terms, so at a
+//! given seed every variant sees the same people, cards, impressions, taps, purchases and
+//! network fates. What differs between variants comes from the change alone (and from what the
+//! change causes: a bigger reward runs out of budget sooner, withdrawing the offer's uplift).
+//! That is why the **paired** difference from the first variant, seed by seed, has a far
+//! narrower interval than the variants' own spreads.
+//!
+//! **Intervals.** Over the seeds, each metric's mean with a 95% Student-t interval
+//! (mean ± t(0.975, n−1) · sd / √n); the same for the paired difference. Statistics are
+//! computed in floating point and shown rounded (money to the cent): they describe runs, they
+//! move no money.
+
+use rust_decimal::prelude::ToPrimitive;
+use rust_decimal::Decimal;
+
+/// One `--set PATH=V1,V2,...`: a setting of the scenario file and the values to try.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Setting {
+    pub path: Vec<String>,
+    pub values: Vec<String>,
+}
+
+impl std::str::FromStr for Setting {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Setting, String> {
+        let (path, values) = s
+            .split_once('=')
+            .ok_or_else(|| format!("`{s}`: expected PATH=VALUE,VALUE,... (e.g. offers.cafe.min_spend=5,10)"))?;
+        let path: Vec<String> = path.trim().split('.').map(|p| p.trim().to_string()).collect();
+        if path.iter().any(String::is_empty) {
+            return Err(format!(
+                "`{s}`: `{}` is not a dotted path like offers.cafe.min_spend",
+                s.split('=').next().unwrap_or("")
+            ));
+        }
+        let values = split_top_level(values);
+        if values.iter().any(String::is_empty) {
+            return Err(format!("`{s}`: an empty value"));
+        }
+        Ok(Setting { path, values })
+    }
+}
+
+/// `2,3` → [2, 3]; `{ fixed = 2.00 },{ percent = 5 }` → two inline tables (commas inside
+/// braces, brackets or quotes do not split).
+fn split_top_level(s: &str) -> Vec<String> {
+    let (mut out, mut cur, mut depth, mut quote) = (Vec::new(), String::new(), 0i32, None::<char>);
+    for c in s.chars() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '"' | '\'') => quote = Some(c),
+            (None, '{' | '[') => depth += 1,
+            (None, '}' | ']') => depth -= 1,
+            (None, ',') if depth == 0 => {
+                out.push(cur.trim().to_string());
+                cur.clear();
+                continue;
+            }
+            _ => {}
+        }
+        cur.push(c);
+    }
+    out.push(cur.trim().to_string());
+    out
+}
+
+/// Every combination of the settings' values, the first setting varying slowest.
+pub fn grid(settings: &[Setting]) -> Vec<Vec<(Vec<String>, String)>> {
+    let mut variants: Vec<Vec<(Vec<String>, String)>> = vec![Vec::new()];
+    for s in settings {
+        variants = variants
+            .into_iter()
+            .flat_map(|v| {
+                s.values.iter().map(move |x| {
+                    let mut v = v.clone();
+                    v.push((s.path.clone(), x.clone()));
+                    v
+                })
+            })
+            .collect();
+    }
+    variants
+}
+
+/// A variant's label: `offers.cafe.reward.fixed=3.00, offers.cafe.min_spend=10`.
+pub fn label(variant: &[(Vec<String>, String)]) -> String {
+    if variant.is_empty() {
+        return "as written".to_string();
+    }
+    variant.iter().map(|(p, v)| format!("{}={v}", p.join("."))).collect::<Vec<_>>().join(", ")
+}
+
+/// The scenario text with the variant's settings applied (comments and layout kept). The
+/// table holding each setting must exist; the setting itself may be new.
+pub fn apply(text: &str, variant: &[(Vec<String>, String)]) -> Result<String, String> {
+    let mut doc: toml_edit::DocumentMut = text.parse().map_err(|e| format!("the scenario is not valid TOML: {e}"))?;
+    for (path, raw) in variant {
+        let value: toml_edit::Value = raw.parse().map_err(|_| {
+            format!("`{raw}` (for {}) is not a TOML value; text needs quotes: '\"deals\"'", path.join("."))
+        })?;
+        set_in_table(doc.as_table_mut(), path, value)
+            .map_err(|at| format!("`{}`: the scenario has no table `{at}` to set it in", path.join(".")))?;
+    }
+    Ok(doc.to_string())
+}
+
+/// Keeps the old value's spacing and comment around the new one.
+fn replace(old: &mut toml_edit::Value, mut new: toml_edit::Value) {
+    *new.decor_mut() = old.decor().clone();
+    *old = new;
+}
+
+/// Sets `path` under a table; on failure, the part of the path that is not a table.
+fn set_in_table(t: &mut dyn toml_edit::TableLike, path: &[String], value: toml_edit::Value) -> Result<(), String> {
+    let (seg, rest) = path.split_first().ok_or_else(String::new)?;
+    if rest.is_empty() {
+        match t.get_mut(seg).and_then(|i| i.as_value_mut()) {
+            Some(old) => replace(old, value),
+            None => {
+                t.insert(seg, toml_edit::Item::Value(value));
+            }
+        }
+        return Ok(());
+    }
+    let child = t.get_mut(seg).ok_or_else(|| seg.clone())?;
+    let table: &mut dyn toml_edit::TableLike = match child {
+        toml_edit::Item::Table(c) => c,
+        toml_edit::Item::Value(toml_edit::Value::InlineTable(c)) => c,
+        _ => return Err(seg.clone()),
+    };
+    set_in_table(table, rest, value).map_err(|at| if at.is_empty() { seg.clone() } else { format!("{seg}.{at}") })
+}
+
+/// What a sweep compares, per run: (name, unit, higher is better).
+pub const METRICS: &[(&str, Unit, bool)] = &[
+    ("enrollments", Unit::Count, true),
+    ("redemptions", Unit::Count, true),
+    ("reward_cost", Unit::Money, false),
+    ("merchant_cost", Unit::Money, false),
+    ("attributed_spend", Unit::Money, true),
+    ("incremental_spend", Unit::Money, true),
+    ("incremental_margin", Unit::Money, true),
+    ("roi", Unit::Ratio, true),
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unit {
+    Count,
+    Money,
+    Ratio,
+}
+
+/// The metrics of one run, in `METRICS` order (money in dollars, ROI as a ratio; `None`: ROI
+/// without cost).
+pub fn measure(world: &offersim_sim::world::World, out: &offersim_sim::outcome::Outcome) -> Vec<Option<f64>> {
+    let dollars = |c: offersim_sim::Cents| c.to_decimal();
+    let net_rewards = out.money.rewards_credited - out.money.rewards_clawed_back;
+    let cost = dollars(out.ledger.merchant_cost());
+    let attributed: offersim_sim::Cents = out.offers.iter().map(|o| o.attributed_spend).sum();
+    let incremental: offersim_sim::Cents = out.offers.iter().map(|o| o.incremental_spend).sum();
+    let margin: Decimal = world
+        .offers
+        .iter()
+        .zip(&out.offers)
+        .map(|(o, s)| dollars(s.incremental_spend) * world.merchants[o.merchant.0 as usize].gross_margin)
+        .sum();
+    let roi = (cost > Decimal::ZERO).then(|| (margin - cost) / cost);
+    let f = |d: Decimal| d.to_f64();
+    vec![
+        Some(out.funnel.enrollments as f64),
+        Some(out.funnel.credits as f64),
+        f(dollars(net_rewards)),
+        f(cost),
+        f(dollars(attributed)),
+        f(dollars(incremental)),
+        f(margin),
+        roi.and_then(f),
+    ]
+}
+
+/// Student's t quantile 0.975 for `df` degrees of freedom.
+fn t975(df: usize) -> f64 {
+    const TABLE: [f64; 30] = [
+        12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145, 2.131,
+        2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042,
+    ];
+    match df {
+        0 => f64::NAN,
+        1..=30 => TABLE[df - 1],
+        31..=40 => 2.021,
+        41..=60 => 2.000,
+        61..=120 => 1.980,
+        _ => 1.960,
+    }
+}
+
+/// Mean and 95% half-width over the seeds (`None` values left out; no interval from one).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Estimate {
+    pub mean: f64,
+    pub half_width: Option<f64>,
+    pub n: usize,
+}
+
+pub fn estimate(xs: impl IntoIterator<Item = Option<f64>>) -> Option<Estimate> {
+    let xs: Vec<f64> = xs.into_iter().flatten().collect();
+    let n = xs.len();
+    if n == 0 {
+        return None;
+    }
+    let mean = xs.iter().sum::<f64>() / n as f64;
+    let half_width = (n > 1).then(|| {
+        let var = xs.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / (n - 1) as f64;
+        t975(n - 1) * (var / n as f64).sqrt()
+    });
+    Some(Estimate { mean, half_width, n })
+}
+
+/// A value as its unit is shown.
+pub fn show(unit: Unit, x: f64) -> String {
+    match unit {
+        Unit::Count => format!("{x:.1}"),
+        Unit::Money => format!("{x:.2}"),
+        Unit::Ratio => format!("{x:.3}"),
+    }
+}
+
+pub fn show_estimate(unit: Unit, e: Option<Estimate>) -> String {
+    match e {
+        None => "n/a".to_string(),
+        Some(Estimate { mean, half_width: None, .. }) => show(unit, mean),
+        Some(Estimate { mean, half_width: Some(h), .. }) => format!("{} ± {}", show(unit, mean), show(unit, h)),
+    }
+}
+
+/// A finished sweep: every variant's estimates, the paired differences, the best variant.
+pub struct Sweep {
+    pub scenario: String,
+    pub file: String,
+    pub seeds: Vec<u64>,
+    /// Index into `METRICS` of the metric that names the best variant.
+    pub metric: usize,
+    pub variants: Vec<VariantResult>,
+    /// The best variant by `metric` (highest, or lowest for costs), if any has a value.
+    pub best: Option<usize>,
+}
+
+pub struct VariantResult {
+    pub label: String,
+    pub settings: Vec<(String, String)>,
+    /// Per metric, in `METRICS` order.
+    pub estimates: Vec<Option<Estimate>>,
+    /// The chosen metric minus the first variant's, seed by seed (common random numbers).
+    pub paired: Option<Estimate>,
+}
+
+impl Sweep {
+    /// `runs[v][i]`: the metrics of variant `v` at seed `i`.
+    pub fn new(
+        scenario: &str,
+        file: &std::path::Path,
+        variants: &[Vec<(Vec<String>, String)>],
+        seeds: &[u64],
+        metric: usize,
+        runs: &[Vec<Vec<Option<f64>>>],
+    ) -> Sweep {
+        let results: Vec<VariantResult> = variants
+            .iter()
+            .zip(runs)
+            .map(|(v, r)| {
+                let estimates = (0..METRICS.len()).map(|m| estimate(r.iter().map(|run| run[m]))).collect();
+                let paired = estimate(r.iter().zip(&runs[0]).map(|(a, b)| Some(a[metric]? - b[metric]?)));
+                VariantResult {
+                    label: label(v),
+                    settings: v.iter().map(|(p, x)| (p.join("."), x.clone())).collect(),
+                    estimates,
+                    paired,
+                }
+            })
+            .collect();
+        let higher = METRICS[metric].2;
+        let best = results
+            .iter()
+            .enumerate()
+            .filter_map(|(k, r)| r.estimates[metric].map(|e| (k, e.mean)))
+            .fold(None::<(usize, f64)>, |acc, (k, m)| match acc {
+                Some((_, b)) if (higher && m <= b) || (!higher && m >= b) => acc,
+                _ => Some((k, m)),
+            })
+            .map(|(k, _)| k);
+        Sweep {
+            scenario: scenario.to_string(),
+            file: file.display().to_string(),
+            seeds: seeds.to_vec(),
+            metric,
+            variants: results,
+            best,
+        }
+    }
+
+    pub fn markdown(&self, dir: &std::path::Path) -> String {
+        use std::fmt::Write as _;
+        let (name, unit, higher) = METRICS[self.metric];
+        let mut s = String::new();
+        let _ = writeln!(
+            s,
+            "# Sweep of {} ({} variants × {} seeds)\n",
+            self.scenario,
+            self.variants.len(),
+            self.seeds.len()
+        );
+        let _ = writeln!(
+            s,
+            "Seeds {}..={} of `{}`, the same for every variant (common random numbers). Mean ± 95% interval over the seeds.\n",
+            self.seeds.first().copied().unwrap_or(0),
+            self.seeds.last().copied().unwrap_or(0),
+            self.file
+        );
+        let _ = write!(s, "| # | Variant |");
+        for (m, _, _) in METRICS {
+            let _ = write!(s, " {m} |");
+        }
+        let _ = writeln!(s, " {name} − #1 (paired) |");
+        let _ = write!(s, "|---|---|");
+        for _ in 0..=METRICS.len() {
+            let _ = write!(s, "---:|");
+        }
+        let _ = writeln!(s);
+        for (k, v) in self.variants.iter().enumerate() {
+            let _ = write!(s, "| {} | {} |", k + 1, v.label);
+            for (m, (_, u, _)) in METRICS.iter().enumerate() {
+                let _ = write!(s, " {} |", show_estimate(*u, v.estimates[m]));
+            }
+            let paired = if k == 0 { "—".to_string() } else { show_estimate(unit, v.paired) };
+            let _ = writeln!(s, " {paired} |");
+        }
+        let _ = writeln!(s);
+        match self.best {
+            Some(b) => {
+                let v = &self.variants[b];
+                let _ = writeln!(
+                    s,
+                    "**Best by {name}** ({} is better): #{} {} — {name} {}.",
+                    if higher { "higher" } else { "lower" },
+                    b + 1,
+                    v.label,
+                    show_estimate(unit, v.estimates[self.metric])
+                );
+                if b > 0 {
+                    let clear = v.paired.and_then(|p| p.half_width.map(|h| p.mean.abs() > h)).unwrap_or(false);
+                    let _ = writeln!(
+                        s,
+                        "Against #1, seed by seed: {} ({}).",
+                        show_estimate(unit, v.paired),
+                        if clear {
+                            "the interval excludes zero"
+                        } else {
+                            "the interval includes zero: not a clear difference"
+                        }
+                    );
+                }
+            }
+            None => {
+                let _ = writeln!(s, "No variant has a value for {name}.");
+            }
+        }
+        let _ = writeln!(
+            s,
+            "\nReplay one run: `offersim run {} --seed {}` (variant #1; #k is `variants/v<k>.toml`).",
+            dir.join("variants").join("v1.toml").display(),
+            self.seeds.first().copied().unwrap_or(0)
+        );
+        s
+    }
+
+    /// One row per (variant, metric): `variant,label,metric,mean,ci95_low,ci95_high,runs`.
+    pub fn csv(&self) -> String {
+        let mut s = String::from("variant,label,metric,mean,ci95_low,ci95_high,runs\n");
+        for (k, v) in self.variants.iter().enumerate() {
+            for (m, (name, unit, _)) in METRICS.iter().enumerate() {
+                let (mean, lo, hi, n) = match v.estimates[m] {
+                    Some(e) => {
+                        let h = e.half_width;
+                        (
+                            show(*unit, e.mean),
+                            h.map(|h| show(*unit, e.mean - h)).unwrap_or_default(),
+                            h.map(|h| show(*unit, e.mean + h)).unwrap_or_default(),
+                            e.n,
+                        )
+                    }
+                    None => (String::new(), String::new(), String::new(), 0),
+                };
+                let label = v.label.replace('"', "\"\"");
+                s.push_str(&format!("{},\"{label}\",{name},{mean},{lo},{hi},{n}\n", k + 1));
+            }
+        }
+        s
+    }
+
+    pub fn json(&self) -> String {
+        let est = |unit: Unit, e: Option<Estimate>| match e {
+            None => serde_json::Value::Null,
+            Some(e) => serde_json::json!({
+                "mean": show(unit, e.mean),
+                "ci95": e.half_width.map(|h| vec![show(unit, e.mean - h), show(unit, e.mean + h)]),
+                "runs": e.n,
+            }),
+        };
+        let (name, unit, higher) = METRICS[self.metric];
+        let variants: Vec<serde_json::Value> = self
+            .variants
+            .iter()
+            .map(|v| {
+                let metrics: serde_json::Map<String, serde_json::Value> =
+                    METRICS.iter().enumerate().map(|(m, (n, u, _))| (n.to_string(), est(*u, v.estimates[m]))).collect();
+                serde_json::json!({
+                    "label": v.label,
+                    "settings": v.settings.iter().map(|(p, x)| serde_json::json!({"path": p, "value": x})).collect::<Vec<_>>(),
+                    "metrics": metrics,
+                    "paired_vs_first": est(unit, v.paired),
+                })
+            })
+            .collect();
+        let doc = serde_json::json!({
+            "schema": "offersim.sweep/1",
+            "scenario": self.scenario,
+            "file": self.file,
+            "seeds": self.seeds,
+            "metric": name,
+            "higher_is_better": higher,
+            "variants": variants,
+            "best": self.best.map(|b| b + 1),
+        });
+        let mut text = serde_json::to_string_pretty(&doc).unwrap_or_default();
+        text.push('\n');
+        text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_split_values_at_top_level_commas_only() {
+        let s: Setting = "offers.cafe.reward={ fixed = 2.00 },{ percent = 5, cap = 3.00 }".parse().unwrap();
+        assert_eq!(s.path, ["offers", "cafe", "reward"]);
+        assert_eq!(s.values, ["{ fixed = 2.00 }", "{ percent = 5, cap = 3.00 }"]);
+        let t: Setting = "offers.cafe.min_spend=5,10".parse().unwrap();
+        assert_eq!(t.values, ["5", "10"]);
+        assert!("offers.cafe.min_spend".parse::<Setting>().unwrap_err().contains("expected PATH=VALUE"));
+        assert!("offers..x=1".parse::<Setting>().unwrap_err().contains("dotted path"));
+        assert!("a.b=1,,2".parse::<Setting>().unwrap_err().contains("empty value"));
+    }
+
+    #[test]
+    fn the_grid_is_every_combination_first_setting_slowest() {
+        let sets: Vec<Setting> = ["a.x=1,2", "a.y=3,4,5"].iter().map(|s| s.parse().unwrap()).collect();
+        let g = grid(&sets);
+        assert_eq!(g.len(), 6);
+        assert_eq!(label(&g[0]), "a.x=1, a.y=3");
+        assert_eq!(label(&g[1]), "a.x=1, a.y=4");
+        assert_eq!(label(&g[5]), "a.x=2, a.y=5");
+    }
+
+    #[test]
+    fn apply_sets_values_in_tables_and_inline_tables_keeping_comments() {
+        let text = "[offers.cafe]\nreward = { fixed = 2.00 }\nmin_spend = 5.00  # over $5\n";
+        let v = vec![
+            (vec!["offers".into(), "cafe".into(), "reward".into(), "fixed".into()], "3.00".to_string()),
+            (vec!["offers".into(), "cafe".into(), "min_spend".into()], "10.00".to_string()),
+            (vec!["offers".into(), "cafe".into(), "budget".into()], "500.00".to_string()),
+        ];
+        let out = apply(text, &v).unwrap();
+        assert!(out.contains("reward = { fixed = 3.00 }"), "{out}");
+        assert!(out.contains("min_spend = 10.00  # over $5"), "{out}");
+        assert!(out.contains("budget = 500.00"), "{out}");
+        let bad = apply(text, &[(vec!["offers".into(), "deli".into(), "min_spend".into()], "1".into())]).unwrap_err();
+        assert!(bad.contains("no table `offers.deli`"), "{bad}");
+        let not_toml =
+            apply(text, &[(vec!["offers".into(), "cafe".into(), "id".into()], "two words".into())]).unwrap_err();
+        assert!(not_toml.contains("is not a TOML value"), "{not_toml}");
+    }
+
+    #[test]
+    fn estimates_use_student_t_and_need_two_runs_for_an_interval() {
+        let e = estimate([Some(1.0), Some(2.0), Some(3.0), None]).unwrap();
+        assert_eq!(e.n, 3);
+        assert!((e.mean - 2.0).abs() < 1e-12);
+        // sd = 1, se = 1/√3, t(0.975, 2) = 4.303.
+        assert!((e.half_width.unwrap() - 4.303 / 3f64.sqrt()).abs() < 1e-9);
+        assert_eq!(estimate([Some(5.0)]).unwrap().half_width, None);
+        assert!(estimate([None]).is_none());
+        assert_eq!(show_estimate(Unit::Money, Some(e)), "2.00 ± 2.48");
+    }
+}
