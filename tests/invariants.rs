@@ -65,7 +65,8 @@ fn rules_strategy() -> impl Strategy<Value = Rules> {
 }
 
 impl Rules {
-    fn toml(&self, merchant: usize) -> String {
+    /// `budget`: a budget per period as written (scaled for sharded runs).
+    fn toml(&self, merchant: usize, budget: &dyn Fn(u32) -> u32) -> String {
         let mut s = String::new();
         let mut line = |k: &str, v: String| s += &format!("{k} = {v}\n");
         if let Some(n) = self.per_user_cap {
@@ -90,7 +91,7 @@ impl Rules {
             line("new_customer_days", d.to_string());
         }
         if let Some((amount, days)) = self.period {
-            line("budget_per_period", format!("{{ amount = {amount}, days = {days} }}"));
+            line("budget_per_period", format!("{{ amount = {}, days = {days} }}", budget(amount)));
         }
         if self.finish_last {
             line("overspend", "\"finish_last\"".into());
@@ -159,10 +160,18 @@ fn scenario_text(
         if let Some(c) = o.cap {
             s += &format!("per_card_cap = {c}\n");
         }
+        // Split between shards, a budget must leave every shard at least one reward (else the
+        // file is refused): the share is what one shard would have had, at least one reward.
+        let largest = match o.percent {
+            None => Some(o.fixed_cents.div_ceil(100)),
+            Some((_, Some(cap))) => Some(cap),
+            Some((p, None)) => o.rules.max_spend.map(|m| (m * p).div_ceil(100)),
+        };
+        let budget = |b: u32| if shards > 1 { shards * b.max(largest.unwrap_or(0)) } else { b };
         if let Some(b) = o.budget {
-            s += &format!("budget = {b}\n");
+            s += &format!("budget = {}\n", budget(b));
         }
-        s += &o.rules.toml(o.merchant);
+        s += &o.rules.toml(o.merchant, &budget);
         s += "targeting = { impressions_per_day = 2.0 }\n\n";
     }
     for scheme in ["a", "b"] {

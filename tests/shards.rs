@@ -10,7 +10,7 @@ fn world(users: u32, shards: u32) -> offersim_sim::world::World {
          [population]\nusers = {users}\nshards = {shards}\n\n\
          [segments.all]\nshare = 1.0\npurchases_per_day = 1.0\nschemes = {{ visa = 1.0 }}\nclick_rate = 0.1\ncard_entry_completion = 0.5\n\n\
          [merchants.shop]\nname = \"Shop\"\ncategory = \"retail\"\nbasket = {{ median = 10.00, sigma = 0.5 }}\n\n\
-         [offers.deal]\nmerchant = \"shop\"\nreward = {{ fixed = 2.00 }}\nbudget = 10.01\n\
+         [offers.deal]\nmerchant = \"shop\"\nreward = {{ fixed = 0.25 }}\nbudget = 10.01\n\
          budget_per_period = {{ amount = 3.03, days = 1 }}\n\n\
          [network.schemes.visa]\nclearing_delay_hours = {{ min = 24, mode = 48, max = 72 }}\n"
     );

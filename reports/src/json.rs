@@ -55,6 +55,8 @@ pub struct ScenarioInfo {
     pub days: u32,
     pub settle_days: u32,
     pub users: u64,
+    /// Users run in this many shards, each with its share of every budget.
+    pub shards: u32,
     pub segments: usize,
     pub merchants: usize,
     pub mids: usize,
@@ -351,6 +353,7 @@ pub fn build(world: &World, out: &Outcome) -> Report {
             days: world.days,
             settle_days: world.settle_days,
             users: world.users,
+            shards: world.shards,
             segments: world.segments.len(),
             merchants: world.merchants.len(),
             mids: world.mids.len(),

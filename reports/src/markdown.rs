@@ -45,6 +45,13 @@ pub fn render(r: &Report) -> String {
         "Seed **{}** · activity {} → {} ({} days, then {} days of settlement to {}) · {} users in {} segments · {} merchants ({} MIDs) · {} offers · schemes: {}.\n",
         sc.seed, sc.period_start, sc.period_end, sc.days, sc.settle_days, sc.horizon_end, sc.users, sc.segments, sc.merchants, sc.mids, sc.offers, sc.schemes.join(", ")
     );
+    if sc.shards > 1 {
+        let _ = writeln!(
+            s,
+            "Run in **{} shards** of consecutive users, each with an equal share of every budget (a budget can run out in one shard while another has some left).\n",
+            sc.shards
+        );
+    }
     headline(&mut s, r);
     thresholds(&mut s, r);
     funnel(&mut s, r);

@@ -18,7 +18,7 @@ impl<T: Default> PerUser<T> {
 impl<T> PerUser<T> {
     /// The position of user `u` in this shard (a dense index from 0).
     pub fn local(&self, u: u32) -> usize {
-        debug_assert!(u >= self.first && ((u - self.first) as usize) < self.items.len(), "user {u} not in this shard");
+        assert!(u >= self.first && ((u - self.first) as usize) < self.items.len(), "user {u} not in this shard");
         (u - self.first) as usize
     }
 }

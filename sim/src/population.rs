@@ -37,6 +37,8 @@ impl serde::Serialize for Token {
 
 /// Upper bound on a single basket, in cents (bad tails of the lognormal are clipped here).
 pub const MAX_BASKET: Cents = Cents(100_000_000); // $1,000,000.00
+/// Mixed into the seed for the first impression's keyed hash ("exposure" in ASCII).
+const EXPOSURE_KEY: u64 = 0x6578_706f_7375_7265;
 /// Seconds a one-tap enrollment takes after the click.
 const ONE_TAP_SECONDS: u64 = 5;
 
@@ -156,7 +158,8 @@ fn impressions(world: &World, user: u32, offer: OfferId, out: &mut Vec<(SimTime,
     // The first arrival comes from a keyed hash, the rest from the (user, offer) ChaCha stream,
     // started only when there is a first impression: a stream costs ~100 ns to start, and most
     // people never see most of the offers that target them.
-    let key = mix3(world.seed, Purpose::Exposure as u64, ((offer.0 as u64) << 32) | user as u64);
+    // Keyed apart from the merchant pick's `mix3(seed, user, candidate)` (another first word).
+    let key = mix3(world.seed ^ EXPOSURE_KEY, offer.0 as u64, user as u64);
     let mut t = -libm::log(1.0 - hash_unit(key, 0)) / rate;
     let mut rng: Option<Stream> = None;
     let mut before = 0.0;

@@ -19,8 +19,7 @@ pub const USERS_PER_SHARD: u64 = 250_000;
 pub const MAX_SHARDS: u32 = 4_096;
 pub const MAX_DAYS: u32 = 366;
 pub const MAX_SETTLE_DAYS: u32 = 365;
-/// Merchant choice costs O(merchants) per purchase (the price of stability under appended
-/// merchants), hence a modest limit.
+/// Every merchant has 24 hourly weights in the stable pick tables.
 pub const MAX_MERCHANTS: usize = 10_000;
 pub const MAX_OFFERS: usize = 100_000;
 pub const MAX_MIDS_PER_MERCHANT: u32 = 64;
@@ -557,6 +556,7 @@ pub fn build<N>(cfg: &ScenarioConfig<N>, schemes: &[String]) -> Result<World, Ve
         segments: &segments,
         schemes,
         tag_index: &tag_index,
+        shards,
     };
     let offers = build_offers(&mut pr, cfg, &ctx, &group_members);
     let surges = build_surges(&mut pr, cfg, &calendar, period_end);
@@ -920,6 +920,8 @@ struct OfferCtx<'a> {
     segments: &'a [Segment],
     schemes: &'a [String],
     tag_index: &'a dyn Fn(&str) -> Option<u32>,
+    /// Budgets are split between this many shards.
+    shards: u32,
 }
 
 fn build_offers<N>(
@@ -1095,6 +1097,29 @@ fn offer(
         }
     }
     let rules = offer_rules(pr, &p, merchant, o, min_spend, ctx);
+    // Sharded runs split budgets (`World::shard_world`): a share smaller than one reward would
+    // silently pay nothing (or overspend in every shard).
+    let largest_reward = match reward {
+        Reward::Fixed(c) => Some(c),
+        Reward::Percent { cap: Some(c), .. } => Some(c),
+        Reward::Percent { percent, cap: None } => {
+            rules.max_spend.map(|m| Cents::from_decimal_half_even(m.to_decimal() * percent / Decimal::ONE_HUNDRED))
+        }
+    };
+    let shards = ctx.shards.max(1) as i64;
+    let periodic = rules.period_budget.map(|b| (p("budget_per_period"), b.amount));
+    for (at, amount) in budget.map(|b| (p("budget"), b)).into_iter().chain(periodic) {
+        if let Some(r) = largest_reward.filter(|r| shards > 1 && Cents(amount.0 / shards) < *r) {
+            pr.push(
+                at,
+                format!(
+                    "{amount} split between {shards} shards is {} per shard, less than one reward ({r}): \
+                     raise the budget or lower `[population] shards`",
+                    Cents(amount.0 / shards)
+                ),
+            );
+        }
+    }
     if o.platform_fee_percent.0 < Decimal::ZERO || o.platform_fee_percent.0 > Decimal::ONE_HUNDRED {
         pr.push(p("platform_fee_percent"), format!("must be between 0 and 100, found {}", o.platform_fee_percent.0));
     }
