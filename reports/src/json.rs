@@ -139,6 +139,9 @@ pub struct OfferRow {
     pub roi: Option<Decimal>,
     /// Rewards credited each day of the run (`daily[i].date`), before clawbacks.
     pub rewards_by_day: Vec<Cents>,
+    /// The holdout experiment (offers with `targeting.holdout`; absent otherwise): `lift.rs`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub holdout: Option<crate::lift::LiftRow>,
 }
 
 #[derive(Debug, Serialize)]
@@ -321,6 +324,7 @@ pub fn build(world: &World, out: &Outcome) -> Report {
                 uplift_purchases_withdrawn: s.uplift_purchases_withdrawn,
                 roi: roi(s, merchant.gross_margin),
                 rewards_by_day: s.rewards_by_day.clone(),
+                holdout: s.experiment.as_ref().map(|x| crate::lift::row(o.targeting.holdout, x)),
             }
         })
         .collect();

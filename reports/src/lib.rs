@@ -5,6 +5,7 @@
 //! wall-clock time, host name or performance figure ever goes in.
 
 mod json;
+pub mod lift;
 mod markdown;
 pub mod numbers;
 

@@ -241,11 +241,14 @@ pub struct TargetingConfig {
     pub hours: Option<Vec<u32>>,
     #[serde(default = "one")]
     pub impressions_per_day: f64,
+    /// Share of the targeted audience never shown the offer (the holdout group).
+    #[serde(default)]
+    pub holdout: f64,
 }
 
 impl Default for TargetingConfig {
     fn default() -> Self {
-        TargetingConfig { segments: None, hashtags: None, hours: None, impressions_per_day: 1.0 }
+        TargetingConfig { segments: None, hashtags: None, hours: None, impressions_per_day: 1.0, holdout: 0.0 }
     }
 }
 

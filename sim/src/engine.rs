@@ -19,7 +19,7 @@ use crate::money::{percent_of, Cents};
 use crate::network::{CardNetwork, MessageKind, NetworkMessage, PurchaseFacts, PurchaseId};
 use crate::outcome::{Bucket, OfferStats, Outcome};
 use crate::per_user::PerUser;
-use crate::population::{simulate, Purchase, Timeline, Token, UserEvent};
+use crate::population::{assignments, simulate, Assignment, Purchase, Timeline, Token, UserEvent};
 use crate::queue::EventQueue;
 use crate::rng::{Purpose, Stream};
 use crate::time::SimTime;
@@ -73,6 +73,8 @@ struct UserStream {
     /// Per offer: (impressions, clicks, card entries abandoned) folded; and how many events.
     folded: Vec<(u64, u64, u64)>,
     folded_events: u64,
+    /// Holdout experiments: (user, assignment), for users targeted by an offer with a holdout.
+    assignments: Vec<(u32, Assignment)>,
 }
 
 impl UserStream {
@@ -84,6 +86,7 @@ impl UserStream {
             fold,
             folded: vec![(0, 0, 0); world.offers.len()],
             folded_events: 0,
+            assignments: Vec::new(),
         }
     }
     /// Files an event of user `u` (the shard starting at `first`) in its hour.
@@ -231,6 +234,11 @@ struct Engine<'w> {
     timers: Vec<(SimTime, InFlight)>,
     /// The event log's sequence number of this shard's first event.
     seq_base: u64,
+    /// Per user: their holdout assignments and their spend at each offer's merchant in its
+    /// window (only users targeted by an offer with a holdout).
+    experiments: PerUser<Vec<(Assignment, Cents)>>,
+    /// Whether any offer holds out part of its audience (else `experiments` stays empty).
+    any_experiment: bool,
 }
 
 /// Runs a whole scenario: its shards (`World::shard_users`) one after another when there is one
@@ -375,6 +383,7 @@ fn generate(
     progress: &dyn Progress,
 ) -> UserStream {
     let mut stream = UserStream::new(world, &users, fold);
+    let experiments = world.offers.iter().any(|o| o.targeting.holdout > 0.0);
     for first in users.clone().step_by(USERS_PER_CHUNK as usize) {
         let last = first.saturating_add(USERS_PER_CHUNK).min(users.end);
         let chunk: Vec<Timeline> = match pool {
@@ -382,6 +391,9 @@ fn generate(
             None => (first..last).map(|u| simulate(world, u)).collect(),
         };
         for t in chunk {
+            if experiments {
+                stream.assignments.extend(assignments(world, &t).into_iter().map(|a| (t.user, a)));
+            }
             for (at, e) in t.events {
                 stream.push(users.start, at, t.user, e);
             }
@@ -419,9 +431,11 @@ impl<'w> Engine<'w> {
             seen: Vec::new(),
             idempotency: true,
             policies: BTreeMap::new(),
-            oracle: Oracle::new(world, users),
+            oracle: Oracle::new(world, users.clone()),
             out: Outcome::empty(world),
             seq_base: 0,
+            experiments: PerUser::new(users.clone()),
+            any_experiment: world.offers.iter().any(|o| o.targeting.holdout > 0.0),
             log,
             scratch: Vec::new(),
             timers: Vec::new(),
@@ -436,6 +450,9 @@ impl<'w> Engine<'w> {
     /// `own_bar`: the replay is the run's "events" phase (else it reports events and time only).
     fn replay(&mut self, stream: UserStream, progress: &dyn Progress, own_bar: bool) -> Outcome {
         self.linkers = stream.linkers;
+        for (u, a) in stream.assignments {
+            self.experiments[u].push((a, Cents::ZERO));
+        }
         for ((impressions, clicks, abandoned), s) in stream.folded.into_iter().zip(&mut self.out.offers) {
             (s.impressions, s.clicks, s.card_entries_abandoned) = (impressions, clicks, abandoned);
             let f = &mut self.out.funnel;
@@ -497,6 +514,7 @@ impl<'w> Engine<'w> {
             debug_assert!(self.out.ledger.is_balanced());
         }
         self.out.time_to_credit.sort_unstable();
+        self.tally_experiments();
         assert!(self.out.ledger.is_balanced(), "ledger out of balance at the end of the run");
         let granted: BTreeMap<CreditKey, Granted> = self
             .credits
@@ -507,6 +525,32 @@ impl<'w> Engine<'w> {
         self.out.correctness =
             reconcile(&self.oracle.expected, self.oracle.unknown_mid_excluded, &granted, &self.policies, &names);
         std::mem::take(&mut self.out)
+    }
+
+    /// Adds every assigned user's spend to their groups of the offer's experiment.
+    fn tally_experiments(&mut self) {
+        for (k, o) in self.world.offers.iter().enumerate() {
+            if o.targeting.holdout > 0.0 {
+                self.out.offers[k].experiment = Some(Default::default());
+            }
+        }
+        for list in self.experiments.iter() {
+            for &(a, spent) in list {
+                let Some(x) = self.out.offers[a.offer.0 as usize].experiment.as_mut() else {
+                    continue;
+                };
+                if a.held_out {
+                    x.held_out.add(spent);
+                } else {
+                    x.exposed.add(spent);
+                    if a.enrolled {
+                        x.enrolled.add(spent)
+                    } else {
+                        x.not_enrolled.add(spent)
+                    }
+                }
+            }
+        }
     }
 
     /// Whether an event log is attached: the hot paths build their records only then.
@@ -632,6 +676,14 @@ impl<'w> Engine<'w> {
         // is the network's business alone (counted, and the truth's bookkeeping done, without
         // queueing the messages).
         let heard = self.linkers.contains(self.links.local(u) as u32);
+        let offers = &self.world.offers;
+        let assigned = if self.any_experiment { self.experiments[u].as_mut_slice() } else { &mut [] };
+        for (a, spent) in assigned {
+            let o = &offers[a.offer.0 as usize];
+            if o.merchant == p.merchant && o.start <= now && now < o.end {
+                *spent += p.amount;
+            }
+        }
         let index = u32::try_from(self.seen.len()).expect("at most 2^32 purchases per run");
         if heard {
             self.seen.push(0);

@@ -116,6 +116,52 @@ pub struct OfferStats {
     pub budget_ran_out_at: Option<SimTime>,
     /// Rewards credited on each day of the run (the budget burn), before clawbacks.
     pub rewards_by_day: Vec<Cents>,
+    /// The holdout experiment, for an offer that holds out part of its audience.
+    pub experiment: Option<Experiment>,
+}
+
+/// Per-user spend at the offer's merchant during the offer's window, summed over a group of
+/// targeted users (exact integers: cents and cents squared).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct GroupSpend {
+    pub users: u64,
+    pub sum: i128,
+    pub sum_sq: i128,
+}
+
+impl GroupSpend {
+    pub fn add(&mut self, spend: Cents) {
+        self.users += 1;
+        self.sum += spend.0 as i128;
+        self.sum_sq += (spend.0 as i128) * (spend.0 as i128);
+    }
+    fn absorb(&mut self, o: GroupSpend) {
+        let GroupSpend { users, sum, sum_sq } = o;
+        self.users += users;
+        self.sum += sum;
+        self.sum_sq += sum_sq;
+    }
+}
+
+/// An offer's holdout experiment: the targeted audience split at random into people shown the
+/// offer (exposed) and people never shown it (held out); and, for the naive comparison, the
+/// exposed split by whether they enrolled.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Experiment {
+    pub exposed: GroupSpend,
+    pub held_out: GroupSpend,
+    pub enrolled: GroupSpend,
+    pub not_enrolled: GroupSpend,
+}
+
+impl Experiment {
+    fn absorb(&mut self, o: Experiment) {
+        let Experiment { exposed, held_out, enrolled, not_enrolled } = o;
+        self.exposed.absorb(exposed);
+        self.held_out.absorb(held_out);
+        self.enrolled.absorb(enrolled);
+        self.not_enrolled.absorb(not_enrolled);
+    }
 }
 
 impl OfferStats {
@@ -382,6 +428,7 @@ impl OfferStats {
             period_overspend,
             budget_ran_out_at,
             rewards_by_day,
+            experiment,
         } = o;
         self.impressions += impressions;
         self.clicks += clicks;
@@ -416,6 +463,11 @@ impl OfferStats {
         };
         for (mine, theirs) in self.rewards_by_day.iter_mut().zip(rewards_by_day) {
             *mine += theirs;
+        }
+        match (self.experiment.as_mut(), experiment) {
+            (Some(mine), Some(theirs)) => mine.absorb(theirs),
+            (None, theirs) => self.experiment = theirs,
+            (Some(_), None) => {}
         }
     }
 }

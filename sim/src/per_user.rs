@@ -16,6 +16,10 @@ impl<T: Default> PerUser<T> {
 }
 
 impl<T> PerUser<T> {
+    /// Every user's state, in user order.
+    pub fn iter(&self) -> impl Iterator<Item = &T> {
+        self.items.iter()
+    }
     /// The position of user `u` in this shard (a dense index from 0).
     pub fn local(&self, u: u32) -> usize {
         assert!(u >= self.first && ((u - self.first) as usize) < self.items.len(), "user {u} not in this shard");

@@ -39,6 +39,8 @@ impl serde::Serialize for Token {
 pub const MAX_BASKET: Cents = Cents(100_000_000); // $1,000,000.00
 /// Mixed into the seed for the first impression's keyed hash ("exposure" in ASCII).
 const EXPOSURE_KEY: u64 = 0x6578_706f_7375_7265;
+/// Mixed into the seed for the holdout draw ("holdout!" in ASCII).
+const HOLDOUT_KEY: u64 = 0x686f_6c64_6f75_7421;
 /// Seconds a one-tap enrollment takes after the click.
 const ONE_TAP_SECONDS: u64 = 5;
 
@@ -138,6 +140,35 @@ fn targeted(world: &World, p: &UserProfile) -> Vec<OfferId> {
     offers
 }
 
+/// Whether the user, targeted by the offer, is in its holdout group: never shown it. A keyed
+/// hash of (seed, offer, user), so holding people out changes nothing else they do.
+pub fn held_out(world: &World, user: u32, offer: OfferId) -> bool {
+    let share = world.offers[offer.0 as usize].targeting.holdout;
+    share > 0.0 && hash_unit(mix3(world.seed ^ HOLDOUT_KEY, offer.0 as u64, user as u64), 0) < share
+}
+
+/// A targeted user's place in an offer's holdout experiment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Assignment {
+    pub offer: OfferId,
+    pub held_out: bool,
+    /// Enrolled at some point (only the exposed can).
+    pub enrolled: bool,
+}
+
+/// The user's assignments in the offers that hold out part of their audience.
+pub fn assignments(world: &World, t: &Timeline) -> Vec<Assignment> {
+    targeted(world, &t.profile)
+        .into_iter()
+        .filter(|o| world.offers[o.0 as usize].targeting.holdout > 0.0)
+        .map(|offer| Assignment {
+            offer,
+            held_out: held_out(world, t.user, offer),
+            enrolled: t.events.iter().any(|(_, e)| matches!(e, UserEvent::Enrolled { offer: o, .. } if *o == offer)),
+        })
+        .collect()
+}
+
 /// Impression times of one offer for one user: a Poisson process running only inside the
 /// offer's exposure hours, within its window and the activity period. The exposure windows of
 /// all days are laid end to end and the process runs once over their total length (it has no
@@ -188,7 +219,9 @@ pub fn simulate(world: &World, user: u32) -> Timeline {
     let profile = profile(world, user);
     let mut seen = Vec::new();
     for offer in targeted(world, &profile) {
-        impressions(world, user, offer, &mut seen);
+        if !held_out(world, user, offer) {
+            impressions(world, user, offer, &mut seen);
+        }
     }
     seen.sort_unstable();
     let mut events = Vec::new();

@@ -148,6 +148,8 @@ pub struct Targeting {
     pub hashtags: Vec<u32>,
     pub hours: (u8, u8),
     pub impressions_per_day: f64,
+    /// Share of the targeted audience held out: never shown the offer (`population::held_out`).
+    pub holdout: f64,
 }
 
 /// A budget per period of `period` seconds from the offer's start.
@@ -228,7 +230,13 @@ impl Offer {
             local_offset: 0,
             fee_percent: Decimal::TEN,
             uplift: 0.0,
-            targeting: Targeting { segments: vec![], hashtags: vec![], hours: (0, 24), impressions_per_day: 1.0 },
+            targeting: Targeting {
+                segments: vec![],
+                hashtags: vec![],
+                hours: (0, 24),
+                impressions_per_day: 1.0,
+                holdout: 0.0,
+            },
         }
     }
 
@@ -1145,6 +1153,7 @@ fn offer(
     let tags: Vec<u32> = t.hashtags.iter().flatten().filter_map(|h| tag_index(h)).collect();
     let exposure_hours = hours_window(pr, tp("hours"), &t.hours);
     check_range(pr, tp("impressions_per_day"), t.impressions_per_day, 0.0, MAX_IMPRESSIONS_PER_DAY);
+    check_range(pr, tp("holdout"), t.holdout, 0.0, 0.99);
     Offer {
         id,
         merchant,
@@ -1177,6 +1186,7 @@ fn offer(
             hashtags: tags,
             hours: exposure_hours,
             impressions_per_day: t.impressions_per_day,
+            holdout: t.holdout,
         },
     }
 }
