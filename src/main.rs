@@ -42,7 +42,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run a scenario and write report.json and report.md.
+    /// Run a scenario and write report.json, report.md and report.html.
     Run {
         /// The scenario file (TOML).
         scenario: PathBuf,
@@ -250,6 +250,7 @@ fn run(s: &Scenario, out: Option<PathBuf>, threads: usize, events: Option<&Path>
     let lines = log.map(|l| l.finish()).transpose()?;
     write_atomic(&dir.join("report.json"), &offersim_reports::json_text(&report))?;
     write_atomic(&dir.join("report.md"), &offersim_reports::markdown(&report))?;
+    write_atomic(&dir.join("report.html"), &offersim_reports::html(&report, &outcome))?;
     let f = &report.funnel;
     let m = &report.money;
     say!(
@@ -265,7 +266,12 @@ fn run(s: &Scenario, out: Option<PathBuf>, threads: usize, events: Option<&Path>
         usd(m.merchant_cost),
         if report.ledger.balanced { "balanced" } else { "NOT BALANCED" }
     );
-    say!("reports: {}, {}", dir.join("report.json").display(), dir.join("report.md").display());
+    say!(
+        "reports: {}, {}, {}",
+        dir.join("report.json").display(),
+        dir.join("report.md").display(),
+        dir.join("report.html").display()
+    );
     if let (Some(n), Some(p)) = (lines, events) {
         say!("events: {} ({n} lines)", p.display());
     }

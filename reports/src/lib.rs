@@ -4,11 +4,13 @@
 //! Architecture invariant: a report contains only what the scenario and seed determine: no
 //! wall-clock time, host name or performance figure ever goes in.
 
+mod html;
 mod json;
 pub mod lift;
 mod markdown;
 pub mod numbers;
 
+pub use html::render as html;
 pub use json::{build, Report};
 pub use markdown::render as markdown;
 

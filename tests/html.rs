@@ -1,0 +1,116 @@
+//! `report.html`: self-contained, every chart drawn with data, and rendered by a real browser
+//! (headless Chromium) without a console message.
+
+mod common;
+use common::*;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The charts of a run with credits and budgets: purchases and rewards per hour, funnel, budget
+/// burn, time to credit.
+const CHARTS: [&str; 5] =
+    ["Purchases per hour", "Rewards granted per hour", "Funnel", "Budget burn per offer", "Time to credit"];
+
+fn report_html(dir: &Path) -> String {
+    run_to(&scenario("cafe.toml"), dir, &[]);
+    std::fs::read_to_string(dir.join("report.html")).expect("report.html written beside report.json")
+}
+
+/// Each chart's SVG, by its label.
+fn charts(html: &str) -> Vec<(String, String)> {
+    html.split("<svg ")
+        .skip(1)
+        .map(|part| {
+            let label = part.split("aria-label=\"").nth(1).and_then(|s| s.split('"').next()).unwrap_or("").to_string();
+            (label, part.split("</svg>").next().unwrap_or("").to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn the_html_report_is_self_contained_and_every_chart_has_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let html = report_html(dir.path());
+    for needle in ["http://", "https://", "<script", " src=", "<link", "@import"] {
+        assert!(!html.contains(needle), "nothing loaded from anywhere: found `{needle}`");
+    }
+    let found = charts(&html);
+    for name in CHARTS {
+        let (_, svg) = found.iter().find(|(l, _)| l == name).unwrap_or_else(|| panic!("chart `{name}` missing"));
+        let data = svg.matches("datum").count();
+        assert!(data > 0, "chart `{name}` has data");
+        assert!(svg.contains("<title>"), "chart `{name}` has value tooltips");
+    }
+    assert!(html.contains("One NYC café"), "the scenario's description");
+}
+
+/// Chromium, if installed (`CHROMIUM` or /usr/bin/chromium). CI sets `OFFERSIM_REQUIRE_BROWSER`
+/// so that a missing browser fails instead of skipping.
+fn chromium() -> Option<PathBuf> {
+    let p = std::env::var_os("CHROMIUM").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"));
+    if p.exists() {
+        return Some(p);
+    }
+    assert!(
+        std::env::var_os("OFFERSIM_REQUIRE_BROWSER").is_none(),
+        "Chromium is required here: {} is missing",
+        p.display()
+    );
+    eprintln!("skipped: no Chromium at {} (CI installs it)", p.display());
+    None
+}
+
+fn headless(browser: &Path, profile: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(browser)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--enable-logging=stderr",
+            "--v=0",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .args(args)
+        .output()
+        .expect("chromium starts")
+}
+
+#[test]
+fn the_html_report_renders_in_headless_chromium_with_no_console_message() {
+    let Some(browser) = chromium() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    report_html(dir.path());
+    let url = format!("file://{}", dir.path().join("report.html").display());
+    let profile = dir.path().join("profile");
+    let dom = headless(&browser, &profile, &["--dump-dom", &url]);
+    assert!(dom.status.success(), "chromium failed: {}", String::from_utf8_lossy(&dom.stderr));
+    let stderr = String::from_utf8_lossy(&dom.stderr);
+    let console: Vec<&str> = stderr.lines().filter(|l| l.contains("CONSOLE")).collect();
+    assert!(console.is_empty(), "console messages: {console:?}");
+    // The rendered DOM (after parsing by the browser) holds every chart, with data.
+    let rendered = String::from_utf8_lossy(&dom.stdout);
+    let found = charts(&rendered);
+    for name in CHARTS {
+        let (_, svg) =
+            found.iter().find(|(l, _)| l == name).unwrap_or_else(|| panic!("`{name}` not in the rendered page"));
+        assert!(svg.matches("datum").count() > 0, "`{name}` rendered with data");
+    }
+    // A screenshot: a PNG of real content (charts and tables, not a blank page).
+    let png = dir.path().join("report.png");
+    let shot = headless(
+        &browser,
+        &profile,
+        &["--hide-scrollbars", "--window-size=1200,2400", &format!("--screenshot={}", png.display()), &url],
+    );
+    assert!(shot.status.success(), "{}", String::from_utf8_lossy(&shot.stderr));
+    let bytes = std::fs::read(&png).expect("screenshot written");
+    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
+    assert!(bytes.len() > 30_000, "a page with content ({} bytes)", bytes.len());
+}
