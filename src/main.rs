@@ -95,7 +95,7 @@ enum Command {
         /// merchant_cost, attributed_spend, incremental_spend, incremental_margin, roi.
         #[arg(long, default_value = "roi")]
         metric: String,
-        /// Directory for sweep.md, sweep.csv, sweep.json and the variants' scenario files
+        /// Directory for sweep.md, sweep.csv, sweep.json, sweep.html and the variants' files
         /// [default: reports/out/sweep/<scenario name>/].
         #[arg(long)]
         out: Option<PathBuf>,
@@ -556,6 +556,7 @@ fn sweep(path: &Path, sets: &[String], o: &SweepOptions) -> ExitCode {
             }
             write_atomic(&dir.join("sweep.md"), &sweep.markdown(&dir))?;
             write_atomic(&dir.join("sweep.csv"), &sweep.csv())?;
+            write_atomic(&dir.join("sweep.html"), &sweep.html())?;
             write_atomic(&dir.join("sweep.json"), &sweep.json())
         });
     if let Err(e) = written {

@@ -376,6 +376,49 @@ impl Sweep {
         );
         s
     }
+}
+
+/// `fixed=3.00, min_spend=10` (each setting by the last part of its path), for chart labels.
+fn short(v: &VariantResult) -> String {
+    v.settings.iter().map(|(p, x)| format!("{}={x}", p.rsplit('.').next().unwrap_or(p))).collect::<Vec<_>>().join(", ")
+}
+
+impl Sweep {
+    /// `sweep.html`: the best variant, and an interval chart per metric (the chosen one first).
+    pub fn html(&self) -> String {
+        use offersim_reports::html::{escape, intervals, page};
+        let (name, _, higher) = METRICS[self.metric];
+        let mut body = format!(
+            "<p class=\"meta\">{} variants × {} seeds of <code>{}</code>, the same seeds for every variant (common random numbers). Mean and 95% interval over the seeds.</p>",
+            self.variants.len(),
+            self.seeds.len(),
+            escape(&self.file)
+        );
+        if let Some(b) = self.best {
+            body.push_str(&format!(
+                "<p><strong>Best by {name}</strong> ({} is better): #{} {}</p>",
+                if higher { "higher" } else { "lower" },
+                b + 1,
+                escape(&self.variants[b].label)
+            ));
+        }
+        let order = std::iter::once(self.metric).chain((0..METRICS.len()).filter(|&m| m != self.metric));
+        for m in order {
+            let (metric, unit, _) = METRICS[m];
+            let items: Vec<(String, f64, Option<f64>)> = self
+                .variants
+                .iter()
+                .enumerate()
+                .filter_map(|(k, v)| v.estimates[m].map(|e| (format!("#{} {}", k + 1, short(v)), e.mean, e.half_width)))
+                .collect();
+            if items.is_empty() {
+                continue;
+            }
+            body.push_str(&format!("<h2>{}</h2>", escape(metric)));
+            body.push_str(&intervals(metric, &items, &|x| show(unit, x)));
+        }
+        page(&format!("offersim sweep: {}", self.scenario), &body)
+    }
 
     /// One row per (variant, metric): `variant,label,metric,mean,ci95_low,ci95_high,runs`.
     pub fn csv(&self) -> String {

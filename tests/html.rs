@@ -114,3 +114,38 @@ fn the_html_report_renders_in_headless_chromium_with_no_console_message() {
     assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
     assert!(bytes.len() > 30_000, "a page with content ({} bytes)", bytes.len());
 }
+
+#[test]
+fn the_sweep_comparison_renders_in_headless_chromium_with_every_metric_charted() {
+    let Some(browser) = chromium() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("sweep");
+    let o = offersim(&[
+        "sweep",
+        "scenarios/cafe.toml",
+        "--set",
+        "offers.cafe_2_over_5.min_spend=5.00,10.00",
+        "--seeds",
+        "3",
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let html = std::fs::read_to_string(out.join("sweep.html")).unwrap();
+    assert!(!html.contains("http://") && !html.contains("https://") && !html.contains("<script"));
+    let url = format!("file://{}", out.join("sweep.html").display());
+    let dom = headless(&browser, &dir.path().join("profile"), &["--dump-dom", &url]);
+    assert!(dom.status.success());
+    let stderr = String::from_utf8_lossy(&dom.stderr);
+    assert!(!stderr.lines().any(|l| l.contains("CONSOLE")), "console messages: {stderr}");
+    let rendered = String::from_utf8_lossy(&dom.stdout);
+    let found = charts(&rendered);
+    for metric in ["roi", "redemptions", "reward_cost", "incremental_spend"] {
+        let (_, svg) = found.iter().find(|(l, _)| l == metric).unwrap_or_else(|| panic!("`{metric}` chart missing"));
+        assert_eq!(svg.matches("class=\"bar datum\"").count(), 2, "`{metric}`: one bar per variant");
+    }
+    assert!(found[0].0 == "roi", "the chosen metric first");
+}

@@ -4,7 +4,7 @@
 //! Architecture invariant: a report contains only what the scenario and seed determine: no
 //! wall-clock time, host name or performance figure ever goes in.
 
-mod html;
+pub mod html;
 mod json;
 pub mod lift;
 mod markdown;
