@@ -519,6 +519,14 @@ fn sweep(path: &Path, sets: &[String], o: &SweepOptions) -> ExitCode {
     let bar = Bar::new(w.calendar, !o.quiet && std::io::stderr().is_terminal());
     bar.phase("runs", (variants.len() * seeds.len()) as u64);
     let started = Instant::now();
+    // The variants' files first: a failed run names the file that replays it.
+    let written = std::fs::create_dir_all(dir.join("variants"))
+        .with_context(|| format!("cannot create {}", dir.display()))
+        .and_then(|_| texts.iter().enumerate().try_for_each(|(k, t)| write_atomic(&variant_file(&dir, k), t)));
+    if let Err(e) = written {
+        tell!("error: {e:#}");
+        return ExitCode::from(1);
+    }
     let jobs: Vec<(usize, u64)> = (0..variants.len()).flat_map(|v| seeds.iter().map(move |&s| (v, s))).collect();
     let results: Vec<std::result::Result<Vec<Option<f64>>, String>> = pool.install(|| {
         use rayon::prelude::*;
@@ -541,24 +549,22 @@ fn sweep(path: &Path, sets: &[String], o: &SweepOptions) -> ExitCode {
     });
     bar.finish();
     let mut runs: Vec<Vec<Vec<Option<f64>>>> = vec![Vec::new(); variants.len()];
-    for ((v, _), r) in jobs.iter().zip(results) {
+    for ((v, seed), r) in jobs.iter().zip(results) {
         match r {
             Ok(m) => runs[*v].push(m),
-            Err(e) => return fail(format!("a run failed: {e}")),
+            Err(e) => {
+                tell!("error: variant #{} at seed {seed} failed: {e}", v + 1);
+                tell!("replay: offersim run {} --seed {seed}", variant_file(&dir, *v).display());
+                return ExitCode::from(1);
+            }
         }
     }
     let sweep = sw::Sweep::new(&w.name, path, &variants, &seeds, metric, &runs);
-    let written = std::fs::create_dir_all(dir.join("variants"))
-        .with_context(|| format!("cannot create {}", dir.display()))
-        .and_then(|_| {
-            for (k, t) in texts.iter().enumerate() {
-                write_atomic(&dir.join("variants").join(format!("v{}.toml", k + 1)), t)?;
-            }
-            write_atomic(&dir.join("sweep.md"), &sweep.markdown(&dir))?;
-            write_atomic(&dir.join("sweep.csv"), &sweep.csv())?;
-            write_atomic(&dir.join("sweep.html"), &sweep.html())?;
-            write_atomic(&dir.join("sweep.json"), &sweep.json())
-        });
+    let written = write_atomic(&dir.join("sweep.md"), &sweep.markdown(&dir)).and_then(|_| {
+        write_atomic(&dir.join("sweep.csv"), &sweep.csv())?;
+        write_atomic(&dir.join("sweep.html"), &sweep.html())?;
+        write_atomic(&dir.join("sweep.json"), &sweep.json())
+    });
     if let Err(e) = written {
         tell!("error: {e:#}");
         return ExitCode::from(1);
@@ -567,6 +573,11 @@ fn sweep(path: &Path, sets: &[String], o: &SweepOptions) -> ExitCode {
     say!("sweep: {}", dir.join("sweep.md").display());
     tell!("ran {} runs in {:.1} s", jobs.len(), started.elapsed().as_secs_f64());
     ExitCode::SUCCESS
+}
+
+/// Where variant `k` (from 0) of a sweep is written: `variants/v<k+1>.toml`.
+fn variant_file(dir: &Path, k: usize) -> PathBuf {
+    dir.join("variants").join(format!("v{}.toml", k + 1))
 }
 
 /// Loads a variant's text, named after the file and the variant in diagnostics.

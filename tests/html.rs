@@ -12,7 +12,11 @@ const CHARTS: [&str; 5] =
     ["Purchases per hour", "Rewards granted per hour", "Funnel", "Budget burn per offer", "Time to credit"];
 
 fn report_html(dir: &Path) -> String {
-    run_to(&scenario("cafe.toml"), dir, &[]);
+    report_html_of("cafe.toml", dir)
+}
+
+fn report_html_of(name: &str, dir: &Path) -> String {
+    run_to(&scenario(name), dir, &[]);
     std::fs::read_to_string(dir.join("report.html")).expect("report.html written beside report.json")
 }
 
@@ -85,8 +89,9 @@ fn the_html_report_renders_in_headless_chromium_with_no_console_message() {
     let Some(browser) = chromium() else {
         return;
     };
+    // The main demo: Black Friday week, every chart drawn.
     let dir = tempfile::tempdir().unwrap();
-    report_html(dir.path());
+    report_html_of("black_friday.toml", dir.path());
     let url = format!("file://{}", dir.path().join("report.html").display());
     let profile = dir.path().join("profile");
     let dom = headless(&browser, &profile, &["--dump-dom", &url]);
