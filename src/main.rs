@@ -1,4 +1,4 @@
-//! `offersim`: run, check, diff and regress scenario files. This is the only place that reads
+//! `offersim`: run, check, sweep, diff and regress scenarios. This is the only place that reads
 //! argv, talks to the terminal and chooses exit codes: 0 success, 2 invalid input (nothing is
 //! written), 3 a scenario's threshold failed (the reports are written and say which), 1 any
 //! other failure — and for `diff`/`regress`, drift.
@@ -501,7 +501,7 @@ fn sweep(path: &Path, sets: &[String], o: &SweepOptions) -> ExitCode {
             Ok(t) => t,
             Err(e) => return fail(format!("variant {label}: {e}")),
         };
-        if let Err(diags) = offersimlib_load(path, &label, &t, None) {
+        if let Err(diags) = load_variant(path, &label, &t, None) {
             for d in &diags {
                 tell!("{d}");
             }
@@ -532,7 +532,7 @@ fn sweep(path: &Path, sets: &[String], o: &SweepOptions) -> ExitCode {
         use rayon::prelude::*;
         jobs.par_iter()
             .map(|&(v, seed)| {
-                let s = offersimlib_load(path, &sw::label(&variants[v]), &texts[v], Some(seed))
+                let s = load_variant(path, &sw::label(&variants[v]), &texts[v], Some(seed))
                     .map_err(|d| format!("{d:?}"))?;
                 let out = offersim_sim::run(
                     &s.world,
@@ -581,7 +581,7 @@ fn variant_file(dir: &Path, k: usize) -> PathBuf {
 }
 
 /// Loads a variant's text, named after the file and the variant in diagnostics.
-fn offersimlib_load(
+fn load_variant(
     path: &Path,
     label: &str,
     text: &str,

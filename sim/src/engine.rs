@@ -267,7 +267,8 @@ pub fn run<'a>(
     }
     progress.phase("shards", world.users);
     let per_shard = ShardProgress(progress);
-    let run_shard = |s: u32, log: Option<&mut dyn EventLog>, seq: u64, gen_pool: Option<&rayon::ThreadPool>| {
+    // A shard with the whole run's bar: half its users when generated, half when replayed.
+    let one_shard = |s: u32, log: Option<&mut dyn EventLog>, seq: u64, gen_pool: Option<&rayon::ThreadPool>| {
         let half = world.shard_users(s).len() as u64 / 2;
         let out = run_shard(world, network, opts, s, log, seq, gen_pool, &per_shard, &|| progress.advance(half));
         progress.advance(world.shard_users(s).len() as u64 - half);
@@ -281,7 +282,7 @@ pub fn run<'a>(
                 Some(l) => Some(&mut **l),
                 None => None,
             };
-            outs.push(run_shard(s, log, seq, Some(&pool)));
+            outs.push(one_shard(s, log, seq, Some(&pool)));
         }
         outs
     } else {
@@ -294,7 +295,7 @@ pub fn run<'a>(
             if s >= world.shards {
                 break;
             }
-            let out = run_shard(s, None, 0, None);
+            let out = one_shard(s, None, 0, None);
             done.lock().unwrap_or_else(|e| e.into_inner()).push((s, out));
         });
         let mut done = done.into_inner().unwrap_or_else(|e| e.into_inner());
