@@ -58,10 +58,29 @@ fn no_output_contains_anything_like_a_card_number() {
         let (json, md) = run_to(&scenario(&format!("{name}.toml")), &out, &["--events", events.to_str().unwrap()]);
         let log = std::fs::read_to_string(&events).unwrap();
         assert!(log.contains("\"card\":\"tok_"), "{name}: cards appear as tokens");
-        for (what, text) in [("report.json", &json), ("report.md", &md), ("events", &log)] {
+        let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+        for (what, text) in [("report.json", &json), ("report.md", &md), ("report.html", &html), ("events", &log)] {
             let runs = card_like_runs(text);
             assert!(runs.is_empty(), "{name} {what}: card-like digit runs {:?}", &runs[..runs.len().min(5)]);
         }
+    }
+    // A sweep's outputs (its variant files are scenario text, checked like any scenario).
+    let sweep = dir.path().join("sweep");
+    let o = offersim(&[
+        "sweep",
+        "scenarios/cafe.toml",
+        "--set",
+        "offers.cafe_2_over_5.min_spend=5.00,10.00",
+        "--seeds",
+        "2",
+        "--out",
+        sweep.to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert!(o.status.success());
+    for f in ["sweep.md", "sweep.csv", "sweep.json", "sweep.html"] {
+        let runs = card_like_runs(&std::fs::read_to_string(sweep.join(f)).unwrap());
+        assert!(runs.is_empty(), "{f}: card-like digit runs {runs:?}");
     }
     // Error messages too: every broken file's diagnostics.
     let mut files = vec!["tests/fixtures/multiple_problems.toml".to_string()];
