@@ -95,10 +95,16 @@ pub fn label(variant: &[(Vec<String>, String)]) -> String {
 }
 
 /// The scenario text with the variant's settings applied (comments and layout kept). The
-/// table holding each setting must exist; the setting itself may be new.
+/// table holding each setting must exist; the setting itself may be new. A bare number for a
+/// `reward` is a fixed reward (`reward=3` is `reward={ fixed = 3 }`).
 pub fn apply(text: &str, variant: &[(Vec<String>, String)]) -> Result<String, String> {
     let mut doc: toml_edit::DocumentMut = text.parse().map_err(|e| format!("the scenario is not valid TOML: {e}"))?;
     for (path, raw) in variant {
+        // `reward=3` is short for `reward={ fixed = 3 }` (a percent reward is written out).
+        let raw = match path.last().map(String::as_str) {
+            Some("reward") if raw.parse::<f64>().is_ok() => format!("{{ fixed = {raw} }}"),
+            _ => raw.clone(),
+        };
         let value: toml_edit::Value = raw.parse().map_err(|_| {
             format!("`{raw}` (for {}) is not a TOML value; text needs quotes: '\"deals\"'", path.join("."))
         })?;
@@ -522,6 +528,8 @@ mod tests {
         assert!(out.contains("reward = { fixed = 3.00 }"), "{out}");
         assert!(out.contains("min_spend = 10.00  # over $5"), "{out}");
         assert!(out.contains("budget = 500.00"), "{out}");
+        let short = apply(text, &[(vec!["offers".into(), "cafe".into(), "reward".into()], "3".into())]).unwrap();
+        assert!(short.contains("reward = { fixed = 3 }"), "{short}");
         let bad = apply(text, &[(vec!["offers".into(), "deli".into(), "min_spend".into()], "1".into())]).unwrap_err();
         assert!(bad.contains("no table `offers.deli`"), "{bad}");
         let not_toml =
