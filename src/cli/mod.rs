@@ -1,0 +1,5 @@
+//! The subcommands beyond `run` and `check`, one module each (they share `say!`, `tell!` and
+//! `invalid` from `main.rs`).
+
+pub mod gates;
+pub mod sweep;

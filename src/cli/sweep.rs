@@ -1,0 +1,140 @@
+//! `offersim sweep`: running a grid of scenario variants at common random numbers.
+
+use crate::invalid;
+use anyhow::Context;
+use offersim::output::write_atomic;
+use offersim::progress::Bar;
+use offersim::{load_file, Diagnostic, Overrides, Scenario};
+use offersim_sim::events::Progress as _;
+use offersim_sim::RunOptions;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+pub struct SweepOptions {
+    pub seeds: u32,
+    pub metric: String,
+    pub out: Option<PathBuf>,
+    pub threads: usize,
+    pub quiet: bool,
+}
+
+pub fn sweep(path: &Path, sets: &[String], o: &SweepOptions) -> ExitCode {
+    use offersim::sweep::{self as sw, METRICS};
+    let fail = |msg: String| {
+        tell!("error: {msg}");
+        ExitCode::from(2)
+    };
+    let base = match load_file(path, &Overrides::default()) {
+        Ok(s) => s,
+        Err(diags) => return invalid(&diags),
+    };
+    let Some(metric) = METRICS.iter().position(|(m, _, _)| *m == o.metric) else {
+        let names: Vec<&str> = METRICS.iter().map(|(m, _, _)| *m).collect();
+        return fail(format!("--metric {}: unknown; one of {}", o.metric, names.join(", ")));
+    };
+    let settings: Vec<sw::Setting> = match sets.iter().map(|s| s.parse()).collect::<std::result::Result<_, String>>() {
+        Ok(v) => v,
+        Err(e) => return fail(format!("--set {e}")),
+    };
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) => return fail(format!("{}: cannot read: {e}", path.display())),
+    };
+    let variants = sw::grid(&settings);
+    let mut texts = Vec::new();
+    for v in &variants {
+        let label = sw::label(v);
+        let t = match sw::apply(&text, v) {
+            Ok(t) => t,
+            Err(e) => return fail(format!("variant {label}: {e}")),
+        };
+        if let Err(diags) = load_variant(path, &label, &t, None) {
+            for d in &diags {
+                tell!("{d}");
+            }
+            return fail(format!("variant {label} is not a valid scenario; nothing was run"));
+        }
+        texts.push(t);
+    }
+    let w = &base.world;
+    let dir = o.out.clone().unwrap_or_else(|| Path::new("reports").join("out").join("sweep").join(&w.name));
+    let seeds: Vec<u64> = (0..o.seeds as u64).map(|i| w.seed.wrapping_add(i)).collect();
+    let pool = match rayon::ThreadPoolBuilder::new().num_threads(o.threads).build() {
+        Ok(p) => p,
+        Err(e) => return fail(format!("cannot start worker threads: {e}")),
+    };
+    let bar = Bar::new(w.calendar, !o.quiet && std::io::stderr().is_terminal());
+    bar.phase("runs", (variants.len() * seeds.len()) as u64);
+    let started = Instant::now();
+    // The variants' files first: a failed run names the file that replays it.
+    let written = std::fs::create_dir_all(dir.join("variants"))
+        .with_context(|| format!("cannot create {}", dir.display()))
+        .and_then(|_| texts.iter().enumerate().try_for_each(|(k, t)| write_atomic(&variant_file(&dir, k), t)));
+    if let Err(e) = written {
+        tell!("error: {e:#}");
+        return ExitCode::from(1);
+    }
+    let jobs: Vec<(usize, u64)> = (0..variants.len()).flat_map(|v| seeds.iter().map(move |&s| (v, s))).collect();
+    let results: Vec<std::result::Result<Vec<Option<f64>>, String>> = pool.install(|| {
+        use rayon::prelude::*;
+        jobs.par_iter()
+            .map(|&(v, seed)| {
+                let s = load_variant(path, &sw::label(&variants[v]), &texts[v], Some(seed))
+                    .map_err(|d| format!("{d:?}"))?;
+                let out = offersim_sim::run(
+                    &s.world,
+                    &s.network,
+                    RunOptions::threads(1),
+                    &offersim_sim::events::NoProgress,
+                    None,
+                )
+                .map_err(|e| e.to_string())?;
+                bar.advance(1);
+                Ok(sw::measure(&s.world, &out))
+            })
+            .collect()
+    });
+    bar.finish();
+    let mut runs: Vec<Vec<Vec<Option<f64>>>> = vec![Vec::new(); variants.len()];
+    for ((v, seed), r) in jobs.iter().zip(results) {
+        match r {
+            Ok(m) => runs[*v].push(m),
+            Err(e) => {
+                tell!("error: variant #{} at seed {seed} failed: {e}", v + 1);
+                tell!("replay: offersim run {} --seed {seed}", variant_file(&dir, *v).display());
+                return ExitCode::from(1);
+            }
+        }
+    }
+    let sweep = sw::Sweep::new(&w.name, path, &variants, &seeds, metric, &runs);
+    let written = write_atomic(&dir.join("sweep.md"), &sweep.markdown(&dir)).and_then(|_| {
+        write_atomic(&dir.join("sweep.csv"), &sweep.csv())?;
+        write_atomic(&dir.join("sweep.html"), &sweep.html())?;
+        write_atomic(&dir.join("sweep.json"), &sweep.json())
+    });
+    if let Err(e) = written {
+        tell!("error: {e:#}");
+        return ExitCode::from(1);
+    }
+    say!("{}", sweep.markdown(&dir));
+    say!("sweep: {}", dir.join("sweep.md").display());
+    tell!("ran {} runs in {:.1} s", jobs.len(), started.elapsed().as_secs_f64());
+    ExitCode::SUCCESS
+}
+
+/// Where variant `k` (from 0) of a sweep is written: `variants/v<k+1>.toml`.
+fn variant_file(dir: &Path, k: usize) -> PathBuf {
+    dir.join("variants").join(format!("v{}.toml", k + 1))
+}
+
+/// Loads a variant's text, named after the file and the variant in diagnostics.
+fn load_variant(
+    path: &Path,
+    label: &str,
+    text: &str,
+    seed: Option<u64>,
+) -> std::result::Result<Scenario, Vec<Diagnostic>> {
+    offersim::load_str(&format!("{} [{label}]", path.display()), text, &Overrides { seed })
+}
