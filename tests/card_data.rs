@@ -66,17 +66,7 @@ fn no_output_contains_anything_like_a_card_number() {
     }
     // A sweep's outputs (its variant files are scenario text, checked like any scenario).
     let sweep = dir.path().join("sweep");
-    let o = offersim(&[
-        "sweep",
-        "scenarios/cafe.toml",
-        "--set",
-        "offers.cafe_2_over_5.min_spend=5.00,10.00",
-        "--seeds",
-        "2",
-        "--out",
-        sweep.to_str().unwrap(),
-        "--quiet",
-    ]);
+    let o = min_spend_sweep(&sweep, "2");
     assert!(o.status.success());
     for f in ["sweep.md", "sweep.csv", "sweep.json", "sweep.html"] {
         let runs = card_like_runs(&std::fs::read_to_string(sweep.join(f)).unwrap());

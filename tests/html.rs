@@ -127,17 +127,7 @@ fn the_sweep_comparison_renders_in_headless_chromium_with_every_metric_charted()
     };
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("sweep");
-    let o = offersim(&[
-        "sweep",
-        "scenarios/cafe.toml",
-        "--set",
-        "offers.cafe_2_over_5.min_spend=5.00,10.00",
-        "--seeds",
-        "3",
-        "--out",
-        out.to_str().unwrap(),
-        "--quiet",
-    ]);
+    let o = min_spend_sweep(&out, "3");
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let html = std::fs::read_to_string(out.join("sweep.html")).unwrap();
     assert!(!html.contains("http://") && !html.contains("https://") && !html.contains("<script"));

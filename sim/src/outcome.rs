@@ -249,6 +249,8 @@ impl Outcome {
         for o in shards {
             total.absorb(o);
         }
+        // Each shard's delays are sorted; the whole run's are sorted once, here.
+        total.time_to_credit.sort_unstable();
         total
     }
 
@@ -280,7 +282,6 @@ impl Outcome {
             mine.absorb(theirs);
         }
         self.time_to_credit.extend(time_to_credit);
-        self.time_to_credit.sort_unstable();
         self.ledger.absorb(&ledger);
         self.events_processed += events_processed;
     }

@@ -58,3 +58,18 @@ pub fn cents(v: &Value) -> i64 {
         c
     }
 }
+
+/// `offersim sweep` of the café's minimum spend ($5 or $10) at `seeds` seeds into `out`.
+pub fn min_spend_sweep(out: &Path, seeds: &str) -> Output {
+    offersim(&[
+        "sweep",
+        "scenarios/cafe.toml",
+        "--set",
+        "offers.cafe_2_over_5.min_spend=5.00,10.00",
+        "--seeds",
+        seeds,
+        "--out",
+        out.to_str().unwrap(),
+        "--quiet",
+    ])
+}
