@@ -12,7 +12,7 @@
 //! oracle (`truth.rs`) receives a clean copy of the feed; the two are reconciled at the end.
 
 use crate::bitset::BitSet;
-use crate::events::{EventLog, LogEvent, Progress, Record};
+use crate::events::{EventLog, Input, LogEvent, MessageFacts, Progress, Record, Tap};
 use crate::ledger::Account;
 use crate::matching::{match_txn, Counters, Decision, Decline, Enrolled, Txn};
 use crate::money::{percent_of, Cents};
@@ -28,6 +28,8 @@ use crate::world::{MerchantId, MidId, OfferId, World};
 use rayon::prelude::*;
 use std::collections::BTreeMap;
 use std::ops::Range;
+
+pub mod live;
 
 #[derive(Debug, Clone, Copy)]
 pub struct RunOptions {
@@ -223,6 +225,10 @@ struct Engine<'w> {
     oracle: Oracle<'w>,
     out: Outcome,
     log: Option<&'w mut dyn EventLog>,
+    /// Receives the platform's inputs (`run_tapped`, the live driver's plan).
+    tap: Option<&'w mut dyn Tap>,
+    /// With a tap: every credit at the end of the run.
+    granted: BTreeMap<CreditKey, Granted>,
     scratch: Vec<(SimTime, NetworkMessage)>,
     /// Users who ever linked a card (so far).
     has_linked: BitSet,
@@ -367,6 +373,30 @@ pub fn run_scripted<'a>(
     engine.replay(stream, &crate::events::NoProgress, true)
 }
 
+/// Runs a whole scenario as one shard (budgets whole, whatever `[population] shards` says) and
+/// hands every input of the platform to `tap` in processing order: the live driver's plan.
+/// Returns the outcome and every credit the platform granted, by (purchase, offer).
+pub fn run_tapped<'a>(
+    world: &'a World,
+    network: &'a dyn CardNetwork,
+    opts: RunOptions,
+    progress: &dyn Progress,
+    tap: &'a mut dyn Tap,
+) -> Result<(Outcome, BTreeMap<CreditKey, Granted>), RunError> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(opts.threads)
+        .build()
+        .map_err(|source| RunError::Threads { threads: opts.threads, source })?;
+    let users = 0..u32::try_from(world.users).unwrap_or(u32::MAX);
+    progress.phase("users", users.len() as u64);
+    let stream = generate(Some(&pool), world, users.clone(), true, progress);
+    let mut engine = Engine::new(world, network, users, None);
+    engine.idempotency = opts.idempotency;
+    engine.tap = Some(tap);
+    let out = engine.replay(stream, progress, true);
+    Ok((out, std::mem::take(&mut engine.granted)))
+}
+
 /// Users are simulated this many at a time, so that only one chunk of timelines is held
 /// beside the merged stream.
 const USERS_PER_CHUNK: u32 = 16_384;
@@ -438,6 +468,8 @@ impl<'w> Engine<'w> {
             experiments: PerUser::new(users.clone()),
             any_experiment: world.offers.iter().any(|o| o.targeting.holdout > 0.0),
             log,
+            tap: None,
+            granted: BTreeMap::new(),
             scratch: Vec::new(),
             timers: Vec::new(),
             latest_clearing: SimTime::ZERO,
@@ -525,6 +557,9 @@ impl<'w> Engine<'w> {
         let names: Vec<&str> = self.world.offers.iter().map(|o| o.id.as_str()).collect();
         self.out.correctness =
             reconcile(&self.oracle.expected, self.oracle.unknown_mid_excluded, &granted, &self.policies, &names);
+        if self.tap.is_some() {
+            self.granted = granted;
+        }
         std::mem::take(&mut self.out)
     }
 
@@ -603,6 +638,9 @@ impl<'w> Engine<'w> {
                 self.record(now, LogEvent::CardEntryAbandoned { user: u, offer: self.offer_id(offer) });
             }
             UserEvent::CardAdded { slot, token } => {
+                if let Some(tap) = self.tap.as_deref_mut() {
+                    tap.input(now, Input::CardAdded { user: u, slot, token });
+                }
                 self.out.funnel.cards_added += 1;
                 self.oracle.card_added(now, u, slot, token);
                 self.links[u].push(Link { slot, token, added: now, deleted: None, enrolled: Vec::new() });
@@ -616,6 +654,9 @@ impl<'w> Engine<'w> {
     }
 
     fn enroll(&mut self, now: SimTime, u: u32, offer: OfferId, token: Token, one_tap: bool) {
+        if let Some(tap) = self.tap.as_deref_mut() {
+            tap.input(now, Input::Enrolled { user: u, token, offer });
+        }
         self.oracle.enrolled(now, u, token, offer);
         let Some(link) = self.links[u].iter_mut().find(|l| l.token == token && l.active()) else {
             unreachable!("enrollment on a card that is not linked: the user model links before enrolling");
@@ -634,6 +675,9 @@ impl<'w> Engine<'w> {
     }
 
     fn delete_card(&mut self, now: SimTime, u: u32, token: Token) {
+        if let Some(tap) = self.tap.as_deref_mut() {
+            tap.input(now, Input::CardDeleted { user: u, token });
+        }
         let mut ended = 0;
         self.oracle.card_deleted(now, u, token);
         if let Some(link) = self.links[u].iter_mut().find(|l| l.token == token && l.active()) {
@@ -801,6 +845,16 @@ impl<'w> Engine<'w> {
             self.out.feed.not_linked += 1;
             return;
         }
+        if let Some(tap) = self.tap.as_deref_mut() {
+            let facts = MessageFacts {
+                slot: ctx.slot,
+                mid: ctx.mid,
+                channel: ctx.channel,
+                scheme: ctx.scheme,
+                bought_at: ctx.bought_at,
+            };
+            tap.input(now, Input::Message { m, facts });
+        }
         let seen = &mut self.seen[ctx.index as usize];
         if *seen & m.kind.bit() != 0 && self.idempotency {
             self.out.feed.duplicates_ignored += 1;
@@ -949,6 +1003,9 @@ impl<'w> Engine<'w> {
     }
 
     fn decline(&mut self, now: SimTime, purchase: PurchaseId, offer: OfferId, why: Decline) {
+        if let (Some(tap), Decline::Budget | Decline::PeriodBudget) = (self.tap.as_deref_mut(), why) {
+            tap.budget_declined(purchase, offer);
+        }
         let stats = &mut self.out.offers[offer.0 as usize];
         let f = &mut self.out.funnel;
         stats.qualifying_transactions += 1;

@@ -136,7 +136,7 @@ pub struct Record<'a> {
 
 /// Receives every record of a run, in processing order. Implementations keep their own I/O
 /// errors; the engine never does I/O.
-pub trait EventLog {
+pub trait EventLog: Send {
     fn record(&mut self, r: &Record<'_>);
 }
 
@@ -151,3 +151,34 @@ pub trait Progress: Sync {
 
 pub struct NoProgress;
 impl Progress for NoProgress {}
+
+/// What the platform receives from outside, in the order it processes it: exactly the inputs an
+/// offers service gets over HTTP when `offersim drive` replays a run (`offersim-live`).
+/// Purchases are not inputs: the platform only hears of them through the network's messages.
+#[derive(Debug, Clone, Copy)]
+pub enum Input {
+    CardAdded { user: u32, slot: u8, token: Token },
+    Enrolled { user: u32, token: Token, offer: crate::world::OfferId },
+    CardDeleted { user: u32, token: Token },
+    /// A delivery of the feed on a card the platform knows (duplicates included, each delivery
+    /// once): the message and the facts of its purchase that travel with it.
+    Message { m: crate::network::NetworkMessage, facts: MessageFacts },
+}
+
+/// The purchase facts a network message carries on the wire.
+#[derive(Debug, Clone, Copy)]
+pub struct MessageFacts {
+    /// The user's physical card (`user`, `slot`).
+    pub slot: u8,
+    pub mid: crate::world::MidId,
+    pub channel: Channel,
+    pub scheme: u8,
+    pub bought_at: SimTime,
+}
+
+/// Receives the platform's inputs of a run, in processing order, and what it decided that only
+/// arrival order can change (a reward declined because a budget was spent).
+pub trait Tap: Send {
+    fn input(&mut self, at: SimTime, input: Input);
+    fn budget_declined(&mut self, _purchase: PurchaseId, _offer: crate::world::OfferId) {}
+}

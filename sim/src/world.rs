@@ -294,6 +294,8 @@ pub struct World {
     pub description: String,
     pub seed: u64,
     pub calendar: Calendar,
+    /// The scenario's clock, in seconds ahead of UTC (`[scenario] utc_offset`).
+    pub utc_offset: i32,
     pub days: u32,
     pub settle_days: u32,
     pub users: u64,
@@ -599,6 +601,7 @@ pub fn build<N>(cfg: &ScenarioConfig<N>, schemes: &[String]) -> Result<World, Ve
         description: meta.description.trim().to_string(),
         seed: meta.seed,
         calendar,
+        utc_offset: cfg.scenario.utc_offset.0,
         days,
         settle_days: meta.settle_days,
         users: pop.users,

@@ -1,0 +1,281 @@
+//! The program an offers service is told before any traffic: its merchants (with their
+//! terminal ids) and its offers, whose terms are the scenario file's `[offers.*]` keys, resolved
+//! (an offer group's members one by one; start and end in the merchant's local time).
+//!
+//! The driver writes them from a `World` (`merchant_body`, `offer_terms`); the reference service
+//! builds its own `World` back from them (`Registry::build`) with the same validation as a
+//! scenario file, so a bad offer is refused with the same messages.
+
+use crate::contract::MerchantBody;
+use chrono::{NaiveDate, NaiveDateTime};
+use offersim_sim::config::{DateTimeInput, ScenarioConfig};
+use offersim_sim::world::{self, Channel, Offer, Reward, World};
+use offersim_sim::SimTime;
+use serde_json::{json, Map, Value};
+
+const DAY: i64 = 86_400;
+
+/// A merchant as the driver registers it.
+pub fn merchant_body(w: &World, m: usize) -> MerchantBody {
+    let merchant = &w.merchants[m];
+    let offset = w.utc_offset as i64 + merchant.local_offset;
+    let mids = w.mids.iter().filter(|x| x.merchant.0 as usize == m).map(|x| x.code.clone()).collect();
+    MerchantBody { name: merchant.name.clone(), utc_offset: offset_text(offset), mids }
+}
+
+pub fn offset_text(seconds: i64) -> String {
+    let sign = if seconds < 0 { '-' } else { '+' };
+    let a = seconds.unsigned_abs();
+    format!("{sign}{:02}:{:02}", a / 3_600, a % 3_600 / 60)
+}
+
+fn local(w: &World, o: &Offer, t: SimTime) -> String {
+    let shifted = t.0 as i64 + o.local_offset;
+    let origin = w.calendar.datetime(SimTime::ZERO);
+    (origin + chrono::Duration::seconds(shifted)).format("%Y-%m-%dT%H:%M:%S").to_string()
+}
+
+/// An offer's terms on the wire: the scenario file's keys, resolved. Simulation-only settings
+/// (uplift, targeting, holdout) stay out: a service has no business with them.
+pub fn offer_terms(w: &World, o: &Offer) -> Value {
+    let mut t = Map::new();
+    let money = |c: offersim_sim::Cents| Value::String(c.to_decimal().to_string());
+    t.insert("merchant".into(), json!(w.merchants[o.merchant.0 as usize].id));
+    t.insert(
+        "reward".into(),
+        match o.reward {
+            Reward::Fixed(c) => json!({ "fixed": money(c) }),
+            Reward::Percent { percent, cap } => match cap {
+                Some(cap) => json!({ "percent": percent.to_string(), "cap": money(cap) }),
+                None => json!({ "percent": percent.to_string() }),
+            },
+        },
+    );
+    t.insert("min_spend".into(), money(o.min_spend));
+    t.insert("start".into(), json!(local(w, o, o.start)));
+    t.insert("end".into(), json!(local(w, o, o.end)));
+    if o.days_mask != 0x7f {
+        let names = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+        let days: Vec<&str> = (0..7).filter(|d| o.days_mask & (1 << d) != 0).map(|d| names[d]).collect();
+        t.insert("days".into(), json!(days));
+    }
+    if o.hours != (0, 24) {
+        t.insert("hours".into(), json!([o.hours.0, o.hours.1]));
+    }
+    let mut opt = |k: &str, v: Option<Value>| {
+        if let Some(v) = v {
+            t.insert(k.into(), v);
+        }
+    };
+    opt("per_card_cap", o.per_card_cap.map(|n| json!(n)));
+    opt("per_user_cap", o.per_user_cap.map(|n| json!(n)));
+    opt("transactions_per_enrollment", o.per_enrollment_limit.map(|n| json!(n)));
+    opt("budget", o.budget.map(money));
+    opt("max_spend", o.max_spend.map(money));
+    opt(
+        "budget_per_period",
+        o.period_budget.map(|b| json!({ "amount": money(b.amount), "days": b.period / DAY as u64 })),
+    );
+    opt("new_customer_days", o.new_customer_window.map(|s| json!(s / DAY as u64)));
+    if o.channel_mask != 0b111 {
+        let ch: Vec<&str> = Channel::ALL.iter().filter(|(_, c)| o.channel_mask & c.bit() != 0).map(|(n, _)| *n).collect();
+        opt("channels", Some(json!(ch)));
+    }
+    let all_schemes = (0..w.schemes.len()).all(|i| o.scheme_mask & (1 << i) != 0);
+    if !all_schemes {
+        let s: Vec<&str> =
+            w.schemes.iter().enumerate().filter(|(i, _)| o.scheme_mask & (1 << i) != 0).map(|(_, n)| n.as_str()).collect();
+        opt("schemes", Some(json!(s)));
+    }
+    if !o.mids.is_empty() {
+        let codes: Vec<&str> = o.mids.iter().map(|m| w.mids[m.0 as usize].code.as_str()).collect();
+        opt("mids", Some(json!(codes)));
+    }
+    let overspend = match o.overspend {
+        offersim_sim::config::Overspend::Decline => "decline",
+        offersim_sim::config::Overspend::FinishLast => "finish_last",
+    };
+    t.insert("overspend".into(), json!(overspend));
+    t.insert("priority".into(), json!(o.priority));
+    t.insert("stackable".into(), json!(o.stackable));
+    t.insert("return_period_days".into(), json!(o.return_period / DAY as u64));
+    t.insert("payout_delay_days".into(), json!(o.payout_delay / DAY as u64));
+    t.insert("platform_fee_percent".into(), json!(o.fee_percent.to_string()));
+    Value::Object(t)
+}
+
+/// What a service has been told so far, in order of first registration (a new PUT of the same
+/// id replaces the old body in its place).
+#[derive(Debug, Default, Clone)]
+pub struct Registry {
+    pub merchants: Vec<(String, MerchantBody)>,
+    pub offers: Vec<(String, Value)>,
+}
+
+fn upsert<T>(list: &mut Vec<(String, T)>, id: &str, v: T) {
+    match list.iter_mut().find(|(k, _)| k == id) {
+        Some(slot) => slot.1 = v,
+        None => list.push((id.to_string(), v)),
+    }
+}
+
+/// The service's program, built: its world and how wire names map into it.
+pub struct Program {
+    pub world: World,
+    /// Midnight UTC of the world's day 0.
+    pub origin: NaiveDateTime,
+    /// Registered MID code → the world's MID number.
+    pub mids: std::collections::BTreeMap<String, u32>,
+}
+
+impl Registry {
+    pub fn merchant(&mut self, id: &str, body: MerchantBody) {
+        upsert(&mut self.merchants, id, body);
+    }
+    pub fn offer(&mut self, id: &str, terms: Value) {
+        upsert(&mut self.offers, id, terms);
+    }
+
+    /// Builds the service's world for up to `users` users, validating every offer like a
+    /// scenario file (`offers.<id>.<key>: message` for each problem).
+    pub fn build(&self, users: u32) -> Result<Program, Vec<String>> {
+        let mut problems = Vec::new();
+        if self.offers.is_empty() {
+            problems.push("no offers registered (PUT /v1/offers/{offer} first)".to_string());
+        }
+        // The window of every offer, in UTC, to place the world's calendar.
+        let mut first: Option<NaiveDateTime> = None;
+        let mut last: Option<NaiveDateTime> = None;
+        let mut offers = toml::Table::new();
+        for (id, terms) in &self.offers {
+            let Some(obj) = terms.as_object() else {
+                problems.push(format!("offers.{id}: the terms must be a JSON object"));
+                continue;
+            };
+            let mut obj = obj.clone();
+            let merchant_id = obj.get("merchant").and_then(Value::as_str).unwrap_or_default().to_string();
+            let merchant = self.merchants.iter().find(|(m, _)| *m == merchant_id).map(|(_, b)| b);
+            let Some(merchant) = merchant else {
+                problems.push(format!("offers.{id}.merchant: `{merchant_id}` is not a registered merchant"));
+                continue;
+            };
+            let offset = offset_seconds(&merchant.utc_offset).unwrap_or(0);
+            for key in ["start", "end"] {
+                let at = obj.get(key).cloned().map(serde_json::from_value::<DateTimeInput>);
+                match at {
+                    Some(Ok(t)) => {
+                        let utc = t.0 - chrono::Duration::seconds(offset);
+                        first = Some(first.map_or(utc, |f| f.min(utc)));
+                        last = Some(last.map_or(utc, |l| l.max(utc)));
+                    }
+                    Some(Err(e)) => problems.push(format!("offers.{id}.{key}: {e}")),
+                    None => problems.push(format!("offers.{id}.{key}: required (a service needs the window)")),
+                }
+            }
+            // Registered MID codes → the world's codes (`<merchant>#<k>`).
+            if let Some(Value::Array(codes)) = obj.get("mids").cloned() {
+                let mapped: Vec<Value> = codes
+                    .iter()
+                    .map(|c| {
+                        let code = c.as_str().unwrap_or_default();
+                        match merchant.mids.iter().position(|m| m == code) {
+                            Some(k) => json!(format!("{merchant_id}#{}", k + 1)),
+                            None => c.clone(),
+                        }
+                    })
+                    .collect();
+                obj.insert("mids".into(), Value::Array(mapped));
+            }
+            match toml::Value::try_from(Value::Object(obj)) {
+                Ok(v) => {
+                    offers.insert(id.clone(), v);
+                }
+                Err(e) => problems.push(format!("offers.{id}: {e}")),
+            }
+        }
+        let mut merchants = toml::Table::new();
+        for (id, m) in &self.merchants {
+            if offset_seconds(&m.utc_offset).is_none() {
+                problems.push(format!("merchants.{id}.utc_offset: `{}` is not a UTC offset like \"-05:00\"", m.utc_offset));
+            }
+            let body = json!({
+                "name": m.name, "category": "registered", "mids": m.mids.len().max(1),
+                "basket": { "median": 1, "sigma": 0.1 }, "utc_offset": m.utc_offset,
+            });
+            if let Ok(v) = toml::Value::try_from(body) {
+                merchants.insert(id.clone(), v);
+            }
+        }
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        let (Some(first), Some(last)) = (first, last) else {
+            return Err(vec!["no offer has a window".into()]);
+        };
+        let start: NaiveDate = (first - chrono::Duration::days(1)).date();
+        let origin = start.and_hms_opt(0, 0, 0).unwrap_or_default();
+        let days = ((last - origin).num_seconds() / DAY + 2).clamp(1, world::MAX_DAYS as i64);
+        let mut schemes: Vec<String> = self
+            .offers
+            .iter()
+            .filter_map(|(_, t)| t.get("schemes").and_then(Value::as_array).cloned())
+            .flatten()
+            .filter_map(|s| s.as_str().map(str::to_string))
+            .collect();
+        schemes.sort();
+        schemes.dedup();
+        if schemes.is_empty() {
+            schemes.push("any".into());
+        }
+        let scheme_shares: Map<String, Value> = schemes.iter().map(|s| (s.clone(), json!(1.0))).collect();
+        let head = json!({
+            "scenario": { "name": "served", "seed": 0, "start": start.format("%Y-%m-%d").to_string(),
+                          "days": days, "settle_days": 0, "utc_offset": "+00:00" },
+            "population": { "users": users.max(1), "shards": 1 },
+            "segments": { "everyone": { "share": 1.0, "purchases_per_day": 0.0, "schemes": scheme_shares,
+                                        "click_rate": 0.0, "card_entry_completion": 0.0 } },
+            "network": {},
+        });
+        // A TOML table keeps the registration order (offer precedence ties go to the first).
+        let mut cfg = match toml::Value::try_from(head) {
+            Ok(toml::Value::Table(t)) => t,
+            _ => return Err(vec!["internal: the service's scenario is not a table".into()]),
+        };
+        cfg.insert("merchants".into(), toml::Value::Table(merchants));
+        cfg.insert("offers".into(), toml::Value::Table(offers));
+        let cfg: ScenarioConfig<toml::Value> =
+            toml::Value::Table(cfg).try_into().map_err(|e: toml::de::Error| vec![format!("offer terms: {}", e.message())])?;
+        let mut built = world::build(&cfg, &schemes)
+            .map_err(|ps| ps.iter().map(|p| format!("{}: {}", p.dotted_path(), p.message)).collect::<Vec<_>>())?;
+        // The registered codes replace the generated ones.
+        let mut mids = std::collections::BTreeMap::new();
+        for (i, mid) in built.mids.iter_mut().enumerate() {
+            let id = &built.merchants[mid.merchant.0 as usize].id;
+            let Some((_, merchant)) = self.merchants.iter().find(|(m, _)| m == id) else {
+                continue;
+            };
+            let k: usize = mid.code.rsplit('#').next().and_then(|k| k.parse().ok()).unwrap_or(1);
+            if let Some(code) = merchant.mids.get(k - 1) {
+                mid.code = code.clone();
+                mids.insert(code.clone(), i as u32);
+            }
+        }
+        Ok(Program { world: built, origin, mids })
+    }
+}
+
+/// `"-05:00"` → -18000.
+pub fn offset_seconds(s: &str) -> Option<i64> {
+    let s = s.trim();
+    if s == "Z" {
+        return Some(0);
+    }
+    let (sign, rest) = match s.as_bytes().first()? {
+        b'+' => (1, &s[1..]),
+        b'-' => (-1, &s[1..]),
+        _ => return None,
+    };
+    let (h, m) = rest.split_once(':')?;
+    let (h, m): (i64, i64) = (h.parse().ok()?, m.parse().ok()?);
+    (h < 24 && m < 60).then_some(sign * (h * 3_600 + m * 60))
+}

@@ -1,0 +1,411 @@
+//! `offersim serve`: the project's own platform (`sim::engine::live::Live`, the same code that
+//! runs in every simulation) behind the HTTP contract, on a loopback port. It is the baseline a
+//! real service is compared with, and the far end of `drive`'s own tests.
+//!
+//! State: the registry (merchants and offers) until the first traffic request, then the built
+//! program, fixed for the life of the process (a PUT after that is refused with 409). Requests
+//! are applied one at a time under a lock, in the order they arrive.
+
+use crate::contract::*;
+use crate::program::{Program, Registry};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post, put};
+use axum::{Json, Router};
+use offersim_sim::engine::live::{CreditView, Delivery, Live, LiveError, LiveTxn};
+use offersim_sim::network::{NetworkMessage, PurchaseId};
+use offersim_sim::population::Token;
+use offersim_sim::world::{MidId, OfferId};
+use offersim_sim::SimTime;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+/// Credits per page of `GET /v1/credits` unless `limit` says otherwise (at most `MAX_PAGE`).
+pub const PAGE: usize = 1_000;
+pub const MAX_PAGE: usize = 10_000;
+
+pub struct Service {
+    registry: Registry,
+    max_users: u32,
+    running: Option<Running>,
+}
+
+struct Running {
+    live: Live,
+    origin: chrono::NaiveDateTime,
+    mids: BTreeMap<String, u32>,
+    offers: BTreeMap<String, OfferId>,
+    users: BTreeMap<String, u32>,
+    /// Per user: the card handles entered, by slot.
+    slots: Vec<Vec<String>>,
+    /// Card handle → (user, slot, its token while linked).
+    cards: BTreeMap<String, (u32, u8, Option<Token>)>,
+    /// Token text → (user, token, card handle).
+    tokens: BTreeMap<String, (u32, Token, String)>,
+    next_token: u64,
+    /// Transaction id → dense number, and back.
+    txns: BTreeMap<String, u32>,
+    txn_names: Vec<String>,
+}
+
+type Shared = Arc<Mutex<Service>>;
+
+/// A refusal: status and message (`{"error": ...}`).
+struct Refusal(StatusCode, String);
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        (self.0, Json(ErrorBody { error: self.1 })).into_response()
+    }
+}
+
+fn bad(msg: impl Into<String>) -> Refusal {
+    Refusal(StatusCode::BAD_REQUEST, msg.into())
+}
+fn unprocessable(msg: impl Into<String>) -> Refusal {
+    Refusal(StatusCode::UNPROCESSABLE_ENTITY, msg.into())
+}
+fn not_found(msg: impl Into<String>) -> Refusal {
+    Refusal(StatusCode::NOT_FOUND, msg.into())
+}
+
+impl Service {
+    pub fn new(max_users: u32) -> Service {
+        Service { registry: Registry::default(), max_users, running: None }
+    }
+
+    /// The program, built at the first traffic request.
+    fn running(&mut self) -> Result<&mut Running, Refusal> {
+        if self.running.is_none() {
+            let Program { world, origin, mids } =
+                self.registry.build(self.max_users).map_err(|ps| unprocessable(ps.join("; ")))?;
+            let offers = world.offers.iter().enumerate().map(|(i, o)| (o.id.clone(), OfferId(i as u32))).collect();
+            // The world lives as long as the service process (it is built once).
+            let world: &'static offersim_sim::World = Box::leak(Box::new(world));
+            self.running = Some(Running {
+                live: Live::new(world, self.max_users),
+                origin,
+                mids,
+                offers,
+                users: BTreeMap::new(),
+                slots: Vec::new(),
+                cards: BTreeMap::new(),
+                tokens: BTreeMap::new(),
+                next_token: 0,
+                txns: BTreeMap::new(),
+                txn_names: Vec::new(),
+            });
+        }
+        self.running.as_mut().ok_or_else(|| unprocessable("no program"))
+    }
+
+    fn fixed(&self) -> Result<(), Refusal> {
+        match self.running {
+            Some(_) => Err(Refusal(
+                StatusCode::CONFLICT,
+                "the program is fixed once traffic has started; restart the service to change it".into(),
+            )),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Running {
+    fn time(&self, headers: &HeaderMap) -> Result<SimTime, Refusal> {
+        let text = headers
+            .get(TIME_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(|| bad(format!("missing header {TIME_HEADER} (the simulated instant, RFC 3339)")))?;
+        self.instant(text, TIME_HEADER)
+    }
+
+    fn instant(&self, text: &str, what: &str) -> Result<SimTime, Refusal> {
+        let utc = parse_time(text).ok_or_else(|| bad(format!("{what}: `{text}` is not an RFC 3339 time")))?;
+        let secs = (utc - self.origin).num_seconds();
+        u64::try_from(secs)
+            .map(SimTime)
+            .map_err(|_| unprocessable(format!("{what}: {text} is before the program's first day")))
+    }
+
+    fn txn(&mut self, id: &str) -> u32 {
+        if let Some(&i) = self.txns.get(id) {
+            return i;
+        }
+        let i = self.txn_names.len() as u32;
+        self.txns.insert(id.to_string(), i);
+        self.txn_names.push(id.to_string());
+        i
+    }
+}
+
+fn refusal(e: LiveError) -> Refusal {
+    match e {
+        LiveError::TooManyUsers(..) => Refusal(StatusCode::INSUFFICIENT_STORAGE, e.to_string()),
+        LiveError::NotLinked => Refusal(StatusCode::CONFLICT, e.to_string()),
+        LiveError::AlreadyEnrolled => Refusal(StatusCode::OK, e.to_string()),
+    }
+}
+
+fn lock(s: &Shared) -> std::sync::MutexGuard<'_, Service> {
+    s.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Parses a JSON body, refusing it with 400 and serde's message.
+fn body<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T, Refusal> {
+    serde_json::from_slice(bytes).map_err(|e| bad(format!("body: {e}")))
+}
+
+async fn put_merchant(State(s): State<Shared>, Path(id): Path<String>, bytes: axum::body::Bytes) -> Response {
+    let run = || -> Result<_, Refusal> {
+        let mut s = lock(&s);
+        s.fixed()?;
+        let b: MerchantBody = body(&bytes)?;
+        if crate::program::offset_seconds(&b.utc_offset).is_none() || b.mids.is_empty() {
+            return Err(unprocessable("utc_offset must look like \"-05:00\" and mids must not be empty"));
+        }
+        s.registry.merchant(&id, b);
+        Ok(StatusCode::NO_CONTENT)
+    };
+    run().into_response()
+}
+
+async fn put_offer(State(s): State<Shared>, Path(id): Path<String>, bytes: axum::body::Bytes) -> Response {
+    let run = || -> Result<_, Refusal> {
+        let mut s = lock(&s);
+        s.fixed()?;
+        let terms: serde_json::Value = body(&bytes)?;
+        let before = s.registry.clone();
+        s.registry.offer(&id, terms);
+        // Validated at once, with the scenario file's rules and messages.
+        if let Err(ps) = s.registry.build(1) {
+            s.registry = before;
+            return Err(unprocessable(ps.join("; ")));
+        }
+        Ok(StatusCode::NO_CONTENT)
+    };
+    run().into_response()
+}
+
+async fn post_card(
+    State(s): State<Shared>,
+    Path(user): Path<String>,
+    headers: HeaderMap,
+    bytes: axum::body::Bytes,
+) -> Response {
+    let run = || -> Result<_, Refusal> {
+        let mut s = lock(&s);
+        let max = s.max_users;
+        let r = s.running()?;
+        let at = r.time(&headers)?;
+        let b: CardBody = body(&bytes)?;
+        if b.card.chars().filter(|c| c.is_ascii_digit()).count() >= 12 {
+            return Err(unprocessable("that looks like a card number: send the card's opaque handle"));
+        }
+        let u = match r.users.get(&user) {
+            Some(&u) => u,
+            None => {
+                let u = r.users.len() as u32;
+                if u >= max {
+                    return Err(refusal(LiveError::TooManyUsers(u, max)));
+                }
+                r.users.insert(user.clone(), u);
+                r.slots.push(Vec::new());
+                u
+            }
+        };
+        let slot = match r.cards.get(&b.card) {
+            Some(&(owner, _, _)) if owner != u => {
+                return Err(Refusal(StatusCode::CONFLICT, "the card belongs to another user".into()))
+            }
+            Some(&(_, _, Some(token))) => {
+                return Ok((StatusCode::OK, Json(TokenAnswer { token: token.to_string() })));
+            }
+            Some(&(_, slot, None)) => slot,
+            None => {
+                let slots = &mut r.slots[u as usize];
+                if slots.len() >= offersim_sim::world::MAX_CARDS_PER_USER {
+                    return Err(unprocessable("too many cards for one user"));
+                }
+                slots.push(b.card.clone());
+                (slots.len() - 1) as u8
+            }
+        };
+        r.next_token += 1;
+        let token = Token(r.next_token);
+        r.live.card_added(at, u, slot, token).map_err(refusal)?;
+        r.cards.insert(b.card.clone(), (u, slot, Some(token)));
+        r.tokens.insert(token.to_string(), (u, token, b.card));
+        Ok((StatusCode::CREATED, Json(TokenAnswer { token: token.to_string() })))
+    };
+    run().into_response()
+}
+
+async fn delete_card(State(s): State<Shared>, Path(token): Path<String>, headers: HeaderMap) -> Response {
+    let run = || -> Result<_, Refusal> {
+        let mut s = lock(&s);
+        let r = s.running()?;
+        let at = r.time(&headers)?;
+        let (u, t, card) = r.tokens.get(&token).cloned().ok_or_else(|| not_found("unknown token"))?;
+        r.live.card_deleted(at, u, t).map_err(refusal)?;
+        if let Some(c) = r.cards.get_mut(&card) {
+            c.2 = None;
+        }
+        Ok(StatusCode::NO_CONTENT)
+    };
+    run().into_response()
+}
+
+async fn post_enrollment(State(s): State<Shared>, headers: HeaderMap, bytes: axum::body::Bytes) -> Response {
+    let run = || -> Result<_, Refusal> {
+        let mut s = lock(&s);
+        let r = s.running()?;
+        let at = r.time(&headers)?;
+        let b: EnrollmentBody = body(&bytes)?;
+        let offer = *r.offers.get(&b.offer).ok_or_else(|| not_found(format!("unknown offer `{}`", b.offer)))?;
+        let &(u, t, _) = r.tokens.get(&b.token).ok_or_else(|| not_found("unknown token"))?;
+        match r.live.enrolled(at, u, t, offer) {
+            Ok(()) => Ok(StatusCode::CREATED),
+            Err(LiveError::AlreadyEnrolled) => Ok(StatusCode::OK),
+            Err(e) => Err(refusal(e)),
+        }
+    };
+    run().into_response()
+}
+
+async fn post_message(State(s): State<Shared>, headers: HeaderMap, bytes: axum::body::Bytes) -> Response {
+    let run = || -> Result<_, Refusal> {
+        let mut s = lock(&s);
+        let r = s.running()?;
+        let at = r.time(&headers)?;
+        let b: MessageBody = body(&bytes)?;
+        let Some(&(user, slot, _)) = r.cards.get(&b.card) else {
+            // Not a card of this service's: nothing to do.
+            return Ok(Json(MessageAnswer { duplicate: false }));
+        };
+        let amount = cents(b.amount)
+            .filter(|c| c.0 > 0)
+            .ok_or_else(|| bad(format!("amount: `{}` is not a positive amount in cents", b.amount)))?;
+        let bought_at = r.instant(&b.purchase_time, "purchase_time")?;
+        let network_time = r.instant(&b.network_time, "network_time")?;
+        let channel = channel(&b.channel).ok_or_else(|| bad(format!("channel: unknown `{}`", b.channel)))?;
+        let world = r.live.world();
+        let scheme = world.schemes.iter().position(|x| *x == b.scheme).unwrap_or(world.schemes.len()).min(31) as u8;
+        let (mid, mid_known) = match r.mids.get(&b.mid) {
+            Some(&m) => (MidId(m), true),
+            None => (MidId(0), false),
+        };
+        let index = r.txn(&b.transaction);
+        let purchase = match (b.kind, &b.referenced) {
+            (Kind::Refund, Some(original)) => PurchaseId { user, seq: r.txn(original) },
+            _ => PurchaseId { user, seq: index },
+        };
+        let m = NetworkMessage {
+            kind: b.kind.message_kind(),
+            purchase,
+            amount,
+            network_time,
+            referenced: b.referenced.is_some(),
+            mid_known,
+            copy: 0,
+        };
+        let txn = LiveTxn { index, slot, mid, channel, scheme, bought_at };
+        let d = r.live.message(at, m, txn).map_err(refusal)?;
+        Ok(Json(MessageAnswer { duplicate: d == Delivery::Duplicate }))
+    };
+    run().into_response()
+}
+
+#[derive(Deserialize)]
+struct CreditsQuery {
+    after: Option<String>,
+    limit: Option<usize>,
+}
+
+fn state_of(c: &CreditView) -> &'static str {
+    if c.pending + c.confirmed + c.paid == offersim_sim::Cents::ZERO {
+        "reversed"
+    } else if c.paid > offersim_sim::Cents::ZERO {
+        "paid"
+    } else if c.confirmed > offersim_sim::Cents::ZERO {
+        "confirmed"
+    } else {
+        "pending"
+    }
+}
+
+async fn get_credits(State(s): State<Shared>, Query(q): Query<CreditsQuery>) -> Response {
+    let run = || -> Result<_, Refusal> {
+        let mut s = lock(&s);
+        if s.running.is_none() {
+            return Ok(Json(CreditsPage { credits: Vec::new(), next: None }));
+        }
+        let r = s.running()?;
+        let after = match q.after.as_deref() {
+            None | Some("") => None,
+            Some(c) => {
+                let mut it = c.split('.').map(|x| x.parse::<u32>());
+                match (it.next(), it.next(), it.next()) {
+                    (Some(Ok(u)), Some(Ok(q)), Some(Ok(o))) => Some((PurchaseId { user: u, seq: q }, OfferId(o))),
+                    _ => return Err(bad(format!("after: `{c}` is not a cursor from this service"))),
+                }
+            }
+        };
+        let limit = q.limit.unwrap_or(PAGE).clamp(1, MAX_PAGE);
+        let page = r.live.credits_after(after, limit);
+        let world = r.live.world();
+        let mut credits = Vec::with_capacity(page.len());
+        for (k, c) in &page {
+            let left = c.pending + c.confirmed + c.paid;
+            // A credit granted twice is listed twice; what refunds took back is spread over
+            // the copies in order.
+            let mut reversed = c.reward.0 * c.times.max(1) as i64 - left.0;
+            for _ in 0..c.times.max(1) {
+                let this = reversed.clamp(0, c.reward.0);
+                reversed -= this;
+                credits.push(CreditBody {
+                    transaction: r.txn_names.get(k.0.seq as usize).cloned().unwrap_or_default(),
+                    offer: world.offers[k.1 .0 as usize].id.clone(),
+                    reward: money(c.reward),
+                    fee: money(c.fee),
+                    state: state_of(c).into(),
+                    reversed: money(offersim_sim::Cents(this)),
+                });
+            }
+        }
+        let next = (page.len() == limit)
+            .then(|| page.last().map(|(k, _)| format!("{}.{}.{}", k.0.user, k.0.seq, k.1 .0)))
+            .flatten();
+        Ok(Json(CreditsPage { credits, next }))
+    };
+    run().into_response()
+}
+
+async fn health() -> &'static str {
+    "ok"
+}
+
+/// The service's routes, over a fresh state for up to `max_users` users.
+pub fn router(max_users: u32) -> Router {
+    let state: Shared = Arc::new(Mutex::new(Service::new(max_users)));
+    Router::new()
+        .route("/v1/health", get(health))
+        .route("/v1/merchants/{merchant}", put(put_merchant))
+        .route("/v1/offers/{offer}", put(put_offer))
+        .route("/v1/users/{user}/cards", post(post_card))
+        .route("/v1/cards/{token}", delete(delete_card))
+        .route("/v1/enrollments", post(post_enrollment))
+        .route("/v1/network/messages", post(post_message))
+        .route("/v1/credits", get(get_credits))
+        .with_state(state)
+}
+
+/// Serves `router` on `listener` until `shutdown` resolves.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    max_users: u32,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(max_users)).with_graceful_shutdown(shutdown).await
+}
