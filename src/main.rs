@@ -1,4 +1,4 @@
-//! `offersim`: run, check, sweep, diff and regress scenarios. This is the only place that reads
+//! `offersim`: run, check, sweep, diff and regress scenarios; serve and drive an offers service. This is the only place that reads
 //! argv, talks to the terminal and chooses exit codes: 0 success, 2 invalid input (nothing is
 //! written), 3 a scenario's threshold failed (the reports are written and say which), 1 any
 //! other failure — and for `diff`/`regress`, drift.
@@ -35,6 +35,7 @@ macro_rules! tell {
 
 mod cli;
 use cli::gates::{diff, regress, RegressOptions};
+use cli::live::{drive, serve, DriveOptions};
 use cli::sweep::{sweep, SweepOptions};
 
 #[derive(Parser)]
@@ -131,6 +132,66 @@ enum Command {
         #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u16).range(0..=1024))]
         threads: u16,
     },
+    /// Serve the project's own offers platform over the HTTP contract (mocks/README.md) on a
+    /// loopback port: the baseline `drive` is demonstrated and measured against.
+    Serve {
+        /// The port on 127.0.0.1 (0: any free port; the address is printed).
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
+        /// Users the service holds at most.
+        #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(u32).range(1..=50_000_000))]
+        max_users: u32,
+    },
+    /// Load-test an offers service: the scenario's users and card network send it real HTTP
+    /// requests; its credits are compared with the reference pipeline's, and its latency is
+    /// measured from each request's scheduled time. Exit 3 on a discrepancy or a failed threshold.
+    Drive {
+        /// The scenario file (TOML).
+        scenario: PathBuf,
+        /// The service, on a loopback address: http://127.0.0.1:PORT.
+        #[arg(long)]
+        target: String,
+        /// Pace by the scenario's timeline, compressed: `3600x` is a simulated hour per second
+        /// [default: 3600x].
+        #[arg(long)]
+        speed: Option<String>,
+        /// Pace at a fixed arrival rate instead (`500/s`), or a linear ramp (`100..2000/s`).
+        #[arg(long)]
+        rate: Option<String>,
+        /// Connections (lanes, one request in flight each; one person's requests share a lane).
+        #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..=4096))]
+        connections: u16,
+        /// Timeout of one attempt, in milliseconds.
+        #[arg(long, default_value_t = 5_000)]
+        timeout_ms: u64,
+        /// Retries of an idempotent call (offers, network messages, credits) on 5xx, timeout or
+        /// refused connection, with exponential backoff.
+        #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(0..=10))]
+        retries: u32,
+        /// Stop sending after this many seconds (the report then says incomplete).
+        #[arg(long, default_value_t = 3_600)]
+        max_seconds: u64,
+        /// A condition on the drive, e.g. `p99_latency < 10ms`, `errors == 0`,
+        /// `achieved_rate >= 5000`. `discrepancies == 0` always applies unless given otherwise.
+        #[arg(long = "threshold", value_name = "CONDITION")]
+        thresholds: Vec<String>,
+        /// Only this user's traffic (repeatable): replays one person's story against a fresh
+        /// service.
+        #[arg(long = "user", value_name = "N")]
+        users: Vec<u32>,
+        /// Directory for drive.json and drive.md [default: reports/out/drive/<scenario name>/].
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Replace the scenario's seed.
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Worker threads for the reference run (0: one per core).
+        #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u16).range(0..=1024))]
+        threads: u16,
+        /// No progress line.
+        #[arg(long, short)]
+        quiet: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -145,6 +206,40 @@ fn main() -> ExitCode {
         Command::Regress { files, update, baselines, out, max_users, threads } => {
             let opts = RegressOptions { update, baselines, out, max_users, threads: threads as usize };
             regress(files, &opts)
+        }
+        Command::Serve { port, max_users } => serve(port, max_users),
+        Command::Drive {
+            scenario,
+            target,
+            speed,
+            rate,
+            connections,
+            timeout_ms,
+            retries,
+            max_seconds,
+            thresholds,
+            users,
+            out,
+            seed,
+            threads,
+            quiet,
+        } => {
+            let o = DriveOptions {
+                target,
+                speed,
+                rate,
+                connections: connections as usize,
+                timeout_ms,
+                retries,
+                max_seconds,
+                thresholds,
+                users,
+                out,
+                seed,
+                threads: threads as usize,
+                quiet,
+            };
+            drive(&scenario, &o)
         }
         Command::Run { scenario, seed, out, threads, events, quiet } => {
             let loaded = match load_file(&scenario, &Overrides { seed }) {

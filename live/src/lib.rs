@@ -6,5 +6,6 @@
 //! in count and in time.
 
 pub mod contract;
+pub mod drive;
 pub mod program;
 pub mod serve;

@@ -78,13 +78,19 @@ pub fn offer_terms(w: &World, o: &Offer) -> Value {
     );
     opt("new_customer_days", o.new_customer_window.map(|s| json!(s / DAY as u64)));
     if o.channel_mask != 0b111 {
-        let ch: Vec<&str> = Channel::ALL.iter().filter(|(_, c)| o.channel_mask & c.bit() != 0).map(|(n, _)| *n).collect();
+        let ch: Vec<&str> =
+            Channel::ALL.iter().filter(|(_, c)| o.channel_mask & c.bit() != 0).map(|(n, _)| *n).collect();
         opt("channels", Some(json!(ch)));
     }
     let all_schemes = (0..w.schemes.len()).all(|i| o.scheme_mask & (1 << i) != 0);
     if !all_schemes {
-        let s: Vec<&str> =
-            w.schemes.iter().enumerate().filter(|(i, _)| o.scheme_mask & (1 << i) != 0).map(|(_, n)| n.as_str()).collect();
+        let s: Vec<&str> = w
+            .schemes
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| o.scheme_mask & (1 << i) != 0)
+            .map(|(_, n)| n.as_str())
+            .collect();
         opt("schemes", Some(json!(s)));
     }
     if !o.mids.is_empty() {
@@ -196,7 +202,8 @@ impl Registry {
         let mut merchants = toml::Table::new();
         for (id, m) in &self.merchants {
             if offset_seconds(&m.utc_offset).is_none() {
-                problems.push(format!("merchants.{id}.utc_offset: `{}` is not a UTC offset like \"-05:00\"", m.utc_offset));
+                problems
+                    .push(format!("merchants.{id}.utc_offset: `{}` is not a UTC offset like \"-05:00\"", m.utc_offset));
             }
             let body = json!({
                 "name": m.name, "category": "registered", "mids": m.mids.len().max(1),
@@ -243,8 +250,9 @@ impl Registry {
         };
         cfg.insert("merchants".into(), toml::Value::Table(merchants));
         cfg.insert("offers".into(), toml::Value::Table(offers));
-        let cfg: ScenarioConfig<toml::Value> =
-            toml::Value::Table(cfg).try_into().map_err(|e: toml::de::Error| vec![format!("offer terms: {}", e.message())])?;
+        let cfg: ScenarioConfig<toml::Value> = toml::Value::Table(cfg)
+            .try_into()
+            .map_err(|e: toml::de::Error| vec![format!("offer terms: {}", e.message())])?;
         let mut built = world::build(&cfg, &schemes)
             .map_err(|ps| ps.iter().map(|p| format!("{}: {}", p.dotted_path(), p.message)).collect::<Vec<_>>())?;
         // The registered codes replace the generated ones.

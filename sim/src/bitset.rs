@@ -11,6 +11,12 @@ impl BitSet {
     pub fn new(n: usize) -> BitSet {
         BitSet { words: vec![0; n.div_ceil(64)] }
     }
+    /// Makes room for `0..n` (a set only grows).
+    pub fn grow(&mut self, n: usize) {
+        if n.div_ceil(64) > self.words.len() {
+            self.words.resize(n.div_ceil(64), 0);
+        }
+    }
     pub fn insert(&mut self, i: u32) {
         self.words[i as usize / 64] |= 1 << (i % 64);
     }

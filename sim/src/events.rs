@@ -157,12 +157,26 @@ impl Progress for NoProgress {}
 /// Purchases are not inputs: the platform only hears of them through the network's messages.
 #[derive(Debug, Clone, Copy)]
 pub enum Input {
-    CardAdded { user: u32, slot: u8, token: Token },
-    Enrolled { user: u32, token: Token, offer: crate::world::OfferId },
-    CardDeleted { user: u32, token: Token },
+    CardAdded {
+        user: u32,
+        slot: u8,
+        token: Token,
+    },
+    Enrolled {
+        user: u32,
+        token: Token,
+        offer: crate::world::OfferId,
+    },
+    CardDeleted {
+        user: u32,
+        token: Token,
+    },
     /// A delivery of the feed on a card the platform knows (duplicates included, each delivery
     /// once): the message and the facts of its purchase that travel with it.
-    Message { m: crate::network::NetworkMessage, facts: MessageFacts },
+    Message {
+        m: crate::network::NetworkMessage,
+        facts: MessageFacts,
+    },
 }
 
 /// The purchase facts a network message carries on the wire.

@@ -15,6 +15,16 @@ impl<T: Default> PerUser<T> {
     }
 }
 
+impl<T: Default> PerUser<T> {
+    /// Makes room for users up to `first + n` (the state of a live platform grows with the
+    /// users it meets).
+    pub fn grow(&mut self, n: usize) {
+        if n > self.items.len() {
+            self.items.resize_with(n, T::default);
+        }
+    }
+}
+
 impl<T> PerUser<T> {
     /// Every user's state, in user order.
     pub fn iter(&self) -> impl Iterator<Item = &T> {

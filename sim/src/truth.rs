@@ -121,6 +121,13 @@ impl<'w> Oracle<'w> {
         }
     }
 
+    /// Makes room for `n` users (a live platform grows).
+    pub(crate) fn grow(&mut self, n: usize) {
+        self.cards.grow(n);
+        self.history.grow(n);
+        self.has_cards.grow(n);
+    }
+
     pub fn card_added(&mut self, now: SimTime, user: u32, slot: u8, token: Token) {
         self.cards[user].push(Card { slot, token, added: now, deleted: None, enrolled: Vec::new() });
         self.has_cards.insert(self.cards.local(user) as u32);

@@ -2,4 +2,5 @@
 //! `invalid` from `main.rs`).
 
 pub mod gates;
+pub mod live;
 pub mod sweep;

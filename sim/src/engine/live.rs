@@ -81,18 +81,23 @@ pub struct Live {
     clock: SimTime,
     /// The time of the latest timer run (the queue cannot go back before it).
     ran_to: SimTime,
+    /// The most users it may hold, and how many it has room for now.
     users: u32,
+    capacity: u32,
 }
 
 impl Live {
-    /// A platform for the offers of `world` and up to `users` users (numbered from 0).
+    /// A platform for the offers of `world` and up to `users` users (numbered from 0); its
+    /// memory grows with the users it meets.
     pub fn new(world: &'static World, users: u32) -> Live {
+        let capacity = users.min(1_024);
         Live {
-            engine: Engine::new(world, &NO_NETWORK, 0..users, None),
+            engine: Engine::new(world, &NO_NETWORK, 0..capacity, None),
             queue: EventQueue::new(world.horizon_end(), QUEUE_BUCKET_SECONDS),
             clock: SimTime::ZERO,
             ran_to: SimTime::ZERO,
             users,
+            capacity,
         }
     }
 
@@ -100,12 +105,24 @@ impl Live {
         self.engine.world
     }
 
-    fn check_user(&self, user: u32) -> Result<(), LiveError> {
-        if user < self.users {
-            Ok(())
-        } else {
-            Err(LiveError::TooManyUsers(user, self.users))
+    /// Refuses a user beyond the limit; grows the state (by doubling) to hold the user.
+    fn check_user(&mut self, user: u32) -> Result<(), LiveError> {
+        if user >= self.users {
+            return Err(LiveError::TooManyUsers(user, self.users));
         }
+        if user >= self.capacity {
+            self.capacity = (user + 1).max(self.capacity.saturating_mul(2)).min(self.users);
+            let e = &mut self.engine;
+            let n = self.capacity as usize;
+            e.links.grow(n);
+            e.redeemed.grow(n);
+            e.received.grow(n);
+            e.experiments.grow(n);
+            e.has_linked.grow(n);
+            e.linkers.grow(n);
+            e.oracle.grow(n);
+        }
+        Ok(())
     }
 
     /// Runs the reward timers due before `at` and moves the clock there.

@@ -1,0 +1,428 @@
+//! `offersim drive`: the simulated world against a real offers service over HTTP.
+//!
+//! 1. `plan`: the reference pipeline runs the scenario and records the platform's inputs.
+//! 2. Setup: every merchant and offer is registered (`PUT`, retried).
+//! 3. Traffic: a dispatcher releases each request when `pace` says it is due into one of
+//!    `connections` lanes, chosen by user, so one person's requests arrive in order (a card is
+//!    linked before it enrolls, a clearing before its refund); each lane sends one request at a
+//!    time. Latency is measured from the scheduled time (`latency`). Idempotent calls are retried
+//!    with exponential backoff on 5xx, timeouts and refused connections; others are not.
+//! 4. Credits: `GET /v1/credits` page by page, judged against the reference (`oracle`).
+
+pub mod latency;
+pub mod oracle;
+pub mod pace;
+pub mod plan;
+pub mod report;
+
+use crate::contract::*;
+use crate::program::{merchant_body, offer_terms};
+use latency::{Endpoint, Summary, ENDPOINTS};
+use offersim_sim::population::Token;
+use offersim_sim::rng::mix3;
+use offersim_sim::world::World;
+use pace::Pace;
+use plan::{Call, Plan};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// `http://127.0.0.1:PORT` (loopback only, see `loopback_base`).
+    pub target: String,
+    pub pace: Pace,
+    /// Lanes, each one request in flight: at most this many connections.
+    pub connections: usize,
+    /// Per attempt.
+    pub timeout: Duration,
+    /// Attempts after the first, for idempotent calls.
+    pub retries: u32,
+    /// The traffic phase stops sending after this long (the report then says incomplete).
+    pub max_duration: Duration,
+}
+
+/// Live figures for a progress line.
+#[derive(Debug, Default)]
+pub struct Progress {
+    pub total: AtomicU64,
+    pub sent: AtomicU64,
+    pub answered: AtomicU64,
+    pub errors: AtomicU64,
+    /// Simulated seconds of the latest request sent.
+    pub sim_time: AtomicU64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DriveError {
+    #[error("the target `{0}` is not allowed: {1}")]
+    Target(String, String),
+    #[error("could not reach the target at {url}: {why} (is the service running?)")]
+    Unreachable { url: String, why: String },
+    #[error("the target refused {what}: HTTP {status}: {body}")]
+    Refused { what: String, status: u16, body: String },
+    #[error("the target's credits could not be read: {0}")]
+    Credits(String),
+    #[error("could not build the HTTP client: {0}")]
+    Client(String),
+}
+
+/// `http://HOST:PORT` with a loopback HOST (127.0.0.0/8, `localhost`, `[::1]`); no path, no TLS.
+pub fn loopback_base(url: &str) -> Result<String, DriveError> {
+    let bad = |why: &str| DriveError::Target(url.to_string(), why.to_string());
+    let rest = url.strip_prefix("http://").ok_or_else(|| bad("write it as http://127.0.0.1:PORT"))?;
+    let hostport = rest.trim_end_matches('/');
+    if hostport.contains('/') || hostport.contains('@') {
+        return Err(bad("give the service's root, http://HOST:PORT, without a path"));
+    }
+    let host = match hostport.rsplit_once(':') {
+        Some((h, p)) if p.parse::<u16>().is_ok() => h,
+        _ => return Err(bad("a port is required, e.g. http://127.0.0.1:8080")),
+    };
+    let loopback =
+        host == "localhost" || host == "[::1]" || host.parse::<std::net::Ipv4Addr>().is_ok_and(|a| a.is_loopback());
+    if !loopback {
+        return Err(bad("offersim sends traffic to loopback addresses only (127.0.0.1, localhost, [::1])"));
+    }
+    Ok(format!("http://{hostport}"))
+}
+
+/// The wire's view of the world: names, handles, times.
+pub struct Wire {
+    pub world: Arc<World>,
+    origin: chrono::NaiveDateTime,
+}
+
+impl Wire {
+    pub fn new(world: Arc<World>) -> Wire {
+        let origin = world.calendar.datetime(offersim_sim::SimTime::ZERO);
+        Wire { world, origin }
+    }
+    pub fn time(&self, t: offersim_sim::SimTime) -> String {
+        rfc3339(self.origin, self.world.utc_offset, t)
+    }
+    /// The opaque handle of user `u`'s physical card `slot`.
+    pub fn card(&self, u: u32, slot: u8) -> String {
+        letters("card_", mix3(self.world.seed ^ 0x6361_7264, u as u64, slot as u64))
+    }
+    /// A refund's own transaction id: opaque, so that an unreferenced refund does not reveal
+    /// its original.
+    pub fn refund_id(&self, p: offersim_sim::network::PurchaseId) -> String {
+        letters("rf_", mix3(self.world.seed ^ 0x7266, p.user as u64, p.seq as u64))
+    }
+    pub fn message(
+        &self,
+        m: &offersim_sim::network::NetworkMessage,
+        f: &offersim_sim::events::MessageFacts,
+    ) -> MessageBody {
+        let w = &self.world;
+        let p = m.purchase;
+        let kind = Kind::of(m.kind);
+        let transaction = if kind == Kind::Refund { self.refund_id(p) } else { transaction_id(p.user, p.seq) };
+        let code = &w.mids[f.mid.0 as usize].code;
+        MessageBody {
+            idempotency_key: format!("{transaction}:{}", kind.name()),
+            kind,
+            card: self.card(p.user, f.slot),
+            mid: if m.mid_known { code.clone() } else { format!("unregistered-{code}") },
+            amount: money(m.amount),
+            purchase_time: self.time(f.bought_at),
+            network_time: self.time(m.network_time),
+            referenced: (kind == Kind::Refund && m.referenced).then(|| transaction_id(p.user, p.seq)),
+            channel: f.channel.name().to_string(),
+            scheme: w.schemes.get(f.scheme as usize).cloned().unwrap_or_default(),
+            transaction,
+        }
+    }
+}
+
+/// What one attempt sequence ended with.
+enum Answer {
+    Status(u16, bytes_body::Body),
+    Timeout,
+    Failed(String),
+}
+
+mod bytes_body {
+    pub type Body = Vec<u8>;
+}
+
+struct Client {
+    http: reqwest::Client,
+    base: String,
+    timeout: Duration,
+    retries: u32,
+}
+
+impl Client {
+    /// Sends, retrying when `idempotent` on 5xx, timeouts and connection failures, with
+    /// exponential backoff (10 ms doubling, at most 1 s). Returns the last answer and the
+    /// number of retries.
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        time: Option<&str>,
+        body: Option<Vec<u8>>,
+        idempotent: bool,
+    ) -> (Answer, u32) {
+        let mut retries = 0;
+        loop {
+            let mut req = self.http.request(method.clone(), format!("{}{path}", self.base)).timeout(self.timeout);
+            if let Some(t) = time {
+                req = req.header(TIME_HEADER, t);
+            }
+            if let Some(b) = &body {
+                req = req.header("content-type", "application/json").body(b.clone());
+            }
+            let answer = match req.send().await {
+                Ok(resp) => {
+                    let status = resp.status().as_u16();
+                    match resp.bytes().await {
+                        Ok(b) => Answer::Status(status, b.to_vec()),
+                        Err(e) if e.is_timeout() => Answer::Timeout,
+                        Err(e) => Answer::Failed(e.to_string()),
+                    }
+                }
+                Err(e) if e.is_timeout() => Answer::Timeout,
+                Err(e) => Answer::Failed(e.to_string()),
+            };
+            let again = match &answer {
+                Answer::Status(s, _) => *s >= 500,
+                Answer::Timeout | Answer::Failed(_) => true,
+            };
+            if !(again && idempotent && retries < self.retries) {
+                return (answer, retries);
+            }
+            let backoff = Duration::from_millis(10u64 << retries.min(7)).min(Duration::from_secs(1));
+            tokio::time::sleep(backoff).await;
+            retries += 1;
+        }
+    }
+}
+
+fn answer_text(a: &Answer) -> (u16, String) {
+    match a {
+        Answer::Status(s, b) => (*s, String::from_utf8_lossy(b).chars().take(500).collect()),
+        Answer::Timeout => (0, "timed out".into()),
+        Answer::Failed(e) => (0, e.clone()),
+    }
+}
+
+/// Registers every merchant and offer.
+async fn setup(client: &Client, wire: &Wire) -> Result<(usize, usize), DriveError> {
+    let w = &wire.world;
+    let put = |path: String, body: Vec<u8>, what: String| async move {
+        let (a, _) = client.send(reqwest::Method::PUT, &path, None, Some(body), true).await;
+        match a {
+            Answer::Status(s, _) if (200..300).contains(&s) => Ok(()),
+            Answer::Status(s, b) => {
+                Err(DriveError::Refused { what, status: s, body: String::from_utf8_lossy(&b).into_owned() })
+            }
+            other => Err(DriveError::Unreachable { url: client.base.clone(), why: answer_text(&other).1 }),
+        }
+    };
+    for (i, m) in w.merchants.iter().enumerate() {
+        let body = serde_json::to_vec(&merchant_body(w, i)).unwrap_or_default();
+        put(format!("/v1/merchants/{}", m.id), body, format!("merchant `{}`", m.id)).await?;
+    }
+    for o in &w.offers {
+        let body = serde_json::to_vec(&offer_terms(w, o)).unwrap_or_default();
+        put(format!("/v1/offers/{}", o.id), body, format!("offer `{}`", o.id)).await?;
+    }
+    Ok((w.merchants.len(), w.offers.len()))
+}
+
+/// One lane: its users' requests, in order, one at a time.
+async fn lane(
+    mut rx: mpsc::Receiver<(Instant, usize)>,
+    plan: Arc<Plan>,
+    wire: Arc<Wire>,
+    client: Arc<Client>,
+    progress: Arc<Progress>,
+) -> Vec<Endpoint> {
+    let mut stats: Vec<Endpoint> = ENDPOINTS.iter().map(|_| Endpoint::new()).collect();
+    // The reference's card tokens → the target's.
+    let mut tokens: BTreeMap<u64, String> = BTreeMap::new();
+    while let Some((due, i)) = rx.recv().await {
+        let step = plan.steps[i];
+        let time = wire.time(step.at);
+        let token_of = |t: Token, tokens: &BTreeMap<u64, String>| tokens.get(&t.0).cloned();
+        let (endpoint, method, path, body, idempotent) = match step.call {
+            Call::Card { slot, .. } => {
+                let body = serde_json::to_vec(&CardBody { card: wire.card(step.user, slot) });
+                (0, reqwest::Method::POST, format!("/v1/users/{}/cards", user_id(step.user)), body.ok(), false)
+            }
+            Call::Delete { token } => match token_of(token, &tokens) {
+                Some(t) => (1, reqwest::Method::DELETE, format!("/v1/cards/{t}"), None, false),
+                None => {
+                    stats[1].skipped += 1;
+                    continue;
+                }
+            },
+            Call::Enroll { token, offer } => match token_of(token, &tokens) {
+                Some(t) => {
+                    let offer = wire.world.offers[offer.0 as usize].id.clone();
+                    let body = serde_json::to_vec(&EnrollmentBody { token: t, offer });
+                    (2, reqwest::Method::POST, "/v1/enrollments".to_string(), body.ok(), false)
+                }
+                None => {
+                    stats[2].skipped += 1;
+                    continue;
+                }
+            },
+            Call::Message { m, facts } => {
+                let body = serde_json::to_vec(&wire.message(&m, &facts));
+                (3, reqwest::Method::POST, "/v1/network/messages".to_string(), body.ok(), true)
+            }
+        };
+        progress.sim_time.fetch_max(step.at.0, Relaxed);
+        progress.sent.fetch_add(1, Relaxed);
+        let (answer, retries) = client.send(method, &path, Some(&time), body, idempotent).await;
+        let e = &mut stats[endpoint];
+        e.retries += retries as u64;
+        e.record(due.elapsed().as_micros() as u64);
+        progress.answered.fetch_add(1, Relaxed);
+        match answer {
+            Answer::Status(s, b) if (200..300).contains(&s) => {
+                if let Call::Card { token, .. } = step.call {
+                    if let Ok(t) = serde_json::from_slice::<TokenAnswer>(&b) {
+                        tokens.insert(token.0, t.token);
+                    } else {
+                        e.errors += 1;
+                        progress.errors.fetch_add(1, Relaxed);
+                    }
+                }
+            }
+            Answer::Status(..) => {
+                e.errors += 1;
+                progress.errors.fetch_add(1, Relaxed);
+            }
+            Answer::Timeout => {
+                e.timeouts += 1;
+                progress.errors.fetch_add(1, Relaxed);
+            }
+            Answer::Failed(_) => {
+                e.failed += 1;
+                progress.errors.fetch_add(1, Relaxed);
+            }
+        }
+    }
+    stats
+}
+
+/// Reads every credit of the target, page by page (at most `max_pages`).
+async fn credits(client: &Client, max_pages: usize) -> Result<Vec<CreditBody>, DriveError> {
+    let mut all = Vec::new();
+    let mut cursor: Option<String> = None;
+    for _ in 0..max_pages {
+        let path = match &cursor {
+            Some(c) => format!("/v1/credits?after={c}"),
+            None => "/v1/credits".to_string(),
+        };
+        let (a, _) = client.send(reqwest::Method::GET, &path, None, None, true).await;
+        let page: CreditsPage = match a {
+            Answer::Status(200, b) => serde_json::from_slice(&b).map_err(|e| DriveError::Credits(e.to_string()))?,
+            other => {
+                let (s, t) = answer_text(&other);
+                return Err(DriveError::Credits(format!("HTTP {s}: {t}")));
+            }
+        };
+        all.extend(page.credits);
+        match page.next {
+            Some(n) if Some(&n) != cursor.as_ref() => cursor = Some(n),
+            _ => return Ok(all),
+        }
+    }
+    Err(DriveError::Credits(format!("more than {max_pages} pages: the cursor never ended")))
+}
+
+/// What a drive measured, before rendering.
+pub struct Measured {
+    pub setup: (usize, usize),
+    pub endpoints: Vec<Summary>,
+    pub all: Summary,
+    pub sent: u64,
+    pub planned: u64,
+    pub wall_seconds: f64,
+    pub complete: bool,
+    pub verdict: oracle::Verdict,
+}
+
+/// Runs the whole drive: setup, traffic, credits, verdict.
+pub async fn drive(
+    wire: Arc<Wire>,
+    plan: Arc<Plan>,
+    opts: &Options,
+    progress: Arc<Progress>,
+) -> Result<Measured, DriveError> {
+    let base = loopback_base(&opts.target)?;
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(opts.connections)
+        .no_proxy()
+        .tcp_nodelay(true)
+        .build()
+        .map_err(|e| DriveError::Client(e.to_string()))?;
+    let client = Arc::new(Client { http, base, timeout: opts.timeout, retries: opts.retries });
+    let setup = setup(&client, &wire).await?;
+    let n = plan.steps.len();
+    progress.total.store(n as u64, Relaxed);
+    let lanes = opts.connections.max(1);
+    let mut senders = Vec::with_capacity(lanes);
+    let mut tasks = Vec::with_capacity(lanes);
+    for _ in 0..lanes {
+        let (tx, rx) = mpsc::channel(4_096);
+        senders.push(tx);
+        tasks.push(tokio::spawn(lane(rx, plan.clone(), wire.clone(), client.clone(), progress.clone())));
+    }
+    let start = Instant::now();
+    let deadline = start + opts.max_duration;
+    let first = plan.steps.first().map_or(offersim_sim::SimTime::ZERO, |s| s.at);
+    let mut dispatched = 0u64;
+    let mut complete = true;
+    for (i, step) in plan.steps.iter().enumerate() {
+        let due = start + opts.pace.offset(i, n, step.at, first);
+        if due > deadline {
+            complete = false;
+            break;
+        }
+        if due > Instant::now() {
+            tokio::time::sleep_until(due.into()).await;
+        }
+        let lane = step.user as usize % lanes;
+        if senders[lane].send((due, i)).await.is_err() {
+            complete = false;
+            break;
+        }
+        dispatched += 1;
+    }
+    drop(senders);
+    let mut per: Vec<Endpoint> = ENDPOINTS.iter().map(|_| Endpoint::new()).collect();
+    for t in tasks {
+        if let Ok(stats) = t.await {
+            for (a, b) in per.iter_mut().zip(&stats) {
+                a.add(b);
+            }
+        }
+    }
+    let wall_seconds = start.elapsed().as_secs_f64();
+    let mut all = Endpoint::new();
+    for e in &per {
+        all.add(e);
+    }
+    let max_pages = (plan.reference.len() * 4 + 100_000) / crate::serve::PAGE + 10;
+    let got = credits(&client, max_pages).await?;
+    let verdict = oracle::judge(&wire.world, &plan.reference, &plan.budget_declined, &got, plan.users.as_ref());
+    Ok(Measured {
+        setup,
+        endpoints: ENDPOINTS.iter().zip(&per).map(|(name, e)| Summary::of(name, e)).collect(),
+        all: Summary::of("all", &all),
+        sent: dispatched,
+        planned: n as u64,
+        wall_seconds,
+        complete,
+        verdict,
+    })
+}

@@ -1,0 +1,223 @@
+//! `offersim serve` (the reference offers service on a loopback port) and `offersim drive` (the
+//! scenario against a service over HTTP, with the differential oracle and a latency table).
+
+use crate::invalid;
+use offersim::output::write_atomic;
+use offersim::{load_file, Overrides};
+use offersim_live::drive::pace::Pace;
+use offersim_live::drive::report::{parse_condition, DriveReport};
+use offersim_live::drive::{self, loopback_base, plan, Options, Progress, Wire};
+use std::collections::BTreeSet;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+use std::time::Duration;
+
+fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build()
+}
+
+pub fn serve(port: u16, max_users: u32) -> ExitCode {
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(e) => {
+            tell!("error: cannot start the runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    rt.block_on(async {
+        let listener = match tokio::net::TcpListener::bind(("127.0.0.1", port)).await {
+            Ok(l) => l,
+            Err(e) => {
+                tell!("error: cannot listen on 127.0.0.1:{port}: {e}");
+                return ExitCode::from(1);
+            }
+        };
+        let addr = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
+        say!("offersim serve: listening on http://{addr} (up to {max_users} users); Ctrl-C stops it");
+        let stop = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
+        match offersim_live::serve::serve(listener, max_users, stop).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                tell!("error: {e}");
+                ExitCode::from(1)
+            }
+        }
+    })
+}
+
+pub struct DriveOptions {
+    pub target: String,
+    pub speed: Option<String>,
+    pub rate: Option<String>,
+    pub connections: usize,
+    pub timeout_ms: u64,
+    pub retries: u32,
+    pub max_seconds: u64,
+    pub thresholds: Vec<String>,
+    pub users: Vec<u32>,
+    pub out: Option<PathBuf>,
+    pub seed: Option<u64>,
+    pub threads: usize,
+    pub quiet: bool,
+}
+
+pub fn drive(path: &Path, o: &DriveOptions) -> ExitCode {
+    let fail = |msg: String| {
+        tell!("error: {msg}");
+        ExitCode::from(2)
+    };
+    let s = match load_file(path, &Overrides { seed: o.seed }) {
+        Ok(s) => s,
+        Err(diags) => return invalid(&diags),
+    };
+    if let Err(e) = loopback_base(&o.target) {
+        return fail(e.to_string());
+    }
+    let pace = match (&o.speed, &o.rate) {
+        (Some(_), Some(_)) => return fail("--speed and --rate are two ways to pace: give one".into()),
+        (_, Some(r)) => Pace::parse_rate(r),
+        (Some(x), None) => Pace::parse_speed(x),
+        (None, None) => Pace::parse_speed("3600x"),
+    };
+    let pace = match pace {
+        Ok(p) => p,
+        Err(e) => return fail(e),
+    };
+    let mut conditions = Vec::new();
+    for t in &o.thresholds {
+        match parse_condition(t) {
+            Ok(c) => conditions.push(c),
+            Err(e) => return fail(format!("--threshold {e}")),
+        }
+    }
+    if !conditions.iter().any(|c| c.metric == "discrepancies") {
+        conditions.insert(0, parse_condition("discrepancies == 0").expect("a valid built-in condition"));
+    }
+    let w = &s.world;
+    if let Some(u) = o.users.iter().find(|&&u| u as u64 >= w.users) {
+        return fail(format!("--user {u}: the scenario has users 0 to {}", w.users - 1));
+    }
+    let users = (!o.users.is_empty()).then(|| o.users.iter().copied().collect::<BTreeSet<u32>>());
+    tell!("reference run of {} (seed {})...", w.name, w.seed);
+    let plan = match plan::plan(w, &s.network, o.threads, users) {
+        Ok(p) => p,
+        Err(e) => {
+            tell!("error: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    tell!(
+        "{} requests planned, {} credits expected; pace: {}",
+        plan.steps.len(),
+        plan.reference.len(),
+        pace.describe()
+    );
+    let opts = Options {
+        target: o.target.clone(),
+        pace,
+        connections: o.connections,
+        timeout: Duration::from_millis(o.timeout_ms),
+        retries: o.retries,
+        max_duration: Duration::from_secs(o.max_seconds),
+    };
+    let wire = Arc::new(Wire::new(Arc::new(s.world.clone())));
+    let plan = Arc::new(plan);
+    let progress = Arc::new(Progress::default());
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(e) => {
+            tell!("error: cannot start the runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let show = !o.quiet && std::io::stderr().is_terminal();
+    let measured = rt.block_on(async {
+        let ticker = show.then(|| tokio::spawn(tick(progress.clone(), wire.clone())));
+        let m = drive::drive(wire.clone(), plan.clone(), &opts, progress.clone()).await;
+        if let Some(t) = ticker {
+            t.abort();
+            let _ = t.await;
+        }
+        m
+    });
+    let measured = match measured {
+        Ok(m) => m,
+        Err(e) => {
+            tell!("error: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let mut replay = format!("offersim drive {} --target {}", path.display(), o.target);
+    match (&o.speed, &o.rate) {
+        (_, Some(r)) => replay.push_str(&format!(" --rate {r}")),
+        (Some(x), None) => replay.push_str(&format!(" --speed {x}")),
+        _ => {}
+    }
+    if o.seed.is_some() {
+        replay.push_str(&format!(" --seed {}", w.seed));
+    }
+    for u in &o.users {
+        replay.push_str(&format!(" --user {u}"));
+    }
+    let report = DriveReport::new(
+        measured,
+        &w.name,
+        &path.display().to_string(),
+        w.seed,
+        &o.target,
+        opts.pace.describe(),
+        opts.connections,
+        replay,
+        &conditions,
+    );
+    let dir = o.out.clone().unwrap_or_else(|| Path::new("reports").join("out").join("drive").join(&w.name));
+    let md = report.markdown();
+    let written = std::fs::create_dir_all(&dir)
+        .map_err(anyhow::Error::from)
+        .and_then(|_| {
+            let json = serde_json::to_string_pretty(&report)?;
+            write_atomic(&dir.join("drive.json"), &(json + "\n"))
+        })
+        .and_then(|_| write_atomic(&dir.join("drive.md"), &md));
+    if let Err(e) = written {
+        tell!("error: cannot write the drive report in {}: {e:#}", dir.display());
+        return ExitCode::from(1);
+    }
+    say!("{md}");
+    say!("reports: {}, {}", dir.join("drive.json").display(), dir.join("drive.md").display());
+    for t in report.thresholds.iter().filter(|t| !t.passed) {
+        tell!("threshold failed: {} (actual {})", t.condition, t.actual);
+    }
+    if report.passed() {
+        ExitCode::SUCCESS
+    } else {
+        tell!("replay: {}", report.replay);
+        ExitCode::from(3)
+    }
+}
+
+/// The progress line: requests answered, errors, rate, simulated time (stderr, terminals only).
+async fn tick(p: Arc<Progress>, wire: Arc<Wire>) {
+    use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+    let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
+    let style = ProgressStyle::with_template("drive [{bar:24}] {human_pos}/{human_len} eta {eta} {msg}")
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> ");
+    bar.set_style(style);
+    let started = std::time::Instant::now();
+    // Bounded: the drive aborts this task when it ends; at most one tick per 200 ms until then.
+    loop {
+        bar.set_length(p.total.load(Relaxed));
+        let answered = p.answered.load(Relaxed);
+        bar.set_position(answered);
+        let rate = answered as f64 / started.elapsed().as_secs_f64().max(1e-3);
+        let sim = wire.world.calendar.format(offersim_sim::SimTime(p.sim_time.load(Relaxed)));
+        bar.set_message(format!("{rate:.0}/s, {} errors, sim {}", p.errors.load(Relaxed), &sim[..16.min(sim.len())]));
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
