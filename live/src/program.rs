@@ -208,6 +208,8 @@ impl Registry {
             let body = json!({
                 "name": m.name, "category": "registered", "mids": m.mids.len().max(1),
                 "basket": { "median": 1, "sigma": 0.1 }, "utc_offset": m.utc_offset,
+                // A service learns channels from the transactions: every one is possible.
+                "channels": { "in_store": 0.5, "online": 0.25, "app": 0.25 },
             });
             if let Ok(v) = toml::Value::try_from(body) {
                 merchants.insert(id.clone(), v);
@@ -234,7 +236,8 @@ impl Registry {
         if schemes.is_empty() {
             schemes.push("any".into());
         }
-        let scheme_shares: Map<String, Value> = schemes.iter().map(|s| (s.clone(), json!(1.0))).collect();
+        let share = 1.0 / schemes.len() as f64;
+        let scheme_shares: Map<String, Value> = schemes.iter().map(|s| (s.clone(), json!(share))).collect();
         let head = json!({
             "scenario": { "name": "served", "seed": 0, "start": start.format("%Y-%m-%d").to_string(),
                           "days": days, "settle_days": 0, "utc_offset": "+00:00" },

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod script;
+pub mod served;
 
 use offersim_sim::events::{EventLog, Record};
 use serde_json::Value;

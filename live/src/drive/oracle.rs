@@ -4,13 +4,13 @@
 //!
 //! **Arrival order.** Requests about different people travel concurrently, so the target may
 //! receive two clearings in another order than the reference processed them; a budget (total or
-//! per period) then goes to other purchases near the moment it runs out. A missed or false
-//! credit on an offer whose budget was contended — the reference declined some purchase for
-//! budget, or the target spent all but less than one reward of it — is counted apart as
-//! *explained by arrival order*, with every other difference on the same purchase (the
-//! purchase's next-best offer). Double credits, wrong amounts and wrong reversals are never
-//! explained, and an offer whose credits exceed its budget (beyond what its overspend policy
-//! allows) is always a discrepancy. Everything about one person travels in order, so caps,
+//! per period) then goes to other purchases near the moment it runs out. Such differences are
+//! counted apart as *explained by arrival order*: a false credit that the reference declined
+//! because the budget was spent; a missed credit on an offer whose budget the target spent to
+//! within one reward (or, for a budget per period, that the reference ran out of); and any other
+//! missed or false credit on the same purchase (its next-best offer). Never on an offer whose
+//! credits exceed its budget beyond what its overspend policy allows — that is always a
+//! discrepancy — and never a double credit, a wrong amount or a wrong reversal. Everything about one person travels in order, so caps,
 //! enrollment limits and refunds have no such excuse.
 
 use crate::contract::{cents, parse_transaction_id, CreditBody};
@@ -151,19 +151,7 @@ pub fn judge(
     for ((_, o), f) in &target {
         spent[o.0 as usize] += Cents(f.reward.0 * f.times as i64);
     }
-    let contended: Vec<bool> = world
-        .offers
-        .iter()
-        .enumerate()
-        .map(|(i, o)| {
-            let declined = budget_declined.iter().any(|(_, x)| x.0 as usize == i);
-            let near_end = o.budget.is_some_and(|b| {
-                let biggest = reference.iter().filter(|((_, x), _)| x.0 as usize == i).map(|(_, g)| g.reward).max();
-                spent[i] + biggest.unwrap_or(Cents::ZERO) > b
-            });
-            (o.budget.is_some() || o.period_budget.is_some()) && (declined || near_end)
-        })
-        .collect();
+    let mut overspent = vec![false; world.offers.len()];
     for (i, o) in world.offers.iter().enumerate() {
         let Some(b) = o.budget else { continue };
         let biggest = target.iter().filter(|((_, x), _)| x.0 as usize == i).map(|(_, f)| f.reward).max();
@@ -172,6 +160,7 @@ pub fn judge(
             Overspend::FinishLast => b + biggest.unwrap_or(Cents::ZERO) - Cents(1),
         };
         if spent[i] > allowed {
+            overspent[i] = true;
             v.budget_overspent += 1;
             examples.push(Discrepancy {
                 kind: Kind::BudgetOverspent,
@@ -204,14 +193,32 @@ pub fn judge(
             None => v.correct += 1,
         }
     }
-    // Arrival order: missed/false on a contended offer, and every other difference on its purchase.
+    // Arrival order (module doc): a false credit the reference declined for budget, or a missed
+    // one on an offer whose budget the target spent to within one reward (or that the
+    // reference ran out of per period) — never on an offer the target overspent; then every
+    // other missed or false credit on the same purchase (its next-best offer).
+    let near_end: Vec<bool> = world
+        .offers
+        .iter()
+        .enumerate()
+        .map(|(i, o)| {
+            let biggest = reference.iter().filter(|((_, x), _)| x.0 as usize == i).map(|(_, g)| g.reward).max();
+            let total = o.budget.is_some_and(|b| spent[i] + biggest.unwrap_or(Cents::ZERO) > b);
+            let period = o.period_budget.is_some() && budget_declined.iter().any(|(_, x)| x.0 as usize == i);
+            (total || period) && !overspent[i]
+        })
+        .collect();
     let excused: BTreeSet<PurchaseId> = found
         .iter()
-        .filter(|((_, o), kind, _, _)| matches!(kind, Kind::Missed | Kind::False) && contended[o.0 as usize])
+        .filter(|((p, o), kind, _, _)| match kind {
+            Kind::False => budget_declined.contains(&(*p, *o)) && !overspent[o.0 as usize],
+            Kind::Missed => near_end[o.0 as usize],
+            _ => false,
+        })
         .map(|((p, _), _, _, _)| *p)
         .collect();
     for ((p, o), kind, want, have) in found {
-        if excused.contains(&p) && !matches!(kind, Kind::Double | Kind::WrongAmount | Kind::WrongReversal) {
+        if excused.contains(&p) && matches!(kind, Kind::Missed | Kind::False) {
             v.explained_by_arrival_order += 1;
             continue;
         }
