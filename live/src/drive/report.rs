@@ -99,6 +99,8 @@ pub struct Judged {
 pub struct Traffic {
     pub planned: u64,
     pub sent: u64,
+    /// Planned but never sent: the traffic phase hit `--max-seconds`.
+    pub dropped: u64,
     pub complete: bool,
     pub wall_seconds: f64,
     pub achieved_rate: f64,
@@ -169,6 +171,7 @@ impl DriveReport {
             traffic: Traffic {
                 planned: m.planned,
                 sent: m.sent,
+                dropped: m.planned - m.sent,
                 complete: m.complete,
                 wall_seconds: (m.wall_seconds * 1000.0).round() / 1000.0,
                 achieved_rate: (rate * 10.0).round() / 10.0,
@@ -205,10 +208,14 @@ impl DriveReport {
         let v = &self.correctness;
         let _ = writeln!(s, "# offersim drive: {} against {}\n", self.scenario, self.target);
         let verdict = if v.discrepancies() == 0 && self.traffic.complete {
-            format!(
-                "**Correct**: all {} credits match the reference pipeline (seed {}); {} explained by arrival order.",
-                v.correct, self.seed, v.explained_by_arrival_order
-            )
+            if v.explained_by_arrival_order == 0 {
+                format!("**Correct**: all {} credits match the reference pipeline (seed {}).", v.correct, self.seed)
+            } else {
+                format!(
+                    "**Correct**: {} of {} credits match the reference pipeline (seed {}) exactly; {} differences are explained by arrival order (who got the last of a budget when concurrent requests arrived in another order), none is unexplained.",
+                    v.correct, v.expected_credits, self.seed, v.explained_by_arrival_order
+                )
+            }
         } else {
             let parts = [
                 (v.missed, "missed"),
@@ -233,8 +240,8 @@ impl DriveReport {
         if !self.traffic.complete {
             let _ = writeln!(
                 s,
-                "**Incomplete**: {} of {} requests sent before the time limit; the comparison includes traffic never sent.\n",
-                self.traffic.sent, self.traffic.planned
+                "**Incomplete**: {} of {} requests sent before the time limit ({} dropped); the comparison includes traffic never sent.\n",
+                self.traffic.sent, self.traffic.planned, self.traffic.dropped
             );
         }
         let _ = writeln!(
