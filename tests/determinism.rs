@@ -105,3 +105,27 @@ fn the_shard_count_is_part_of_the_scenario_and_budgets_still_hold() {
         assert_eq!(r["correctness"]["false_credits"], 0);
     }
 }
+
+#[test]
+fn every_shop_surface_on_is_deterministic_for_any_thread_count_and_shard_count_keeps_sales_within_stock() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["concert_buy_button.toml", "shop_carousel.toml"] {
+        let s = scenario(name);
+        let one = run_to(&s, &dir.path().join(format!("{name}-1")), &["--threads", "1"]);
+        let two = run_to(&s, &dir.path().join(format!("{name}-2")), &["--threads", "2"]);
+        assert_eq!(one, two, "{name}: --threads 1 vs 2");
+        // In four shards (the tickets split between them), at any thread count.
+        let text = std::fs::read_to_string(&s).unwrap().replace("[population]\n", "[population]\nshards = 4\n");
+        let file = dir.path().join(format!("sharded-{name}"));
+        std::fs::write(&file, text).unwrap();
+        let a = run_to(&file, &dir.path().join(format!("{name}-s1")), &["--threads", "1"]);
+        let b = run_to(&file, &dir.path().join(format!("{name}-s3")), &["--threads", "3"]);
+        assert_eq!(a, b, "{name}: 4 shards, --threads 1 vs 3");
+        let r: serde_json::Value = serde_json::from_str(&a.0).unwrap();
+        for shop in r["attribution"]["shops"].as_array().unwrap() {
+            if let Some(inv) = shop["inventory"].as_u64() {
+                assert_eq!(shop["units"].as_u64().unwrap() + shop["inventory_left"].as_u64().unwrap(), inv, "{shop}");
+            }
+        }
+    }
+}

@@ -174,6 +174,17 @@ fn scenario_text(
         s += &o.rules.toml(o.merchant, &budget);
         s += "targeting = { impressions_per_day = 2.0 }\n\n";
     }
+    // Shop surfaces and the attribution rule, varied by the seed: a carousel, a buy button that
+    // can sell out, first or last touch.
+    if seed % 2 == 0 {
+        s += "[carousels.c0]\nmerchant = \"m0\"\ntap_rate = 0.5\nvisit_rate = 0.8\nconversion = 0.5\ntargeting = { impressions_per_day = 1.5 }\n\n";
+    }
+    if seed % 3 == 0 {
+        let units = shards * (3 + (seed % 20) as u32);
+        s += &format!("[buy_buttons.b0]\nmerchant = \"m{}\"\nproduct = \"Thing\"\nprice = 20.00\nmax_quantity = 3\ninventory = {units}\nconversion = 0.3\ntargeting = {{ impressions_per_day = 1.0 }}\n\n", merchants - 1);
+    }
+    let rule = if seed % 5 == 0 { "first_touch" } else { "last_touch" };
+    s += &format!("[attribution]\nrule = \"{rule}\"\nwindow_days = {}\n\n", 1 + seed % 7);
     for scheme in ["a", "b"] {
         s += &format!(
             "[network.schemes.{scheme}]\nclearing_delay_hours = {{ min = 1, mode = 30, max = 80 }}\nreversal_rate = {}\nrefund_rate = {}\nrefund_delay_days = {{ min = 0, mode = 2, max = 10 }}\n\n",
@@ -213,6 +224,69 @@ proptest! {
         prop_assert!(report.ledger.merchant_cost_matches);
         prop_assert!(report.ledger.within_budgets);
         prop_assert_eq!(report.money.net_rewards, report.money.rewards_credited - report.money.rewards_clawed_back);
+        // Attributed + organic = everything: purchases, spend, rewards and fees; per merchant too.
+        let a = &report.attribution;
+        prop_assert_eq!(a.surfaces.iter().map(|r| r.purchases).sum::<u64>(), report.funnel.purchases);
+        prop_assert_eq!(a.surfaces.iter().map(|r| r.spend).sum::<offersim_sim::Cents>(), report.money.spend);
+        prop_assert_eq!(a.surfaces.iter().map(|r| r.net_rewards).sum::<offersim_sim::Cents>(), report.money.net_rewards);
+        prop_assert_eq!(a.surfaces.iter().map(|r| r.net_fees).sum::<offersim_sim::Cents>(), report.money.platform_fees);
+        prop_assert_eq!(a.merchants.iter().map(|m| m.spend).sum::<offersim_sim::Cents>(), report.money.spend);
+        for m in &a.merchants {
+            let c = &m.spend_by_channel;
+            prop_assert_eq!(c.in_store + c.online + c.app, m.spend);
+            prop_assert_eq!(m.surfaces.iter().map(|r| r.spend).sum::<offersim_sim::Cents>(), m.spend);
+        }
+        // And from the event log, independently: a purchase's first and last touch are the
+        // earliest and latest of its buyer's views or taps of the merchant's offer cards and shop
+        // surfaces within the window before it, else organic; the report credits one by the rule.
+        let w = &s.world;
+        let window = w.attribution.window;
+        let merchant_of = |m: offersim_sim::world::MerchantId| w.merchants[m.0 as usize].id.clone();
+        let mut touch_of: BTreeMap<(String, String), (String, &str)> = BTreeMap::new();
+        for o in &w.offers {
+            touch_of.insert(("exposure".into(), o.id.clone()), (merchant_of(o.merchant), "offer_card"));
+        }
+        for sh in &w.shops {
+            for kind in ["shop_seen", "shop_tap", "site_visit"] {
+                touch_of.insert((kind.into(), sh.id.clone()), (merchant_of(sh.merchant), sh.surface.name()));
+            }
+        }
+        let mut seen: BTreeMap<(u64, String), Vec<(u64, &str)>> = BTreeMap::new();
+        let mut by_touch: BTreeMap<String, i64> = BTreeMap::new();
+        let mut refused = 0u64;
+        for e in &log.0 {
+            let (t, user) = (e["t"].as_u64().unwrap(), e["user"].as_u64().unwrap_or(u64::MAX));
+            let kind = e["type"].as_str().unwrap_or_default().to_string();
+            let source = e["offer"].as_str().or(e["shop"].as_str()).unwrap_or_default().to_string();
+            if let Some((m, surface)) = touch_of.get(&(kind.clone(), source)) {
+                seen.entry((user, m.clone())).or_default().push((t, surface));
+            } else if kind == "order_refused" {
+                refused += 1;
+            } else if kind == "purchase" {
+                let m = e["merchant"].as_str().unwrap().to_string();
+                let recent: Vec<&str> = seen
+                    .get(&(user, m))
+                    .map(|ts| ts.iter().filter(|(x, _)| *x <= t && x + window >= t).map(|(_, s)| *s).collect())
+                    .unwrap_or_default();
+                let first = recent.first().copied().unwrap_or("organic");
+                let last = recent.last().copied().unwrap_or("organic");
+                prop_assert_eq!(e["touch"]["first"].as_str().unwrap(), first, "{}", e);
+                prop_assert_eq!(e["touch"]["last"].as_str().unwrap(), last, "{}", e);
+                let credited = if a.rule == "first_touch" { first } else { last };
+                *by_touch.entry(credited.to_string()).or_default() += common::cents(&e["amount"]);
+            }
+        }
+        // Shops: orders within inventory, every refusal counted.
+        for (sh, row) in w.shops.iter().zip(&a.shops) {
+            if let Some(inv) = sh.inventory {
+                prop_assert!(row.units <= inv as u64, "{} sold {} of {}", sh.id, row.units, inv);
+                prop_assert_eq!(row.units + row.inventory_left.unwrap_or(0), inv as u64);
+            }
+        }
+        prop_assert_eq!(a.shops.iter().map(|r| r.refused_sold_out).sum::<u64>(), refused);
+        for r in &a.surfaces {
+            prop_assert_eq!(by_touch.get(r.surface).copied().unwrap_or(0), r.spend.0, "{}", r.surface);
+        }
 
         // From the event log, independently.
         let mut enrolled: BTreeMap<(String, String), u64> = BTreeMap::new();

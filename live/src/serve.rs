@@ -287,8 +287,16 @@ async fn post_message(State(s): State<Shared>, headers: HeaderMap, bytes: axum::
         let amount = cents(b.amount)
             .filter(|c| c.0 > 0)
             .ok_or_else(|| bad(format!("amount: `{}` is not a positive amount in cents", b.amount)))?;
+        if amount > offersim_sim::population::MAX_BASKET {
+            return Err(unprocessable(format!("amount: {} is more than one purchase can be", b.amount)));
+        }
         let bought_at = r.instant(&b.purchase_time, "purchase_time")?;
         let network_time = r.instant(&b.network_time, "network_time")?;
+        if network_time < bought_at || at < network_time {
+            return Err(unprocessable(
+                "times out of order: purchase_time <= network_time <= X-Offersim-Time (a message cannot arrive before the network sent it)",
+            ));
+        }
         let channel = channel(&b.channel).ok_or_else(|| bad(format!("channel: unknown `{}`", b.channel)))?;
         let world = r.live.world();
         let scheme = world.schemes.iter().position(|x| *x == b.scheme).unwrap_or(world.schemes.len()).min(31) as u8;

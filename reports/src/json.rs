@@ -34,6 +34,8 @@ pub struct Report {
     pub ledger: LedgerInfo,
     /// The scenario's `[thresholds]`, each judged on this run (empty when it declares none).
     pub thresholds: Vec<ThresholdRow>,
+    /// Purchases by the surface that led to them, and merchants across touchpoints.
+    pub attribution: crate::surfaces::Attribution,
 }
 
 #[derive(Debug, Serialize)]
@@ -381,6 +383,7 @@ pub fn build(world: &World, out: &Outcome) -> Report {
         },
         faults: out.faults,
         correctness: out.correctness.clone(),
+        attribution: crate::surfaces::build(world, out),
         thresholds: offersim_sim::thresholds::judge(&world.thresholds, out)
             .into_iter()
             .map(|v| ThresholdRow {

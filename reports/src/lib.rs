@@ -9,6 +9,7 @@ mod json;
 pub mod lift;
 mod markdown;
 pub mod numbers;
+pub mod surfaces;
 
 pub use html::render as html;
 pub use json::{build, Report};

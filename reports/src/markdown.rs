@@ -60,6 +60,7 @@ pub fn render(r: &Report) -> String {
     money(&mut s, r);
     days(&mut s, r);
     offers(&mut s, r);
+    crate::surfaces::markdown(&mut s, &r.attribution);
     holdout(&mut s, r);
     budget_burn(&mut s, r);
     timing(&mut s, r);

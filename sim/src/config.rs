@@ -36,6 +36,98 @@ pub struct ScenarioConfig<N> {
     /// Conditions on the outcome: metric name → `"op limit"` (`thresholds.rs`).
     #[serde(default)]
     pub thresholds: BTreeMap<String, String>,
+    /// How purchases are credited to the surfaces that led to them (`attribution.rs`).
+    #[serde(default)]
+    pub attribution: AttributionConfig,
+    /// Shop carousels on merchant profiles (`shops.rs`).
+    #[serde(default)]
+    pub carousels: Ordered<CarouselConfig>,
+    /// Buy buttons in posts (`shops.rs`).
+    #[serde(default)]
+    pub buy_buttons: Ordered<BuyButtonConfig>,
+}
+
+/// A shop carousel: product photos on a merchant's profile; a tap opens the merchant's site.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CarouselConfig {
+    pub merchant: String,
+    pub start: Option<DateTimeInput>,
+    pub end: Option<DateTimeInput>,
+    #[serde(default)]
+    pub targeting: TargetingConfig,
+    /// Taps per impression.
+    #[serde(default = "default_carousel_tap_rate")]
+    pub tap_rate: f64,
+    /// Taps that load the merchant's site.
+    #[serde(default = "default_visit_rate")]
+    pub visit_rate: f64,
+    /// Site visits that end in a purchase (ordinary e-commerce: about 1%).
+    #[serde(default = "default_site_conversion")]
+    pub conversion: f64,
+}
+
+fn default_carousel_tap_rate() -> f64 {
+    0.03
+}
+fn default_visit_rate() -> f64 {
+    0.8
+}
+fn default_site_conversion() -> f64 {
+    0.01
+}
+
+/// A buy button: a product sold inside a post, paid with the stored card in one click (the
+/// first time, after typing the card).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BuyButtonConfig {
+    pub merchant: String,
+    pub product: String,
+    pub price: DecimalInput,
+    /// Units per order: 1 to this many, equally likely.
+    #[serde(default = "one_unit")]
+    pub max_quantity: u32,
+    /// Units for sale; the product sells out (default: unlimited).
+    pub inventory: Option<u32>,
+    pub start: Option<DateTimeInput>,
+    pub end: Option<DateTimeInput>,
+    #[serde(default)]
+    pub targeting: TargetingConfig,
+    /// Orders per impression (between a site's ~1% and a shop's ~20% of visitors).
+    #[serde(default = "default_button_conversion")]
+    pub conversion: f64,
+}
+
+fn one_unit() -> u32 {
+    1
+}
+fn default_button_conversion() -> f64 {
+    0.05
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AttributionConfig {
+    /// `last_touch` (default) or `first_touch`.
+    #[serde(default = "default_rule")]
+    pub rule: String,
+    /// Days a touch counts for.
+    #[serde(default = "default_window_days")]
+    pub window_days: u32,
+}
+
+impl Default for AttributionConfig {
+    fn default() -> Self {
+        AttributionConfig { rule: default_rule(), window_days: default_window_days() }
+    }
+}
+
+fn default_rule() -> String {
+    "last_touch".to_string()
+}
+fn default_window_days() -> u32 {
+    7
 }
 
 #[derive(Debug, Clone, Deserialize)]

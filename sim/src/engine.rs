@@ -12,7 +12,7 @@
 //! oracle (`truth.rs`) receives a clean copy of the feed; the two are reconciled at the end.
 
 use crate::bitset::BitSet;
-use crate::events::{EventLog, Input, LogEvent, MessageFacts, Progress, Record, Tap};
+use crate::events::{BudgetScope, EventLog, Input, LogEvent, MessageFacts, Progress, Record, Tap};
 use crate::ledger::Account;
 use crate::matching::{match_txn, Counters, Decision, Decline, Enrolled, Txn};
 use crate::money::{percent_of, Cents};
@@ -136,6 +136,8 @@ struct TxnContext {
     index: u32,
     channel: crate::world::Channel,
     scheme: u8,
+    /// The surface the purchase is credited to (`attribution.rs`).
+    surface: crate::attribution::Surface,
 }
 
 /// A card as the platform knows it: linked under a token from `added` until `deleted`, with its
@@ -202,6 +204,8 @@ struct CreditRecord {
     fee_left: Cents,
     /// How many times the purchase was credited: more than once only without idempotency.
     times: u32,
+    /// The surface its purchase is credited to.
+    surface: crate::attribution::Surface,
 }
 
 struct Engine<'w> {
@@ -245,6 +249,10 @@ struct Engine<'w> {
     experiments: PerUser<Vec<(Assignment, Cents)>>,
     /// Whether any offer holds out part of its audience (else `experiments` stays empty).
     any_experiment: bool,
+    /// The surface of the clearing being matched (its rewards are credited to it), and its
+    /// network timestamp (its budget period).
+    clearing_surface: crate::attribution::Surface,
+    clearing_stamp: SimTime,
 }
 
 /// Runs a whole scenario: its shards (`World::shard_users`) one after another when there is one
@@ -467,6 +475,8 @@ impl<'w> Engine<'w> {
             seq_base: 0,
             experiments: PerUser::new(users.clone()),
             any_experiment: world.offers.iter().any(|o| o.targeting.holdout > 0.0),
+            clearing_surface: Default::default(),
+            clearing_stamp: SimTime::ZERO,
             log,
             tap: None,
             granted: BTreeMap::new(),
@@ -650,6 +660,28 @@ impl<'w> Engine<'w> {
             UserEvent::Enrolled { offer, token, one_tap } => self.enroll(now, u, offer, token, one_tap),
             UserEvent::CardDeleted { token } => self.delete_card(now, u, token),
             UserEvent::Purchase(p) => self.purchase(now, u, &p, queue),
+            UserEvent::ShopSeen { shop, impressions } => {
+                self.out.shops[shop as usize].impressions += impressions as u64;
+                if self.logging() {
+                    let id = self.world.shops[shop as usize].id.as_str();
+                    self.record(now, LogEvent::ShopSeen { user: u, shop: id, impressions });
+                }
+            }
+            UserEvent::ShopTap { shop } => {
+                self.out.shops[shop as usize].taps += 1;
+                let id = self.world.shops[shop as usize].id.as_str();
+                self.record(now, LogEvent::ShopTap { user: u, shop: id });
+            }
+            UserEvent::SiteVisit { shop } => {
+                self.out.shops[shop as usize].visits += 1;
+                let id = self.world.shops[shop as usize].id.as_str();
+                self.record(now, LogEvent::SiteVisit { user: u, shop: id });
+            }
+            UserEvent::ShopCardAbandoned { shop } => {
+                self.out.shops[shop as usize].card_entries_abandoned += 1;
+                let id = self.world.shops[shop as usize].id.as_str();
+                self.record(now, LogEvent::ShopCardAbandoned { user: u, shop: id });
+            }
         }
     }
 
@@ -717,6 +749,26 @@ impl<'w> Engine<'w> {
             }
             stats.incremental_spend += p.amount;
         }
+        if let Some((k, units)) = p.order {
+            let st = &mut self.out.shops[k as usize];
+            if let Some(left) = st.inventory_left.as_mut() {
+                if *left < units as u64 {
+                    // Sold out (or fewer units left than ordered): the order is refused and the
+                    // purchase never happens.
+                    st.refused_sold_out += 1;
+                    let id = self.world.shops[k as usize].id.as_str();
+                    self.record(now, LogEvent::OrderRefused { user: u, shop: id, units });
+                    return;
+                }
+                *left -= units as u64;
+                if *left == 0 {
+                    st.sold_out_at.get_or_insert(now);
+                }
+            }
+            st.orders += 1;
+            st.units += units as u64;
+            st.spend += p.amount;
+        }
         // The platform only ever hears of purchases on linked cards: a user who never links one
         // is the network's business alone (counted, and the truth's bookkeeping done, without
         // queueing the messages).
@@ -741,9 +793,19 @@ impl<'w> Engine<'w> {
             index,
             channel: p.channel,
             scheme: p.scheme,
+            surface: p.touch.credited(world_rule(self.world)),
         };
         self.out.funnel.purchases += 1;
         self.out.money.spend += p.amount;
+        let s = &mut self.out.surfaces[ctx.surface.index()];
+        s.purchases += 1;
+        s.spend += p.amount;
+        let m = &mut self.out.merchants[p.merchant.0 as usize];
+        m.purchases_by_channel[p.channel as usize] += 1;
+        m.spend_by_channel[p.channel as usize] += p.amount;
+        let ms = &mut m.by_surface[ctx.surface.index()];
+        ms.purchases += 1;
+        ms.spend += p.amount;
         self.count_in_buckets(now, |b| {
             b.purchases += 1;
             b.spend += p.amount;
@@ -763,6 +825,7 @@ impl<'w> Engine<'w> {
                     scheme: &world.schemes[p.scheme as usize],
                     card,
                     local_at: merchant_local_time(world, p.merchant, now),
+                    touch: p.touch,
                 },
             );
         }
@@ -895,6 +958,8 @@ impl<'w> Engine<'w> {
                 });
                 let txn =
                     Txn { at: ctx.bought_at, merchant, amount, channel: ctx.channel, scheme: ctx.scheme, mid: ctx.mid };
+                self.clearing_surface = ctx.surface;
+                self.clearing_stamp = m.network_time;
                 self.clear(now, m.network_time, purchase, token, ctx.slot, li, txn);
             }
         }
@@ -1003,8 +1068,15 @@ impl<'w> Engine<'w> {
     }
 
     fn decline(&mut self, now: SimTime, purchase: PurchaseId, offer: OfferId, why: Decline) {
-        if let (Some(tap), Decline::Budget | Decline::PeriodBudget) = (self.tap.as_deref_mut(), why) {
-            tap.budget_declined(purchase, offer);
+        if let Some(tap) = self.tap.as_deref_mut() {
+            let o = &self.world.offers[offer.0 as usize];
+            match why {
+                Decline::Budget => tap.budget_declined(purchase, offer, BudgetScope::Total),
+                Decline::PeriodBudget => {
+                    tap.budget_declined(purchase, offer, BudgetScope::Period(o.period_of(self.clearing_stamp)))
+                }
+                _ => {}
+            }
         }
         let stats = &mut self.out.offers[offer.0 as usize];
         let f = &mut self.out.funnel;
@@ -1063,6 +1135,20 @@ impl<'w> Engine<'w> {
             stats.period_overspend += (reward - left).max(Cents::ZERO);
             *spent += reward;
         }
+        if let Some(tap) = self.tap.as_deref_mut() {
+            if o.budget.is_some() || o.period_budget.is_some() {
+                tap.awarded(purchase, offer, o.period_budget.map(|_| o.period_of(stamp)));
+            }
+        }
+        let surface = self.clearing_surface;
+        for s in [
+            &mut self.out.surfaces[surface.index()],
+            &mut self.out.merchants[o.merchant.0 as usize].by_surface[surface.index()],
+        ] {
+            s.rewards += reward;
+            s.fees += fee;
+        }
+        let stats = &mut self.out.offers[offer.0 as usize];
         stats.qualifying_transactions += 1;
         stats.redemptions += 1;
         stats.rewards_credited += reward;
@@ -1091,6 +1177,7 @@ impl<'w> Engine<'w> {
             fee,
             fee_left: Cents::ZERO,
             times: 0,
+            surface,
         });
         record.times += 1;
         record.pending += reward;
@@ -1176,7 +1263,7 @@ impl<'w> Engine<'w> {
             take -= t;
             part.1 = t;
         }
-        let (offer, card, merchant) = (c.offer, c.token, c.merchant);
+        let (offer, card, merchant, surface) = (c.offer, c.token, c.merchant, c.surface);
         let stats = &mut self.out.offers[offer.0 as usize];
         stats.attributed_spend -= refunded;
         let reward: Cents = parts.iter().map(|(_, t)| *t).sum();
@@ -1190,6 +1277,13 @@ impl<'w> Engine<'w> {
         }
         if fee_to_post > Cents::ZERO {
             self.out.ledger.reverse(Account::RewardsPending, merchant, Cents::ZERO, fee_to_post);
+        }
+        for s in [
+            &mut self.out.surfaces[surface.index()],
+            &mut self.out.merchants[merchant.0 as usize].by_surface[surface.index()],
+        ] {
+            s.rewards_clawed_back += reward;
+            s.fees_refunded += fee;
         }
         let stats = &mut self.out.offers[offer.0 as usize];
         stats.clawbacks += 1;
@@ -1267,6 +1361,10 @@ impl Counters for View<'_> {
             c.purchase != self.purchase && c.merchant == merchant && since <= c.bought_at && c.bought_at < before
         })
     }
+}
+
+fn world_rule(w: &World) -> crate::attribution::Rule {
+    w.attribution.rule
 }
 
 /// The merchant's local date-time of `t`, when the merchant keeps another time than the

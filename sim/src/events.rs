@@ -11,6 +11,30 @@ use serde::Serialize;
 #[derive(Debug, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum LogEvent<'a> {
+    /// Views of a shop surface in one day (`shops.rs`), the first at this time.
+    ShopSeen {
+        user: u32,
+        shop: &'a str,
+        impressions: u32,
+    },
+    ShopTap {
+        user: u32,
+        shop: &'a str,
+    },
+    SiteVisit {
+        user: u32,
+        shop: &'a str,
+    },
+    ShopCardAbandoned {
+        user: u32,
+        shop: &'a str,
+    },
+    /// A buy-button order refused: the product sold out (or has fewer units left).
+    OrderRefused {
+        user: u32,
+        shop: &'a str,
+        units: u32,
+    },
     Exposure {
         user: u32,
         offer: &'a str,
@@ -53,6 +77,8 @@ pub enum LogEvent<'a> {
         /// scenario (what the network reports as the transaction time).
         #[serde(skip_serializing_if = "Option::is_none")]
         local_at: Option<String>,
+        /// The surfaces that led to it: first and last touch with the merchant (`organic`).
+        touch: crate::attribution::Touch,
     },
     Auth {
         purchase: PurchaseId,
@@ -190,9 +216,19 @@ pub struct MessageFacts {
     pub bought_at: SimTime,
 }
 
-/// Receives the platform's inputs of a run, in processing order, and what it decided that only
-/// arrival order can change (a reward declined because a budget was spent).
+/// Which budget a decision concerns: the offer's total budget, or one period of its budget per
+/// period.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum BudgetScope {
+    Total,
+    Period(u32),
+}
+
+/// Receives the platform's inputs of a run, in processing order, and the decisions that only
+/// arrival order can change: each reward on an offer with a budget (`awarded`, with the budget
+/// periods it counts in) and each reward declined because a budget was spent.
 pub trait Tap: Send {
     fn input(&mut self, at: SimTime, input: Input);
-    fn budget_declined(&mut self, _purchase: PurchaseId, _offer: crate::world::OfferId) {}
+    fn awarded(&mut self, _purchase: PurchaseId, _offer: crate::world::OfferId, _period: Option<u32>) {}
+    fn budget_declined(&mut self, _purchase: PurchaseId, _offer: crate::world::OfferId, _scope: BudgetScope) {}
 }

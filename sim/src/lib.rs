@@ -6,6 +6,7 @@
 //! randomness or the file system, and nothing it outputs depends on hash-map order or on the
 //! number of threads.
 
+pub mod attribution;
 pub mod bitset;
 pub mod config;
 pub mod engine;
@@ -21,6 +22,7 @@ pub mod population;
 pub mod queue;
 pub mod rng;
 pub mod sample;
+pub mod shops;
 pub mod stable_pick;
 pub mod thresholds;
 pub mod time;

@@ -201,6 +201,13 @@ pub struct Outcome {
     pub time_to_credit: Vec<u64>,
     pub ledger: Ledger,
     pub events_processed: u64,
+    /// By `Surface` index: the purchases credited to each surface (organic included) under the
+    /// scenario's attribution rule, and what they earned.
+    pub surfaces: Vec<crate::attribution::SurfaceStats>,
+    /// By merchant: spend by channel and by surface.
+    pub merchants: Vec<crate::attribution::MerchantStats>,
+    /// By `World::shops` index: each shop surface's funnel and sales.
+    pub shops: Vec<crate::shops::ShopStats>,
 }
 
 impl Outcome {
@@ -233,6 +240,13 @@ impl Outcome {
                 .collect(),
             hourly: vec![Bucket::default(); world.days as usize * 24],
             daily: vec![Bucket::default(); days],
+            surfaces: vec![Default::default(); crate::attribution::Surface::COUNT],
+            merchants: vec![Default::default(); world.merchants.len()],
+            shops: world
+                .shops
+                .iter()
+                .map(|s| crate::shops::ShopStats { inventory_left: s.inventory.map(u64::from), ..Default::default() })
+                .collect(),
             ..Default::default()
         }
     }
@@ -245,6 +259,9 @@ impl Outcome {
         let mut total = Outcome::empty(world);
         for s in &mut total.offers {
             s.budget_left = s.budget_left.map(|_| Cents::ZERO);
+        }
+        for s in &mut total.shops {
+            s.inventory_left = s.inventory_left.map(|_| 0);
         }
         for o in shards {
             total.absorb(o);
@@ -268,6 +285,9 @@ impl Outcome {
             time_to_credit,
             ledger,
             events_processed,
+            surfaces,
+            merchants,
+            shops,
         } = other;
         self.funnel.absorb(funnel);
         self.feed.absorb(feed);
@@ -284,6 +304,15 @@ impl Outcome {
         self.time_to_credit.extend(time_to_credit);
         self.ledger.absorb(&ledger);
         self.events_processed += events_processed;
+        for (mine, theirs) in self.surfaces.iter_mut().zip(&surfaces) {
+            mine.absorb(theirs);
+        }
+        for (mine, theirs) in self.merchants.iter_mut().zip(&merchants) {
+            mine.absorb(theirs);
+        }
+        for (mine, theirs) in self.shops.iter_mut().zip(&shops) {
+            mine.absorb(theirs);
+        }
     }
 }
 

@@ -3,6 +3,7 @@
 //! generated in parallel, in any order, with identical results. What crosses users (budgets,
 //! caps, the ledger) is left to the engine, which replays every timeline in time order.
 
+use crate::attribution::{Surface, Touch, Touches};
 use crate::money::Cents;
 use crate::network::PurchaseId;
 use crate::rng::{hash_unit, mix3, Purpose, Stream};
@@ -57,6 +58,10 @@ pub struct Purchase {
     /// Set when the purchase exists only because the user was enrolled in this offer (the
     /// uplift): the ground truth of incrementality.
     pub uplift_of: Option<OfferId>,
+    /// The surfaces that led to it (`attribution.rs`).
+    pub touch: Touch,
+    /// A shop surface's order: (shop index, units).
+    pub order: Option<(u32, u32)>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -85,6 +90,24 @@ pub enum UserEvent {
         token: Token,
     },
     Purchase(Purchase),
+    /// `impressions` views of a shop surface (`World::shops[shop]`) in one day, the first at
+    /// this event's time.
+    ShopSeen {
+        shop: u32,
+        impressions: u32,
+    },
+    /// A tap on a carousel's product, or on a buy button's "Buy".
+    ShopTap {
+        shop: u32,
+    },
+    /// A carousel tap that reached the merchant's site.
+    SiteVisit {
+        shop: u32,
+    },
+    /// A first buy-button purchase given up at the card entry.
+    ShopCardAbandoned {
+        shop: u32,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -176,31 +199,53 @@ pub fn assignments(world: &World, t: &Timeline) -> Vec<Assignment> {
 /// per day: most people see a given offer rarely or never.
 fn impressions(world: &World, user: u32, offer: OfferId, out: &mut Vec<(SimTime, OfferId)>) {
     let o = &world.offers[offer.0 as usize];
-    let (h0, h1) = o.targeting.hours;
-    let rate = o.targeting.impressions_per_day / ((h1 - h0) as f64 * SECONDS_PER_HOUR as f64);
-    let end = o.end.min(world.period_end());
-    let windows = (o.start.day_index()..end.day_index().max(o.start.day_index()) + 1).filter_map(|day| {
+    // Keyed apart from the merchant pick's `mix3(seed, user, candidate)` (another first word).
+    let key = mix3(world.seed ^ EXPOSURE_KEY, offer.0 as u64, user as u64);
+    let stream = || Stream::new(world.seed, Purpose::Exposure, offer.0 as u64, user as u64);
+    let (span, t) = ((o.start, o.end), &o.targeting);
+    exposure_times(world, key, stream, span, t.hours, t.impressions_per_day, |at| out.push((at, offer)));
+}
+
+/// The arrival times of a Poisson process of `per_day` impressions a day running only inside
+/// the exposure `hours`, within `start..end` and the activity period. The exposure windows of
+/// all days are laid end to end and the process runs once over their total length (it has no
+/// memory, so this is the same process), which costs one draw per impression plus one, not one
+/// per day. The first arrival comes from the keyed hash `key`, the rest from `stream`, started
+/// only when there is a first impression: a stream costs ~100 ns to start, and most people
+/// never see most of what targets them.
+pub(crate) fn exposure_times(
+    world: &World,
+    key: u64,
+    stream: impl FnOnce() -> Stream,
+    (start, end): (SimTime, SimTime),
+    (h0, h1): (u8, u8),
+    per_day: f64,
+    mut emit: impl FnMut(SimTime),
+) {
+    let rate = per_day / ((h1 - h0) as f64 * SECONDS_PER_HOUR as f64);
+    let end = end.min(world.period_end());
+    let windows = (start.day_index()..end.day_index().max(start.day_index()) + 1).filter_map(|day| {
         let day0 = day as u64 * SECONDS_PER_DAY;
-        let lo = (day0 + h0 as u64 * SECONDS_PER_HOUR).max(o.start.0);
+        let lo = (day0 + h0 as u64 * SECONDS_PER_HOUR).max(start.0);
         let hi = (day0 + h1 as u64 * SECONDS_PER_HOUR).min(end.0);
         (lo < hi).then_some((lo, hi))
     });
     // `t`: exposure seconds since the first window opened; `before`: those of earlier windows.
-    // The first arrival comes from a keyed hash, the rest from the (user, offer) ChaCha stream,
-    // started only when there is a first impression: a stream costs ~100 ns to start, and most
-    // people never see most of the offers that target them.
-    // Keyed apart from the merchant pick's `mix3(seed, user, candidate)` (another first word).
-    let key = mix3(world.seed ^ EXPOSURE_KEY, offer.0 as u64, user as u64);
     let mut t = -libm::log(1.0 - hash_unit(key, 0)) / rate;
+    let mut stream = Some(stream);
     let mut rng: Option<Stream> = None;
     let mut before = 0.0;
     for (lo, hi) in windows {
         let len = (hi - lo) as f64;
         while t < before + len {
-            out.push((SimTime(lo + (t - before) as u64), offer));
-            let rng =
-                rng.get_or_insert_with(|| Stream::new(world.seed, Purpose::Exposure, offer.0 as u64, user as u64));
-            t += exponential(rng, rate);
+            emit(SimTime(lo + (t - before) as u64));
+            if rng.is_none() {
+                rng = stream.take().map(|f| f());
+            }
+            match rng.as_mut() {
+                Some(r) => t += exponential(r, rate),
+                None => return,
+            }
         }
         before += len;
     }
@@ -227,7 +272,11 @@ pub fn simulate(world: &World, user: u32) -> Timeline {
     let mut events = Vec::new();
     let enrollments = funnel(world, user, &profile, &seen, &mut events);
     spend(world, user, &profile, &enrollments, &mut events);
+    if !world.shops.is_empty() {
+        shop_visits(world, user, &profile, &mut events);
+    }
     events.sort_by_key(|(t, _)| *t); // stable: same-second events keep their causal order
+    attribute(world, &mut events);
     let mut seq = 0;
     for (_, e) in events.iter_mut() {
         if let UserEvent::Purchase(p) = e {
@@ -236,6 +285,113 @@ pub fn simulate(world: &World, user: u32) -> Timeline {
         }
     }
     Timeline { user, profile, events }
+}
+
+/// Mixed into the seed for a shop surface's first impression ("shopseen" in ASCII).
+const SHOP_KEY: u64 = 0x7368_6f70_7365_656e;
+
+/// The person's impressions of each shop surface that targets them, and what follows: carousel
+/// taps, site visits and purchases; buy-button orders, the first after a card entry
+/// (`shops.rs`). Fixed draws per impression from the (person, shop) stream.
+fn shop_visits(world: &World, user: u32, profile: &UserProfile, out: &mut Vec<(SimTime, UserEvent)>) {
+    let seg = &world.segments[profile.segment.0 as usize];
+    for (k, shop) in world.shops.iter().enumerate() {
+        if shop.impressions_per_day <= 0.0 || !shop.targets(profile.segment, &profile.hashtags) {
+            continue;
+        }
+        let key = mix3(world.seed ^ SHOP_KEY, k as u64, user as u64);
+        let stream = || Stream::new(world.seed, Purpose::ShopExposure, k as u64, user as u64);
+        let mut seen = Vec::new();
+        exposure_times(world, key, stream, (shop.start, shop.end), shop.hours, shop.impressions_per_day, |t| {
+            seen.push(t)
+        });
+        if seen.is_empty() {
+            continue;
+        }
+        let shop_id = k as u32;
+        let mut rng = Stream::new(world.seed, Purpose::ShopFunnel, k as u64, user as u64);
+        // The payment processor's stored card, once the person has typed one in.
+        let mut stored_card = false;
+        let mut day_event: Option<(usize, usize)> = None;
+        for (i, &t) in seen.iter().enumerate() {
+            match day_event {
+                Some((d, idx)) if d == t.day_index() => {
+                    if let UserEvent::ShopSeen { impressions, .. } = &mut out[idx].1 {
+                        *impressions += 1;
+                    }
+                }
+                _ => {
+                    day_event = Some((t.day_index(), out.len()));
+                    out.push((t, UserEvent::ShopSeen { shop: shop_id, impressions: 1 }));
+                }
+            }
+            let (tap, visit, buy, complete) = (rng.unit(), rng.unit(), rng.unit(), rng.unit());
+            let (units, wait) = (1 + rng.below(shop.max_quantity as u64) as u32, 30 + rng.below(600));
+            let typing = 60 + rng.below(180);
+            let detail = || Stream::new(world.seed, Purpose::ShopDetail, ((k as u64) << 32) | i as u64, user as u64);
+            let at = match shop.surface {
+                Surface::Carousel => {
+                    if tap >= shop.tap_rate {
+                        continue;
+                    }
+                    out.push((t, UserEvent::ShopTap { shop: shop_id }));
+                    if visit >= shop.visit_rate {
+                        continue;
+                    }
+                    out.push((t.plus_seconds(5), UserEvent::SiteVisit { shop: shop_id }));
+                    if buy >= shop.conversion {
+                        continue;
+                    }
+                    t.plus_seconds(5 + wait)
+                }
+                _ => {
+                    if buy >= shop.conversion {
+                        continue;
+                    }
+                    out.push((t, UserEvent::ShopTap { shop: shop_id }));
+                    if stored_card {
+                        t.plus_seconds(5)
+                    } else if complete < seg.card_entry_completion {
+                        stored_card = true;
+                        t.plus_seconds(typing)
+                    } else {
+                        out.push((t.plus_seconds(typing / 2), UserEvent::ShopCardAbandoned { shop: shop_id }));
+                        continue;
+                    }
+                }
+            };
+            let mut rng = detail();
+            let mut p = purchase(world, profile, shop.merchant, None, None, &mut rng);
+            p.channel = shop.channel;
+            p.mid = world.merchants[shop.merchant.0 as usize].mid_for(shop.channel, rng.next_u64());
+            if let Some(price) = shop.price {
+                p.amount = Cents(price.0.saturating_mul(units as i64).min(MAX_BASKET.0));
+                p.order = Some((shop_id, units));
+            } else {
+                p.order = Some((shop_id, 1));
+            }
+            out.push((at, UserEvent::Purchase(p)));
+        }
+    }
+}
+
+/// Gives each purchase the first and last touch with its merchant within the attribution
+/// window (`attribution.rs`), walking the person's timeline in time order.
+fn attribute(world: &World, events: &mut [(SimTime, UserEvent)]) {
+    let mut touches = Touches::default();
+    for (t, e) in events.iter_mut() {
+        match e {
+            UserEvent::Exposure { offer, .. } => {
+                touches.add(world.offers[offer.0 as usize].merchant, Surface::OfferCard, *t);
+            }
+            UserEvent::ShopSeen { shop, .. } | UserEvent::ShopTap { shop } | UserEvent::SiteVisit { shop } => {
+                let s = &world.shops[*shop as usize];
+                touches.add(s.merchant, s.surface, *t);
+            }
+            UserEvent::Purchase(p) => p.touch = touches.of(p.merchant, *t, world.attribution.window),
+            _ => {}
+        }
+    }
 }
 
 /// Impressions → clicks → card entry or one tap → enrollments; card deletions.
@@ -447,6 +603,8 @@ fn purchase(
         slot,
         scheme: profile.card_schemes[slot as usize],
         uplift_of,
+        touch: Touch::ORGANIC,
+        order: None,
     }
 }
 

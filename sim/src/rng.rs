@@ -28,6 +28,12 @@ pub enum Purpose {
     PurchaseDetail = 8,
     /// The details of one uplift purchase (sub-key: offer index × 2^32 + candidate index).
     UpliftDetail = 9,
+    /// A user's impressions of one shop surface (sub-key: its index in `World::shops`).
+    ShopExposure = 10,
+    /// A user's taps, visits and orders on one shop surface (sub-key: its index).
+    ShopFunnel = 11,
+    /// The details of one shop purchase (sub-key: shop index × 2^32 + impression index).
+    ShopDetail = 12,
 }
 
 /// A deterministic stream of random numbers.

@@ -318,6 +318,10 @@ pub struct World {
     pub shards: u32,
     /// `[thresholds]`: conditions the outcome must meet (judged by the CLI and the report).
     pub thresholds: Vec<crate::thresholds::Threshold>,
+    /// `[attribution]`: how purchases are credited to surfaces.
+    pub attribution: crate::attribution::Attribution,
+    /// `[carousels.*]` then `[buy_buttons.*]` (`shops.rs`).
+    pub shops: Vec<crate::shops::Shop>,
 }
 
 /// The offers shown to a segment: those that need no hashtag, and by hashtag those that need it
@@ -406,6 +410,10 @@ impl World {
                 pb.amount = share(pb.amount);
             }
         }
+        // A product's units are split like a budget.
+        for sh in &mut w.shops {
+            sh.inventory = sh.inventory.map(|u| share(Cents(u as i64)).0 as u32);
+        }
         w
     }
 }
@@ -453,7 +461,7 @@ fn check_prob(pr: &mut Problems, p: Vec<PathSeg>, x: f64) {
     }
 }
 
-fn check_range(pr: &mut Problems, p: Vec<PathSeg>, x: f64, lo: f64, hi: f64) {
+pub(crate) fn check_range(pr: &mut Problems, p: Vec<PathSeg>, x: f64, lo: f64, hi: f64) {
     if !finite_in(x, lo, hi) {
         pr.push(p, format!("must be between {lo} and {hi}, found {x}"));
     }
@@ -465,7 +473,7 @@ fn check_sum_one(pr: &mut Problems, p: Vec<PathSeg>, what: &str, sum: f64) {
     }
 }
 
-fn check_id(pr: &mut Problems, p: Vec<PathSeg>, what: &str, id: &str) {
+pub(crate) fn check_id(pr: &mut Problems, p: Vec<PathSeg>, what: &str, id: &str) {
     let ok = !id.is_empty() && id.len() <= 64 && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
     if !ok {
         pr.push(p, format!("{what} `{id}` must be 1-64 characters of letters, digits, `_` or `-`"));
@@ -473,7 +481,7 @@ fn check_id(pr: &mut Problems, p: Vec<PathSeg>, what: &str, id: &str) {
 }
 
 /// Money with at most two decimal places, in (0 or more, up to the limit).
-fn money(pr: &mut Problems, p: Vec<PathSeg>, d: DecimalInput, allow_zero: bool) -> Cents {
+pub(crate) fn money(pr: &mut Problems, p: Vec<PathSeg>, d: DecimalInput, allow_zero: bool) -> Cents {
     let Some(c) = Cents::from_decimal_exact(d.0) else {
         pr.push(p, format!("{} has more than two decimal places (amounts are in cents)", d.0));
         return Cents::ZERO;
@@ -485,7 +493,7 @@ fn money(pr: &mut Problems, p: Vec<PathSeg>, d: DecimalInput, allow_zero: bool) 
     c
 }
 
-fn hours_window(pr: &mut Problems, p: Vec<PathSeg>, h: &Option<Vec<u32>>) -> (u8, u8) {
+pub(crate) fn hours_window(pr: &mut Problems, p: Vec<PathSeg>, h: &Option<Vec<u32>>) -> (u8, u8) {
     match h.as_deref() {
         None => (0, 24),
         Some([a, b]) if *a < *b && *b <= 24 => (*a as u8, *b as u8),
@@ -551,6 +559,11 @@ pub fn build<N>(cfg: &ScenarioConfig<N>, schemes: &[String]) -> Result<World, Ve
     for o in cfg.offers.0.iter().map(|(_, o)| o).chain(cfg.offer_groups.iter().map(|g| &g.template)) {
         hashtags.extend(o.targeting.hashtags.iter().flatten().cloned());
     }
+    let shop_targeting =
+        cfg.carousels.0.iter().map(|(_, c)| &c.targeting).chain(cfg.buy_buttons.0.iter().map(|(_, b)| &b.targeting));
+    for t in shop_targeting {
+        hashtags.extend(t.hashtags.iter().flatten().cloned());
+    }
     let hashtags: Vec<String> = hashtags.into_iter().collect();
     let tag_index = |t: &str| hashtags.binary_search_by(|x| x.as_str().cmp(t)).map(|i| i as u32).ok();
 
@@ -579,6 +592,23 @@ pub fn build<N>(cfg: &ScenarioConfig<N>, schemes: &[String]) -> Result<World, Ve
             Err(e) => pr.push(path(&["thresholds", name]), e),
         }
     }
+    let attribution = build_attribution(&mut pr, &cfg.attribution);
+    let shop_ctx = crate::shops::ShopCtx {
+        cal: &calendar,
+        period_end,
+        merchants: &merchants,
+        segments: &segments,
+        tag_index: &tag_index,
+    };
+    let shops = crate::shops::build_shops(&mut pr, cfg, &shop_ctx);
+    for (id, b) in &cfg.buy_buttons.0 {
+        if b.inventory.is_some_and(|u| u > 0 && u < shards) {
+            pr.push(
+                path(&["buy_buttons", id, "inventory"]),
+                format!("{} units split between {shards} shards leave some shards none: give at least one unit per shard, or fewer shards", b.inventory.unwrap_or(0)),
+            );
+        }
+    }
     if !pr.is_empty() {
         // A group's template is checked once per member: report each problem once.
         let mut seen = BTreeSet::new();
@@ -594,6 +624,8 @@ pub fn build<N>(cfg: &ScenarioConfig<N>, schemes: &[String]) -> Result<World, Ve
     }
     let audiences = targeting_index(segments.len(), hashtags.len(), &offers);
     Ok(World {
+        attribution,
+        shops,
         audiences,
         shards,
         thresholds,
@@ -1366,6 +1398,28 @@ fn check_combined_surges(pr: &mut Problems, surges: &[Surge], cal: &Calendar, pe
 }
 
 /// ` (did you mean `x`?)` when a known name is close to `got`.
+/// Longest attribution window, in days.
+pub const MAX_ATTRIBUTION_DAYS: u32 = 365;
+
+fn build_attribution(pr: &mut Problems, a: &crate::config::AttributionConfig) -> crate::attribution::Attribution {
+    use crate::attribution::{Attribution, Rule};
+    let rule = match a.rule.as_str() {
+        "last_touch" => Rule::LastTouch,
+        "first_touch" => Rule::FirstTouch,
+        other => {
+            pr.push(path(&["attribution", "rule"]), format!("unknown rule `{other}`; use last_touch or first_touch"));
+            Rule::LastTouch
+        }
+    };
+    if a.window_days == 0 || a.window_days > MAX_ATTRIBUTION_DAYS {
+        pr.push(
+            path(&["attribution", "window_days"]),
+            format!("must be between 1 and {MAX_ATTRIBUTION_DAYS}, found {}", a.window_days),
+        );
+    }
+    Attribution { rule, window: a.window_days.clamp(1, MAX_ATTRIBUTION_DAYS) as u64 * SECONDS_PER_DAY }
+}
+
 pub fn hint<'a, S: AsRef<str> + 'a>(got: &str, known: impl Iterator<Item = S>) -> String {
     let best = known
         .map(|k| (strsim_score(got, k.as_ref()), k.as_ref().to_string()))

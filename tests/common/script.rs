@@ -127,6 +127,8 @@ pub fn buy_via(
             slot,
             scheme,
             uplift_of: None,
+            touch: Default::default(),
+            order: None,
         }),
     )
 }

@@ -18,13 +18,15 @@ pub struct Endpoint {
     pub retries: u64,
     /// Skipped: it depended on a request that failed (an enrollment on a card never linked).
     pub skipped: u64,
+    /// Not sent: queued when the time limit passed.
+    pub dropped: u64,
 }
 
 impl Endpoint {
     pub fn new() -> Endpoint {
         // 1 µs to 1 hour.
         let hist = Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("valid histogram bounds");
-        Endpoint { hist, errors: 0, timeouts: 0, failed: 0, retries: 0, skipped: 0 }
+        Endpoint { hist, errors: 0, timeouts: 0, failed: 0, retries: 0, skipped: 0, dropped: 0 }
     }
     pub fn add(&mut self, o: &Endpoint) {
         // Both histograms have the same bounds, so adding cannot fail.
@@ -34,6 +36,7 @@ impl Endpoint {
         self.failed += o.failed;
         self.retries += o.retries;
         self.skipped += o.skipped;
+        self.dropped += o.dropped;
     }
     pub fn record(&mut self, micros: u64) {
         self.hist.saturating_record(micros.max(1));
@@ -56,6 +59,7 @@ pub struct Summary {
     pub failed: u64,
     pub retries: u64,
     pub skipped: u64,
+    pub dropped: u64,
     pub p50_ms: f64,
     pub p90_ms: f64,
     pub p99_ms: f64,
@@ -79,6 +83,7 @@ impl Summary {
             failed: e.failed,
             retries: e.retries,
             skipped: e.skipped,
+            dropped: e.dropped,
             p50_ms: q(0.50),
             p90_ms: q(0.90),
             p99_ms: q(0.99),

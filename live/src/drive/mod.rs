@@ -143,6 +143,8 @@ enum Answer {
     Status(u16, bytes_body::Body),
     Timeout,
     Failed(String),
+    /// Not sent: the drive's time limit had passed.
+    Expired,
 }
 
 mod bytes_body {
@@ -154,6 +156,8 @@ struct Client {
     base: String,
     timeout: Duration,
     retries: u32,
+    /// Nothing is sent after this instant (`--max-seconds`).
+    deadline: Instant,
 }
 
 impl Client {
@@ -170,6 +174,9 @@ impl Client {
     ) -> (Answer, u32) {
         let mut retries = 0;
         loop {
+            if Instant::now() >= self.deadline {
+                return (Answer::Expired, retries);
+            }
             let mut req = self.http.request(method.clone(), format!("{}{path}", self.base)).timeout(self.timeout);
             if let Some(t) = time {
                 req = req.header(TIME_HEADER, t);
@@ -189,9 +196,11 @@ impl Client {
                 Err(e) if e.is_timeout() => Answer::Timeout,
                 Err(e) => Answer::Failed(e.to_string()),
             };
+            // Worth another try: a server error that may pass, a timeout, a refused connection.
             let again = match &answer {
-                Answer::Status(s, _) => *s >= 500,
+                Answer::Status(s, _) => matches!(s, 500 | 502 | 503 | 504),
                 Answer::Timeout | Answer::Failed(_) => true,
+                Answer::Expired => false,
             };
             if !(again && idempotent && retries < self.retries) {
                 return (answer, retries);
@@ -208,6 +217,7 @@ fn answer_text(a: &Answer) -> (u16, String) {
         Answer::Status(s, b) => (*s, String::from_utf8_lossy(b).chars().take(500).collect()),
         Answer::Timeout => (0, "timed out".into()),
         Answer::Failed(e) => (0, e.clone()),
+        Answer::Expired => (0, "not sent: past --max-seconds".into()),
     }
 }
 
@@ -282,6 +292,10 @@ async fn lane(
         progress.sent.fetch_add(1, Relaxed);
         let (answer, retries) = client.send(method, &path, Some(&time), body, idempotent).await;
         let e = &mut stats[endpoint];
+        if let Answer::Expired = answer {
+            e.dropped += 1;
+            continue;
+        }
         e.retries += retries as u64;
         e.record(due.elapsed().as_micros() as u64);
         progress.answered.fetch_add(1, Relaxed);
@@ -308,6 +322,7 @@ async fn lane(
                 e.failed += 1;
                 progress.errors.fetch_add(1, Relaxed);
             }
+            Answer::Expired => {}
         }
     }
     stats
@@ -363,10 +378,23 @@ pub async fn drive(
         .pool_max_idle_per_host(opts.connections)
         .no_proxy()
         .tcp_nodelay(true)
+        // A redirect could lead off loopback: never follow one.
+        .redirect(reqwest::redirect::Policy::none())
         .build()
         .map_err(|e| DriveError::Client(e.to_string()))?;
-    let client = Arc::new(Client { http, base, timeout: opts.timeout, retries: opts.retries });
-    let setup = setup(&client, &wire).await?;
+    // Setup and the final read of credits are bounded by their retries; the traffic phase by
+    // `max_duration` from its start.
+    let setup_client = Client {
+        http: http.clone(),
+        base: base.clone(),
+        timeout: opts.timeout,
+        retries: opts.retries,
+        deadline: Instant::now() + Duration::from_secs(24 * 3600),
+    };
+    let setup = setup(&setup_client, &wire).await?;
+    let start = Instant::now();
+    let deadline = start.checked_add(opts.max_duration).unwrap_or(start + Duration::from_secs(365 * 86_400));
+    let client = Arc::new(Client { http, base, timeout: opts.timeout, retries: opts.retries, deadline });
     let n = plan.steps.len();
     progress.total.store(n as u64, Relaxed);
     let lanes = opts.connections.max(1);
@@ -377,14 +405,12 @@ pub async fn drive(
         senders.push(tx);
         tasks.push(tokio::spawn(lane(rx, plan.clone(), wire.clone(), client.clone(), progress.clone())));
     }
-    let start = Instant::now();
-    let deadline = start + opts.max_duration;
     let first = plan.steps.first().map_or(offersim_sim::SimTime::ZERO, |s| s.at);
     let mut dispatched = 0u64;
     let mut complete = true;
     for (i, step) in plan.steps.iter().enumerate() {
-        let due = start + opts.pace.offset(i, n, step.at, first);
-        if due > deadline {
+        let due = start.checked_add(opts.pace.offset(i, n, step.at, first)).unwrap_or(deadline);
+        if due >= deadline || Instant::now() >= deadline {
             complete = false;
             break;
         }
@@ -412,9 +438,12 @@ pub async fn drive(
     for e in &per {
         all.add(e);
     }
+    // Requests queued when the time limit passed were never sent.
+    let dispatched = dispatched - all.dropped;
+    let complete = complete && all.dropped == 0;
     let max_pages = (plan.reference.len() * 4 + 100_000) / crate::serve::PAGE + 10;
-    let got = credits(&client, max_pages).await?;
-    let verdict = oracle::judge(&wire.world, &plan.reference, &plan.budget_declined, &got, plan.users.as_ref());
+    let got = credits(&setup_client, max_pages).await?;
+    let verdict = oracle::judge(&wire.world, &plan, &got, 4 * lanes.max(4));
     Ok(Measured {
         setup,
         endpoints: ENDPOINTS.iter().zip(&per).map(|(name, e)| Summary::of(name, e)).collect(),

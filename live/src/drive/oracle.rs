@@ -5,20 +5,24 @@
 //! **Arrival order.** Requests about different people travel concurrently, so the target may
 //! receive two clearings in another order than the reference processed them; a budget (total or
 //! per period) then goes to other purchases near the moment it runs out. Such differences are
-//! counted apart as *explained by arrival order*: a false credit that the reference declined
-//! because the budget was spent; a missed credit on an offer whose budget the target spent to
-//! within one reward (or, for a budget per period, that the reference ran out of); and any other
-//! missed or false credit on the same purchase (its next-best offer). Never on an offer whose
-//! credits exceed its budget beyond what its overspend policy allows — that is always a
-//! discrepancy — and never a double credit, a wrong amount or a wrong reversal. Everything about one person travels in order, so caps,
+//! counted apart as *explained by arrival order*, but only as **swaps** near the moment a budget
+//! ran out: per budget (an offer's total, or one period of its budget per period), a missed
+//! credit among the reference's last `window` rewards before the budget ran out is excused only
+//! against a false credit among its first `window` refusals after it, one for one; and then any
+//! other missed or false credit of the same purchase at the same merchant (its next-best offer).
+//! `window` is four times the driver's connections. Never in a budget whose credits exceed it
+//! beyond what its overspend policy allows — that is always a discrepancy, total or per period —
+//! and never a double credit, a wrong amount or a wrong reversal. Everything about one person travels in order, so caps,
 //! enrollment limits and refunds have no such excuse.
 
+use super::plan::Plan;
 use crate::contract::{cents, parse_transaction_id, CreditBody};
 use offersim_sim::config::Overspend;
+use offersim_sim::events::BudgetScope;
 use offersim_sim::money::Cents;
 use offersim_sim::network::PurchaseId;
 use offersim_sim::truth::{CreditKey, Granted};
-use offersim_sim::world::{OfferId, World};
+use offersim_sim::world::{MerchantId, OfferId, World};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -107,15 +111,11 @@ fn figures(g: &Granted) -> Figures {
     Figures { reward: g.reward, fee: g.fee, reversed: g.reward - g.net_reward, times: g.times }
 }
 
-/// Compares `got` (the target's credits) with `reference`. `users`: only these users' credits
-/// were sent, so only they count.
-pub fn judge(
-    world: &World,
-    reference: &BTreeMap<CreditKey, Granted>,
-    budget_declined: &BTreeSet<CreditKey>,
-    got: &[CreditBody],
-    users: Option<&BTreeSet<u32>>,
-) -> Verdict {
+/// Compares `got` (the target's credits) with the reference's (`plan`). `window`: how many of
+/// the reference's last rewards before a budget ran out (and first refusals after) can have
+/// been overtaken by concurrent requests — the arrival-order excuse applies only to those.
+pub fn judge(world: &World, plan: &Plan, got: &[CreditBody], window: usize) -> Verdict {
+    let reference = &plan.reference;
     let offers: BTreeMap<&str, OfferId> =
         world.offers.iter().enumerate().map(|(i, o)| (o.id.as_str(), OfferId(i as u32))).collect();
     let mut v = Verdict::default();
@@ -146,36 +146,57 @@ pub fn judge(
     }
     v.expected_credits = reference.len() as u64;
     v.target_credits = target.len() as u64;
-    // Budgets: what the target granted per offer (every copy counts).
-    let mut spent = vec![Cents::ZERO; world.offers.len()];
-    for ((_, o), f) in &target {
-        spent[o.0 as usize] += Cents(f.reward.0 * f.times as i64);
-    }
-    let mut overspent = vec![false; world.offers.len()];
-    for (i, o) in world.offers.iter().enumerate() {
-        let Some(b) = o.budget else { continue };
-        let biggest = target.iter().filter(|((_, x), _)| x.0 as usize == i).map(|(_, f)| f.reward).max();
-        let allowed = match o.overspend {
-            Overspend::Decline => b,
-            Overspend::FinishLast => b + biggest.unwrap_or(Cents::ZERO) - Cents(1),
+    // Budgets kept: what the target granted in each budget (every copy counts), total and per
+    // period (by the clearing's timestamp, as the reference judges it).
+    let mut spent: BTreeMap<(OfferId, BudgetScope), (Cents, Cents)> = BTreeMap::new();
+    for ((p, o), f) in &target {
+        let offer = &world.offers[o.0 as usize];
+        let granted = Cents(f.reward.0 * f.times as i64);
+        let mut add = |scope| {
+            let e = spent.entry((*o, scope)).or_insert((Cents::ZERO, Cents::ZERO));
+            e.0 += granted;
+            e.1 = e.1.max(f.reward);
         };
-        if spent[i] > allowed {
-            overspent[i] = true;
+        if offer.budget.is_some() {
+            add(BudgetScope::Total);
+        }
+        if let (Some(_), Some(stamp)) = (offer.period_budget, plan.stamps.get(p)) {
+            add(BudgetScope::Period(offer.period_of(*stamp)));
+        }
+    }
+    let mut overspent: BTreeSet<(OfferId, BudgetScope)> = BTreeSet::new();
+    for (&(o, scope), &(total, biggest)) in &spent {
+        let offer = &world.offers[o.0 as usize];
+        let limit = match scope {
+            BudgetScope::Total => offer.budget,
+            BudgetScope::Period(_) => offer.period_budget.map(|b| b.amount),
+        };
+        let Some(limit) = limit else { continue };
+        let allowed = match offer.overspend {
+            Overspend::Decline => limit,
+            Overspend::FinishLast => limit + biggest - Cents(1),
+        };
+        if total > allowed {
+            overspent.insert((o, scope));
             v.budget_overspent += 1;
+            let which = match scope {
+                BudgetScope::Total => String::new(),
+                BudgetScope::Period(p) => format!("period {p}"),
+            };
             examples.push(Discrepancy {
                 kind: Kind::BudgetOverspent,
-                transaction: String::new(),
-                offer: o.id.clone(),
+                transaction: which,
+                offer: offer.id.clone(),
                 user: None,
-                expected: Some(Figures { reward: b, ..Default::default() }),
-                got: Some(Figures { reward: spent[i], ..Default::default() }),
+                expected: Some(Figures { reward: limit, ..Default::default() }),
+                got: Some(Figures { reward: total, ..Default::default() }),
             });
         }
     }
-    let in_scope = |p: &PurchaseId| users.is_none_or(|u| u.contains(&p.user));
+    let in_scope = |p: &PurchaseId| plan.users.as_ref().is_none_or(|u| u.contains(&p.user));
     let keys: BTreeSet<CreditKey> =
         reference.keys().chain(target.keys()).copied().filter(|(p, _)| in_scope(p)).collect();
-    let mut found: Vec<(CreditKey, Kind, Option<Figures>, Option<Figures>)> = Vec::new();
+    let mut found: BTreeMap<CreditKey, (Kind, Option<Figures>, Option<Figures>)> = BTreeMap::new();
     for k in keys {
         let want = reference.get(&k).map(figures);
         let have = target.get(&k).copied();
@@ -189,36 +210,68 @@ pub fn judge(
             (None, None) => None,
         };
         match kind {
-            Some(kind) => found.push((k, kind, want, have)),
+            Some(kind) => {
+                found.insert(k, (kind, want, have));
+            }
             None => v.correct += 1,
         }
     }
-    // Arrival order (module doc): a false credit the reference declined for budget, or a missed
-    // one on an offer whose budget the target spent to within one reward (or that the
-    // reference ran out of per period) — never on an offer the target overspent; then every
-    // other missed or false credit on the same purchase (its next-best offer).
-    let near_end: Vec<bool> = world
-        .offers
-        .iter()
-        .enumerate()
-        .map(|(i, o)| {
-            let biggest = reference.iter().filter(|((_, x), _)| x.0 as usize == i).map(|(_, g)| g.reward).max();
-            let total = o.budget.is_some_and(|b| spent[i] + biggest.unwrap_or(Cents::ZERO) > b);
-            let period = o.period_budget.is_some() && budget_declined.iter().any(|(_, x)| x.0 as usize == i);
-            (total || period) && !overspent[i]
-        })
-        .collect();
-    let excused: BTreeSet<PurchaseId> = found
-        .iter()
-        .filter(|((p, o), kind, _, _)| match kind {
-            Kind::False => budget_declined.contains(&(*p, *o)) && !overspent[o.0 as usize],
-            Kind::Missed => near_end[o.0 as usize],
-            _ => false,
-        })
-        .map(|((p, _), _, _, _)| *p)
-        .collect();
-    for ((p, o), kind, want, have) in found {
-        if excused.contains(&p) && matches!(kind, Kind::Missed | Kind::False) {
+    // Arrival order (module doc): per budget, swaps between the reference's last `window`
+    // rewards before it ran out (missed by the target) and its first `window` refusals after
+    // (credited by the target), as many of each as there are of the other, in a budget the
+    // target did not overspend.
+    let mut last_awards: BTreeMap<(OfferId, BudgetScope), Vec<CreditKey>> = BTreeMap::new();
+    for &(k, period) in plan.awards.iter().rev() {
+        let offer = &world.offers[k.1 .0 as usize];
+        let mut scopes = Vec::new();
+        if offer.budget.is_some() {
+            scopes.push(BudgetScope::Total);
+        }
+        if let Some(p) = period {
+            scopes.push(BudgetScope::Period(p));
+        }
+        for scope in scopes {
+            let list = last_awards.entry((k.1, scope)).or_default();
+            if list.len() < window {
+                list.push(k);
+            }
+        }
+    }
+    let mut first_declines: BTreeMap<(OfferId, BudgetScope), Vec<CreditKey>> = BTreeMap::new();
+    for &(k, scope) in &plan.budget_declined {
+        let list = first_declines.entry((k.1, scope)).or_default();
+        if list.len() < window {
+            list.push(k);
+        }
+    }
+    let mut excused: BTreeSet<CreditKey> = BTreeSet::new();
+    for (group, declines) in &first_declines {
+        if overspent.contains(group) {
+            continue;
+        }
+        let missed: Vec<CreditKey> = last_awards
+            .get(group)
+            .into_iter()
+            .flatten()
+            .filter(|k| !excused.contains(*k) && matches!(found.get(*k), Some((Kind::Missed, _, _))))
+            .copied()
+            .collect();
+        let false_: Vec<CreditKey> = declines
+            .iter()
+            .filter(|k| !excused.contains(*k) && matches!(found.get(*k), Some((Kind::False, _, _))))
+            .copied()
+            .collect();
+        let n = missed.len().min(false_.len());
+        excused.extend(missed.into_iter().take(n));
+        excused.extend(false_.into_iter().take(n));
+    }
+    // A swapped purchase may have gone to another offer of the same merchant instead.
+    let swapped: BTreeSet<(PurchaseId, MerchantId)> =
+        excused.iter().map(|(p, o)| (*p, world.offers[o.0 as usize].merchant)).collect();
+    for ((p, o), (kind, want, have)) in found {
+        let merchant = world.offers[o.0 as usize].merchant;
+        let fallback = matches!(kind, Kind::Missed | Kind::False) && swapped.contains(&(p, merchant));
+        if excused.contains(&(p, o)) || fallback {
             v.explained_by_arrival_order += 1;
             continue;
         }

@@ -8,6 +8,14 @@
 use offersim_sim::SimTime;
 use std::time::Duration;
 
+/// The slowest speed (x) or rate (/s) accepted: slower paces would put requests years apart.
+pub const MIN_PACE: f64 = 0.001;
+
+/// Seconds as a `Duration`, saturating at a century (beyond any drive's time limit).
+fn secs(s: f64) -> Duration {
+    Duration::try_from_secs_f64(s.max(0.0)).unwrap_or(Duration::from_secs(100 * 365 * 86_400))
+}
+
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Pace {
     Speed(f64),
@@ -26,6 +34,9 @@ impl Pace {
         if !(v.is_finite() && v > 0.0) {
             return Err(format!("the speed must be positive, found `{s}`"));
         }
+        if v < MIN_PACE {
+            return Err(format!("the speed must be at least {MIN_PACE}x, found `{s}`"));
+        }
         Ok(Pace::Speed(v))
     }
 
@@ -37,10 +48,10 @@ impl Pace {
                 .replace('_', "")
                 .parse()
                 .map_err(|_| format!("`{s}` is not a rate; write e.g. 500/s or 100..2000/s"))?;
-            if v.is_finite() && v > 0.0 {
+            if v.is_finite() && v >= MIN_PACE {
                 Ok(v)
             } else {
-                Err(format!("a rate must be positive, found `{s}`"))
+                Err(format!("a rate must be positive (at least {MIN_PACE}/s), found `{s}`"))
             }
         };
         match body.split_once("..") {
@@ -56,8 +67,8 @@ impl Pace {
     /// start.
     pub fn offset(&self, i: usize, n: usize, at: SimTime, first: SimTime) -> Duration {
         match *self {
-            Pace::Speed(x) => Duration::from_secs_f64(at.0.saturating_sub(first.0) as f64 / x),
-            Pace::Rate { from, to } if (from - to).abs() < 1e-9 => Duration::from_secs_f64(i as f64 / from),
+            Pace::Speed(x) => secs(at.0.saturating_sub(first.0) as f64 / x),
+            Pace::Rate { from, to } if (from - to).abs() < 1e-9 => secs(i as f64 / from),
             Pace::Rate { from, to } => {
                 // Rate a + (b − a)·t/T over T = 2n/(a + b): request i is due when
                 // a·t + (b − a)·t²/(2T) = i.
@@ -65,7 +76,7 @@ impl Pace {
                 let total = 2.0 * n as f64 / (a + b);
                 let k = (b - a) / (2.0 * total);
                 let t = (-a + (a * a + 4.0 * k * i as f64).max(0.0).sqrt()) / (2.0 * k);
-                Duration::from_secs_f64(t.max(0.0))
+                secs(t)
             }
         }
     }

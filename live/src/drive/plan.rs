@@ -4,7 +4,7 @@
 //! the target's are compared with.
 
 use offersim_sim::engine::{run_tapped, RunError, RunOptions};
-use offersim_sim::events::{Input, MessageFacts, NoProgress, Tap};
+use offersim_sim::events::{BudgetScope, Input, MessageFacts, NoProgress, Tap};
 use offersim_sim::network::{CardNetwork, NetworkMessage, PurchaseId};
 use offersim_sim::population::Token;
 use offersim_sim::truth::{CreditKey, Granted};
@@ -36,15 +36,21 @@ pub struct Plan {
     pub steps: Vec<Step>,
     /// The reference platform's credits.
     pub reference: BTreeMap<CreditKey, Granted>,
-    /// (purchase, offer) the reference declined because a budget (total or per period) was spent.
-    pub budget_declined: BTreeSet<CreditKey>,
+    /// Rewards on offers with a budget, in the reference's order, with their budget period.
+    pub awards: Vec<(CreditKey, Option<u32>)>,
+    /// (purchase, offer) the reference declined because a budget was spent, in its order.
+    pub budget_declined: Vec<(CreditKey, BudgetScope)>,
+    /// Each purchase's clearing timestamp (its budget period).
+    pub stamps: BTreeMap<PurchaseId, SimTime>,
     /// Only these users' traffic is sent and compared (all when `None`).
     pub users: Option<BTreeSet<u32>>,
 }
 
 struct Collect<'a> {
     steps: Vec<Step>,
-    budget_declined: BTreeSet<CreditKey>,
+    awards: Vec<(CreditKey, Option<u32>)>,
+    budget_declined: Vec<(CreditKey, BudgetScope)>,
+    stamps: BTreeMap<PurchaseId, SimTime>,
     users: Option<&'a BTreeSet<u32>>,
 }
 
@@ -54,14 +60,22 @@ impl Tap for Collect<'_> {
             Input::CardAdded { user, slot, token } => (user, Call::Card { slot, token }),
             Input::Enrolled { user, token, offer } => (user, Call::Enroll { token, offer }),
             Input::CardDeleted { user, token } => (user, Call::Delete { token }),
-            Input::Message { m, facts } => (m.purchase.user, Call::Message { m, facts }),
+            Input::Message { m, facts } => {
+                if m.kind == offersim_sim::network::MessageKind::Clearing {
+                    self.stamps.entry(m.purchase).or_insert(m.network_time);
+                }
+                (m.purchase.user, Call::Message { m, facts })
+            }
         };
         if self.users.is_none_or(|u| u.contains(&user)) {
             self.steps.push(Step { at, user, call });
         }
     }
-    fn budget_declined(&mut self, purchase: PurchaseId, offer: OfferId) {
-        self.budget_declined.insert((purchase, offer));
+    fn awarded(&mut self, purchase: PurchaseId, offer: OfferId, period: Option<u32>) {
+        self.awards.push(((purchase, offer), period));
+    }
+    fn budget_declined(&mut self, purchase: PurchaseId, offer: OfferId, scope: BudgetScope) {
+        self.budget_declined.push(((purchase, offer), scope));
     }
 }
 
@@ -72,12 +86,18 @@ pub fn plan(
     threads: usize,
     users: Option<BTreeSet<u32>>,
 ) -> Result<Plan, RunError> {
-    let mut tap = Collect { steps: Vec::new(), budget_declined: BTreeSet::new(), users: users.as_ref() };
+    let mut tap = Collect {
+        steps: Vec::new(),
+        awards: Vec::new(),
+        budget_declined: Vec::new(),
+        stamps: BTreeMap::new(),
+        users: users.as_ref(),
+    };
     let (_, reference) = run_tapped(world, network, RunOptions::threads(threads), &NoProgress, &mut tap)?;
-    let Collect { steps, budget_declined, .. } = tap;
+    let Collect { steps, awards, budget_declined, stamps, .. } = tap;
     let reference = match &users {
         Some(u) => reference.into_iter().filter(|((p, _), _)| u.contains(&p.user)).collect(),
         None => reference,
     };
-    Ok(Plan { steps, reference, budget_declined, users })
+    Ok(Plan { steps, reference, awards, budget_declined, stamps, users })
 }

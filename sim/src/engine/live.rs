@@ -199,6 +199,7 @@ impl Live {
             index: txn.index,
             channel: txn.channel,
             scheme: txn.scheme,
+            surface: Default::default(),
         };
         self.engine.network_message(at, m, ctx);
         self.schedule_timers();
