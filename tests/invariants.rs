@@ -137,7 +137,7 @@ fn scenario_text(
     let mut s = format!(
         "[scenario]\nname = \"prop\"\nseed = {seed}\nstart = \"2026-06-01\"\ndays = 5\nsettle_days = 20\n\n[population]\nusers = {users}\nshards = {shards}\n\n\
          [segments.all]\nshare = 1.0\nhashtags = {{ x = 0.5 }}\npurchases_per_day = 1.5\ncards_per_user = [0.5, 0.5]\n\
-         schemes = {{ a = 0.5, b = 0.5 }}\nclick_rate = 0.3\ncard_entry_completion = 0.7\ncard_delete_per_day = {}\n\n",
+         schemes = {{ a = 0.5, b = 0.5 }}\nclick_rate = 0.3\ncard_entry_completion = 0.7\ncard_delete_per_day = {}\nissuer_linked_share = 0.5\n\n",
         rates.2
     );
     for m in 0..merchants {
@@ -172,7 +172,11 @@ fn scenario_text(
             s += &format!("budget = {}\n", budget(b));
         }
         s += &o.rules.toml(o.merchant, &budget);
-        s += "targeting = { impressions_per_day = 2.0 }\n\n";
+        s += "targeting = { impressions_per_day = 2.0 }\n";
+        if i == 0 && seed % 4 == 0 {
+            s += "hashtag_sync = { tag = \"Tag0\", post_rate = 0.3 }\n";
+        }
+        s += "\n";
     }
     // Shop surfaces and the attribution rule, varied by the seed: a carousel, a buy button that
     // can sell out, first or last touch.
@@ -245,6 +249,7 @@ proptest! {
         let mut touch_of: BTreeMap<(String, String), (String, &str)> = BTreeMap::new();
         for o in &w.offers {
             touch_of.insert(("exposure".into(), o.id.clone()), (merchant_of(o.merchant), "offer_card"));
+            touch_of.insert(("hashtag_post".into(), o.id.clone()), (merchant_of(o.merchant), "hashtag"));
         }
         for sh in &w.shops {
             for kind in ["shop_seen", "shop_tap", "site_visit"] {

@@ -204,13 +204,29 @@ pub fn build(world: &World, out: &Outcome) -> Attribution {
         f
     };
     let f = &out.funnel;
+    let posts: u64 = out.offers.iter().map(|s| s.hashtag_posts).sum();
     let funnels = vec![
         FunnelRow {
             surface: Surface::OfferCard.name(),
             impressions: f.impressions,
             engagements: f.clicks,
-            conversions: f.enrollments,
+            // Enrollments by "Get offer" (those by a hashtag post are the hashtag's).
+            conversions: f.enrollments - posts,
             engagement: "clicks",
+            conversion: "enrollments",
+        },
+        FunnelRow {
+            surface: Surface::Hashtag.name(),
+            impressions: world
+                .offers
+                .iter()
+                .zip(&out.offers)
+                .filter(|(o, _)| o.hashtag_sync.is_some())
+                .map(|(_, s)| s.impressions)
+                .sum(),
+            engagements: posts,
+            conversions: posts,
+            engagement: "posts",
             conversion: "enrollments",
         },
         shop_funnel(Surface::BuyButton),

@@ -26,10 +26,13 @@ pub enum Surface {
     BuyButton = 2,
     /// Product photos on a merchant's profile, a tap away from its site (`shops.rs`).
     Carousel = 3,
+    /// The person posted an offer's hashtag, which enrolled their issuer-linked card.
+    Hashtag = 4,
 }
 
 impl Surface {
-    pub const ALL: [Surface; 4] = [Surface::Organic, Surface::OfferCard, Surface::BuyButton, Surface::Carousel];
+    pub const ALL: [Surface; 5] =
+        [Surface::Organic, Surface::OfferCard, Surface::Hashtag, Surface::BuyButton, Surface::Carousel];
     pub const COUNT: usize = Surface::ALL.len();
 
     pub fn name(self) -> &'static str {
@@ -38,6 +41,7 @@ impl Surface {
             Surface::OfferCard => "offer_card",
             Surface::BuyButton => "buy_button",
             Surface::Carousel => "carousel",
+            Surface::Hashtag => "hashtag",
         }
     }
     pub fn index(self) -> usize {

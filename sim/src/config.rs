@@ -181,6 +181,10 @@ pub struct SegmentConfig {
     pub card_entry_completion: f64,
     #[serde(default)]
     pub card_delete_per_day: f64,
+    /// Share of people whose account their card issuer has linked to a card: they can enroll
+    /// by posting an offer's hashtag (`hashtag_sync`).
+    #[serde(default)]
+    pub issuer_linked_share: f64,
 }
 
 fn one() -> f64 {
@@ -296,6 +300,21 @@ pub struct OfferConfig {
     pub uplift: f64,
     #[serde(default)]
     pub targeting: TargetingConfig,
+    /// Hashtag sync: posting `#tag` enrolls (for people with an issuer-linked card).
+    pub hashtag_sync: Option<HashtagSyncConfig>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HashtagSyncConfig {
+    pub tag: String,
+    /// Posts per impression, among people who can enroll this way.
+    #[serde(default = "default_post_rate")]
+    pub post_rate: f64,
+}
+
+fn default_post_rate() -> f64 {
+    0.05
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -660,6 +660,13 @@ impl<'w> Engine<'w> {
             UserEvent::Enrolled { offer, token, one_tap } => self.enroll(now, u, offer, token, one_tap),
             UserEvent::CardDeleted { token } => self.delete_card(now, u, token),
             UserEvent::Purchase(p) => self.purchase(now, u, &p, queue),
+            UserEvent::HashtagPost { offer } => {
+                self.out.offers[offer.0 as usize].hashtag_posts += 1;
+                if self.logging() {
+                    let tag = self.world.offers[offer.0 as usize].hashtag_sync.as_ref().map_or("", |h| h.tag.as_str());
+                    self.record(now, LogEvent::HashtagPost { user: u, offer: self.offer_id(offer), tag });
+                }
+            }
             UserEvent::ShopSeen { shop, impressions } => {
                 self.out.shops[shop as usize].impressions += impressions as u64;
                 if self.logging() {

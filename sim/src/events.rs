@@ -11,6 +11,12 @@ use serde::Serialize;
 #[derive(Debug, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum LogEvent<'a> {
+    /// The user posted an offer's hashtag (hashtag sync): their issuer-linked card enrolls.
+    HashtagPost {
+        user: u32,
+        offer: &'a str,
+        tag: &'a str,
+    },
     /// Views of a shop surface in one day (`shops.rs`), the first at this time.
     ShopSeen {
         user: u32,

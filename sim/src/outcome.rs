@@ -118,6 +118,8 @@ pub struct OfferStats {
     pub rewards_by_day: Vec<Cents>,
     /// The holdout experiment, for an offer that holds out part of its audience.
     pub experiment: Option<Experiment>,
+    /// Hashtag sync: posts of the offer's hashtag (each one an enrollment).
+    pub hashtag_posts: u64,
 }
 
 /// Per-user spend at the offer's merchant during the offer's window, summed over a group of
@@ -459,7 +461,9 @@ impl OfferStats {
             budget_ran_out_at,
             rewards_by_day,
             experiment,
+            hashtag_posts,
         } = o;
+        self.hashtag_posts += hashtag_posts;
         self.impressions += impressions;
         self.clicks += clicks;
         self.card_entries_abandoned += card_entries_abandoned;

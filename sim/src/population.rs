@@ -89,6 +89,10 @@ pub enum UserEvent {
     CardDeleted {
         token: Token,
     },
+    /// The user posted the offer's hashtag (hashtag sync); an enrollment follows.
+    HashtagPost {
+        offer: OfferId,
+    },
     Purchase(Purchase),
     /// `impressions` views of a shop surface (`World::shops[shop]`) in one day, the first at
     /// this event's time.
@@ -287,6 +291,9 @@ pub fn simulate(world: &World, user: u32) -> Timeline {
     Timeline { user, profile, events }
 }
 
+/// Mixed into the seed for whether a person's card is issuer-linked ("issuer!!" in ASCII).
+const ISSUER_KEY: u64 = 0x6973_7375_6572_2121;
+
 /// Mixed into the seed for a shop surface's first impression ("shopseen" in ASCII).
 const SHOP_KEY: u64 = 0x7368_6f70_7365_656e;
 
@@ -384,6 +391,9 @@ fn attribute(world: &World, events: &mut [(SimTime, UserEvent)]) {
             UserEvent::Exposure { offer, .. } => {
                 touches.add(world.offers[offer.0 as usize].merchant, Surface::OfferCard, *t);
             }
+            UserEvent::HashtagPost { offer } => {
+                touches.add(world.offers[offer.0 as usize].merchant, Surface::Hashtag, *t);
+            }
             UserEvent::ShopSeen { shop, .. } | UserEvent::ShopTap { shop } | UserEvent::SiteVisit { shop } => {
                 let s = &world.shops[*shop as usize];
                 touches.add(s.merchant, s.surface, *t);
@@ -406,6 +416,11 @@ fn funnel(
     // One stream per (user, offer), and a fixed number of draws per impression, so that another
     // offer's impressions never shift this offer's decisions.
     let mut streams: Vec<(OfferId, Stream)> = Vec::new();
+    // Hashtag sync: people whose issuer linked their card can enroll by posting an offer's
+    // hashtag; one draw per impression from their own (user, offer) stream.
+    let issuer_linked = seg.issuer_linked_share > 0.0
+        && hash_unit(mix3(world.seed ^ ISSUER_KEY, user as u64, 0), 0) < seg.issuer_linked_share;
+    let mut posts: Vec<(OfferId, Stream)> = Vec::new();
     let mut link: Option<Link> = None;
     let mut links = 0u32;
     let mut enrollments: Vec<Enrollment> = Vec::new();
@@ -444,6 +459,41 @@ fn funnel(
         let rng = &mut streams[k].1;
         let (click, typing, complete, keep) = (rng.unit(), 60 + rng.below(180), rng.unit(), rng.unit_open_low());
         let enrolled = enrollments.iter().any(|e| e.offer == offer && e.end > t);
+        if let (false, true, Some(h)) = (enrolled, issuer_linked, &world.offers[offer.0 as usize].hashtag_sync) {
+            let k = match posts.iter().position(|(o, _)| *o == offer) {
+                Some(k) => k,
+                None => {
+                    posts.push((offer, Stream::new(world.seed, Purpose::Hashtag, offer.0 as u64, user as u64)));
+                    posts.len() - 1
+                }
+            };
+            if posts[k].1.unit() < h.post_rate {
+                out.push((t, UserEvent::HashtagPost { offer }));
+                // The issuer-linked card: linked to the platform at the first post (unless a
+                // card entered by hand is linked already), then enrolled in one tap.
+                let l = match &link {
+                    Some(l) => Link { token: l.token, slot: l.slot, added_at: l.added_at, deleted_at: l.deleted_at },
+                    None => {
+                        let token = token_for(world, user, links);
+                        links += 1;
+                        let deleted_at = if seg.card_delete_per_day > 0.0 {
+                            let after = -libm::log(keep) / (seg.card_delete_per_day / DAY_SECONDS);
+                            t.plus_seconds(after.min(1e15) as u64 + 1)
+                        } else {
+                            SimTime(u64::MAX)
+                        };
+                        out.push((t, UserEvent::CardAdded { slot: 0, token }));
+                        let l = Link { token, slot: 0, added_at: t, deleted_at };
+                        link = Some(Link { token, slot: 0, added_at: t, deleted_at });
+                        l
+                    }
+                };
+                let at = t.plus_seconds(ONE_TAP_SECONDS).max(l.added_at);
+                out.push((at, UserEvent::Enrolled { offer, token: l.token, one_tap: true }));
+                enrollments.push(Enrollment { offer, slot: l.slot, start: at, end: l.deleted_at });
+                continue;
+            }
+        }
         if enrolled || click >= seg.click_rate {
             continue;
         }

@@ -34,6 +34,8 @@ pub enum Purpose {
     ShopFunnel = 11,
     /// The details of one shop purchase (sub-key: shop index × 2^32 + impression index).
     ShopDetail = 12,
+    /// A user's hashtag posts for one offer with hashtag sync (sub-key: offer index).
+    Hashtag = 13,
 }
 
 /// A deterministic stream of random numbers.

@@ -88,6 +88,14 @@ pub struct Segment {
     pub click_rate: f64,
     pub card_entry_completion: f64,
     pub card_delete_per_day: f64,
+    pub issuer_linked_share: f64,
+}
+
+/// An offer's hashtag sync: posting `#tag` enrolls the poster's issuer-linked card.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HashtagSync {
+    pub tag: String,
+    pub post_rate: f64,
 }
 
 #[derive(Debug, Clone)]
@@ -196,6 +204,7 @@ pub struct Offer {
     pub fee_percent: Decimal,
     pub uplift: f64,
     pub targeting: Targeting,
+    pub hashtag_sync: Option<HashtagSync>,
 }
 
 impl Offer {
@@ -237,6 +246,7 @@ impl Offer {
                 impressions_per_day: 1.0,
                 holdout: 0.0,
             },
+            hashtag_sync: None,
         }
     }
 
@@ -678,6 +688,7 @@ fn build_segments<N>(
             check_prob(pr, p(k), v);
         }
         check_range(pr, p("card_delete_per_day"), s.card_delete_per_day, 0.0, 10.0);
+        check_range(pr, p("issuer_linked_share"), s.issuer_linked_share, 0.0, 1.0);
         for (tag, v) in &s.hashtags {
             check_prob(pr, path(&["segments", id, "hashtags", tag]), *v);
         }
@@ -722,6 +733,7 @@ fn build_segments<N>(
             click_rate: s.click_rate,
             card_entry_completion: s.card_entry_completion,
             card_delete_per_day: s.card_delete_per_day,
+            issuer_linked_share: s.issuer_linked_share,
         });
     }
     if !cfg.segments.is_empty() {
@@ -1223,6 +1235,18 @@ fn offer(
             impressions_per_day: t.impressions_per_day,
             holdout: t.holdout,
         },
+        hashtag_sync: o.hashtag_sync.as_ref().map(|h| {
+            let tag = h.tag.trim_start_matches('#');
+            let ok = !tag.is_empty() && tag.len() <= 64 && tag.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+            if !ok {
+                pr.push(
+                    with_key(p("hashtag_sync"), "tag"),
+                    format!("`{}` is not a hashtag: 1-64 letters, digits or `_`", h.tag),
+                );
+            }
+            check_range(pr, with_key(p("hashtag_sync"), "post_rate"), h.post_rate, 0.0, 1.0);
+            HashtagSync { tag: tag.to_string(), post_rate: h.post_rate }
+        }),
     }
 }
 
