@@ -172,9 +172,22 @@ fn scenario_text(
             s += &format!("budget = {}\n", budget(b));
         }
         s += &o.rules.toml(o.merchant, &budget);
-        s += "targeting = { impressions_per_day = 2.0 }\n";
+        // A moment on the first offer now and then: a burst on its first day at noon.
+        let burst = if i == 0 && seed % 3 == 1 {
+            format!(
+                ", bursts = [{{ start = \"2026-06-{:02}T12:00\", minutes = 30, impressions = 1.5 }}]",
+                1 + o.start_day
+            )
+        } else {
+            String::new()
+        };
+        s += &format!("targeting = {{ impressions_per_day = 2.0{burst} }}\n");
         if i == 0 && seed % 4 == 0 {
             s += "hashtag_sync = { tag = \"Tag0\", post_rate = 0.3 }\n";
+        }
+        if i == 0 && seed % 3 == 1 {
+            // Reposts.
+            s += "sharing = { share_rate = 0.2, followers_median = 5, followers_sigma = 1.0, delay_hours = 2 }\n";
         }
         s += "\n";
     }
@@ -250,6 +263,7 @@ proptest! {
         for o in &w.offers {
             touch_of.insert(("exposure".into(), o.id.clone()), (merchant_of(o.merchant), "offer_card"));
             touch_of.insert(("hashtag_post".into(), o.id.clone()), (merchant_of(o.merchant), "hashtag"));
+            touch_of.insert(("share_seen".into(), o.id.clone()), (merchant_of(o.merchant), "share"));
         }
         for sh in &w.shops {
             for kind in ["shop_seen", "shop_tap", "site_visit"] {

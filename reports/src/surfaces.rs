@@ -26,6 +26,22 @@ pub struct Attribution {
     pub merchants: Vec<MerchantRow>,
     /// Every carousel and buy button: funnel, orders, sell-out.
     pub shops: Vec<ShopRow>,
+    /// Every offer whose post can be shared: its cascade's reach by generation.
+    pub sharing: Vec<SharingRow>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SharingRow {
+    pub offer: String,
+    /// People who shared, by generation (0: at their own first view).
+    pub sharers_by_generation: Vec<u64>,
+    /// Views of shared posts, by generation (the first is generation 1).
+    pub views_by_generation: Vec<u64>,
+    pub people_reached: u64,
+    /// Enrollments that followed a view of a shared post.
+    pub enrollments: u64,
+    /// The cascade hit `max_reach` or the generation limit.
+    pub capped: bool,
 }
 
 /// A surface's funnel: impressions → engagements (clicks on "Get offer", taps on a product or
@@ -205,14 +221,24 @@ pub fn build(world: &World, out: &Outcome) -> Attribution {
     };
     let f = &out.funnel;
     let posts: u64 = out.offers.iter().map(|s| s.hashtag_posts).sum();
+    let shared: u64 = out.offers.iter().map(|s| s.share_enrollments).sum();
     let funnels = vec![
         FunnelRow {
             surface: Surface::OfferCard.name(),
             impressions: f.impressions,
             engagements: f.clicks,
-            // Enrollments by "Get offer" (those by a hashtag post are the hashtag's).
-            conversions: f.enrollments - posts,
-            engagement: "clicks",
+            // Enrollments by "Get offer" in the feed (those by a hashtag post, or after a view
+            // of a shared post, are those surfaces').
+            conversions: f.enrollments - posts - shared,
+            engagement: "clicks (feed and shares)",
+            conversion: "enrollments",
+        },
+        FunnelRow {
+            surface: Surface::Share.name(),
+            impressions: out.offers.iter().map(|s| s.share_views).sum(),
+            engagements: out.offers.iter().map(|s| s.shares).sum(),
+            conversions: shared,
+            engagement: "reposts",
             conversion: "enrollments",
         },
         FunnelRow {
@@ -232,6 +258,23 @@ pub fn build(world: &World, out: &Outcome) -> Attribution {
         shop_funnel(Surface::BuyButton),
         shop_funnel(Surface::Carousel),
     ];
+    let sharing = world
+        .offers
+        .iter()
+        .enumerate()
+        .filter(|(_, o)| o.sharing.is_some())
+        .map(|(i, o)| {
+            let st = out.sharing.get(i).cloned().unwrap_or_default();
+            SharingRow {
+                offer: o.id.clone(),
+                sharers_by_generation: st.sharers,
+                views_by_generation: st.views,
+                people_reached: st.people_reached,
+                enrollments: out.offers[i].share_enrollments,
+                capped: st.capped,
+            }
+        })
+        .collect();
     Attribution {
         rule: world.attribution.rule.name(),
         window_days: world.attribution.window / 86_400,
@@ -239,6 +282,7 @@ pub fn build(world: &World, out: &Outcome) -> Attribution {
         funnels,
         merchants,
         shops,
+        sharing,
     }
 }
 
@@ -312,6 +356,39 @@ pub fn markdown(s: &mut String, a: &Attribution) {
                 usd(x.spend),
                 x.conversion_percent,
                 count(x.refused_sold_out)
+            );
+        }
+    }
+    if !a.sharing.is_empty() {
+        let _ = writeln!(s, "\n### Sharing: reach by generation\n");
+        let _ = writeln!(s, "| Offer | Sharers (generation 0, 1, 2, …) | Views of shared posts (generation 1, 2, …) | People reached | Enrollments | |");
+        let _ = writeln!(s, "|---|---|---|---:|---:|---|");
+        for x in &a.sharing {
+            let list = |v: &[u64]| {
+                if v.is_empty() {
+                    "—".to_string()
+                } else {
+                    v.iter().map(|n| count(*n)).collect::<Vec<_>>().join(" → ")
+                }
+            };
+            // Viral: a later generation of shares reaches more people than the first did (the
+            // branching process grew); otherwise it fizzled out.
+            let v = &x.views_by_generation;
+            let verdict = if x.capped {
+                "capped (max_reach)"
+            } else if v.iter().skip(1).any(|n| *n > v[0]) {
+                "went viral"
+            } else {
+                "fizzled"
+            };
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {} | {} | {verdict} |",
+                x.offer,
+                list(&x.sharers_by_generation),
+                list(&x.views_by_generation),
+                count(x.people_reached),
+                count(x.enrollments)
             );
         }
     }

@@ -28,11 +28,13 @@ pub enum Surface {
     Carousel = 3,
     /// The person posted an offer's hashtag, which enrolled their issuer-linked card.
     Hashtag = 4,
+    /// Someone the person follows shared the offer's post (`sharing.rs`).
+    Share = 5,
 }
 
 impl Surface {
-    pub const ALL: [Surface; 5] =
-        [Surface::Organic, Surface::OfferCard, Surface::Hashtag, Surface::BuyButton, Surface::Carousel];
+    pub const ALL: [Surface; 6] =
+        [Surface::Organic, Surface::OfferCard, Surface::Share, Surface::Hashtag, Surface::BuyButton, Surface::Carousel];
     pub const COUNT: usize = Surface::ALL.len();
 
     pub fn name(self) -> &'static str {
@@ -42,6 +44,7 @@ impl Surface {
             Surface::BuyButton => "buy_button",
             Surface::Carousel => "carousel",
             Surface::Hashtag => "hashtag",
+            Surface::Share => "share",
         }
     }
     pub fn index(self) -> usize {

@@ -302,6 +302,31 @@ pub struct OfferConfig {
     pub targeting: TargetingConfig,
     /// Hashtag sync: posting `#tag` enrolls (for people with an issuer-linked card).
     pub hashtag_sync: Option<HashtagSyncConfig>,
+    /// Reposts: each share exposes the sharer's followers (`sharing.rs`).
+    pub sharing: Option<SharingConfig>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SharingConfig {
+    /// Shares per person who sees the post (at their first view of it).
+    pub share_rate: f64,
+    #[serde(default = "default_followers_median")]
+    pub followers_median: f64,
+    #[serde(default = "one")]
+    pub followers_sigma: f64,
+    /// Mean hours from a share to a follower's view.
+    #[serde(default = "default_share_delay_hours")]
+    pub delay_hours: f64,
+    /// Views of shared posts at most (default: five per person, at most 5 million).
+    pub max_reach: Option<u64>,
+}
+
+fn default_followers_median() -> f64 {
+    150.0
+}
+fn default_share_delay_hours() -> f64 {
+    3.0
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -355,11 +380,32 @@ pub struct TargetingConfig {
     /// Share of the targeted audience never shown the offer (the holdout group).
     #[serde(default)]
     pub holdout: f64,
+    /// Moments: bursts of exposures at a given time (a big game's ad break), on top of the
+    /// steady rate. Offers only.
+    #[serde(default)]
+    pub bursts: Vec<BurstConfig>,
+}
+
+/// A burst of exposures: every targeted person sees the offer on average `impressions` more
+/// times within `minutes` from `start`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BurstConfig {
+    pub start: DateTimeInput,
+    pub minutes: u32,
+    pub impressions: f64,
 }
 
 impl Default for TargetingConfig {
     fn default() -> Self {
-        TargetingConfig { segments: None, hashtags: None, hours: None, impressions_per_day: 1.0, holdout: 0.0 }
+        TargetingConfig {
+            segments: None,
+            hashtags: None,
+            hours: None,
+            impressions_per_day: 1.0,
+            holdout: 0.0,
+            bursts: Vec::new(),
+        }
     }
 }
 

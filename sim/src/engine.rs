@@ -22,6 +22,7 @@ use crate::per_user::PerUser;
 use crate::population::{assignments, simulate, Assignment, Purchase, Timeline, Token, UserEvent};
 use crate::queue::EventQueue;
 use crate::rng::{Purpose, Stream};
+use crate::sharing::{cascades, Cascades};
 use crate::time::SimTime;
 use crate::truth::{self, reconcile, reward_after_refund, Granted, Oracle, Policy};
 use crate::world::{MerchantId, MidId, OfferId, World};
@@ -271,20 +272,25 @@ pub fn run<'a>(
         .num_threads(opts.threads)
         .build()
         .map_err(|source| RunError::Threads { threads: opts.threads, source })?;
+    // Sharing cascades span shards: computed once, before anyone is simulated.
+    let shares = cascades(world);
     if world.shards == 1 {
         let users = world.shard_users(0);
         progress.phase("users", users.len() as u64);
-        let stream = generate(Some(&pool), world, users.clone(), log.is_none(), progress);
+        let stream = generate(Some(&pool), world, users.clone(), log.is_none(), progress, &shares);
         let mut engine = Engine::new(world, network, users, log);
         engine.idempotency = opts.idempotency;
-        return Ok(engine.replay(stream, progress, true));
+        let mut out = engine.replay(stream, progress, true);
+        out.sharing = shares.stats;
+        return Ok(out);
     }
     progress.phase("shards", world.users);
     let per_shard = ShardProgress(progress);
     // A shard with the whole run's bar: half its users when generated, half when replayed.
     let one_shard = |s: u32, log: Option<&mut dyn EventLog>, seq: u64, gen_pool: Option<&rayon::ThreadPool>| {
         let half = world.shard_users(s).len() as u64 / 2;
-        let out = run_shard(world, network, opts, s, log, seq, gen_pool, &per_shard, &|| progress.advance(half));
+        let out =
+            run_shard(world, network, opts, s, log, seq, gen_pool, &per_shard, &|| progress.advance(half), &shares);
         progress.advance(world.shard_users(s).len() as u64 - half);
         out
     };
@@ -316,7 +322,9 @@ pub fn run<'a>(
         done.sort_by_key(|(s, _)| *s);
         done.into_iter().map(|(_, o)| o).collect()
     };
-    Ok(Outcome::sum_of_shards(world, outcomes))
+    let mut out = Outcome::sum_of_shards(world, outcomes);
+    out.sharing = shares.stats;
+    Ok(out)
 }
 
 /// One shard, generated (on `gen_pool` or this thread) and replayed; `generated` is called
@@ -332,10 +340,11 @@ fn run_shard(
     gen_pool: Option<&rayon::ThreadPool>,
     progress: &dyn Progress,
     generated: &dyn Fn(),
+    shares: &Cascades,
 ) -> Outcome {
     let shard = world.shard_world(s);
     let users = world.shard_users(s);
-    let stream = generate(gen_pool, &shard, users.clone(), log.is_none(), progress);
+    let stream = generate(gen_pool, &shard, users.clone(), log.is_none(), progress, shares);
     generated();
     let mut engine = Engine::new(&shard, network, users, log.map(|l| l as &mut dyn EventLog));
     engine.idempotency = opts.idempotency;
@@ -397,11 +406,13 @@ pub fn run_tapped<'a>(
         .map_err(|source| RunError::Threads { threads: opts.threads, source })?;
     let users = 0..u32::try_from(world.users).unwrap_or(u32::MAX);
     progress.phase("users", users.len() as u64);
-    let stream = generate(Some(&pool), world, users.clone(), true, progress);
+    let shares = cascades(world);
+    let stream = generate(Some(&pool), world, users.clone(), true, progress, &shares);
     let mut engine = Engine::new(world, network, users, None);
     engine.idempotency = opts.idempotency;
     engine.tap = Some(tap);
-    let out = engine.replay(stream, progress, true);
+    let mut out = engine.replay(stream, progress, true);
+    out.sharing = shares.stats;
     Ok((out, std::mem::take(&mut engine.granted)))
 }
 
@@ -420,14 +431,17 @@ fn generate(
     users: Range<u32>,
     fold: bool,
     progress: &dyn Progress,
+    cascades: &Cascades,
 ) -> UserStream {
     let mut stream = UserStream::new(world, &users, fold);
     let experiments = world.offers.iter().any(|o| o.targeting.holdout > 0.0);
     for first in users.clone().step_by(USERS_PER_CHUNK as usize) {
         let last = first.saturating_add(USERS_PER_CHUNK).min(users.end);
         let chunk: Vec<Timeline> = match pool {
-            Some(pool) => pool.install(|| (first..last).into_par_iter().map(|u| simulate(world, u)).collect()),
-            None => (first..last).map(|u| simulate(world, u)).collect(),
+            Some(pool) => {
+                pool.install(|| (first..last).into_par_iter().map(|u| simulate(world, u, cascades)).collect())
+            }
+            None => (first..last).map(|u| simulate(world, u, cascades)).collect(),
         };
         for t in chunk {
             if experiments {
@@ -660,6 +674,19 @@ impl<'w> Engine<'w> {
             UserEvent::Enrolled { offer, token, one_tap } => self.enroll(now, u, offer, token, one_tap),
             UserEvent::CardDeleted { token } => self.delete_card(now, u, token),
             UserEvent::Purchase(p) => self.purchase(now, u, &p, queue),
+            UserEvent::ShareSeen { offer, generation } => {
+                self.out.offers[offer.0 as usize].share_views += 1;
+                if self.logging() {
+                    self.record(now, LogEvent::ShareSeen { user: u, offer: self.offer_id(offer), generation });
+                }
+            }
+            UserEvent::EnrolledFromShare { offer } => self.out.offers[offer.0 as usize].share_enrollments += 1,
+            UserEvent::Shared { offer, generation } => {
+                self.out.offers[offer.0 as usize].shares += 1;
+                if self.logging() {
+                    self.record(now, LogEvent::Shared { user: u, offer: self.offer_id(offer), generation });
+                }
+            }
             UserEvent::HashtagPost { offer } => {
                 self.out.offers[offer.0 as usize].hashtag_posts += 1;
                 if self.logging() {

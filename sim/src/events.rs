@@ -17,6 +17,18 @@ pub enum LogEvent<'a> {
         offer: &'a str,
         tag: &'a str,
     },
+    /// The user saw a shared post of the offer (generation 1: shared by a first sharer).
+    ShareSeen {
+        user: u32,
+        offer: &'a str,
+        generation: u8,
+    },
+    /// The user shared the offer's post with their followers.
+    Shared {
+        user: u32,
+        offer: &'a str,
+        generation: u8,
+    },
     /// Views of a shop surface in one day (`shops.rs`), the first at this time.
     ShopSeen {
         user: u32,

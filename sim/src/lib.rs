@@ -22,6 +22,7 @@ pub mod population;
 pub mod queue;
 pub mod rng;
 pub mod sample;
+pub mod sharing;
 pub mod shops;
 pub mod stable_pick;
 pub mod thresholds;

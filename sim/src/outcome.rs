@@ -120,6 +120,11 @@ pub struct OfferStats {
     pub experiment: Option<Experiment>,
     /// Hashtag sync: posts of the offer's hashtag (each one an enrollment).
     pub hashtag_posts: u64,
+    /// Sharing: views of shared posts, and shares.
+    pub share_views: u64,
+    pub shares: u64,
+    /// Enrollments that followed a view of a shared post.
+    pub share_enrollments: u64,
 }
 
 /// Per-user spend at the offer's merchant during the offer's window, summed over a group of
@@ -210,6 +215,8 @@ pub struct Outcome {
     pub merchants: Vec<crate::attribution::MerchantStats>,
     /// By `World::shops` index: each shop surface's funnel and sales.
     pub shops: Vec<crate::shops::ShopStats>,
+    /// By offer: the reach of its sharing cascade (computed once for the whole run).
+    pub sharing: Vec<crate::sharing::ShareStats>,
 }
 
 impl Outcome {
@@ -290,7 +297,12 @@ impl Outcome {
             surfaces,
             merchants,
             shops,
+            sharing,
         } = other;
+        // The cascades are the whole run's, not a shard's: set once by the engine.
+        if self.sharing.iter().all(|s| *s == Default::default()) && !sharing.is_empty() {
+            self.sharing = sharing;
+        }
         self.funnel.absorb(funnel);
         self.feed.absorb(feed);
         self.faults.absorb(faults);
@@ -462,8 +474,14 @@ impl OfferStats {
             rewards_by_day,
             experiment,
             hashtag_posts,
+            share_views,
+            shares,
+            share_enrollments,
         } = o;
+        self.share_enrollments += share_enrollments;
         self.hashtag_posts += hashtag_posts;
+        self.share_views += share_views;
+        self.shares += shares;
         self.impressions += impressions;
         self.clicks += clicks;
         self.card_entries_abandoned += card_entries_abandoned;

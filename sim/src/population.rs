@@ -8,6 +8,7 @@ use crate::money::Cents;
 use crate::network::PurchaseId;
 use crate::rng::{hash_unit, mix3, Purpose, Stream};
 use crate::sample::{exponential, lognormal};
+use crate::sharing::Cascades;
 use crate::time::{SimTime, SECONDS_PER_DAY, SECONDS_PER_HOUR};
 use crate::world::{Channel, MerchantId, MidId, OfferId, SegmentId, World, DAY_SECONDS};
 
@@ -93,6 +94,20 @@ pub enum UserEvent {
     HashtagPost {
         offer: OfferId,
     },
+    /// The user saw the offer's post because someone they follow shared it (`sharing.rs`).
+    ShareSeen {
+        offer: OfferId,
+        generation: u8,
+    },
+    /// The user shared the offer's post with their followers.
+    Shared {
+        offer: OfferId,
+        generation: u8,
+    },
+    /// The enrollment just before came from a view of a shared post.
+    EnrolledFromShare {
+        offer: OfferId,
+    },
     Purchase(Purchase),
     /// `impressions` views of a shop surface (`World::shops[shop]`) in one day, the first at
     /// this event's time.
@@ -156,7 +171,7 @@ pub fn profile(world: &World, user: u32) -> UserProfile {
 
 /// The offers that target a user: their segment's untagged offers and those of their hashtags,
 /// in offer order, each once.
-fn targeted(world: &World, p: &UserProfile) -> Vec<OfferId> {
+pub(crate) fn targeted(world: &World, p: &UserProfile) -> Vec<OfferId> {
     let a = &world.audiences[p.segment.0 as usize];
     let mut offers = a.untagged.clone();
     for &h in &p.hashtags {
@@ -201,13 +216,52 @@ pub fn assignments(world: &World, t: &Timeline) -> Vec<Assignment> {
 /// all days are laid end to end and the process runs once over their total length (it has no
 /// memory, so this is the same process), which costs one draw per impression plus one, not one
 /// per day: most people see a given offer rarely or never.
-fn impressions(world: &World, user: u32, offer: OfferId, out: &mut Vec<(SimTime, OfferId)>) {
+fn impressions(world: &World, user: u32, offer: OfferId, out: &mut Vec<(SimTime, OfferId, u8)>) {
     let o = &world.offers[offer.0 as usize];
     // Keyed apart from the merchant pick's `mix3(seed, user, candidate)` (another first word).
     let key = mix3(world.seed ^ EXPOSURE_KEY, offer.0 as u64, user as u64);
     let stream = || Stream::new(world.seed, Purpose::Exposure, offer.0 as u64, user as u64);
     let (span, t) = ((o.start, o.end), &o.targeting);
-    exposure_times(world, key, stream, span, t.hours, t.impressions_per_day, |at| out.push((at, offer)));
+    exposure_times(world, key, stream, span, t.hours, t.impressions_per_day, |at| {
+        out.push((at, offer, 0));
+        true
+    });
+    // Moments: a Poisson number of extra impressions in each burst window, from keyed hashes
+    // alone (no stream), so a burst changes nothing else.
+    for (b, &(start, end, mean)) in t.bursts.iter().enumerate() {
+        if end <= start || end > o.end || start < o.start || mean <= 0.0 {
+            continue;
+        }
+        let key = mix3(world.seed ^ BURST_KEY, ((offer.0 as u64) << 16) | b as u64, user as u64);
+        // Inverse CDF of Poisson(mean) at one uniform draw.
+        let u = hash_unit(key, 0);
+        let (mut n, mut p) = (0u64, libm::exp(-mean));
+        let mut cdf = p;
+        while u > cdf && n < 1_000 {
+            n += 1;
+            p *= mean / n as f64;
+            cdf += p;
+        }
+        for k in 0..n {
+            let at = start.0 + (hash_unit(key, k + 1) * (end.0 - start.0) as f64) as u64;
+            out.push((SimTime(at.min(end.0 - 1)), offer, 0));
+        }
+    }
+}
+
+/// The user's first impression of the offer (the first of `impressions`), from the keyed hash
+/// alone.
+pub(crate) fn exposure_times_first(world: &World, user: u32, offer: OfferId) -> Option<SimTime> {
+    let o = &world.offers[offer.0 as usize];
+    let key = mix3(world.seed ^ EXPOSURE_KEY, offer.0 as u64, user as u64);
+    let stream = || Stream::new(world.seed, Purpose::Exposure, offer.0 as u64, user as u64);
+    let (span, t) = ((o.start, o.end), &o.targeting);
+    let mut first = None;
+    exposure_times(world, key, stream, span, t.hours, t.impressions_per_day, |at| {
+        first = Some(at);
+        false
+    });
+    first
 }
 
 /// The arrival times of a Poisson process of `per_day` impressions a day running only inside
@@ -224,7 +278,7 @@ pub(crate) fn exposure_times(
     (start, end): (SimTime, SimTime),
     (h0, h1): (u8, u8),
     per_day: f64,
-    mut emit: impl FnMut(SimTime),
+    mut emit: impl FnMut(SimTime) -> bool,
 ) {
     let rate = per_day / ((h1 - h0) as f64 * SECONDS_PER_HOUR as f64);
     let end = end.min(world.period_end());
@@ -242,7 +296,9 @@ pub(crate) fn exposure_times(
     for (lo, hi) in windows {
         let len = (hi - lo) as f64;
         while t < before + len {
-            emit(SimTime(lo + (t - before) as u64));
+            if !emit(SimTime(lo + (t - before) as u64)) {
+                return;
+            }
             if rng.is_none() {
                 rng = stream.take().map(|f| f());
             }
@@ -263,8 +319,8 @@ pub fn token_for(world: &World, user: u32, link: u32) -> Token {
     Token(z ^ (z >> 31))
 }
 
-/// Simulates one user from their own streams.
-pub fn simulate(world: &World, user: u32) -> Timeline {
+/// Simulates one user from their own streams, with what the sharing cascades bring them.
+pub fn simulate(world: &World, user: u32, cascades: &Cascades) -> Timeline {
     let profile = profile(world, user);
     let mut seen = Vec::new();
     for offer in targeted(world, &profile) {
@@ -272,8 +328,13 @@ pub fn simulate(world: &World, user: u32) -> Timeline {
             impressions(world, user, offer, &mut seen);
         }
     }
+    // Views of shared posts go through the same funnel, marked with their generation.
+    seen.extend(cascades.views_of(user).iter().map(|v| (v.at, v.offer, v.generation.max(1))));
     seen.sort_unstable();
     let mut events = Vec::new();
+    for s in cascades.shares_of(user) {
+        events.push((s.at, UserEvent::Shared { offer: s.offer, generation: s.generation }));
+    }
     let enrollments = funnel(world, user, &profile, &seen, &mut events);
     spend(world, user, &profile, &enrollments, &mut events);
     if !world.shops.is_empty() {
@@ -290,6 +351,9 @@ pub fn simulate(world: &World, user: u32) -> Timeline {
     }
     Timeline { user, profile, events }
 }
+
+/// Mixed into the seed for the impressions of a burst ("burst!!!" in ASCII).
+const BURST_KEY: u64 = 0x6275_7273_7421_2121;
 
 /// Mixed into the seed for whether a person's card is issuer-linked ("issuer!!" in ASCII).
 const ISSUER_KEY: u64 = 0x6973_7375_6572_2121;
@@ -310,7 +374,8 @@ fn shop_visits(world: &World, user: u32, profile: &UserProfile, out: &mut Vec<(S
         let stream = || Stream::new(world.seed, Purpose::ShopExposure, k as u64, user as u64);
         let mut seen = Vec::new();
         exposure_times(world, key, stream, (shop.start, shop.end), shop.hours, shop.impressions_per_day, |t| {
-            seen.push(t)
+            seen.push(t);
+            true
         });
         if seen.is_empty() {
             continue;
@@ -394,6 +459,9 @@ fn attribute(world: &World, events: &mut [(SimTime, UserEvent)]) {
             UserEvent::HashtagPost { offer } => {
                 touches.add(world.offers[offer.0 as usize].merchant, Surface::Hashtag, *t);
             }
+            UserEvent::ShareSeen { offer, .. } => {
+                touches.add(world.offers[offer.0 as usize].merchant, Surface::Share, *t);
+            }
             UserEvent::ShopSeen { shop, .. } | UserEvent::ShopTap { shop } | UserEvent::SiteVisit { shop } => {
                 let s = &world.shops[*shop as usize];
                 touches.add(s.merchant, s.surface, *t);
@@ -409,7 +477,7 @@ fn funnel(
     world: &World,
     user: u32,
     profile: &UserProfile,
-    seen: &[(SimTime, OfferId)],
+    seen: &[(SimTime, OfferId, u8)],
     out: &mut Vec<(SimTime, UserEvent)>,
 ) -> Vec<Enrollment> {
     let seg = &world.segments[profile.segment.0 as usize];
@@ -427,26 +495,30 @@ fn funnel(
     // Per offer seen: (offer, day, index in `out`) of its latest exposure event (impressions come
     // in time order, so only the latest can still be counting).
     let mut exposure_at: Vec<(OfferId, usize, usize)> = Vec::new();
-    for &(t, offer) in seen {
+    for &(t, offer, generation) in seen {
         // A card deleted before a one-tap enrollment could complete counts as gone.
         if let Some(l) = link.as_ref().filter(|l| l.deleted_at <= t.plus_seconds(ONE_TAP_SECONDS)) {
             out.push((l.deleted_at, UserEvent::CardDeleted { token: l.token }));
             link = None;
         }
-        let day = t.day_index();
-        match exposure_at.iter_mut().find(|(o, _, _)| *o == offer) {
-            Some((_, d, i)) if *d == day => {
-                if let UserEvent::Exposure { impressions, .. } = &mut out[*i].1 {
-                    *impressions += 1;
+        if generation > 0 {
+            out.push((t, UserEvent::ShareSeen { offer, generation }));
+        } else {
+            let day = t.day_index();
+            match exposure_at.iter_mut().find(|(o, _, _)| *o == offer) {
+                Some((_, d, i)) if *d == day => {
+                    if let UserEvent::Exposure { impressions, .. } = &mut out[*i].1 {
+                        *impressions += 1;
+                    }
                 }
-            }
-            found => {
-                let at = (offer, day, out.len());
-                match found {
-                    Some(e) => *e = at,
-                    None => exposure_at.push(at),
+                found => {
+                    let at = (offer, day, out.len());
+                    match found {
+                        Some(e) => *e = at,
+                        None => exposure_at.push(at),
+                    }
+                    out.push((t, UserEvent::Exposure { offer, impressions: 1 }));
                 }
-                out.push((t, UserEvent::Exposure { offer, impressions: 1 }));
             }
         }
         let k = match streams.iter().position(|(o, _)| *o == offer) {
@@ -502,6 +574,9 @@ fn funnel(
             // One tap, once the stored card exists (a card entry may still be under way).
             let at = t.plus_seconds(ONE_TAP_SECONDS).max(l.added_at);
             out.push((at, UserEvent::Enrolled { offer, token: l.token, one_tap: true }));
+            if generation > 0 {
+                out.push((at, UserEvent::EnrolledFromShare { offer }));
+            }
             enrollments.push(Enrollment { offer, slot: l.slot, start: at, end: l.deleted_at });
             continue;
         }
@@ -521,6 +596,9 @@ fn funnel(
         };
         out.push((added, UserEvent::CardAdded { slot: 0, token }));
         out.push((added, UserEvent::Enrolled { offer, token, one_tap: false }));
+        if generation > 0 {
+            out.push((added, UserEvent::EnrolledFromShare { offer }));
+        }
         enrollments.push(Enrollment { offer, slot: 0, start: added, end: deleted_at });
         link = Some(Link { token, slot: 0, added_at: added, deleted_at });
     }

@@ -36,6 +36,8 @@ pub enum Purpose {
     ShopDetail = 12,
     /// A user's hashtag posts for one offer with hashtag sync (sub-key: offer index).
     Hashtag = 13,
+    /// A sharer's followers and their delays (sub-key: offer index; entity: the sharer).
+    Share = 14,
 }
 
 /// A deterministic stream of random numbers.

@@ -182,6 +182,9 @@ fn shop(
     if t.holdout != 0.0 {
         pr.push(tp("holdout"), "holdout experiments are for offers; a shop surface cannot hold people out");
     }
+    if !t.bursts.is_empty() {
+        pr.push(tp("bursts"), "bursts (moments) are for offers; give the shop a higher impressions_per_day instead");
+    }
     let shop = Shop {
         id: id.to_string(),
         surface,

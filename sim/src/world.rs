@@ -158,6 +158,8 @@ pub struct Targeting {
     pub impressions_per_day: f64,
     /// Share of the targeted audience held out: never shown the offer (`population::held_out`).
     pub holdout: f64,
+    /// Moments: (start, end, mean extra impressions per targeted person).
+    pub bursts: Vec<(SimTime, SimTime, f64)>,
 }
 
 /// A budget per period of `period` seconds from the offer's start.
@@ -205,6 +207,7 @@ pub struct Offer {
     pub uplift: f64,
     pub targeting: Targeting,
     pub hashtag_sync: Option<HashtagSync>,
+    pub sharing: Option<crate::sharing::Sharing>,
 }
 
 impl Offer {
@@ -245,8 +248,10 @@ impl Offer {
                 hours: (0, 24),
                 impressions_per_day: 1.0,
                 holdout: 0.0,
+                bursts: Vec::new(),
             },
             hashtag_sync: None,
+            sharing: None,
         }
     }
 
@@ -348,7 +353,7 @@ pub fn targeting_index(segments: usize, hashtags: usize, offers: &[Offer]) -> Ve
         (0..segments).map(|_| Audience { untagged: Vec::new(), by_hashtag: vec![Vec::new(); hashtags] }).collect();
     for (k, o) in offers.iter().enumerate() {
         let t = &o.targeting;
-        if t.impressions_per_day <= 0.0 {
+        if t.impressions_per_day <= 0.0 && t.bursts.iter().all(|b| b.2 <= 0.0) {
             continue;
         }
         for (s, a) in index.iter_mut().enumerate() {
@@ -590,6 +595,7 @@ pub fn build<N>(cfg: &ScenarioConfig<N>, schemes: &[String]) -> Result<World, Ve
         schemes,
         tag_index: &tag_index,
         shards,
+        users: pop.users,
     };
     let offers = build_offers(&mut pr, cfg, &ctx, &group_members);
     let surges = build_surges(&mut pr, cfg, &calendar, period_end);
@@ -977,6 +983,7 @@ struct OfferCtx<'a> {
     tag_index: &'a dyn Fn(&str) -> Option<u32>,
     /// Budgets are split between this many shards.
     shards: u32,
+    users: u64,
 }
 
 fn build_offers<N>(
@@ -1065,6 +1072,7 @@ fn offer(
     ctx: &OfferCtx<'_>,
 ) -> Offer {
     let OfferCtx { cal, period_end, segments, tag_index, .. } = *ctx;
+    let ctx_users = ctx.users;
     let p = |k: &str| with_key(base.clone(), k);
     // The offer's date-times are the merchant's local ones.
     let local_offset = ctx.merchants.get(merchant.0 as usize).map_or(0, |m| m.local_offset);
@@ -1198,7 +1206,28 @@ fn offer(
         pr.push(tp("hashtags"), "an empty list targets nobody; remove `hashtags` to target people whatever they post");
     }
     let tags: Vec<u32> = t.hashtags.iter().flatten().filter_map(|h| tag_index(h)).collect();
+    let (offer_start, offer_end) = (start, end);
     let exposure_hours = hours_window(pr, tp("hours"), &t.hours);
+    let mut bursts = Vec::new();
+    for (i, b) in t.bursts.iter().enumerate() {
+        let bp = |k: &str| with_key(with_index(tp("bursts"), i), k);
+        let start = match cal.instant_in(b.start.0, local_offset) {
+            Some(s) if s < period_end => s,
+            _ => {
+                pr.push(bp("start"), format!("{} is outside the activity period", b.start.0));
+                SimTime::ZERO
+            }
+        };
+        if !(1..=MAX_BURST_MINUTES).contains(&b.minutes) {
+            pr.push(bp("minutes"), format!("must be between 1 and {MAX_BURST_MINUTES}, found {}", b.minutes));
+        }
+        check_range(pr, bp("impressions"), b.impressions, 0.0, MAX_IMPRESSIONS_PER_DAY);
+        let burst_end = start.plus_seconds(b.minutes.clamp(1, MAX_BURST_MINUTES) as u64 * 60).min(period_end);
+        if start < offer_start || burst_end > offer_end.min(period_end) {
+            pr.push(bp("start"), "the burst must fall inside the offer's window (start to end)");
+        }
+        bursts.push((start, burst_end, b.impressions));
+    }
     check_range(pr, tp("impressions_per_day"), t.impressions_per_day, 0.0, MAX_IMPRESSIONS_PER_DAY);
     check_range(pr, tp("holdout"), t.holdout, 0.0, 0.99);
     Offer {
@@ -1234,6 +1263,7 @@ fn offer(
             hours: exposure_hours,
             impressions_per_day: t.impressions_per_day,
             holdout: t.holdout,
+            bursts,
         },
         hashtag_sync: o.hashtag_sync.as_ref().map(|h| {
             let tag = h.tag.trim_start_matches('#');
@@ -1247,8 +1277,33 @@ fn offer(
             check_range(pr, with_key(p("hashtag_sync"), "post_rate"), h.post_rate, 0.0, 1.0);
             HashtagSync { tag: tag.to_string(), post_rate: h.post_rate }
         }),
+        sharing: o.sharing.as_ref().map(|s| {
+            let sp = |k: &str| with_key(p("sharing"), k);
+            check_range(pr, sp("share_rate"), s.share_rate, 0.0, 1.0);
+            check_range(pr, sp("followers_median"), s.followers_median, 0.0, MAX_FOLLOWERS_MEDIAN);
+            check_range(pr, sp("followers_sigma"), s.followers_sigma, 0.0, 4.0);
+            check_range(pr, sp("delay_hours"), s.delay_hours, 0.0, 720.0);
+            if s.max_reach == Some(0) || s.max_reach.is_some_and(|m| m > MAX_SHARE_REACH) {
+                pr.push(sp("max_reach"), format!("must be between 1 and {MAX_SHARE_REACH}"));
+            }
+            crate::sharing::Sharing {
+                share_rate: s.share_rate,
+                followers_median: s.followers_median,
+                followers_sigma: s.followers_sigma,
+                delay: s.delay_hours * 3_600.0,
+                max_reach: s.max_reach.unwrap_or((ctx_users * 5).min(5_000_000)).clamp(1, MAX_SHARE_REACH),
+            }
+        }),
     }
 }
+
+/// Longest burst of exposures (a moment), in minutes.
+pub const MAX_BURST_MINUTES: u32 = 24 * 60;
+
+/// Median followers per person, at most.
+pub const MAX_FOLLOWERS_MEDIAN: f64 = 100_000.0;
+/// Views of shared posts per offer, at most (16 bytes each, held for the run).
+pub const MAX_SHARE_REACH: u64 = 20_000_000;
 
 /// The offer rules beyond window and reward, validated.
 struct Rules {

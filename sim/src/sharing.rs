@@ -1,0 +1,192 @@
+//! Sharing: posts are reposted, and each share exposes the sharer's followers. Reach is a
+//! seeded branching process per offer, so a post can go viral or fizzle:
+//!
+//! - **Generation 0**: people the offer targets who share it at their first view of it (each
+//!   with probability `share_rate`, a keyed hash of (offer, person)); their first view is the
+//!   one their own timeline has (`population::exposure_times`), so both agree.
+//! - Each sharer has a heavy-tailed number of followers (lognormal: `followers_median`,
+//!   `followers_sigma`), each a person of the population (a keyed hash of (offer, sharer, k)),
+//!   who sees the shared post after an exponential delay (`delay_hours` on average) and shares
+//!   it in turn with probability `share_rate` — once per person and offer, whatever the number of
+//!   shares that reached them. Views after the offer ends, and people held out of the offer's
+//!   experiment, are left out; the cascade stops at `max_reach` views.
+//!
+//! The cascade is computed once per run, before the people are simulated, from the seed alone
+//! (events in (time, person, generation) order, each draw keyed by the entity it concerns); each
+//! person then finds their share views and their own shares in the index. So the result depends
+//! on neither the thread count nor the shard count.
+
+use crate::bitset::BitSet;
+use crate::population::{exposure_times_first, held_out, profile, targeted};
+use crate::rng::{hash_unit, mix3, Purpose, Stream};
+use crate::sample::{exponential, lognormal};
+use crate::time::SimTime;
+use crate::world::{OfferId, World};
+use serde::Serialize;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+/// "sharing!" in ASCII: the keyed hashes of who shares.
+const SHARE_KEY: u64 = 0x7368_6172_696e_6721;
+/// "follower": the keyed hashes of who follows whom.
+const FOLLOW_KEY: u64 = 0x666f_6c6c_6f77_6572;
+/// Generations followed at most (a cascade that would go deeper is cut, and says so).
+pub const MAX_GENERATIONS: usize = 30;
+/// Seconds from a view to the share it prompts.
+const SHARE_SECONDS: u64 = 60;
+
+/// An offer's sharing settings (`[offers.<id>.sharing]`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sharing {
+    pub share_rate: f64,
+    pub followers_median: f64,
+    pub followers_sigma: f64,
+    /// Mean seconds from a share to a follower's view.
+    pub delay: f64,
+    pub max_reach: u64,
+}
+
+/// One view of a shared post, or one share.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ShareEvent {
+    pub user: u32,
+    pub at: SimTime,
+    pub offer: OfferId,
+    /// The view's generation (1 = a follower of a first sharer), or the sharer's (0 = shared at
+    /// their own first view).
+    pub generation: u8,
+}
+
+/// Reach of one offer's cascade, by generation.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
+pub struct ShareStats {
+    /// People who shared, by generation (0: at their own first view).
+    pub sharers: Vec<u64>,
+    /// Views of shared posts, by generation (index 0: generation 1).
+    pub views: Vec<u64>,
+    /// Distinct people reached by shares.
+    pub people_reached: u64,
+    /// The cascade hit `max_reach` or the generation limit.
+    pub capped: bool,
+}
+
+#[derive(Debug, Default)]
+pub struct Cascades {
+    /// Views of shared posts, by (user, time).
+    pub views: Vec<ShareEvent>,
+    /// Shares, by (user, time).
+    pub shares: Vec<ShareEvent>,
+    /// Per offer (default for offers without sharing).
+    pub stats: Vec<ShareStats>,
+}
+
+impl Cascades {
+    /// No sharing at all (every scenario without `sharing`).
+    pub fn none(world: &World) -> Cascades {
+        Cascades { views: Vec::new(), shares: Vec::new(), stats: vec![ShareStats::default(); world.offers.len()] }
+    }
+
+    fn of(list: &[ShareEvent], user: u32) -> &[ShareEvent] {
+        let lo = list.partition_point(|e| e.user < user);
+        let hi = list.partition_point(|e| e.user <= user);
+        &list[lo..hi]
+    }
+    /// The user's views of shared posts, in time order.
+    pub fn views_of(&self, user: u32) -> &[ShareEvent] {
+        Cascades::of(&self.views, user)
+    }
+    /// The user's own shares, in time order.
+    pub fn shares_of(&self, user: u32) -> &[ShareEvent] {
+        Cascades::of(&self.shares, user)
+    }
+}
+
+fn shares(world: &World, offer: OfferId, user: u32, rate: f64) -> bool {
+    hash_unit(mix3(world.seed ^ SHARE_KEY, offer.0 as u64, user as u64), 0) < rate
+}
+
+/// Every offer's cascade. The first sharers are found by looking at each person once (their
+/// profile and first view), so this costs a pass over the population when an offer shares.
+pub fn cascades(world: &World) -> Cascades {
+    let mut out = Cascades::none(world);
+    let sharing: Vec<(OfferId, &Sharing)> = world
+        .offers
+        .iter()
+        .enumerate()
+        .filter_map(|(i, o)| o.sharing.as_ref().map(|s| (OfferId(i as u32), s)))
+        .collect();
+    if sharing.is_empty() {
+        return out;
+    }
+    let users = u32::try_from(world.users).unwrap_or(u32::MAX);
+    // Generation 0, for every sharing offer at once.
+    let mut roots: Vec<Vec<(SimTime, u32)>> = vec![Vec::new(); world.offers.len()];
+    for u in 0..users {
+        let p = profile(world, u);
+        let mine = targeted(world, &p);
+        for &(o, s) in &sharing {
+            if mine.binary_search(&o).is_err() || held_out(world, u, o) || !shares(world, o, u, s.share_rate) {
+                continue;
+            }
+            if let Some(t) = exposure_times_first(world, u, o) {
+                roots[o.0 as usize].push((t.plus_seconds(SHARE_SECONDS), u));
+            }
+        }
+    }
+    for &(o, s) in &sharing {
+        let offer = &world.offers[o.0 as usize];
+        let end = offer.end.min(world.period_end());
+        let stats = &mut out.stats[o.0 as usize];
+        let mut shared = BitSet::new(users as usize);
+        let mut reached = BitSet::new(users as usize);
+        let mut queue: BinaryHeap<Reverse<(SimTime, u32, u8)>> = BinaryHeap::new();
+        for &(t, u) in &roots[o.0 as usize] {
+            shared.insert(u);
+            queue.push(Reverse((t, u, 0)));
+        }
+        let mut views = 0u64;
+        while let Some(Reverse((t, sharer, g))) = queue.pop() {
+            if stats.sharers.len() <= g as usize {
+                stats.sharers.resize(g as usize + 1, 0);
+            }
+            stats.sharers[g as usize] += 1;
+            out.shares.push(ShareEvent { user: sharer, at: t, offer: o, generation: g });
+            if g as usize + 1 >= MAX_GENERATIONS {
+                stats.capped = true;
+                continue;
+            }
+            let mut rng = Stream::new(world.seed, Purpose::Share, o.0 as u64, sharer as u64);
+            let followers = lognormal(&mut rng, s.followers_median, s.followers_sigma).round().min(users as f64) as u64;
+            for k in 0..followers {
+                let delay = exponential(&mut rng, 1.0 / s.delay.max(1.0));
+                let f = (mix3(world.seed ^ FOLLOW_KEY, ((o.0 as u64) << 32) | sharer as u64, k) % users as u64) as u32;
+                let at = t.plus_seconds(delay.min(1e12) as u64);
+                if f == sharer || at >= end || held_out(world, f, o) {
+                    continue;
+                }
+                if views >= s.max_reach {
+                    stats.capped = true;
+                    break;
+                }
+                views += 1;
+                let gen = g + 1;
+                if stats.views.len() < gen as usize {
+                    stats.views.resize(gen as usize, 0);
+                }
+                stats.views[gen as usize - 1] += 1;
+                if !reached.contains(f) {
+                    reached.insert(f);
+                    stats.people_reached += 1;
+                }
+                out.views.push(ShareEvent { user: f, at, offer: o, generation: gen });
+                if !shared.contains(f) && shares(world, o, f, s.share_rate) {
+                    shared.insert(f);
+                    queue.push(Reverse((at.plus_seconds(SHARE_SECONDS), f, gen)));
+                }
+            }
+        }
+    }
+    out.views.sort_unstable();
+    out.shares.sort_unstable();
+    out
+}
