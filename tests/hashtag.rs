@@ -72,3 +72,21 @@ fn hashtag_sync_changes_nothing_for_people_who_do_not_post() {
     };
     assert_eq!(views(&a), views(&b));
 }
+
+#[test]
+fn a_hashtag_post_reaches_the_posters_followers() {
+    let (r, log) = run(1.0, 1.0);
+    let row = &r["attribution"]["sharing"][0];
+    let posts = funnel(&r, "hashtag")["engagements"].as_u64().unwrap();
+    assert_eq!(row["hashtag_posts"].as_u64(), Some(posts), "{row}");
+    // Followers (a median of 150 per poster) see the post; without `sharing` they do not repost
+    // it: one generation, here cut at the default reach of five views per person (400 people).
+    let views = row["views_by_generation"].as_array().unwrap();
+    assert_eq!(views.len(), 1, "{row}");
+    assert_eq!(views[0].as_u64(), Some(2_000), "{row}");
+    assert_eq!(row["capped"], true);
+    assert!(row["people_reached"].as_u64().unwrap() <= 400);
+    let share_views = log.iter().filter(|e| e["type"] == "share_seen").count() as u64;
+    assert_eq!(share_views, views[0].as_u64().unwrap());
+    assert!(!log.iter().any(|e| e["type"] == "shared"), "posters post, they do not reshare");
+}

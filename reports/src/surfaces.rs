@@ -33,6 +33,8 @@ pub struct Attribution {
 #[derive(Debug, Serialize)]
 pub struct SharingRow {
     pub offer: String,
+    /// Hashtag posts that reached the posters' followers.
+    pub hashtag_posts: u64,
     /// People who shared, by generation (0: at their own first view).
     pub sharers_by_generation: Vec<u64>,
     /// Views of shared posts, by generation (the first is generation 1).
@@ -262,11 +264,12 @@ pub fn build(world: &World, out: &Outcome) -> Attribution {
         .offers
         .iter()
         .enumerate()
-        .filter(|(_, o)| o.sharing.is_some())
+        .filter(|(_, o)| o.sharing.is_some() || o.hashtag_sync.is_some())
         .map(|(i, o)| {
             let st = out.sharing.get(i).cloned().unwrap_or_default();
             SharingRow {
                 offer: o.id.clone(),
+                hashtag_posts: st.posts,
                 sharers_by_generation: st.sharers,
                 views_by_generation: st.views,
                 people_reached: st.people_reached,
@@ -361,8 +364,8 @@ pub fn markdown(s: &mut String, a: &Attribution) {
     }
     if !a.sharing.is_empty() {
         let _ = writeln!(s, "\n### Sharing: reach by generation\n");
-        let _ = writeln!(s, "| Offer | Sharers (generation 0, 1, 2, …) | Views of shared posts (generation 1, 2, …) | People reached | Enrollments | |");
-        let _ = writeln!(s, "|---|---|---|---:|---:|---|");
+        let _ = writeln!(s, "| Offer | Hashtag posts | Sharers (generation 0, 1, 2, …) | Views of shared posts (generation 1, 2, …) | People reached | Enrollments | |");
+        let _ = writeln!(s, "|---|---:|---|---|---:|---:|---|");
         for x in &a.sharing {
             let list = |v: &[u64]| {
                 if v.is_empty() {
@@ -376,6 +379,8 @@ pub fn markdown(s: &mut String, a: &Attribution) {
             let v = &x.views_by_generation;
             let verdict = if x.capped {
                 "capped (max_reach)"
+            } else if v.is_empty() {
+                "no reach"
             } else if v.iter().skip(1).any(|n| *n > v[0]) {
                 "went viral"
             } else {
@@ -383,8 +388,9 @@ pub fn markdown(s: &mut String, a: &Attribution) {
             };
             let _ = writeln!(
                 s,
-                "| {} | {} | {} | {} | {} | {verdict} |",
+                "| {} | {} | {} | {} | {} | {} | {verdict} |",
                 x.offer,
+                count(x.hashtag_posts),
                 list(&x.sharers_by_generation),
                 list(&x.views_by_generation),
                 count(x.people_reached),

@@ -333,7 +333,8 @@ fn default_share_delay_hours() -> f64 {
 #[serde(deny_unknown_fields)]
 pub struct HashtagSyncConfig {
     pub tag: String,
-    /// Posts per impression, among people who can enroll this way.
+    /// Share of the people who can enroll this way who post the hashtag when they first see the
+    /// offer in their feed.
     #[serde(default = "default_post_rate")]
     pub post_rate: f64,
 }

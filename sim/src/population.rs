@@ -358,6 +358,26 @@ const BURST_KEY: u64 = 0x6275_7273_7421_2121;
 /// Mixed into the seed for whether a person's card is issuer-linked ("issuer!!" in ASCII).
 const ISSUER_KEY: u64 = 0x6973_7375_6572_2121;
 
+/// Whether the user's card is issuer-linked (a keyed hash: nothing else they do moves).
+pub(crate) fn issuer_linked(world: &World, user: u32, profile: &UserProfile) -> bool {
+    let share = world.segments[profile.segment.0 as usize].issuer_linked_share;
+    share > 0.0 && hash_unit(mix3(world.seed ^ ISSUER_KEY, user as u64, 0), 0) < share
+}
+
+/// Hashtag sync: whether the user posts the offer's hashtag when they first see the offer in
+/// their feed (an issuer-linked card, then `post_rate`, a keyed hash of person and offer). A
+/// function of (person, offer) alone, so the sharing cascade knows every poster in advance.
+pub(crate) fn hashtag_poster(world: &World, user: u32, profile: &UserProfile, offer: OfferId) -> bool {
+    let Some(h) = &world.offers[offer.0 as usize].hashtag_sync else {
+        return false;
+    };
+    issuer_linked(world, user, profile)
+        && hash_unit(mix3(world.seed ^ POST_KEY, offer.0 as u64, user as u64), 0) < h.post_rate
+}
+
+/// Mixed into the seed for whether a person posts an offer's hashtag ("posttag" in ASCII).
+const POST_KEY: u64 = 0x706f_7374_7461_6721;
+
 /// Mixed into the seed for a shop surface's first impression ("shopseen" in ASCII).
 const SHOP_KEY: u64 = 0x7368_6f70_7365_656e;
 
@@ -484,11 +504,9 @@ fn funnel(
     // One stream per (user, offer), and a fixed number of draws per impression, so that another
     // offer's impressions never shift this offer's decisions.
     let mut streams: Vec<(OfferId, Stream)> = Vec::new();
-    // Hashtag sync: people whose issuer linked their card can enroll by posting an offer's
-    // hashtag; one draw per impression from their own (user, offer) stream.
-    let issuer_linked = seg.issuer_linked_share > 0.0
-        && hash_unit(mix3(world.seed ^ ISSUER_KEY, user as u64, 0), 0) < seg.issuer_linked_share;
-    let mut posts: Vec<(OfferId, Stream)> = Vec::new();
+    // Hashtag sync: offers whose hashtag the user has had the chance to post (at their first
+    // view of the offer in their feed).
+    let mut first_views: Vec<OfferId> = Vec::new();
     let mut link: Option<Link> = None;
     let mut links = 0u32;
     let mut enrollments: Vec<Enrollment> = Vec::new();
@@ -531,16 +549,13 @@ fn funnel(
         let rng = &mut streams[k].1;
         let (click, typing, complete, keep) = (rng.unit(), 60 + rng.below(180), rng.unit(), rng.unit_open_low());
         let enrolled = enrollments.iter().any(|e| e.offer == offer && e.end > t);
-        if let (false, true, Some(h)) = (enrolled, issuer_linked, &world.offers[offer.0 as usize].hashtag_sync) {
-            let k = match posts.iter().position(|(o, _)| *o == offer) {
-                Some(k) => k,
-                None => {
-                    posts.push((offer, Stream::new(world.seed, Purpose::Hashtag, offer.0 as u64, user as u64)));
-                    posts.len() - 1
-                }
-            };
-            if posts[k].1.unit() < h.post_rate {
-                out.push((t, UserEvent::HashtagPost { offer }));
+        let first_view = generation == 0 && !first_views.contains(&offer);
+        if first_view {
+            first_views.push(offer);
+        }
+        if first_view && hashtag_poster(world, user, profile, offer) {
+            out.push((t, UserEvent::HashtagPost { offer }));
+            if !enrolled {
                 // The issuer-linked card: linked to the platform at the first post (unless a
                 // card entered by hand is linked already), then enrolled in one tap.
                 let l = match &link {
@@ -563,8 +578,8 @@ fn funnel(
                 let at = t.plus_seconds(ONE_TAP_SECONDS).max(l.added_at);
                 out.push((at, UserEvent::Enrolled { offer, token: l.token, one_tap: true }));
                 enrollments.push(Enrollment { offer, slot: l.slot, start: at, end: l.deleted_at });
-                continue;
             }
+            continue;
         }
         if enrolled || click >= seg.click_rate {
             continue;

@@ -34,8 +34,7 @@ pub enum Purpose {
     ShopFunnel = 11,
     /// The details of one shop purchase (sub-key: shop index × 2^32 + impression index).
     ShopDetail = 12,
-    /// A user's hashtag posts for one offer with hashtag sync (sub-key: offer index).
-    Hashtag = 13,
+    // 13 was hashtag posts; a post is now a keyed hash of (person, offer) (`hashtag_poster`).
     /// A sharer's followers and their delays (sub-key: offer index; entity: the sharer).
     Share = 14,
 }

@@ -2,8 +2,10 @@
 //! seeded branching process per offer, so a post can go viral or fizzle:
 //!
 //! - **Generation 0**: people the offer targets who share it at their first view of it (each
-//!   with probability `share_rate`, a keyed hash of (offer, person)); their first view is the
-//!   one their own timeline has (`population::exposure_times`), so both agree.
+//!   with probability `share_rate`, a keyed hash of (offer, person)), and with hashtag sync the
+//!   people who post its hashtag then (`population::hashtag_poster`): a post reaches the
+//!   poster's followers too. Their first view is the one their own timeline has
+//!   (`population::exposure_times`), so both agree.
 //! - Each sharer has a heavy-tailed number of followers (lognormal: `followers_median`,
 //!   `followers_sigma`), each a person of the population (a keyed hash of (offer, sharer, k)),
 //!   who sees the shared post after an exponential delay (`delay_hours` on average) and shares
@@ -17,7 +19,7 @@
 //! on neither the thread count nor the shard count.
 
 use crate::bitset::BitSet;
-use crate::population::{exposure_times_first, held_out, profile, targeted};
+use crate::population::{exposure_times_first, hashtag_poster, held_out, profile, targeted};
 use crate::rng::{hash_unit, mix3, Purpose, Stream};
 use crate::sample::{exponential, lognormal};
 use crate::time::SimTime;
@@ -60,6 +62,8 @@ pub struct ShareEvent {
 /// Reach of one offer's cascade, by generation.
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
 pub struct ShareStats {
+    /// Hashtag posts that reached the posters' followers (generation 0, besides the sharers).
+    pub posts: u64,
     /// People who shared, by generation (0: at their own first view).
     pub sharers: Vec<u64>,
     /// Views of shared posts, by generation (index 0: generation 1).
@@ -109,48 +113,73 @@ fn shares(world: &World, offer: OfferId, user: u32, rate: f64) -> bool {
 /// profile and first view), so this costs a pass over the population when an offer shares.
 pub fn cascades(world: &World) -> Cascades {
     let mut out = Cascades::none(world);
-    let sharing: Vec<(OfferId, &Sharing)> = world
+    let users = u32::try_from(world.users).unwrap_or(u32::MAX);
+    // Offers whose posts reach followers: shared ones, and hashtag posts (whose followers see
+    // the post but, without `sharing`, do not reshare it).
+    let quiet = Sharing {
+        share_rate: 0.0,
+        followers_median: 150.0,
+        followers_sigma: 1.0,
+        delay: 3.0 * 3_600.0,
+        max_reach: (world.users * 5).min(5_000_000),
+    };
+    let sharing: Vec<(OfferId, Sharing)> = world
         .offers
         .iter()
         .enumerate()
-        .filter_map(|(i, o)| o.sharing.as_ref().map(|s| (OfferId(i as u32), s)))
+        .filter_map(|(i, o)| match (&o.sharing, &o.hashtag_sync) {
+            (Some(s), _) => Some((OfferId(i as u32), s.clone())),
+            (None, Some(_)) => Some((OfferId(i as u32), quiet.clone())),
+            (None, None) => None,
+        })
         .collect();
     if sharing.is_empty() {
         return out;
     }
-    let users = u32::try_from(world.users).unwrap_or(u32::MAX);
-    // Generation 0, for every sharing offer at once.
-    let mut roots: Vec<Vec<(SimTime, u32)>> = vec![Vec::new(); world.offers.len()];
+    // Generation 0, for every such offer at once: (time, person, posted rather than shared).
+    let mut roots: Vec<Vec<(SimTime, u32, bool)>> = vec![Vec::new(); world.offers.len()];
     for u in 0..users {
         let p = profile(world, u);
         let mine = targeted(world, &p);
-        for &(o, s) in &sharing {
-            if mine.binary_search(&o).is_err() || held_out(world, u, o) || !shares(world, o, u, s.share_rate) {
+        for (o, s) in &sharing {
+            let o = *o;
+            if mine.binary_search(&o).is_err() || held_out(world, u, o) {
+                continue;
+            }
+            let posts = hashtag_poster(world, u, &p, o);
+            if !posts && !shares(world, o, u, s.share_rate) {
                 continue;
             }
             if let Some(t) = exposure_times_first(world, u, o) {
-                roots[o.0 as usize].push((t.plus_seconds(SHARE_SECONDS), u));
+                roots[o.0 as usize].push(if posts { (t, u, true) } else { (t.plus_seconds(SHARE_SECONDS), u, false) });
             }
         }
     }
-    for &(o, s) in &sharing {
+    for (o, s) in &sharing {
+        let o = *o;
         let offer = &world.offers[o.0 as usize];
         let end = offer.end.min(world.period_end());
         let stats = &mut out.stats[o.0 as usize];
         let mut shared = BitSet::new(users as usize);
         let mut reached = BitSet::new(users as usize);
-        let mut queue: BinaryHeap<Reverse<(SimTime, u32, u8)>> = BinaryHeap::new();
-        for &(t, u) in &roots[o.0 as usize] {
+        // (time, person, generation, a hashtag post rather than a share)
+        let mut queue: BinaryHeap<Reverse<(SimTime, u32, u8, bool)>> = BinaryHeap::new();
+        for &(t, u, post) in &roots[o.0 as usize] {
             shared.insert(u);
-            queue.push(Reverse((t, u, 0)));
+            queue.push(Reverse((t, u, 0, post)));
         }
         let mut views = 0u64;
-        while let Some(Reverse((t, sharer, g))) = queue.pop() {
-            if stats.sharers.len() <= g as usize {
-                stats.sharers.resize(g as usize + 1, 0);
+        while let Some(Reverse((t, sharer, g, post))) = queue.pop() {
+            if post {
+                // The poster's own timeline has the post (`HashtagPost`), not a share.
+                stats.posts += 1;
+            } else {
+                if stats.sharers.len() <= g as usize {
+                    stats.sharers.resize(g as usize + 1, 0);
+                }
+                stats.sharers[g as usize] += 1;
+                out.shares.push(ShareEvent { user: sharer, at: t, offer: o, generation: g });
             }
-            stats.sharers[g as usize] += 1;
-            out.shares.push(ShareEvent { user: sharer, at: t, offer: o, generation: g });
             if g as usize + 1 >= MAX_GENERATIONS {
                 stats.capped = true;
                 continue;
@@ -181,7 +210,7 @@ pub fn cascades(world: &World) -> Cascades {
                 out.views.push(ShareEvent { user: f, at, offer: o, generation: gen });
                 if !shared.contains(f) && shares(world, o, f, s.share_rate) {
                     shared.insert(f);
-                    queue.push(Reverse((at.plus_seconds(SHARE_SECONDS), f, gen)));
+                    queue.push(Reverse((at.plus_seconds(SHARE_SECONDS), f, gen, false)));
                 }
             }
         }
