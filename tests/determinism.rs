@@ -107,9 +107,9 @@ fn the_shard_count_is_part_of_the_scenario_and_budgets_still_hold() {
 }
 
 #[test]
-fn every_shop_surface_on_is_deterministic_for_any_thread_count_and_shard_count_keeps_sales_within_stock() {
+fn every_surface_on_is_deterministic_for_any_thread_count_and_shard_count_keeps_sales_within_stock() {
     let dir = tempfile::tempdir().unwrap();
-    for name in ["concert_buy_button.toml", "shop_carousel.toml"] {
+    for name in ["concert_buy_button.toml", "shop_carousel.toml", "lunch_hashtag.toml"] {
         let s = scenario(name);
         let one = run_to(&s, &dir.path().join(format!("{name}-1")), &["--threads", "1"]);
         let two = run_to(&s, &dir.path().join(format!("{name}-2")), &["--threads", "2"]);

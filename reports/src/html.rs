@@ -272,6 +272,43 @@ pub fn render(r: &Report, out: &Outcome) -> String {
         &body,
         2,
     ));
+    // Surfaces side by side: where the spend came from, each surface's funnel, and which paid off.
+    let a = &r.attribution;
+    let _ = write!(
+        s,
+        "<h2>Surfaces and attribution</h2><p class=\"meta\">Each purchase credited to the {} with its merchant within {} days; organic: no touch.</p>",
+        if a.rule == "last_touch" { "last touch" } else { "first touch" },
+        a.window_days
+    );
+    let top = a.surfaces.iter().map(|x| x.spend.0).max().unwrap_or(0).max(1) as f64;
+    let items: Vec<(String, String, f64)> = a
+        .surfaces
+        .iter()
+        .map(|x| (x.surface.to_string(), format!("{} ({}%)", usd(x.spend), x.share_of_spend), x.spend.0 as f64 / top))
+        .collect();
+    s.push_str(&rows("Spend by surface", &items));
+    let body: Vec<Vec<String>> = a
+        .surfaces
+        .iter()
+        .map(|x| {
+            let f = a.funnels.iter().find(|f| f.surface == x.surface);
+            vec![
+                x.surface.to_string(),
+                f.map_or(String::new(), |f| count(f.impressions)),
+                f.map_or(String::new(), |f| format!("{} {}", count(f.engagements), f.engagement)),
+                f.map_or(String::new(), |f| format!("{} {}", count(f.conversions), f.conversion)),
+                count(x.purchases),
+                usd(x.spend),
+                usd(x.net_rewards + x.net_fees),
+                x.roi.map_or("n/a".into(), |d| d.to_string()),
+            ]
+        })
+        .collect();
+    s.push_str(&table(
+        &["Surface", "Impressions", "Engaged", "Converted", "Purchases credited", "Spend", "Rewards + fees", "ROI"],
+        &body,
+        1,
+    ));
     let c = &r.correctness;
     s.push_str("<h2>Correctness against the ground truth</h2>");
     s.push_str(&table(

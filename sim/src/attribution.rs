@@ -83,18 +83,49 @@ impl Default for Attribution {
     }
 }
 
-/// The surfaces that led to a purchase: the first and last touch within the window.
+/// The surfaces that led to a purchase: the first and last touch within the window, and the
+/// chain of every surface touched, in the order first touched.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 pub struct Touch {
     pub first: Surface,
     pub last: Surface,
+    pub chain: Chain,
+}
+
+/// Distinct surfaces in the order first touched, three bits each (at most five: every surface
+/// but organic).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Chain(u16);
+
+impl Chain {
+    fn push(&mut self, s: Surface) {
+        if self.iter().any(|x| x == s) {
+            return;
+        }
+        let n = self.iter().count();
+        self.0 |= (s as u16) << (3 * n);
+    }
+    pub fn iter(self) -> impl Iterator<Item = Surface> {
+        (0..5)
+            .map(move |k| (self.0 >> (3 * k)) & 7)
+            .take_while(|v| *v != 0)
+            .filter_map(|v| Surface::ALL.iter().copied().find(|s| s.index() == v as usize))
+    }
+}
+
+impl Serialize for Chain {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.iter().map(Surface::name))
+    }
 }
 
 impl Touch {
-    pub const ORGANIC: Touch = Touch { first: Surface::Organic, last: Surface::Organic };
-    /// Both touches on one surface (a purchase made on the surface itself).
+    pub const ORGANIC: Touch = Touch { first: Surface::Organic, last: Surface::Organic, chain: Chain(0) };
+    /// Every touch on one surface (a purchase made on the surface itself).
     pub fn on(s: Surface) -> Touch {
-        Touch { first: s, last: s }
+        let mut chain = Chain::default();
+        chain.push(s);
+        Touch { first: s, last: s, chain }
     }
     pub fn credited(self, rule: Rule) -> Surface {
         match rule {
@@ -116,15 +147,20 @@ impl Touches {
     }
     /// The first and last touch with `merchant` within `window` before `at` (organic if none).
     pub fn of(&self, merchant: MerchantId, at: SimTime, window: u64) -> Touch {
-        let mut recent = self
+        let mut t = Touch::ORGANIC;
+        for (i, (_, s, _)) in self
             .list
             .iter()
             .filter(|(m, _, t)| *m == merchant && *t <= at && t.0.saturating_add(window) >= at.0)
-            .map(|(_, s, _)| *s);
-        match recent.next() {
-            None => Touch::ORGANIC,
-            Some(first) => Touch { first, last: recent.next_back().unwrap_or(first) },
+            .enumerate()
+        {
+            if i == 0 {
+                t.first = *s;
+            }
+            t.last = *s;
+            t.chain.push(*s);
         }
+        t
     }
 }
 
@@ -202,5 +238,19 @@ mod tests {
         assert_eq!(t.of(cafe, SimTime(8 * DAY), 7 * DAY), Touch::on(Surface::OfferCard));
         // A touch after the purchase does not count.
         assert_eq!(t.of(cafe, SimTime(DAY - 1), 7 * DAY), Touch::ORGANIC);
+    }
+
+    #[test]
+    fn the_chain_lists_each_surface_once_in_the_order_first_touched() {
+        let mut t = Touches::default();
+        let cafe = MerchantId(0);
+        for (s, day) in [(Surface::Share, 1), (Surface::OfferCard, 2), (Surface::Share, 3), (Surface::Carousel, 4)] {
+            t.add(cafe, s, SimTime(day * DAY));
+        }
+        let touch = t.of(cafe, SimTime(5 * DAY), 7 * DAY);
+        assert_eq!((touch.first, touch.last), (Surface::Share, Surface::Carousel));
+        assert_eq!(touch.chain.iter().collect::<Vec<_>>(), [Surface::Share, Surface::OfferCard, Surface::Carousel]);
+        assert_eq!(serde_json::to_value(touch.chain).unwrap(), serde_json::json!(["share", "offer_card", "carousel"]));
+        assert_eq!(Touch::ORGANIC.chain.iter().count(), 0);
     }
 }
