@@ -84,14 +84,7 @@ pub fn offer_terms(w: &World, o: &Offer) -> Value {
     }
     let all_schemes = (0..w.schemes.len()).all(|i| o.scheme_mask & (1 << i) != 0);
     if !all_schemes {
-        let s: Vec<&str> = w
-            .schemes
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| o.scheme_mask & (1 << i) != 0)
-            .map(|(_, n)| n.as_str())
-            .collect();
-        opt("schemes", Some(json!(s)));
+        opt("schemes", Some(json!(w.scheme_names(o.scheme_mask))));
     }
     if !o.mids.is_empty() {
         let codes: Vec<&str> = o.mids.iter().map(|m| w.mids[m.0 as usize].code.as_str()).collect();

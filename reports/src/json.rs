@@ -226,14 +226,7 @@ fn rules_text(world: &World, o: &Offer) -> String {
         r.push(names.join("/"));
     }
     if o.scheme_mask != u32::MAX {
-        let names: Vec<&str> = world
-            .schemes
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| o.scheme_mask & (1 << i) != 0)
-            .map(|(_, n)| n.as_str())
-            .collect();
-        r.push(format!("{} cards", names.join("/")));
+        r.push(format!("{} cards", world.scheme_names(o.scheme_mask).join("/")));
     }
     if !o.mids.is_empty() {
         let codes: Vec<&str> = o.mids.iter().map(|m| world.mids[m.0 as usize].code.as_str()).collect();

@@ -145,6 +145,7 @@ pub struct Timeline {
     pub events: Vec<(SimTime, UserEvent)>,
 }
 
+#[derive(Clone)]
 struct Link {
     token: Token,
     slot: u8,
@@ -358,6 +359,17 @@ const BURST_KEY: u64 = 0x6275_7273_7421_2121;
 /// Mixed into the seed for whether a person's card is issuer-linked ("issuer!!" in ASCII).
 const ISSUER_KEY: u64 = 0x6973_7375_6572_2121;
 
+/// When a card linked at `added` is deleted: after an exponential time at the segment's rate
+/// (`keep` is the uniform draw), or never.
+fn deleted_at(seg: &crate::world::Segment, added: SimTime, keep: f64) -> SimTime {
+    if seg.card_delete_per_day > 0.0 {
+        let after = -libm::log(keep) / (seg.card_delete_per_day / DAY_SECONDS);
+        added.plus_seconds(after.min(1e15) as u64 + 1)
+    } else {
+        SimTime(u64::MAX)
+    }
+}
+
 /// Whether the user's card is issuer-linked (a keyed hash: nothing else they do moves).
 pub(crate) fn issuer_linked(world: &World, user: u32, profile: &UserProfile) -> bool {
     let share = world.segments[profile.segment.0 as usize].issuer_linked_share;
@@ -559,19 +571,13 @@ fn funnel(
                 // The issuer-linked card: linked to the platform at the first post (unless a
                 // card entered by hand is linked already), then enrolled in one tap.
                 let l = match &link {
-                    Some(l) => Link { token: l.token, slot: l.slot, added_at: l.added_at, deleted_at: l.deleted_at },
+                    Some(l) => l.clone(),
                     None => {
                         let token = token_for(world, user, links);
                         links += 1;
-                        let deleted_at = if seg.card_delete_per_day > 0.0 {
-                            let after = -libm::log(keep) / (seg.card_delete_per_day / DAY_SECONDS);
-                            t.plus_seconds(after.min(1e15) as u64 + 1)
-                        } else {
-                            SimTime(u64::MAX)
-                        };
                         out.push((t, UserEvent::CardAdded { slot: 0, token }));
-                        let l = Link { token, slot: 0, added_at: t, deleted_at };
-                        link = Some(Link { token, slot: 0, added_at: t, deleted_at });
+                        let l = Link { token, slot: 0, added_at: t, deleted_at: deleted_at(seg, t, keep) };
+                        link = Some(l.clone());
                         l
                     }
                 };
@@ -603,12 +609,7 @@ fn funnel(
         let added = t.plus_seconds(typing);
         let token = token_for(world, user, links);
         links += 1;
-        let deleted_at = if seg.card_delete_per_day > 0.0 {
-            let after = -libm::log(keep) / (seg.card_delete_per_day / DAY_SECONDS);
-            added.plus_seconds(after.min(1e15) as u64 + 1)
-        } else {
-            SimTime(u64::MAX)
-        };
+        let deleted_at = deleted_at(seg, added, keep);
         out.push((added, UserEvent::CardAdded { slot: 0, token }));
         out.push((added, UserEvent::Enrolled { offer, token, one_tap: false }));
         if generation > 0 {

@@ -413,6 +413,11 @@ impl World {
     /// The world as shard `s` sees it: every budget (total and per period) is its share, the
     /// budget divided by the shard count in whole cents, the first `budget mod shards` shards
     /// taking one cent more. One shard sees the whole budgets.
+    /// The names of the schemes in a scheme mask, in the world's order.
+    pub fn scheme_names(&self, mask: u32) -> Vec<&str> {
+        self.schemes.iter().enumerate().filter(|(i, _)| mask & (1 << i) != 0).map(|(_, n)| n.as_str()).collect()
+    }
+
     pub fn shard_world(&self, s: u32) -> World {
         let share = |c: Cents| {
             let n = self.shards as i64;
