@@ -148,49 +148,8 @@ enum Command {
     Drive {
         /// The scenario file (TOML).
         scenario: PathBuf,
-        /// The service, on a loopback address: http://127.0.0.1:PORT.
-        #[arg(long)]
-        target: String,
-        /// Pace by the scenario's timeline, compressed: `3600x` is a simulated hour per second
-        /// [default: 3600x].
-        #[arg(long)]
-        speed: Option<String>,
-        /// Pace at a fixed arrival rate instead (`500/s`), or a linear ramp (`100..2000/s`).
-        #[arg(long)]
-        rate: Option<String>,
-        /// Connections (lanes, one request in flight each; one person's requests share a lane).
-        #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..=4096))]
-        connections: u16,
-        /// Timeout of one attempt, in milliseconds.
-        #[arg(long, default_value_t = 5_000)]
-        timeout_ms: u64,
-        /// Retries of an idempotent call (offers, network messages, credits) on 5xx, timeout or
-        /// refused connection, with exponential backoff.
-        #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(0..=10))]
-        retries: u32,
-        /// Stop sending after this many seconds (the report then says incomplete).
-        #[arg(long, default_value_t = 3_600)]
-        max_seconds: u64,
-        /// A condition on the drive, e.g. `p99_latency < 10ms`, `errors == 0`,
-        /// `achieved_rate >= 5000`. `discrepancies == 0` always applies unless given otherwise.
-        #[arg(long = "threshold", value_name = "CONDITION")]
-        thresholds: Vec<String>,
-        /// Only this user's traffic (repeatable): replays one person's story against a fresh
-        /// service.
-        #[arg(long = "user", value_name = "N")]
-        users: Vec<u32>,
-        /// Directory for drive.json and drive.md [default: reports/out/drive/<scenario name>/].
-        #[arg(long)]
-        out: Option<PathBuf>,
-        /// Replace the scenario's seed.
-        #[arg(long)]
-        seed: Option<u64>,
-        /// Worker threads for the reference run (0: one per core).
-        #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u16).range(0..=1024))]
-        threads: u16,
-        /// No progress line.
-        #[arg(long, short)]
-        quiet: bool,
+        #[command(flatten)]
+        options: DriveOptions,
     },
 }
 
@@ -208,39 +167,7 @@ fn main() -> ExitCode {
             regress(files, &opts)
         }
         Command::Serve { port, max_users } => serve(port, max_users),
-        Command::Drive {
-            scenario,
-            target,
-            speed,
-            rate,
-            connections,
-            timeout_ms,
-            retries,
-            max_seconds,
-            thresholds,
-            users,
-            out,
-            seed,
-            threads,
-            quiet,
-        } => {
-            let o = DriveOptions {
-                target,
-                speed,
-                rate,
-                connections: connections as usize,
-                timeout_ms,
-                retries,
-                max_seconds,
-                thresholds,
-                users,
-                out,
-                seed,
-                threads: threads as usize,
-                quiet,
-            };
-            drive(&scenario, &o)
-        }
+        Command::Drive { scenario, options } => drive(&scenario, &options),
         Command::Run { scenario, seed, out, threads, events, quiet } => {
             let loaded = match load_file(&scenario, &Overrides { seed }) {
                 Ok(s) => s,

@@ -827,7 +827,7 @@ impl<'w> Engine<'w> {
             index,
             channel: p.channel,
             scheme: p.scheme,
-            surface: p.touch.credited(world_rule(self.world)),
+            surface: p.touch.credited(self.world.attribution.rule),
         };
         self.out.funnel.purchases += 1;
         self.out.money.spend += p.amount;
@@ -1395,10 +1395,6 @@ impl Counters for View<'_> {
             c.purchase != self.purchase && c.merchant == merchant && since <= c.bought_at && c.bought_at < before
         })
     }
-}
-
-fn world_rule(w: &World) -> crate::attribution::Rule {
-    w.attribution.rule
 }
 
 /// The merchant's local date-time of `t`, when the merchant keeps another time than the

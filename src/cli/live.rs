@@ -50,19 +50,50 @@ pub fn serve(port: u16, max_users: u32) -> ExitCode {
     })
 }
 
+#[derive(clap::Args)]
 pub struct DriveOptions {
+    /// The service, on a loopback address: http://127.0.0.1:PORT.
+    #[arg(long)]
     pub target: String,
+    /// Pace by the scenario's timeline, compressed: `3600x` is a simulated hour per second
+    /// [default: 3600x].
+    #[arg(long)]
     pub speed: Option<String>,
+    /// Pace at a fixed arrival rate instead (`500/s`), or a linear ramp (`100..2000/s`).
+    #[arg(long)]
     pub rate: Option<String>,
-    pub connections: usize,
+    /// Connections (lanes, one request in flight each; one person's requests share a lane).
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..=4096))]
+    pub connections: u16,
+    /// Timeout of one attempt, in milliseconds.
+    #[arg(long, default_value_t = 5_000)]
     pub timeout_ms: u64,
+    /// Retries of an idempotent call (offers, network messages, credits) on 5xx, timeout or
+    /// refused connection, with exponential backoff.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(0..=10))]
     pub retries: u32,
+    /// Stop sending after this many seconds (the report then says incomplete).
+    #[arg(long, default_value_t = 3_600)]
     pub max_seconds: u64,
+    /// A condition on the drive, e.g. `p99_latency < 10ms`, `errors == 0`,
+    /// `achieved_rate >= 5000`. `discrepancies == 0` always applies unless given otherwise.
+    #[arg(long = "threshold", value_name = "CONDITION")]
     pub thresholds: Vec<String>,
+    /// Only this user's traffic (repeatable): replays one person's story against a fresh
+    /// service.
+    #[arg(long = "user", value_name = "N")]
     pub users: Vec<u32>,
+    /// Directory for drive.json and drive.md [default: reports/out/drive/<scenario name>/].
+    #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Replace the scenario's seed.
+    #[arg(long)]
     pub seed: Option<u64>,
-    pub threads: usize,
+    /// Worker threads for the reference run (0: one per core).
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u16).range(0..=1024))]
+    pub threads: u16,
+    /// No progress line.
+    #[arg(long, short)]
     pub quiet: bool,
 }
 
@@ -104,7 +135,7 @@ pub fn drive(path: &Path, o: &DriveOptions) -> ExitCode {
     }
     let users = (!o.users.is_empty()).then(|| o.users.iter().copied().collect::<BTreeSet<u32>>());
     tell!("reference run of {} (seed {})...", w.name, w.seed);
-    let plan = match plan::plan(w, &s.network, o.threads, users) {
+    let plan = match plan::plan(w, &s.network, o.threads as usize, users) {
         Ok(p) => p,
         Err(e) => {
             tell!("error: {e}");
@@ -120,7 +151,7 @@ pub fn drive(path: &Path, o: &DriveOptions) -> ExitCode {
     let opts = Options {
         target: o.target.clone(),
         pace,
-        connections: o.connections,
+        connections: o.connections as usize,
         timeout: Duration::from_millis(o.timeout_ms),
         retries: o.retries,
         max_duration: Duration::from_secs(o.max_seconds),
