@@ -268,18 +268,7 @@ impl Registry {
     }
 }
 
-/// `"-05:00"` → -18000.
+/// `"-05:00"` → -18000: the scenario file's own parser (`config::parse_offset`), within a day.
 pub fn offset_seconds(s: &str) -> Option<i64> {
-    let s = s.trim();
-    if s == "Z" {
-        return Some(0);
-    }
-    let (sign, rest) = match s.as_bytes().first()? {
-        b'+' => (1, &s[1..]),
-        b'-' => (-1, &s[1..]),
-        _ => return None,
-    };
-    let (h, m) = rest.split_once(':')?;
-    let (h, m): (i64, i64) = (h.parse().ok()?, m.parse().ok()?);
-    (h < 24 && m < 60).then_some(sign * (h * 3_600 + m * 60))
+    offersim_sim::config::parse_offset(s).filter(|o| o.abs() < 24 * 3_600).map(i64::from)
 }

@@ -512,7 +512,8 @@ impl<'de> Deserialize<'de> for OffsetInput {
     }
 }
 
-fn parse_offset(s: &str) -> Option<i32> {
+/// `"-05:00"` → -18000 seconds; `"Z"` → 0.
+pub fn parse_offset(s: &str) -> Option<i32> {
     let s = s.trim();
     if s == "Z" || s == "z" {
         return Some(0);
