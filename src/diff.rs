@@ -145,82 +145,29 @@ fn row_names(items: &[Value]) -> Vec<String> {
     (0..items.len()).map(|i| i.to_string()).collect()
 }
 
-/// Every leaf of `v`, in document order, with its path segments.
-fn leaves(v: &Value, path: &mut Vec<String>, out: &mut Vec<(Vec<String>, String)>) {
-    match v {
-        Value::Object(map) => {
-            for (k, child) in map {
-                path.push(k.clone());
-                leaves(child, path, out);
-                path.pop();
-            }
-        }
-        Value::Array(items) => {
-            for (name, child) in row_names(items).into_iter().zip(items) {
-                path.push(name);
-                leaves(child, path, out);
-                path.pop();
-            }
-        }
-        leaf => out.push((path.clone(), text(leaf))),
-    }
+/// One segment of a path, and whether it names a row of an array (shown in brackets).
+#[derive(Debug, Clone)]
+struct Seg {
+    name: String,
+    row: bool,
 }
 
-/// `offers`, `cafe`, `roi` → `offers[cafe].roi` (the first segment of a row is bracketed).
-fn display_path(segs: &[String], array_at: &[bool]) -> String {
+/// `offers`, `cafe`, `roi` → `offers[cafe].roi` (a row's segment is bracketed).
+fn display_path(segs: &[Seg]) -> String {
     let mut s = String::new();
     for (i, seg) in segs.iter().enumerate() {
-        if array_at.get(i).copied().unwrap_or(false) {
+        if seg.row {
             s.push('[');
-            s.push_str(seg);
+            s.push_str(&seg.name);
             s.push(']');
         } else {
             if i > 0 {
                 s.push('.');
             }
-            s.push_str(seg);
+            s.push_str(&seg.name);
         }
     }
     s
-}
-
-/// Which path segments name array elements (for display).
-fn array_positions(v: &Value, segs: &[String]) -> Vec<bool> {
-    let mut at = Vec::with_capacity(segs.len());
-    let mut cur = Some(v);
-    for seg in segs {
-        match cur {
-            Some(Value::Array(items)) => {
-                at.push(true);
-                let names = row_names(items);
-                cur = names.iter().position(|n| n == seg).and_then(|i| items.get(i));
-            }
-            Some(Value::Object(map)) => {
-                at.push(false);
-                cur = map.get(seg);
-            }
-            _ => at.push(false),
-        }
-    }
-    at
-}
-
-/// The node of `v` at `segs` (rows found by their names).
-fn node<'v>(v: &'v Value, segs: &[String]) -> Option<&'v Value> {
-    let mut cur = v;
-    for seg in segs {
-        cur = match cur {
-            Value::Array(items) => items.get(row_names(items).iter().position(|n| n == seg)?)?,
-            Value::Object(map) => map.get(seg)?,
-            _ => return None,
-        };
-    }
-    Some(cur)
-}
-
-/// Every prefix of every leaf path: the nodes a report has.
-fn nodes(leaves: &[(Vec<String>, String)]) -> std::collections::BTreeSet<&[String]> {
-    leaves.iter().flat_map(|(p, _)| (1..=p.len()).map(move |k| &p[..k])).collect()
 }
 
 /// A node as short text: a leaf as is, a row or section as compact JSON, cut at 80 characters.
@@ -236,48 +183,98 @@ fn brief(v: &Value) -> String {
     }
 }
 
+/// Whether a node has at least one leaf (an empty object or array has none: it is not a
+/// field of its own, as in the flattened view).
+fn has_leaf(v: &Value) -> bool {
+    match v {
+        Value::Object(m) => m.values().any(has_leaf),
+        Value::Array(a) => a.iter().any(has_leaf),
+        _ => true,
+    }
+}
+
+/// The walk of both reports at once: every node is visited once, rows are indexed by name once
+/// per array, so the work grows with the size of the reports, not with its square.
+struct Walk<'t> {
+    tolerances: &'t [Tolerance],
+    path: Vec<Seg>,
+    /// Fields that differ or are only in `a`, in `a`'s order.
+    diffs: Vec<Difference>,
+    /// Fields only in `b`, in the order found.
+    added: Vec<Difference>,
+}
+
+impl Walk<'_> {
+    fn names(&self) -> Vec<String> {
+        self.path.iter().map(|s| s.name.clone()).collect()
+    }
+
+    fn child(&mut self, name: String, row: bool, a: Option<&Value>, b: Option<&Value>) {
+        self.path.push(Seg { name, row });
+        match (a, b) {
+            (Some(a), Some(b)) => self.both(a, b),
+            (Some(a), None) if has_leaf(a) => {
+                self.diffs.push(Difference { path: display_path(&self.path), before: Some(brief(a)), after: None })
+            }
+            (None, Some(b)) if has_leaf(b) => {
+                self.added.push(Difference { path: display_path(&self.path), before: None, after: Some(brief(b)) })
+            }
+            _ => {}
+        }
+        self.path.pop();
+    }
+
+    fn both(&mut self, a: &Value, b: &Value) {
+        match (a, b) {
+            (Value::Object(ma), Value::Object(mb)) => {
+                for (k, va) in ma {
+                    self.child(k.clone(), false, Some(va), mb.get(k));
+                }
+                for (k, vb) in mb.iter().filter(|(k, _)| !ma.contains_key(*k)) {
+                    self.child(k.clone(), false, None, Some(vb));
+                }
+            }
+            (Value::Array(xa), Value::Array(xb)) => {
+                let (na, nb) = (row_names(xa), row_names(xb));
+                let in_b: std::collections::HashMap<&str, usize> =
+                    nb.iter().enumerate().map(|(i, n)| (n.as_str(), i)).collect();
+                let in_a: std::collections::HashSet<&str> = na.iter().map(String::as_str).collect();
+                for (name, va) in na.iter().zip(xa) {
+                    let vb = in_b.get(name.as_str()).map(|&i| &xb[i]);
+                    self.child(name.clone(), true, Some(va), vb);
+                }
+                for (name, vb) in nb.iter().zip(xb).filter(|(n, _)| !in_a.contains(n.as_str())) {
+                    self.child(name.clone(), true, None, Some(vb));
+                }
+            }
+            (Value::Object(_) | Value::Array(_), _) | (_, Value::Object(_) | Value::Array(_)) => {
+                // A section on one side, a value on the other.
+                let shown = display_path(&self.path);
+                self.diffs.push(Difference { path: shown, before: Some(brief(a)), after: Some(brief(b)) });
+            }
+            (la, lb) => {
+                let (va, vb) = (text(la), text(lb));
+                if va == vb {
+                    return;
+                }
+                if let (Some(x), Some(y)) = (number(&va), number(&vb)) {
+                    if x == y || self.tolerances.iter().any(|t| t.matches(&self.names()) && t.allows(x, y)) {
+                        return;
+                    }
+                }
+                self.diffs.push(Difference { path: display_path(&self.path), before: Some(va), after: Some(vb) });
+            }
+        }
+    }
+}
+
 /// The fields that differ between `a` and `b`, beyond the tolerances, in `a`'s order (fields
 /// only in `b` last). A row or section present on one side only is one difference.
 pub fn compare(a: &Value, b: &Value, tolerances: &[Tolerance]) -> Vec<Difference> {
-    let (mut la, mut lb) = (Vec::new(), Vec::new());
-    leaves(a, &mut Vec::new(), &mut la);
-    leaves(b, &mut Vec::new(), &mut lb);
-    let in_b: std::collections::BTreeMap<&Vec<String>, &String> = lb.iter().map(|(p, v)| (p, v)).collect();
-    let (nodes_a, nodes_b) = (nodes(&la), nodes(&lb));
-    let mut diffs = Vec::new();
-    let mut gone: std::collections::BTreeSet<Vec<String>> = std::collections::BTreeSet::new();
-    for (path, va) in &la {
-        let Some(vb) = in_b.get(path).copied() else {
-            // The shortest part of the path `b` lacks: one difference for the whole of it.
-            let k = (1..=path.len()).find(|&k| !nodes_b.contains(&path[..k])).unwrap_or(path.len());
-            if gone.insert(path[..k].to_vec()) {
-                let shown = display_path(&path[..k], &array_positions(a, &path[..k]));
-                let before = node(a, &path[..k]).map(brief);
-                diffs.push(Difference { path: shown, before, after: None });
-            }
-            continue;
-        };
-        if vb == va {
-            continue;
-        }
-        if let (Some(x), Some(y)) = (number(va), number(vb)) {
-            if x == y || tolerances.iter().any(|t| t.matches(path) && t.allows(x, y)) {
-                continue;
-            }
-        }
-        let shown = display_path(path, &array_positions(a, path));
-        diffs.push(Difference { path: shown, before: Some(va.clone()), after: Some(vb.clone()) });
-    }
-    let mut added: std::collections::BTreeSet<Vec<String>> = std::collections::BTreeSet::new();
-    for (path, _) in &lb {
-        let Some(k) = (1..=path.len()).find(|&k| !nodes_a.contains(&path[..k])) else {
-            continue;
-        };
-        if added.insert(path[..k].to_vec()) {
-            let shown = display_path(&path[..k], &array_positions(b, &path[..k]));
-            diffs.push(Difference { path: shown, before: None, after: node(b, &path[..k]).map(brief) });
-        }
-    }
+    let mut w = Walk { tolerances, path: Vec::new(), diffs: Vec::new(), added: Vec::new() };
+    w.both(a, b);
+    let Walk { mut diffs, added, .. } = w;
+    diffs.extend(added);
     diffs
 }
 

@@ -5,7 +5,7 @@
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
-use offersim::output::{write_atomic, JsonlLog};
+use offersim::output::{JsonlLog, Staged};
 use offersim::progress::Bar;
 use offersim::{load_file, Diagnostic, Overrides, Scenario};
 use offersim_reports::numbers::{count, usd};
@@ -35,7 +35,7 @@ macro_rules! tell {
 
 mod cli;
 use cli::gates::{diff, regress, RegressOptions};
-use cli::live::{drive, serve, DriveOptions};
+use cli::live::{drive, serve, DriveOptions, ServeOptions};
 use cli::sweep::{sweep, SweepOptions};
 
 #[derive(Parser)]
@@ -135,12 +135,8 @@ enum Command {
     /// Serve the project's own offers platform over the HTTP contract (mocks/README.md) on a
     /// loopback port: the baseline `drive` is demonstrated and measured against.
     Serve {
-        /// The port on 127.0.0.1 (0: any free port; the address is printed).
-        #[arg(long, default_value_t = 8080)]
-        port: u16,
-        /// Users the service holds at most.
-        #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(u32).range(1..=50_000_000))]
-        max_users: u32,
+        #[command(flatten)]
+        options: ServeOptions,
     },
     /// Load-test an offers service: the scenario's users and card network send it real HTTP
     /// requests; its credits are compared with the reference pipeline's, and its latency is
@@ -166,14 +162,21 @@ fn main() -> ExitCode {
             let opts = RegressOptions { update, baselines, out, max_users, threads: threads as usize };
             regress(files, &opts)
         }
-        Command::Serve { port, max_users } => serve(port, max_users),
+        Command::Serve { options } => serve(&options),
         Command::Drive { scenario, options } => drive(&scenario, &options),
         Command::Run { scenario, seed, out, threads, events, quiet } => {
             let loaded = match load_file(&scenario, &Overrides { seed }) {
                 Ok(s) => s,
                 Err(diags) => return invalid(&diags),
             };
-            match run(&loaded, out, threads as usize, events.as_deref(), quiet) {
+            let dir = out.unwrap_or_else(|| Path::new("reports").join("out").join(&loaded.world.name));
+            if let Some(e) = events.as_deref() {
+                if let Err(why) = events_path_is_free(e, &dir, &scenario) {
+                    tell!("error: --events {}: {why}; nothing was run or written", e.display());
+                    return ExitCode::from(2);
+                }
+            }
+            match run(&loaded, &dir, threads as usize, events.as_deref(), quiet) {
                 Ok(true) => ExitCode::SUCCESS,
                 Ok(false) => {
                     tell!("replay: offersim run {} --seed {}", scenario.display(), loaded.world.seed);
@@ -235,23 +238,44 @@ fn check(paths: &[PathBuf]) -> ExitCode {
     }
 }
 
-/// Runs a scenario and writes its reports; `Ok(false)` when a threshold of the scenario failed.
-fn run(s: &Scenario, out: Option<PathBuf>, threads: usize, events: Option<&Path>, quiet: bool) -> Result<bool> {
-    let w = &s.world;
-    let dir = out.unwrap_or_else(|| Path::new("reports").join("out").join(&w.name));
-    let existed = dir.exists();
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create the output directory {}", dir.display()))?;
-    // The event log may live in the output directory; if it cannot be created, the directory
-    // this run made is removed again, so a failed run leaves nothing behind.
-    let mut log = match events.map(JsonlLog::create).transpose() {
-        Ok(log) => log,
-        Err(e) => {
-            if !existed {
-                let _ = std::fs::remove_dir(&dir);
-            }
-            return Err(e);
+/// The files a run writes in its output directory.
+const REPORT_FILES: [&str; 3] = ["report.json", "report.md", "report.html"];
+
+/// Refuses an event log path that a run's other files would overwrite (or that would overwrite
+/// the scenario), before anything runs.
+fn events_path_is_free(events: &Path, dir: &Path, scenario: &Path) -> std::result::Result<(), String> {
+    use offersim::output::resolved;
+    let log = resolved(events);
+    if log == resolved(dir) {
+        return Err("is the output directory itself; name a file".into());
+    }
+    for name in REPORT_FILES {
+        if log == resolved(&dir.join(name)) {
+            return Err(format!("is the run's own {name}, which the report would overwrite"));
         }
-    };
+    }
+    if log == resolved(scenario) {
+        return Err("is the scenario file being run".into());
+    }
+    Ok(())
+}
+
+/// Runs a scenario and writes its reports; `Ok(false)` when a threshold of the scenario failed.
+/// The reports and the event log are put in place together, or none of them (`Staged`); a
+/// failed run removes the output directory if it made it.
+fn run(s: &Scenario, dir: &Path, threads: usize, events: Option<&Path>, quiet: bool) -> Result<bool> {
+    let existed = dir.exists();
+    let result = run_in(s, dir, threads, events, quiet);
+    if result.is_err() && !existed {
+        let _ = std::fs::remove_dir(dir);
+    }
+    result
+}
+
+fn run_in(s: &Scenario, dir: &Path, threads: usize, events: Option<&Path>, quiet: bool) -> Result<bool> {
+    let w = &s.world;
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create the output directory {}", dir.display()))?;
+    let mut log = events.map(JsonlLog::create).transpose()?;
     let bar = Bar::new(w.calendar, !quiet && std::io::stderr().is_terminal());
     let started = Instant::now();
     let result = offersim_sim::run(
@@ -273,10 +297,12 @@ fn run(s: &Scenario, out: Option<PathBuf>, threads: usize, events: Option<&Path>
     };
     let elapsed = started.elapsed();
     let report = offersim_reports::build(w, &outcome);
-    let lines = log.map(|l| l.finish()).transpose()?;
-    write_atomic(&dir.join("report.json"), &offersim_reports::json_text(&report))?;
-    write_atomic(&dir.join("report.md"), &offersim_reports::markdown(&report))?;
-    write_atomic(&dir.join("report.html"), &offersim_reports::html(&report, &outcome))?;
+    let mut staged = Staged::new();
+    let lines = log.map(|l| l.finish(&mut staged)).transpose()?;
+    staged.write(&dir.join("report.json"), &offersim_reports::json_text(&report))?;
+    staged.write(&dir.join("report.md"), &offersim_reports::markdown(&report))?;
+    staged.write(&dir.join("report.html"), &offersim_reports::html(&report, &outcome))?;
+    staged.commit()?;
     let f = &report.funnel;
     let m = &report.money;
     say!(

@@ -1,6 +1,7 @@
 //! Scenario files: read, parse, validate, resolve. Every problem becomes a `Diagnostic` with the
 //! file, the 1-based line and column of the offending text, and what was expected.
 
+use crate::output::ReadError;
 use offersim_mocks::{MockNetwork, NetworkConfig};
 use offersim_sim::config::{PathSeg, Problem, ScenarioConfig};
 use offersim_sim::time::{Calendar, SimTime};
@@ -49,17 +50,15 @@ impl fmt::Display for Diagnostic {
 pub fn load_file(path: &Path, overrides: &Overrides) -> Result<Scenario, Vec<Diagnostic>> {
     let file = path.display().to_string();
     let whole = |message: String| vec![Diagnostic { file: file.clone(), position: None, message }];
-    let meta = std::fs::metadata(path).map_err(|e| whole(format!("cannot read the scenario file: {e}")))?;
-    if meta.is_dir() {
-        return Err(whole("is a directory; give the path of a scenario .toml file".into()));
-    }
-    if meta.len() > MAX_SCENARIO_BYTES {
-        return Err(whole(format!(
-            "is {} bytes; scenario files are limited to {MAX_SCENARIO_BYTES} bytes",
-            meta.len()
-        )));
-    }
-    let bytes = std::fs::read(path).map_err(|e| whole(format!("cannot read the scenario file: {e}")))?;
+    // Bounded as it is read, not by the size the file claims: `/dev/zero` or a pipe is refused
+    // after MAX_SCENARIO_BYTES.
+    let bytes = crate::output::read_bounded(path, MAX_SCENARIO_BYTES).map_err(|e| match e {
+        ReadError::Directory => whole("is a directory; give the path of a scenario .toml file".into()),
+        ReadError::TooLarge { .. } => {
+            whole(format!("is larger than {MAX_SCENARIO_BYTES} bytes, the limit for scenario files"))
+        }
+        ReadError::Io(e) => whole(format!("cannot read the scenario file: {e}")),
+    })?;
     let text = match String::from_utf8(bytes) {
         Ok(t) => t,
         Err(e) => {

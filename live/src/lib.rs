@@ -7,5 +7,6 @@
 
 pub mod contract;
 pub mod drive;
+pub mod guard;
 pub mod program;
 pub mod serve;

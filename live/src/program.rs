@@ -7,7 +7,7 @@
 //! scenario file, so a bad offer is refused with the same messages.
 
 use crate::contract::MerchantBody;
-use chrono::{NaiveDate, NaiveDateTime};
+use chrono::{Datelike, NaiveDate, NaiveDateTime};
 use offersim_sim::config::{DateTimeInput, ScenarioConfig};
 use offersim_sim::world::{self, Channel, Offer, Reward, World};
 use offersim_sim::SimTime;
@@ -135,12 +135,40 @@ impl Registry {
         upsert(&mut self.offers, id, terms);
     }
 
-    /// Builds the service's world for up to `users` users, validating every offer like a
-    /// scenario file (`offers.<id>.<key>: message` for each problem).
+    /// Builds the service's world for up to `users` users, validating every merchant and offer
+    /// like a scenario file (`offers.<id>.<key>: message` for each problem).
     pub fn build(&self, users: u32) -> Result<Program, Vec<String>> {
-        let mut problems = Vec::new();
         if self.offers.is_empty() {
-            problems.push("no offers registered (PUT /v1/offers/{offer} first)".to_string());
+            return Err(vec!["no offers registered (PUT /v1/offers/{offer} first)".to_string()]);
+        }
+        self.build_world(users)
+    }
+
+    /// Validates what is registered so far with the scenario loader's rules, offers or not: a
+    /// registry that passes can always be built once it has offers.
+    pub fn check(&self) -> Result<(), Vec<String>> {
+        self.build_world(1).map(|_| ())
+    }
+
+    fn build_world(&self, users: u32) -> Result<Program, Vec<String>> {
+        let mut problems = Vec::new();
+        if self.merchants.len() > world::MAX_MERCHANTS {
+            problems.push(format!("at most {} merchants can be registered", world::MAX_MERCHANTS));
+        }
+        if self.offers.len() > world::MAX_OFFERS {
+            problems.push(format!("at most {} offers can be registered", world::MAX_OFFERS));
+        }
+        // A terminal id names one terminal of one merchant.
+        let mut owners: std::collections::BTreeMap<&str, &str> = std::collections::BTreeMap::new();
+        for (id, m) in &self.merchants {
+            for code in &m.mids {
+                if let Some(other) = owners.insert(code.as_str(), id.as_str()) {
+                    problems.push(format!(
+                        "merchants.{id}.mids: terminal id `{}` is already registered for merchant `{other}`",
+                        crate::guard::shown(code)
+                    ));
+                }
+            }
         }
         // The window of every offer, in UTC, to place the world's calendar.
         let mut first: Option<NaiveDateTime> = None;
@@ -163,9 +191,23 @@ impl Registry {
                 let at = obj.get(key).cloned().map(serde_json::from_value::<DateTimeInput>);
                 match at {
                     Some(Ok(t)) => {
-                        let utc = t.0 - chrono::Duration::seconds(offset);
-                        first = Some(first.map_or(utc, |f| f.min(utc)));
-                        last = Some(last.map_or(utc, |l| l.max(utc)));
+                        // Checked: a far-off year cannot overflow the arithmetic.
+                        let utc = (world::MIN_YEAR..=world::MAX_YEAR)
+                            .contains(&t.0.year())
+                            .then(|| t.0.checked_sub_signed(chrono::Duration::seconds(offset)))
+                            .flatten();
+                        match utc {
+                            Some(utc) => {
+                                first = Some(first.map_or(utc, |f| f.min(utc)));
+                                last = Some(last.map_or(utc, |l| l.max(utc)));
+                            }
+                            None => problems.push(format!(
+                                "offers.{id}.{key}: the year must be between {} and {}, found {}",
+                                world::MIN_YEAR,
+                                world::MAX_YEAR,
+                                t.0.year()
+                            )),
+                        }
                     }
                     Some(Err(e)) => problems.push(format!("offers.{id}.{key}: {e}")),
                     None => problems.push(format!("offers.{id}.{key}: required (a service needs the window)")),
@@ -199,7 +241,7 @@ impl Registry {
                     .push(format!("merchants.{id}.utc_offset: `{}` is not a UTC offset like \"-05:00\"", m.utc_offset));
             }
             let body = json!({
-                "name": m.name, "category": "registered", "mids": m.mids.len().max(1),
+                "name": m.name, "category": "registered", "mids": m.mids.len(),
                 "basket": { "median": 1, "sigma": 0.1 }, "utc_offset": m.utc_offset,
                 // A service learns channels from the transactions: every one is possible.
                 "channels": { "in_store": 0.5, "online": 0.25, "app": 0.25 },
@@ -211,8 +253,14 @@ impl Registry {
         if !problems.is_empty() {
             return Err(problems);
         }
-        let (Some(first), Some(last)) = (first, last) else {
-            return Err(vec!["no offer has a window".into()]);
+        // Merchants alone (no offer yet) are checked in a world of one day.
+        let (first, last) = match (first, last) {
+            (Some(f), Some(l)) => (f, l),
+            _ if self.offers.is_empty() => {
+                let day = NaiveDate::from_ymd_opt(2000, 1, 2).and_then(|d| d.and_hms_opt(0, 0, 0)).unwrap_or_default();
+                (day, day)
+            }
+            _ => return Err(vec!["no offer has a window".into()]),
         };
         let start: NaiveDate = (first - chrono::Duration::days(1)).date();
         let origin = start.and_hms_opt(0, 0, 0).unwrap_or_default();

@@ -2,18 +2,34 @@
 //! against its committed baseline.
 
 use anyhow::{Context, Result};
-use offersim::output::write_atomic;
+use offersim::output::{write_atomic, Staged};
 use offersim::{load_file, Overrides, Scenario};
 use offersim_reports::numbers::count;
 use offersim_sim::RunOptions;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+/// The largest report read (a year-long scenario's report.json is a few hundred megabytes).
+pub const MAX_REPORT_BYTES: u64 = 2 * 1024 * 1024 * 1024;
+
+/// A report.json's text as a report, or why it is not one.
+fn parse_report(text: &[u8]) -> std::result::Result<serde_json::Value, String> {
+    let v: serde_json::Value =
+        serde_json::from_slice(text).map_err(|e| format!("{}:{}: not JSON: {e}", e.line(), e.column()))?;
+    match v.get("schema").and_then(|s| s.as_str()) {
+        Some(tag) if tag.starts_with("offersim.report/") => Ok(v),
+        Some(tag) => {
+            Err(format!("not an offersim report (its schema is `{}`)", tag.chars().take(60).collect::<String>()))
+        }
+        None => Err("not an offersim report (no \"schema\": \"offersim.report/…\" at the top)".into()),
+    }
+}
+
 /// Reads a report.json, or says why not.
 fn read_report(path: &Path) -> std::result::Result<serde_json::Value, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
-    serde_json::from_str(&text)
-        .map_err(|e| format!("{}:{}:{}: not a JSON report: {e}", path.display(), e.line(), e.column()))
+    let bytes =
+        offersim::output::read_bounded(path, MAX_REPORT_BYTES).map_err(|e| format!("{}: {e}", path.display()))?;
+    parse_report(&bytes).map_err(|e| format!("{}:{e}", path.display()))
 }
 
 /// How many differences are printed before "... and N more".
@@ -108,8 +124,10 @@ pub fn regress(mut files: Vec<PathBuf>, o: &RegressOptions) -> ExitCode {
         let actual = match report_of(&s, o.threads).and_then(|r| {
             std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
             let text = offersim_reports::json_text(&r);
-            write_atomic(&dir.join("report.json"), &text)?;
-            write_atomic(&dir.join("report.md"), &offersim_reports::markdown(&r))?;
+            let mut staged = Staged::new();
+            staged.write(&dir.join("report.json"), &text)?;
+            staged.write(&dir.join("report.md"), &offersim_reports::markdown(&r))?;
+            staged.commit()?;
             Ok(text)
         }) {
             Ok(t) => t,
@@ -119,7 +137,30 @@ pub fn regress(mut files: Vec<PathBuf>, o: &RegressOptions) -> ExitCode {
                 continue;
             }
         };
-        let expected = std::fs::read_to_string(&baseline).ok();
+        // A missing baseline is new; one that cannot be read or is not a report is corrupt,
+        // and never offered for overwriting as if it were new.
+        let expected = match offersim::output::read_bounded(&baseline, MAX_REPORT_BYTES) {
+            Ok(bytes) => match parse_report(&bytes) {
+                Ok(_) => String::from_utf8(bytes).ok(),
+                Err(why) if !o.update => {
+                    tell!(
+                        "CORRUPT {name}: the baseline {}:{why}; restore it (git checkout -- {}) or rewrite it with --update",
+                        baseline.display(),
+                        baseline.display()
+                    );
+                    failed = true;
+                    continue;
+                }
+                Err(_) => None,
+            },
+            Err(offersim::output::ReadError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) if !o.update => {
+                tell!("CORRUPT {name}: the baseline {}: {e}", baseline.display());
+                failed = true;
+                continue;
+            }
+            Err(_) => None,
+        };
         if expected.as_deref() == Some(actual.as_str()) {
             say!("ok     {name}");
             continue;

@@ -7,6 +7,7 @@ use offersim::{load_file, Overrides};
 use offersim_live::drive::pace::Pace;
 use offersim_live::drive::report::{parse_condition, DriveReport};
 use offersim_live::drive::{self, loopback_base, plan, Options, Progress, Wire};
+use offersim_live::serve::Limits;
 use std::collections::BTreeSet;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -19,7 +20,42 @@ fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread().enable_all().build()
 }
 
-pub fn serve(port: u16, max_users: u32) -> ExitCode {
+#[derive(clap::Args)]
+pub struct ServeOptions {
+    /// The port on 127.0.0.1 (0: any free port; the address is printed).
+    #[arg(long, default_value_t = 8080)]
+    pub port: u16,
+    /// Users the service holds at most (more are refused with 422).
+    #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(u32).range(1..=50_000_000))]
+    pub max_users: u32,
+    /// Distinct transaction ids the service holds at most (more are refused with 422).
+    #[arg(long, default_value_t = Limits::DEFAULT_MAX_TRANSACTIONS,
+          value_parser = clap::value_parser!(u32).range(1..=200_000_000))]
+    pub max_transactions: u32,
+    /// Connections served at once; more wait until one closes.
+    #[arg(long, default_value_t = Limits::DEFAULT_MAX_CONNECTIONS as u32,
+          value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub max_connections: u32,
+    /// Seconds a client has to send a request's headers (and the most a kept-alive connection
+    /// stays idle).
+    #[arg(long, default_value_t = Limits::DEFAULT_HEADER_TIMEOUT.as_secs(),
+          value_parser = clap::value_parser!(u64).range(1..=3_600))]
+    pub header_timeout_seconds: u64,
+    /// Seconds from a request's headers to its answer, body included.
+    #[arg(long, default_value_t = Limits::DEFAULT_REQUEST_TIMEOUT.as_secs(),
+          value_parser = clap::value_parser!(u64).range(1..=3_600))]
+    pub request_timeout_seconds: u64,
+}
+
+pub fn serve(o: &ServeOptions) -> ExitCode {
+    let limits = Limits {
+        max_users: o.max_users,
+        max_transactions: o.max_transactions,
+        max_connections: o.max_connections as usize,
+        header_timeout: Duration::from_secs(o.header_timeout_seconds),
+        request_timeout: Duration::from_secs(o.request_timeout_seconds),
+    };
+    let (port, max_users) = (o.port, o.max_users);
     let rt = match runtime() {
         Ok(rt) => rt,
         Err(e) => {
@@ -40,7 +76,7 @@ pub fn serve(port: u16, max_users: u32) -> ExitCode {
         let stop = async {
             let _ = tokio::signal::ctrl_c().await;
         };
-        match offersim_live::serve::serve(listener, max_users, stop).await {
+        match offersim_live::serve::serve(listener, limits, stop).await {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 tell!("error: {e}");

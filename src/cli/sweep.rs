@@ -2,7 +2,7 @@
 
 use crate::invalid;
 use anyhow::Context;
-use offersim::output::write_atomic;
+use offersim::output::{write_atomic, Staged};
 use offersim::progress::Bar;
 use offersim::{load_file, Diagnostic, Overrides, Scenario};
 use offersim_sim::events::Progress as _;
@@ -38,9 +38,13 @@ pub fn sweep(path: &Path, sets: &[String], o: &SweepOptions) -> ExitCode {
         Ok(v) => v,
         Err(e) => return fail(format!("--set {e}")),
     };
-    let text = match std::fs::read_to_string(path) {
+    // load_file read it already, bounded; read again the same way for the variants.
+    let text = match offersim::output::read_bounded(path, offersim::scenario::MAX_SCENARIO_BYTES)
+        .map_err(|e| e.to_string())
+        .and_then(|b| String::from_utf8(b).map_err(|e| e.to_string()))
+    {
         Ok(t) => t,
-        Err(e) => return fail(format!("{}: cannot read: {e}", path.display())),
+        Err(e) => return fail(format!("{}: {e}", path.display())),
     };
     let variants = sw::grid(&settings);
     let mut texts = Vec::new();
@@ -109,11 +113,13 @@ pub fn sweep(path: &Path, sets: &[String], o: &SweepOptions) -> ExitCode {
         }
     }
     let sweep = sw::Sweep::new(&w.name, path, &variants, &seeds, metric, &runs);
-    let written = write_atomic(&dir.join("sweep.md"), &sweep.markdown(&dir)).and_then(|_| {
-        write_atomic(&dir.join("sweep.csv"), &sweep.csv())?;
-        write_atomic(&dir.join("sweep.html"), &sweep.html())?;
-        write_atomic(&dir.join("sweep.json"), &sweep.json())
-    });
+    let mut staged = Staged::new();
+    let written = staged
+        .write(&dir.join("sweep.md"), &sweep.markdown(&dir))
+        .and_then(|_| staged.write(&dir.join("sweep.csv"), &sweep.csv()))
+        .and_then(|_| staged.write(&dir.join("sweep.html"), &sweep.html()))
+        .and_then(|_| staged.write(&dir.join("sweep.json"), &sweep.json()))
+        .and_then(|_| staged.commit());
     if let Err(e) = written {
         tell!("error: {e:#}");
         return ExitCode::from(1);

@@ -4,10 +4,20 @@
 //!
 //! State: the registry (merchants and offers) until the first traffic request, then the built
 //! program, fixed for the life of the process (a PUT after that is refused with 409). Requests
-//! are applied one at a time under a lock, in the order they arrive.
+//! are applied one at a time under a lock, in the order they arrive. A request is validated in
+//! full before it changes anything, so a refused one leaves no trace.
+//!
+//! Limits (`Limits`, and `guard` for ids): every id is bounded, every collection is bounded by
+//! users, transactions or the scenario loader's limits, bodies by `MAX_BODY_BYTES`; connections
+//! by `listen`. Nothing a client sends is echoed at length or if it could be a card number.
+
+mod listen;
+pub use listen::{serve, Limits};
 
 use crate::contract::*;
+use crate::guard::{self, shown};
 use crate::program::{Program, Registry};
+use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -26,20 +36,29 @@ use std::sync::{Arc, Mutex};
 pub const PAGE: usize = 1_000;
 pub const MAX_PAGE: usize = 10_000;
 
+/// The largest request body (a network message is under 1 KiB, an offer's terms a few).
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// How many times one user can link a card (each link is a new token the service keeps).
+pub const MAX_LINKS_PER_USER: u32 = 64;
+
 pub struct Service {
     registry: Registry,
-    max_users: u32,
+    limits: Limits,
     running: Option<Running>,
 }
 
 struct Running {
     live: Live,
+    max_transactions: u32,
     origin: chrono::NaiveDateTime,
     mids: BTreeMap<String, u32>,
     offers: BTreeMap<String, OfferId>,
     users: BTreeMap<String, u32>,
     /// Per user: the card handles entered, by slot.
     slots: Vec<Vec<String>>,
+    /// Per user: cards linked so far (each link is a token kept).
+    links: Vec<u32>,
     /// Card handle → (user, slot, its token while linked).
     cards: BTreeMap<String, (u32, u8, Option<Token>)>,
     /// Token text → (user, token, card handle).
@@ -57,7 +76,8 @@ struct Refusal(StatusCode, String);
 
 impl IntoResponse for Refusal {
     fn into_response(self) -> Response {
-        (self.0, Json(ErrorBody { error: self.1 })).into_response()
+        // Whatever went into the message, no card number and no megabyte comes out.
+        (self.0, Json(ErrorBody { error: guard::scrub(&self.1) })).into_response()
     }
 }
 
@@ -71,26 +91,34 @@ fn not_found(msg: impl Into<String>) -> Refusal {
     Refusal(StatusCode::NOT_FOUND, msg.into())
 }
 
+/// An id from a path or a body, bounded (`guard::id`).
+fn checked<'a>(what: &str, s: &'a str) -> Result<&'a str, Refusal> {
+    guard::id(what, s).map_err(unprocessable)
+}
+
 impl Service {
-    pub fn new(max_users: u32) -> Service {
-        Service { registry: Registry::default(), max_users, running: None }
+    pub fn new(limits: Limits) -> Service {
+        Service { registry: Registry::default(), limits, running: None }
     }
 
     /// The program, built at the first traffic request.
     fn running(&mut self) -> Result<&mut Running, Refusal> {
         if self.running.is_none() {
+            let max_users = self.limits.max_users;
             let Program { world, origin, mids } =
-                self.registry.build(self.max_users).map_err(|ps| unprocessable(ps.join("; ")))?;
+                self.registry.build(max_users).map_err(|ps| unprocessable(ps.join("; ")))?;
             let offers = world.offers.iter().enumerate().map(|(i, o)| (o.id.clone(), OfferId(i as u32))).collect();
             // The world lives as long as the service process (it is built once).
             let world: &'static offersim_sim::World = Box::leak(Box::new(world));
             self.running = Some(Running {
-                live: Live::new(world, self.max_users),
+                live: Live::new(world, max_users),
+                max_transactions: self.limits.max_transactions,
                 origin,
                 mids,
                 offers,
                 users: BTreeMap::new(),
                 slots: Vec::new(),
+                links: Vec::new(),
                 cards: BTreeMap::new(),
                 tokens: BTreeMap::new(),
                 next_token: 0,
@@ -122,34 +150,52 @@ impl Running {
     }
 
     fn instant(&self, text: &str, what: &str) -> Result<SimTime, Refusal> {
-        let utc = parse_time(text).ok_or_else(|| bad(format!("{what}: `{text}` is not an RFC 3339 time")))?;
-        let secs = (utc - self.origin).num_seconds();
+        let utc = parse_time(text).ok_or_else(|| bad(format!("{what}: `{}` is not an RFC 3339 time", shown(text))))?;
+        let secs = utc.signed_duration_since(self.origin).num_seconds();
         u64::try_from(secs)
             .map(SimTime)
-            .map_err(|_| unprocessable(format!("{what}: {text} is before the program's first day")))
+            .map_err(|_| unprocessable(format!("{what}: {} is before the program's first day", shown(text))))
     }
 
-    fn txn(&mut self, id: &str) -> u32 {
+    /// The dense number of a transaction id, registered on first sight (at most
+    /// `max_transactions` of them).
+    fn txn(&mut self, id: &str) -> Result<u32, Refusal> {
         if let Some(&i) = self.txns.get(id) {
-            return i;
+            return Ok(i);
         }
         let i = self.txn_names.len() as u32;
+        if i >= self.max_transactions {
+            return Err(unprocessable(format!(
+                "this service holds at most {} transactions (offersim serve --max-transactions)",
+                self.max_transactions
+            )));
+        }
         self.txns.insert(id.to_string(), i);
         self.txn_names.push(id.to_string());
-        i
+        Ok(i)
     }
 }
 
 fn refusal(e: LiveError) -> Refusal {
     match e {
-        LiveError::TooManyUsers(..) => Refusal(StatusCode::INSUFFICIENT_STORAGE, e.to_string()),
+        // The client asked for more users than the service was started for: its refusal, a 4xx.
+        LiveError::TooManyUsers(_, max) => unprocessable(format!(
+            "this service holds at most {max} users (offersim serve --max-users); no more can link a card"
+        )),
         LiveError::NotLinked => Refusal(StatusCode::CONFLICT, e.to_string()),
         LiveError::AlreadyEnrolled => Refusal(StatusCode::OK, e.to_string()),
     }
 }
 
-fn lock(s: &Shared) -> std::sync::MutexGuard<'_, Service> {
-    s.lock().unwrap_or_else(|e| e.into_inner())
+/// The service, or a refusal if an earlier request panicked while holding it: its state may be
+/// half-changed, and a reference that might be wrong must say so rather than answer.
+fn lock(s: &Shared) -> Result<std::sync::MutexGuard<'_, Service>, Refusal> {
+    s.lock().map_err(|_| {
+        Refusal(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the service failed on an earlier request and its state cannot be trusted; restart it".into(),
+        )
+    })
 }
 
 /// Parses a JSON body, refusing it with 400 and serde's message.
@@ -157,32 +203,60 @@ fn body<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T, Refusal> {
     serde_json::from_slice(bytes).map_err(|e| bad(format!("body: {e}")))
 }
 
-async fn put_merchant(State(s): State<Shared>, Path(id): Path<String>, bytes: axum::body::Bytes) -> Response {
+/// A path segment, or the refusal of one that could not be read.
+fn segment(p: Result<Path<String>, PathRejection>) -> Result<String, Refusal> {
+    p.map(|Path(s)| s).map_err(|e| bad(format!("path: {}", e.body_text())))
+}
+
+async fn put_merchant(
+    State(s): State<Shared>,
+    id: Result<Path<String>, PathRejection>,
+    bytes: axum::body::Bytes,
+) -> Response {
     let run = || -> Result<_, Refusal> {
-        let mut s = lock(&s);
-        s.fixed()?;
+        let id = segment(id)?;
+        checked("merchant", &id)?;
         let b: MerchantBody = body(&bytes)?;
-        if crate::program::offset_seconds(&b.utc_offset).is_none() || b.mids.is_empty() {
-            return Err(unprocessable("utc_offset must look like \"-05:00\" and mids must not be empty"));
+        if b.name.len() > guard::MAX_NAME_BYTES {
+            return Err(unprocessable(format!("merchants.{id}.name: longer than {} bytes", guard::MAX_NAME_BYTES)));
         }
-        s.registry.merchant(&id, b);
+        if b.mids.len() > offersim_sim::world::MAX_MIDS_PER_MERCHANT as usize {
+            return Err(unprocessable(format!(
+                "merchants.{id}.mids: must be between 1 and {}, found {}",
+                offersim_sim::world::MAX_MIDS_PER_MERCHANT,
+                b.mids.len()
+            )));
+        }
+        for m in &b.mids {
+            checked(&format!("merchants.{id}.mids"), m)?;
+        }
+        let mut s = lock(&s)?;
+        s.fixed()?;
+        // Validated before it is kept, with the scenario file's rules and messages.
+        let mut next = s.registry.clone();
+        next.merchant(&id, b);
+        next.check().map_err(|ps| unprocessable(ps.join("; ")))?;
+        s.registry = next;
         Ok(StatusCode::NO_CONTENT)
     };
     run().into_response()
 }
 
-async fn put_offer(State(s): State<Shared>, Path(id): Path<String>, bytes: axum::body::Bytes) -> Response {
+async fn put_offer(
+    State(s): State<Shared>,
+    id: Result<Path<String>, PathRejection>,
+    bytes: axum::body::Bytes,
+) -> Response {
     let run = || -> Result<_, Refusal> {
-        let mut s = lock(&s);
-        s.fixed()?;
+        let id = segment(id)?;
+        checked("offer", &id)?;
         let terms: serde_json::Value = body(&bytes)?;
-        let before = s.registry.clone();
-        s.registry.offer(&id, terms);
-        // Validated at once, with the scenario file's rules and messages.
-        if let Err(ps) = s.registry.build(1) {
-            s.registry = before;
-            return Err(unprocessable(ps.join("; ")));
-        }
+        let mut s = lock(&s)?;
+        s.fixed()?;
+        let mut next = s.registry.clone();
+        next.offer(&id, terms);
+        next.build(1).map_err(|ps| unprocessable(ps.join("; ")))?;
+        s.registry = next;
         Ok(StatusCode::NO_CONTENT)
     };
     run().into_response()
@@ -190,28 +264,35 @@ async fn put_offer(State(s): State<Shared>, Path(id): Path<String>, bytes: axum:
 
 async fn post_card(
     State(s): State<Shared>,
-    Path(user): Path<String>,
+    user: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
     bytes: axum::body::Bytes,
 ) -> Response {
     let run = || -> Result<_, Refusal> {
-        let mut s = lock(&s);
-        let max = s.max_users;
+        let user = segment(user)?;
+        checked("user", &user)?;
+        let b: CardBody = body(&bytes)?;
+        guard::card_handle("card", &b.card).map_err(unprocessable)?;
+        let mut s = lock(&s)?;
+        let max = s.limits.max_users;
         let r = s.running()?;
         let at = r.time(&headers)?;
-        let b: CardBody = body(&bytes)?;
-        if b.card.chars().filter(|c| c.is_ascii_digit()).count() >= 12 {
-            return Err(unprocessable("that looks like a card number: send the card's opaque handle"));
+        let known = r.users.get(&user).copied();
+        if known.is_none() && r.users.len() as u32 >= max {
+            return Err(refusal(LiveError::TooManyUsers(r.users.len() as u32, max)));
         }
-        let u = match r.users.get(&user) {
-            Some(&u) => u,
+        if known.is_some_and(|u| r.links[u as usize] >= MAX_LINKS_PER_USER) {
+            return Err(unprocessable(format!(
+                "this user has linked cards {MAX_LINKS_PER_USER} times, the most the service keeps"
+            )));
+        }
+        let u = match known {
+            Some(u) => u,
             None => {
                 let u = r.users.len() as u32;
-                if u >= max {
-                    return Err(refusal(LiveError::TooManyUsers(u, max)));
-                }
                 r.users.insert(user.clone(), u);
                 r.slots.push(Vec::new());
+                r.links.push(0);
                 u
             }
         };
@@ -235,6 +316,7 @@ async fn post_card(
         r.next_token += 1;
         let token = Token(r.next_token);
         r.live.card_added(at, u, slot, token).map_err(refusal)?;
+        r.links[u as usize] += 1;
         r.cards.insert(b.card.clone(), (u, slot, Some(token)));
         r.tokens.insert(token.to_string(), (u, token, b.card));
         Ok((StatusCode::CREATED, Json(TokenAnswer { token: token.to_string() })))
@@ -242,9 +324,15 @@ async fn post_card(
     run().into_response()
 }
 
-async fn delete_card(State(s): State<Shared>, Path(token): Path<String>, headers: HeaderMap) -> Response {
+async fn delete_card(
+    State(s): State<Shared>,
+    token: Result<Path<String>, PathRejection>,
+    headers: HeaderMap,
+) -> Response {
     let run = || -> Result<_, Refusal> {
-        let mut s = lock(&s);
+        let token = segment(token)?;
+        checked("token", &token)?;
+        let mut s = lock(&s)?;
         let r = s.running()?;
         let at = r.time(&headers)?;
         let (u, t, card) = r.tokens.get(&token).cloned().ok_or_else(|| not_found("unknown token"))?;
@@ -259,11 +347,13 @@ async fn delete_card(State(s): State<Shared>, Path(token): Path<String>, headers
 
 async fn post_enrollment(State(s): State<Shared>, headers: HeaderMap, bytes: axum::body::Bytes) -> Response {
     let run = || -> Result<_, Refusal> {
-        let mut s = lock(&s);
+        let b: EnrollmentBody = body(&bytes)?;
+        checked("token", &b.token)?;
+        checked("offer", &b.offer)?;
+        let mut s = lock(&s)?;
         let r = s.running()?;
         let at = r.time(&headers)?;
-        let b: EnrollmentBody = body(&bytes)?;
-        let offer = *r.offers.get(&b.offer).ok_or_else(|| not_found(format!("unknown offer `{}`", b.offer)))?;
+        let offer = *r.offers.get(&b.offer).ok_or_else(|| not_found(format!("unknown offer `{}`", shown(&b.offer))))?;
         let &(u, t, _) = r.tokens.get(&b.token).ok_or_else(|| not_found("unknown token"))?;
         match r.live.enrolled(at, u, t, offer) {
             Ok(()) => Ok(StatusCode::CREATED),
@@ -276,10 +366,18 @@ async fn post_enrollment(State(s): State<Shared>, headers: HeaderMap, bytes: axu
 
 async fn post_message(State(s): State<Shared>, headers: HeaderMap, bytes: axum::body::Bytes) -> Response {
     let run = || -> Result<_, Refusal> {
-        let mut s = lock(&s);
+        let b: MessageBody = body(&bytes)?;
+        // A card number is refused whether or not the card is one of this service's.
+        guard::card_handle("card", &b.card).map_err(unprocessable)?;
+        checked("idempotency_key", &b.idempotency_key)?;
+        checked("transaction", &b.transaction)?;
+        checked("mid", &b.mid)?;
+        if let Some(r) = &b.referenced {
+            checked("referenced", r)?;
+        }
+        let mut s = lock(&s)?;
         let r = s.running()?;
         let at = r.time(&headers)?;
-        let b: MessageBody = body(&bytes)?;
         let Some(&(user, slot, _)) = r.cards.get(&b.card) else {
             // Not a card of this service's: nothing to do.
             return Ok(Json(MessageAnswer { duplicate: false }));
@@ -297,16 +395,16 @@ async fn post_message(State(s): State<Shared>, headers: HeaderMap, bytes: axum::
                 "times out of order: purchase_time <= network_time <= X-Offersim-Time (a message cannot arrive before the network sent it)",
             ));
         }
-        let channel = channel(&b.channel).ok_or_else(|| bad(format!("channel: unknown `{}`", b.channel)))?;
+        let channel = channel(&b.channel).ok_or_else(|| bad(format!("channel: unknown `{}`", shown(&b.channel))))?;
         let world = r.live.world();
         let scheme = world.schemes.iter().position(|x| *x == b.scheme).unwrap_or(world.schemes.len()).min(31) as u8;
         let (mid, mid_known) = match r.mids.get(&b.mid) {
             Some(&m) => (MidId(m), true),
             None => (MidId(0), false),
         };
-        let index = r.txn(&b.transaction);
+        let index = r.txn(&b.transaction)?;
         let purchase = match (b.kind, &b.referenced) {
-            (Kind::Refund, Some(original)) => PurchaseId { user, seq: r.txn(original) },
+            (Kind::Refund, Some(original)) => PurchaseId { user, seq: r.txn(original)? },
             _ => PurchaseId { user, seq: index },
         };
         let m = NetworkMessage {
@@ -343,9 +441,10 @@ fn state_of(c: &CreditView) -> &'static str {
     }
 }
 
-async fn get_credits(State(s): State<Shared>, Query(q): Query<CreditsQuery>) -> Response {
+async fn get_credits(State(s): State<Shared>, q: Result<Query<CreditsQuery>, QueryRejection>) -> Response {
     let run = || -> Result<_, Refusal> {
-        let mut s = lock(&s);
+        let Query(q) = q.map_err(|e| bad(format!("query: {}", e.body_text())))?;
+        let mut s = lock(&s)?;
         if s.running.is_none() {
             return Ok(Json(CreditsPage { credits: Vec::new(), next: None }));
         }
@@ -356,7 +455,7 @@ async fn get_credits(State(s): State<Shared>, Query(q): Query<CreditsQuery>) -> 
                 let mut it = c.split('.').map(|x| x.parse::<u32>());
                 match (it.next(), it.next(), it.next()) {
                     (Some(Ok(u)), Some(Ok(q)), Some(Ok(o))) => Some((PurchaseId { user: u, seq: q }, OfferId(o))),
-                    _ => return Err(bad(format!("after: `{c}` is not a cursor from this service"))),
+                    _ => return Err(bad(format!("after: `{}` is not a cursor from this service", shown(c)))),
                 }
             }
         };
@@ -394,9 +493,9 @@ async fn health() -> &'static str {
     "ok"
 }
 
-/// The service's routes, over a fresh state for up to `max_users` users.
-pub fn router(max_users: u32) -> Router {
-    let state: Shared = Arc::new(Mutex::new(Service::new(max_users)));
+/// The service's routes, over a fresh state within `limits`.
+pub fn router(limits: Limits) -> Router {
+    let state: Shared = Arc::new(Mutex::new(Service::new(limits)));
     Router::new()
         .route("/v1/health", get(health))
         .route("/v1/merchants/{merchant}", put(put_merchant))
@@ -406,14 +505,6 @@ pub fn router(max_users: u32) -> Router {
         .route("/v1/enrollments", post(post_enrollment))
         .route("/v1/network/messages", post(post_message))
         .route("/v1/credits", get(get_credits))
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
-}
-
-/// Serves `router` on `listener` until `shutdown` resolves.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    max_users: u32,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    axum::serve(listener, router(max_users)).with_graceful_shutdown(shutdown).await
 }
