@@ -1,0 +1,156 @@
+//! Files on a bad day: odd paths for the event log, a full disk while writing reports, endless
+//! inputs, corrupt baselines. Nothing is half-written, nothing that is not a regular file is
+//! replaced, nothing is read without bound.
+
+mod common;
+use common::*;
+use std::os::unix::fs::FileTypeExt;
+use std::path::Path;
+use std::process::Command;
+
+fn code(o: &std::process::Output) -> i32 {
+    o.status.code().expect("exited")
+}
+
+fn stderr(o: &std::process::Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn cafe_to(out: &Path, extra: &[&str]) -> std::process::Output {
+    let mut args = vec!["run", "scenarios/cafe.toml", "--out", out.to_str().unwrap(), "--quiet"];
+    args.extend_from_slice(extra);
+    offersim(&args)
+}
+
+#[test]
+fn an_event_log_to_a_fifo_is_streamed_and_the_fifo_stays_a_fifo() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("events.fifo");
+    assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read_to_string(fifo).unwrap())
+    };
+    let o = cafe_to(&dir.path().join("out"), &["--events", fifo.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let read = reader.join().unwrap();
+    assert!(read.lines().count() > 1_000, "{} lines through the FIFO", read.lines().count());
+    assert!(std::fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo(), "the FIFO was replaced");
+    assert!(!dir.path().join("events.fifo.partial").exists());
+}
+
+#[test]
+fn an_event_log_through_a_symbolic_link_fills_the_file_and_keeps_the_link() {
+    let dir = tempfile::tempdir().unwrap();
+    let real = dir.path().join("real.jsonl");
+    std::fs::write(&real, "").unwrap();
+    let link = dir.path().join("link.jsonl");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    let o = cafe_to(&dir.path().join("out"), &["--events", link.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink(), "the link was replaced");
+    assert!(std::fs::read_to_string(&real).unwrap().lines().count() > 1_000);
+}
+
+#[test]
+fn an_event_log_the_run_would_overwrite_is_refused_before_running() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    for (events, why) in [
+        (out.join("report.json"), "report.json"),
+        (out.join(".").join("report.html"), "report.html"),
+        (out.clone(), "output directory"),
+        (root().join("scenarios").join("cafe.toml"), "scenario file"),
+    ] {
+        let o = cafe_to(&out, &["--events", events.to_str().unwrap()]);
+        assert_eq!(code(&o), 2, "{}: {}", events.display(), stderr(&o));
+        assert!(stderr(&o).contains(why) && stderr(&o).contains("nothing was run"), "{}", stderr(&o));
+        assert!(!out.exists(), "the run went ahead for {}", events.display());
+    }
+}
+
+#[test]
+fn a_full_disk_while_writing_reports_leaves_the_earlier_reports_whole_and_no_partial_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let first = cafe_to(&out, &["--seed", "1"]);
+    assert!(first.status.success(), "{}", stderr(&first));
+    let before: Vec<Vec<u8>> =
+        ["report.json", "report.md", "report.html"].iter().map(|f| std::fs::read(out.join(f)).unwrap()).collect();
+    // Files may grow to 40 KiB: report.json and report.md fit, report.html (about 50 KiB) does
+    // not, as on a disk that fills up part way.
+    assert!(before[0].len() < 40 * 1024 && before[2].len() > 40 * 1024, "the sizes this test relies on changed");
+    let o = Command::new("bash")
+        .args(["-c", r#"trap '' XFSZ; ulimit -f 40; exec "$0" "$@""#, env!("CARGO_BIN_EXE_offersim")])
+        .args(["run", "scenarios/cafe.toml", "--seed", "2", "--quiet", "--out", out.to_str().unwrap()])
+        .current_dir(root())
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(stderr(&o).contains("report.html"), "{}", stderr(&o));
+    let after: Vec<Vec<u8>> =
+        ["report.json", "report.md", "report.html"].iter().map(|f| std::fs::read(out.join(f)).unwrap()).collect();
+    assert!(before == after, "the earlier run's reports changed");
+    let names: Vec<String> =
+        std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    assert_eq!(names.len(), 3, "left behind: {names:?}");
+}
+
+#[test]
+fn a_failed_first_run_leaves_no_output_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("fresh");
+    let o = Command::new("bash")
+        .args(["-c", r#"trap '' XFSZ; ulimit -f 40; exec "$0" "$@""#, env!("CARGO_BIN_EXE_offersim")])
+        .args(["run", "scenarios/cafe.toml", "--quiet", "--out", out.to_str().unwrap()])
+        .current_dir(root())
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(!out.exists(), "a failed run left its directory");
+}
+
+#[test]
+fn an_endless_input_is_refused_without_reading_it_all() {
+    let o = offersim(&["check", "/dev/zero"]);
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(stderr(&o).contains("larger than"), "{}", stderr(&o));
+    let o = offersim(&["diff", "/dev/zero", "reports/baselines/cafe.json"]);
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+}
+
+#[test]
+fn diff_of_json_that_is_not_a_report_is_invalid_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a.json");
+    std::fs::write(&a, "[1, 2, 3]").unwrap();
+    let o = offersim(&["diff", a.to_str().unwrap(), "reports/baselines/cafe.json"]);
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(stderr(&o).contains("not an offersim report"), "{}", stderr(&o));
+}
+
+#[test]
+fn regress_calls_a_corrupt_baseline_corrupt_and_never_new() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = dir.path().join("baselines");
+    std::fs::create_dir_all(&base).unwrap();
+    for (bytes, why) in [
+        (&b"{\"schema\": \"offersim.report/2\", \"funnel\": "[..], "not JSON"),
+        (&b"{}"[..], "not an offersim report"),
+        (&b"\xff\xfe"[..], "not JSON"),
+    ] {
+        std::fs::write(base.join("cafe.json"), bytes).unwrap();
+        let o = offersim(&[
+            "regress",
+            "--baselines",
+            base.to_str().unwrap(),
+            "--out",
+            dir.path().join("out").to_str().unwrap(),
+            "scenarios/cafe.toml",
+        ]);
+        let all = format!("{}{}", String::from_utf8_lossy(&o.stdout), stderr(&o));
+        assert_eq!(code(&o), 2, "{all}");
+        assert!(all.contains("CORRUPT cafe") && all.contains(why), "{all}");
+        assert!(!all.contains("NEW") && !all.contains("DRIFT"), "{all}");
+    }
+}
