@@ -2,6 +2,7 @@
 //! them, and writing reports. Only this crate touches the file system and the terminal.
 
 pub mod diff;
+pub mod machine;
 pub mod output;
 pub mod progress;
 pub mod scenario;

@@ -66,12 +66,21 @@ enum Command {
         /// No progress bar.
         #[arg(long, short)]
         quiet: bool,
+        /// Run even if the estimated memory exceeds what this machine has available.
+        #[arg(long)]
+        force: bool,
     },
     /// Validate scenario files without running them.
     Check {
         /// One or more scenario files.
         #[arg(required = true)]
         scenarios: Vec<PathBuf>,
+        /// Worker threads the run would use (0: one per core), for the memory estimate.
+        #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u16).range(0..=1024))]
+        threads: u16,
+        /// Accept a scenario whose estimated memory exceeds what this machine has available.
+        #[arg(long)]
+        force: bool,
     },
     /// Compare two report.json files field by field; exit 1 if they differ beyond tolerances.
     Diff {
@@ -96,6 +105,9 @@ enum Command {
         /// Seeds per variant: the file's seed and the next ones.
         #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=10_000))]
         seeds: u32,
+        /// The most variants (combinations of `--set` values) a sweep may have.
+        #[arg(long, default_value_t = 1_000, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+        max_variants: u64,
         /// The metric that names the best variant: enrollments, redemptions, reward_cost,
         /// merchant_cost, attributed_spend, incremental_spend, incremental_margin, roi.
         #[arg(long, default_value = "roi")]
@@ -152,10 +164,10 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Check { scenarios } => check(&scenarios),
+        Command::Check { scenarios, threads, force } => check(&scenarios, threads as usize, force),
         Command::Diff { before, after, tolerances } => diff(&before, &after, &tolerances),
-        Command::Sweep { scenario, sets, seeds, metric, out, threads, quiet } => {
-            let o = SweepOptions { seeds, metric, out, threads: threads as usize, quiet };
+        Command::Sweep { scenario, sets, seeds, max_variants, metric, out, threads, quiet } => {
+            let o = SweepOptions { seeds, max_variants, metric, out, threads: threads as usize, quiet };
             sweep(&scenario, &sets, &o)
         }
         Command::Regress { files, update, baselines, out, max_users, threads } => {
@@ -164,11 +176,19 @@ fn main() -> ExitCode {
         }
         Command::Serve { options } => serve(&options),
         Command::Drive { scenario, options } => drive(&scenario, &options),
-        Command::Run { scenario, seed, out, threads, events, quiet } => {
+        Command::Run { scenario, seed, out, threads, events, quiet, force } => {
             let loaded = match load_file(&scenario, &Overrides { seed }) {
                 Ok(s) => s,
                 Err(diags) => return invalid(&diags),
             };
+            let (work, too_big) = workload(&loaded.world, threads as usize, events.is_some());
+            if !quiet {
+                tell!("{work}");
+            }
+            if let (Some(why), false) = (too_big, force) {
+                tell!("error: {why}; nothing was run or written");
+                return ExitCode::from(2);
+            }
             let dir = out.unwrap_or_else(|| Path::new("reports").join("out").join(&loaded.world.name));
             if let Some(e) = events.as_deref() {
                 if let Err(why) = events_path_is_free(e, &dir, &scenario) {
@@ -203,12 +223,45 @@ fn invalid(diags: &[Diagnostic]) -> ExitCode {
     ExitCode::from(2)
 }
 
-fn check(paths: &[PathBuf]) -> ExitCode {
+/// The work a run asks for, in one line, and why this machine cannot hold it (if it cannot).
+fn workload(w: &offersim_sim::World, threads: usize, logged: bool) -> (String, Option<String>) {
+    use offersim::machine::{available_memory, bytes, cores};
+    let work = offersim_sim::workload::Workload::of(w, threads, cores(), logged);
+    let line = format!(
+        "estimate: about {} purchases, {} events; peak memory about {} ({} shard{} of about {} purchases at once)",
+        count(work.purchases.round() as u64),
+        count(work.events.round() as u64),
+        bytes(work.peak_bytes),
+        work.shards_at_once,
+        if work.shards_at_once == 1 { "" } else { "s" },
+        count(work.purchases_per_shard.round() as u64),
+    );
+    let Some(available) = available_memory() else {
+        return (line, None);
+    };
+    if work.peak_bytes <= available as f64 {
+        return (line, None);
+    }
+    let hint = match work.shards_to_fit(available as f64, logged) {
+        Some(n) if n <= w.users => format!("set `[population] shards = {n}` (or more) to hold fewer people at once, "),
+        _ => String::new(),
+    };
+    let why = format!(
+        "the run needs about {} of memory and this machine has {} available: {hint}use fewer threads, \
+         fewer people or a shorter period, or --force to try anyway",
+        bytes(work.peak_bytes),
+        bytes(available as f64)
+    );
+    (line, Some(why))
+}
+
+fn check(paths: &[PathBuf], threads: usize, force: bool) -> ExitCode {
     let mut failed = false;
     for p in paths {
         match load_file(p, &Overrides::default()) {
             Ok(s) => {
                 let w = &s.world;
+                let (work, too_big) = workload(w, threads, false);
                 say!(
                     "{}: ok: scenario `{}`, seed {}, {} days from {}, {} users, {} segments, {} merchants, {} offers, {} schemes",
                     p.display(),
@@ -222,6 +275,11 @@ fn check(paths: &[PathBuf]) -> ExitCode {
                     w.offers.len(),
                     w.schemes.len()
                 );
+                say!("{}: {work}", p.display());
+                if let (Some(why), false) = (too_big, force) {
+                    tell!("{}: error: {why}", p.display());
+                    failed = true;
+                }
             }
             Err(diags) => {
                 for d in &diags {

@@ -28,6 +28,7 @@ pub mod stable_pick;
 pub mod thresholds;
 pub mod time;
 pub mod truth;
+pub mod workload;
 pub mod world;
 
 pub use engine::{run, RunError, RunOptions};

@@ -5,6 +5,7 @@ use anyhow::Context;
 use offersim::output::{write_atomic, Staged};
 use offersim::progress::Bar;
 use offersim::{load_file, Diagnostic, Overrides, Scenario};
+use offersim_reports::numbers::count;
 use offersim_sim::events::Progress as _;
 use offersim_sim::RunOptions;
 use std::io::IsTerminal;
@@ -14,6 +15,8 @@ use std::time::Instant;
 
 pub struct SweepOptions {
     pub seeds: u32,
+    /// The most variants a grid may have.
+    pub max_variants: u64,
     pub metric: String,
     pub out: Option<PathBuf>,
     pub threads: usize,
@@ -38,6 +41,29 @@ pub fn sweep(path: &Path, sets: &[String], o: &SweepOptions) -> ExitCode {
         Ok(v) => v,
         Err(e) => return fail(format!("--set {e}")),
     };
+    for (i, a) in settings.iter().enumerate() {
+        if settings[..i].iter().any(|b| b.path == a.path) {
+            let path = a.path.join(".");
+            return fail(format!("--set {path} is given twice; put every value in one --set ({path}=V1,V2,...)"));
+        }
+    }
+    // The grid's size is known before it is built: refuse one too large to run.
+    let size = settings.iter().try_fold(1u64, |n, s| n.checked_mul(s.values.len() as u64));
+    let runs = size.and_then(|n| n.checked_mul(o.seeds as u64));
+    match (size, runs) {
+        (Some(n), Some(r)) if n <= o.max_variants => {
+            if !o.quiet {
+                tell!("grid: {} variant(s) × {} seed(s) = {} runs", count(n), o.seeds, count(r));
+            }
+        }
+        (n, _) => {
+            let n = n.map_or("more than 18 quintillion".to_string(), count);
+            return fail(format!(
+                "the grid has {n} variants, more than --max-variants {}; sweep fewer values or raise the limit",
+                count(o.max_variants)
+            ));
+        }
+    }
     // load_file read it already, bounded; read again the same way for the variants.
     let text = match offersim::output::read_bounded(path, offersim::scenario::MAX_SCENARIO_BYTES)
         .map_err(|e| e.to_string())

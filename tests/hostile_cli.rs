@@ -1,4 +1,4 @@
-//! Files on a bad day: odd paths for the event log, a full disk while writing reports, endless
+//! The command line on a bad day: odd paths for the event log, a full disk while writing reports, endless
 //! inputs, corrupt baselines. Nothing is half-written, nothing that is not a regular file is
 //! replaced, nothing is read without bound.
 
@@ -153,4 +153,76 @@ fn regress_calls_a_corrupt_baseline_corrupt_and_never_new() {
         assert!(all.contains("CORRUPT cafe") && all.contains(why), "{all}");
         assert!(!all.contains("NEW") && !all.contains("DRIFT"), "{all}");
     }
+}
+
+/// The café with `users` people buying 100 times a day for a year.
+fn huge_cafe(dir: &Path, users: u64) -> std::path::PathBuf {
+    let text = std::fs::read_to_string(scenario("cafe.toml")).unwrap();
+    let text = text
+        .replace("users = 400", &format!("users = {users}\nshards = 1"))
+        .replace("days = 7\n", "days = 366\n")
+        .replace("purchases_per_day = 0.6 ", "purchases_per_day = 100 ")
+        .replace("purchases_per_day = 0.4", "purchases_per_day = 100");
+    assert!(text.contains(&format!("users = {users}")) && text.contains("days = 366"));
+    let f = dir.join("huge.toml");
+    std::fs::write(&f, text).unwrap();
+    f
+}
+
+#[test]
+fn work_beyond_the_machine_is_estimated_and_refused_up_front() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = huge_cafe(dir.path(), 50_000_000);
+    let o = offersim(&["check", f.to_str().unwrap()]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(code(&o), 2, "{out}{}", stderr(&o));
+    // 50 M people × 100 a day × 366 days.
+    assert!(out.contains("about 1,830,000,000,000 purchases"), "{out}");
+    assert!(stderr(&o).contains("this machine has") && stderr(&o).contains("--force"), "{}", stderr(&o));
+    let started = std::time::Instant::now();
+    let o = offersim(&["run", f.to_str().unwrap(), "--out", dir.path().join("out").to_str().unwrap()]);
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(stderr(&o).contains("nothing was run"), "{}", stderr(&o));
+    assert!(!dir.path().join("out").exists());
+    assert!(started.elapsed() < std::time::Duration::from_secs(60), "it ran instead of refusing");
+    // The usual scenarios fit and say what they will take.
+    let o = offersim(&["check", "scenarios/black_friday.toml"]);
+    assert!(o.status.success());
+    assert!(String::from_utf8_lossy(&o.stdout).contains("estimate: about 1,194,600 purchases"));
+}
+
+#[test]
+fn a_sweep_grid_too_large_is_refused_before_it_is_built() {
+    let dir = tempfile::tempdir().unwrap();
+    let values: Vec<String> = (1..=1_000).map(|v| v.to_string()).collect();
+    let set = |p: &str| format!("{p}={}", values.join(","));
+    let started = std::time::Instant::now();
+    let o = offersim(&[
+        "sweep",
+        "scenarios/cafe.toml",
+        "--set",
+        &set("offers.cafe_2_over_5.reward"),
+        "--set",
+        &set("offers.cafe_2_over_5.min_spend"),
+        "--out",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(stderr(&o).contains("1,000,000 variants") && stderr(&o).contains("--max-variants"), "{}", stderr(&o));
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
+    assert!(std::fs::read_dir(dir.path()).unwrap().next().is_none(), "something was written");
+}
+
+#[test]
+fn the_same_sweep_setting_twice_is_refused() {
+    let o = offersim(&[
+        "sweep",
+        "scenarios/cafe.toml",
+        "--set",
+        "offers.cafe_2_over_5.reward=1,2",
+        "--set",
+        "offers.cafe_2_over_5.reward=3",
+    ]);
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(stderr(&o).contains("given twice"), "{}", stderr(&o));
 }
