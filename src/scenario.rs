@@ -39,10 +39,47 @@ pub struct Diagnostic {
 
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let message = shorten(&self.message);
         match self.position {
-            Some((line, col)) => write!(f, "{}:{line}:{col}: {}", self.file, self.message),
-            None => write!(f, "{}: {}", self.file, self.message),
+            Some((line, col)) => write!(f, "{}:{line}:{col}: {message}", self.file),
+            None => write!(f, "{}: {message}", self.file),
         }
+    }
+}
+
+/// The longest quoted value a message shows whole.
+const SHOWN_VALUE_CHARS: usize = 64;
+/// The longest message shown whole.
+const SHOWN_MESSAGE_CHARS: usize = 2_000;
+
+/// A message with every quoted value (between backticks or double quotes) longer than
+/// `SHOWN_VALUE_CHARS` cut, and the whole cut at `SHOWN_MESSAGE_CHARS`: a megabyte of junk in a
+/// file is named, not echoed.
+pub fn shorten(message: &str) -> String {
+    let mut out = String::with_capacity(message.len().min(SHOWN_MESSAGE_CHARS + 64));
+    let mut rest = message;
+    while let Some(open) = rest.find(['`', '"']) {
+        let quote = rest[open..].chars().next().unwrap_or('`');
+        out.push_str(&rest[..=open]);
+        let after = &rest[open + 1..];
+        let Some(close) = after.find(quote) else {
+            rest = after;
+            break;
+        };
+        let value = &after[..close];
+        if value.chars().count() > SHOWN_VALUE_CHARS {
+            out.extend(value.chars().take(SHOWN_VALUE_CHARS));
+            out.push_str(&format!("… ({} bytes)", value.len()));
+        } else {
+            out.push_str(value);
+        }
+        out.push(quote);
+        rest = &after[close + 1..];
+    }
+    out.push_str(rest);
+    match out.char_indices().nth(SHOWN_MESSAGE_CHARS) {
+        Some((at, _)) => format!("{}… ({} bytes in all)", &out[..at], message.len()),
+        None => out,
     }
 }
 

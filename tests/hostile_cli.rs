@@ -226,3 +226,41 @@ fn the_same_sweep_setting_twice_is_refused() {
     assert_eq!(code(&o), 2, "{}", stderr(&o));
     assert!(stderr(&o).contains("given twice"), "{}", stderr(&o));
 }
+
+#[test]
+fn a_megabyte_value_is_named_not_echoed() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(scenario("cafe.toml")).unwrap();
+    let junk = "x".repeat(1_000_000);
+    let f = dir.path().join("junk.toml");
+    std::fs::write(&f, text.replacen("name = \"cafe\"", &format!("name = \"{junk}\""), 1)).unwrap();
+    let o = offersim(&["check", f.to_str().unwrap()]);
+    assert_eq!(code(&o), 2);
+    let err = stderr(&o);
+    assert!(err.contains("scenario name") && err.contains("(1000000 bytes)"), "{}", &err[..err.len().min(500)]);
+    assert!(err.len() < 2_000, "{} bytes of error", err.len());
+}
+
+#[test]
+fn too_many_merchants_are_reported_at_the_first_one_past_the_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(scenario("cafe.toml")).unwrap();
+    let mut extra = String::new();
+    for i in 0..10_001 {
+        extra.push_str(&format!(
+            "\n[merchants.m{i}]\nname = \"M {i}\"\ncategory = \"x\"\nbasket = {{ median = 5.00, sigma = 0.5 }}\nchannels = {{ in_store = 1.0 }}\n"
+        ));
+    }
+    let f = dir.path().join("many.toml");
+    std::fs::write(&f, format!("{text}{extra}")).unwrap();
+    let o = offersim(&["check", f.to_str().unwrap()]);
+    assert_eq!(code(&o), 2);
+    let err = stderr(&o);
+    let first = err.lines().next().unwrap_or_default();
+    assert!(first.contains("at most 10000 merchants"), "{first}");
+    // After the café's own merchants, the 10,001st merchant is past the limit.
+    let own = text.matches("\n[merchants.").count();
+    let past = format!("[merchants.m{}]", 10_000 - own);
+    let line = text.lines().count() + extra.lines().position(|l| l == past).unwrap() + 1;
+    assert!(first.contains(&format!("many.toml:{line}:")), "{first} (expected line {line})");
+}

@@ -791,8 +791,14 @@ fn build_merchants<N>(
     let mut merchants: Vec<Merchant> = Vec::new();
     let mut groups: BTreeMap<String, Vec<MerchantId>> = BTreeMap::new();
     let mut seen: BTreeSet<String> = BTreeSet::new();
+    // Where the merchants first exceed the limit, to say so there.
+    let mut overflow: Option<Vec<PathSeg>> = None;
     for (id, m) in &cfg.merchants.0 {
         let base = path(&["merchants", id]);
+        if merchants.len() == MAX_MERCHANTS {
+            overflow = Some(base);
+            break;
+        }
         check_id(pr, base.clone(), "merchant id", id);
         let name = match &m.name {
             Some(n) if !n.trim().is_empty() && n.len() <= 80 => n.trim().to_string(),
@@ -850,6 +856,7 @@ fn build_merchants<N>(
                 cfg.scenario.utc_offset,
             ));
             if merchants.len() > MAX_MERCHANTS {
+                overflow.get_or_insert(base.clone());
                 break;
             }
         }
@@ -858,8 +865,8 @@ fn build_merchants<N>(
     if merchants.is_empty() {
         pr.push(path(&["merchants"]), "define at least one merchant ([merchants.<id>] or [[merchant_groups]])");
     }
-    if merchants.len() > MAX_MERCHANTS {
-        pr.push(path(&["merchant_groups"]), format!("at most {MAX_MERCHANTS} merchants in all"));
+    if let Some(at) = overflow {
+        pr.push(at, format!("at most {MAX_MERCHANTS} merchants in all ([merchants.*] and every group's count); this one is past the limit"));
     }
     // Zipf popularity by rank, times each merchant's own multiplier, normalised to sum to 1.
     let s = cfg.population.merchant_zipf_exponent;
