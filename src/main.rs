@@ -25,11 +25,12 @@ macro_rules! say {
     }};
 }
 
-/// A line on stderr, likewise.
+/// A line on stderr, likewise; a long quoted value in it (an echoed argument) is cut
+/// (`scenario::shorten`).
 macro_rules! tell {
     ($($t:tt)*) => {{
         use std::io::Write as _;
-        let _ = writeln!(std::io::stderr(), $($t)*);
+        let _ = writeln!(std::io::stderr(), "{}", offersim::scenario::shorten(&format!($($t)*)));
     }};
 }
 

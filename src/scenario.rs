@@ -68,18 +68,22 @@ pub fn shorten(message: &str) -> String {
         };
         let value = &after[..close];
         if value.chars().count() > SHOWN_VALUE_CHARS {
-            out.extend(value.chars().take(SHOWN_VALUE_CHARS));
-            out.push_str(&format!("… ({} bytes)", value.len()));
+            // Cut well inside the limit, the size outside the quotes: shortening twice changes
+            // nothing more.
+            out.extend(value.chars().take(SHOWN_VALUE_CHARS - 4));
+            out.push('…');
+            out.push(quote);
+            out.push_str(&format!(" ({} bytes)", value.len()));
         } else {
             out.push_str(value);
+            out.push(quote);
         }
-        out.push(quote);
         rest = &after[close + 1..];
     }
     out.push_str(rest);
     match out.char_indices().nth(SHOWN_MESSAGE_CHARS) {
-        Some((at, _)) => format!("{}… ({} bytes in all)", &out[..at], message.len()),
-        None => out,
+        Some((at, _)) if out.len() > at + 40 => format!("{}… ({} bytes in all)", &out[..at], message.len()),
+        _ => out,
     }
 }
 

@@ -237,7 +237,7 @@ fn a_megabyte_value_is_named_not_echoed() {
     let o = offersim(&["check", f.to_str().unwrap()]);
     assert_eq!(code(&o), 2);
     let err = stderr(&o);
-    assert!(err.contains("scenario name") && err.contains("(1000000 bytes)"), "{}", &err[..err.len().min(500)]);
+    assert!(err.contains("scenario name") && err.contains("…` (1000000 bytes)"), "{}", &err[..err.len().min(500)]);
     assert!(err.len() < 2_000, "{} bytes of error", err.len());
 }
 
@@ -263,4 +263,15 @@ fn too_many_merchants_are_reported_at_the_first_one_past_the_limit() {
     let past = format!("[merchants.m{}]", 10_000 - own);
     let line = text.lines().count() + extra.lines().position(|l| l == past).unwrap() + 1;
     assert!(first.contains(&format!("many.toml:{line}:")), "{first} (expected line {line})");
+}
+
+#[test]
+fn a_megabyte_argument_is_not_echoed_in_full() {
+    let junk = format!("offers.x.reward={}", "9".repeat(100_000));
+    let o = offersim(&["sweep", "scenarios/cafe.toml", "--set", &junk, "--set", &junk]);
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).len() < 3_000, "{} bytes of error", stderr(&o).len());
+    let o = offersim(&["diff", "reports/baselines/cafe.json", "reports/baselines/cafe.json", "--tolerance", &junk]);
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).len() < 3_000, "{} bytes of error", stderr(&o).len());
 }
