@@ -264,7 +264,7 @@ fn check(paths: &[PathBuf], threads: usize, force: bool) -> ExitCode {
                 let w = &s.world;
                 let (work, too_big) = workload(w, threads, false);
                 say!(
-                    "{}: ok: scenario `{}`, seed {}, {} days from {}, {} users, {} segments, {} merchants, {} offers, {} schemes",
+                    "{}: ok: scenario `{}`, seed {}, {} days from {}, {} users, {} segments, {} merchants, {} offers, {} schemes; {work}",
                     p.display(),
                     w.name,
                     w.seed,
@@ -274,9 +274,8 @@ fn check(paths: &[PathBuf], threads: usize, force: bool) -> ExitCode {
                     w.segments.len(),
                     w.merchants.len(),
                     w.offers.len(),
-                    w.schemes.len()
+                    w.schemes.len(),
                 );
-                say!("{}: {work}", p.display());
                 if let (Some(why), false) = (too_big, force) {
                     tell!("{}: error: {why}", p.display());
                     failed = true;

@@ -12,24 +12,35 @@ use std::process::ExitCode;
 /// The largest report read (a year-long scenario's report.json is a few hundred megabytes).
 pub const MAX_REPORT_BYTES: u64 = 2 * 1024 * 1024 * 1024;
 
-/// A report.json's text as a report, or why it is not one.
-fn parse_report(text: &[u8]) -> std::result::Result<serde_json::Value, String> {
+/// A JSON document `diff` can compare: an object (a report, or another offersim JSON output
+/// such as sweep.json), or why it is not one.
+fn parse_document(text: &[u8]) -> std::result::Result<serde_json::Value, String> {
     let v: serde_json::Value =
         serde_json::from_slice(text).map_err(|e| format!("{}:{}: not JSON: {e}", e.line(), e.column()))?;
-    match v.get("schema").and_then(|s| s.as_str()) {
-        Some(tag) if tag.starts_with("offersim.report/") => Ok(v),
-        Some(tag) => {
-            Err(format!("not an offersim report (its schema is `{}`)", tag.chars().take(60).collect::<String>()))
-        }
-        None => Err("not an offersim report (no \"schema\": \"offersim.report/…\" at the top)".into()),
+    if !v.is_object() {
+        return Err(" not an offersim report (the top level is not a JSON object)".into());
+    }
+    match v.get("schema") {
+        None => Ok(v),
+        Some(serde_json::Value::String(tag)) if tag.starts_with("offersim.") => Ok(v),
+        Some(_) => Err(" not an offersim report (its \"schema\" is not an offersim one)".into()),
     }
 }
 
-/// Reads a report.json, or says why not.
+/// A report.json's text as a report, or why it is not one.
+fn parse_report(text: &[u8]) -> std::result::Result<serde_json::Value, String> {
+    let v = parse_document(text)?;
+    match v.get("schema").and_then(|s| s.as_str()) {
+        Some(tag) if tag.starts_with("offersim.report/") => Ok(v),
+        _ => Err(" not an offersim report (no \"schema\": \"offersim.report/…\" at the top)".into()),
+    }
+}
+
+/// Reads a JSON document for `diff`, or says why not.
 fn read_report(path: &Path) -> std::result::Result<serde_json::Value, String> {
     let bytes =
         offersim::output::read_bounded(path, MAX_REPORT_BYTES).map_err(|e| format!("{}: {e}", path.display()))?;
-    parse_report(&bytes).map_err(|e| format!("{}:{e}", path.display()))
+    parse_document(&bytes).map_err(|e| format!("{}:{e}", path.display()))
 }
 
 /// How many differences are printed before "... and N more".
