@@ -100,7 +100,8 @@ enum Command {
         /// The scenario file (TOML).
         scenario: PathBuf,
         /// A setting of the file and the values to try, e.g.
-        /// `offers.cafe_2_over_5.min_spend=5.00,10.00`. Repeatable: the grid is every combination.
+        /// `offers.cafe_2_over_5.min_spend=5.00,10.00`, or a range with a step,
+        /// `offers.cafe_2_over_5.reward=0.5..5/0.5`. Repeatable: the grid is every combination.
         #[arg(long = "set", value_name = "PATH=V1,V2,...", required = true)]
         sets: Vec<String>,
         /// Seeds per variant: the file's seed and the next ones.

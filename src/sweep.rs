@@ -36,12 +36,54 @@ impl std::str::FromStr for Setting {
                 s.split('=').next().unwrap_or("")
             ));
         }
-        let values = split_top_level(values);
-        if values.iter().any(String::is_empty) {
-            return Err(format!("`{s}`: an empty value"));
+        let mut expanded = Vec::new();
+        for v in split_top_level(values) {
+            if v.is_empty() {
+                return Err(format!("`{s}`: an empty value"));
+            }
+            match range(&v).map_err(|e| format!("`{s}`: {e}"))? {
+                Some(r) => expanded.extend(r),
+                None => expanded.push(v),
+            }
         }
-        Ok(Setting { path, values })
+        Ok(Setting { path, values: expanded })
     }
+}
+
+/// The most values one range may stand for.
+pub const MAX_RANGE_VALUES: u64 = 1_000;
+
+/// `0.5..5/0.5` → 0.5, 1.0, …, 5.0 (from, to inclusive, step), in exact decimals; `None` when
+/// `v` is not a range.
+fn range(v: &str) -> Result<Option<Vec<String>>, String> {
+    // Text, tables and arrays are values as written.
+    if v.starts_with(['"', '\'', '{', '[']) {
+        return Ok(None);
+    }
+    let Some((from, rest)) = v.split_once("..") else {
+        return Ok(None);
+    };
+    let (to, step) = rest.split_once('/').ok_or_else(|| format!("`{v}`: a range is FROM..TO/STEP, e.g. 0.5..5/0.5"))?;
+    let num = |x: &str| x.trim().parse::<Decimal>().map_err(|_| format!("`{v}`: `{}` is not a number", x.trim()));
+    let (from, to, step) = (num(from)?, num(to)?, num(step)?);
+    if step <= Decimal::ZERO {
+        return Err(format!("`{v}`: the step must be more than 0"));
+    }
+    if to < from {
+        return Err(format!("`{v}`: the range ends before it starts"));
+    }
+    let count = ((to - from) / step).floor().to_u64().map(|n| n + 1);
+    match count {
+        Some(n) if n <= MAX_RANGE_VALUES => {}
+        _ => return Err(format!("`{v}`: more than {MAX_RANGE_VALUES} values; use a larger step")),
+    }
+    let mut out = Vec::new();
+    let mut x = from;
+    while x <= to {
+        out.push(x.to_string());
+        x += step;
+    }
+    Ok(Some(out))
 }
 
 /// `2,3` → [2, 3]; `{ fixed = 2.00 },{ percent = 5 }` → two inline tables (commas inside
@@ -504,6 +546,28 @@ mod tests {
         assert!("offers.cafe.min_spend".parse::<Setting>().unwrap_err().contains("expected PATH=VALUE"));
         assert!("offers..x=1".parse::<Setting>().unwrap_err().contains("dotted path"));
         assert!("a.b=1,,2".parse::<Setting>().unwrap_err().contains("empty value"));
+    }
+
+    #[test]
+    fn a_range_with_a_step_stands_for_every_value_in_exact_decimals() {
+        let s: Setting = "offers.cafe.reward=0.5..2/0.5".parse().unwrap();
+        assert_eq!(s.values, ["0.5", "1.0", "1.5", "2.0"]);
+        // 0.1 steps add up exactly (no 0.30000000000000004), and a range mixes with a list.
+        let t: Setting = "offers.cafe.min_spend=0.1..0.3/0.1,10".parse().unwrap();
+        assert_eq!(t.values, ["0.1", "0.2", "0.3", "10"]);
+        // The end is kept only if a step lands on it.
+        let u: Setting = "a.b=1..2/0.4".parse().unwrap();
+        assert_eq!(u.values, ["1", "1.4", "1.8"]);
+        for (bad, why) in [
+            ("a.b=1..5", "FROM..TO/STEP"),
+            ("a.b=1..5/0", "more than 0"),
+            ("a.b=5..1/1", "ends before it starts"),
+            ("a.b=0..1000000/1", "more than 1000 values"),
+            ("a.b=x..2/1", "not a number"),
+        ] {
+            let e = bad.parse::<Setting>().unwrap_err();
+            assert!(e.contains(why), "{bad}: {e}");
+        }
     }
 
     #[test]
