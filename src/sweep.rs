@@ -295,6 +295,33 @@ pub struct Sweep {
     pub variants: Vec<VariantResult>,
     /// The best variant by `metric` (highest, or lowest for costs), if any has a value.
     pub best: Option<usize>,
+    /// The best variant's grid neighbours (one setting one step away), each with the best's
+    /// metric minus the neighbour's, seed by seed.
+    pub neighbours: Vec<(usize, Option<Estimate>)>,
+}
+
+/// The variants one step away from variant `k` along one setting of the grid (`dims`: values
+/// per setting, the first varying slowest, as `grid` builds it).
+pub fn grid_neighbours(k: usize, dims: &[usize]) -> Vec<usize> {
+    let mut out = Vec::new();
+    let mut stride = 1;
+    for &n in dims.iter().rev() {
+        let at = (k / stride) % n.max(1);
+        if at > 0 {
+            out.push(k - stride);
+        }
+        if at + 1 < n {
+            out.push(k + stride);
+        }
+        stride *= n.max(1);
+    }
+    out.sort_unstable();
+    out
+}
+
+/// Whether a paired difference is clearly not zero (its 95% interval excludes zero).
+pub fn clear(e: Option<Estimate>) -> bool {
+    e.and_then(|p| p.half_width.map(|h| p.mean.abs() > h)).unwrap_or(false)
 }
 
 pub struct VariantResult {
@@ -340,6 +367,25 @@ impl Sweep {
                 _ => Some((k, m)),
             })
             .map(|(k, _)| k);
+        // The grid's shape from the variants: distinct values per setting, in order.
+        let dims: Vec<usize> = (0..variants.first().map_or(0, Vec::len))
+            .map(|i| {
+                let mut seen: Vec<&String> = Vec::new();
+                for v in variants {
+                    if !seen.contains(&&v[i].1) {
+                        seen.push(&v[i].1);
+                    }
+                }
+                seen.len()
+            })
+            .collect();
+        let neighbours = match best {
+            Some(b) if dims.iter().product::<usize>() == variants.len() => grid_neighbours(b, &dims)
+                .into_iter()
+                .map(|n| (n, estimate(runs[b].iter().zip(&runs[n]).map(|(a, c)| Some(a[metric]? - c[metric]?)))))
+                .collect(),
+            _ => Vec::new(),
+        };
         Sweep {
             scenario: scenario.to_string(),
             file: file.display().to_string(),
@@ -347,6 +393,7 @@ impl Sweep {
             metric,
             variants: results,
             best,
+            neighbours,
         }
     }
 
@@ -399,16 +446,36 @@ impl Sweep {
                     show_estimate(unit, v.estimates[self.metric])
                 );
                 if b > 0 {
-                    let clear = v.paired.and_then(|p| p.half_width.map(|h| p.mean.abs() > h)).unwrap_or(false);
                     let _ = writeln!(
                         s,
                         "Against #1, seed by seed: {} ({}).",
                         show_estimate(unit, v.paired),
-                        if clear {
+                        if clear(v.paired) {
                             "the interval excludes zero"
                         } else {
                             "the interval includes zero: not a clear difference"
                         }
+                    );
+                }
+                if !self.neighbours.is_empty() {
+                    let parts: Vec<String> = self
+                        .neighbours
+                        .iter()
+                        .map(|&(n, e)| {
+                            let how = if clear(e) { "clear" } else { "not clear" };
+                            format!("#{} {}: {} ({how})", n + 1, self.variants[n].label, show_estimate(unit, e))
+                        })
+                        .collect();
+                    let verdict = if self.neighbours.iter().all(|&(_, e)| clear(e)) {
+                        "it beats every neighbour clearly"
+                    } else {
+                        "it does not clearly beat every neighbour: the optimum may lie between them"
+                    };
+                    let _ = writeln!(
+                        s,
+                        "Against its neighbours in the grid, seed by seed ({name} of #{} minus theirs): {}; {verdict}.",
+                        b + 1,
+                        parts.join("; ")
                     );
                 }
             }
@@ -464,8 +531,27 @@ impl Sweep {
             }
             body.push_str(&format!("<h2>{}</h2>", escape(metric)));
             body.push_str(&intervals(metric, &items, &|x| show(unit, x)));
+            if let Some((setting, xs)) = self.one_numeric_setting() {
+                let points: Vec<(f64, f64, Option<f64>)> = self
+                    .variants
+                    .iter()
+                    .zip(&xs)
+                    .filter_map(|(v, &x)| v.estimates[m].map(|e| (x, e.mean, e.half_width)))
+                    .collect();
+                let title = format!("{metric} against {setting}");
+                body.push_str(&offersim_reports::html::band(&title, setting, &points, &|x| show(unit, x)));
+            }
         }
         page(&format!("offersim sweep: {}", self.scenario), &body)
+    }
+
+    /// For a sweep over one setting whose values are all numbers: its name and each variant's
+    /// value.
+    fn one_numeric_setting(&self) -> Option<(&str, Vec<f64>)> {
+        let first = self.variants.first()?;
+        let [(path, _)] = first.settings.as_slice() else { return None };
+        let xs: Option<Vec<f64>> = self.variants.iter().map(|v| v.settings.first()?.1.parse::<f64>().ok()).collect();
+        Some((path.as_str(), xs?))
     }
 
     /// One row per (variant, metric): `variant,label,metric,mean,ci95_low,ci95_high,runs`.
@@ -525,6 +611,9 @@ impl Sweep {
             "higher_is_better": higher,
             "variants": variants,
             "best": self.best.map(|b| b + 1),
+            "best_minus_neighbours": self.neighbours.iter().map(|&(n, e)| serde_json::json!({
+                "variant": n + 1, "paired": est(unit, e), "clear": clear(e)
+            })).collect::<Vec<_>>(),
         });
         let mut text = serde_json::to_string_pretty(&doc).unwrap_or_default();
         text.push('\n');
@@ -568,6 +657,16 @@ mod tests {
             let e = bad.parse::<Setting>().unwrap_err();
             assert!(e.contains(why), "{bad}: {e}");
         }
+    }
+
+    #[test]
+    fn grid_neighbours_are_one_step_along_one_setting() {
+        // 3 × 4 grid, first setting slowest: variant 5 is (1, 1).
+        assert_eq!(grid_neighbours(5, &[3, 4]), vec![1, 4, 6, 9]);
+        assert_eq!(grid_neighbours(0, &[3, 4]), vec![1, 4]);
+        assert_eq!(grid_neighbours(11, &[3, 4]), vec![7, 10]);
+        assert_eq!(grid_neighbours(2, &[5]), vec![1, 3]);
+        assert!(grid_neighbours(0, &[1]).is_empty());
     }
 
     #[test]

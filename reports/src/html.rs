@@ -34,7 +34,8 @@ table{border-collapse:collapse;font-size:.9rem;margin:.5rem 0}td,th{padding:.25r
 th{text-align:left;background:#f5f6fa}td.n{text-align:right;font-variant-numeric:tabular-nums}\
 .fail{color:#b00020;font-weight:600}.pass{color:#1b7f3b}.meta{color:#555;font-size:.9rem}\
 svg{display:block;margin:.5rem 0 1rem}svg text{font-size:11px;fill:#333}.grid{stroke:#e3e5ee}\
-.bar{fill:#4062bb}.whisker{stroke:#1d2330;stroke-width:2}.bar2{fill:#e0883a}.under{fill:#eef0f7}";
+.bar{fill:#4062bb}.whisker{stroke:#1d2330;stroke-width:2}.bar2{fill:#e0883a}.under{fill:#eef0f7}\
+.band{fill:#4062bb;fill-opacity:.18}.line{stroke:#4062bb;stroke-width:2}.dot{fill:#4062bb}";
 
 /// A chart of vertical bars: one value per label, with a few labels on the axis.
 fn columns(title: &str, labels: &[String], values: &[f64], class: &str, unit: &dyn Fn(f64) -> String) -> String {
@@ -369,6 +370,72 @@ pub fn intervals(title: &str, items: &[(String, f64, Option<f64>)], show: &dyn F
         }
         let _ = write!(s, r#"<text x="{:.1}" y="{:.1}">{}</text>"#, w - right + 8.0, mid + 4.0, esc(&shown));
     }
+    s.push_str("</svg>");
+    s
+}
+
+/// A metric against a numeric setting: the means joined by a line, each a dot, inside a band of
+/// their 95% intervals (a shaded polygon), on linear axes. For sweeps over one setting.
+pub fn band(title: &str, x_name: &str, points: &[(f64, f64, Option<f64>)], show: &dyn Fn(f64) -> String) -> String {
+    let (w, h, left, right, top, bottom) = (1040.0, 320.0, 110.0, 40.0, 16.0, 44.0);
+    if points.is_empty() {
+        return String::new();
+    }
+    let (x_lo, x_hi) = points.iter().fold((f64::MAX, f64::MIN), |(a, b), p| (a.min(p.0), b.max(p.0)));
+    let lows = points.iter().map(|(_, m, hw)| m - hw.unwrap_or(0.0));
+    let highs = points.iter().map(|(_, m, hw)| m + hw.unwrap_or(0.0));
+    let y_lo = lows.fold(0.0, f64::min);
+    let y_hi = highs.fold(0.0, f64::max);
+    let x = |v: f64| left + (w - left - right) * (v - x_lo) / (x_hi - x_lo).max(1e-9);
+    let y = |v: f64| top + (h - top - bottom) * (1.0 - (v - y_lo) / (y_hi - y_lo).max(1e-9));
+    let mut s = String::new();
+    let _ = write!(s, r#"<svg role="img" aria-label="{}" width="{w}" height="{h}" viewBox="0 0 {w} {h}">"#, esc(title));
+    // The band: upper edge left to right, lower edge back.
+    let mut poly: Vec<String> =
+        points.iter().map(|(px, m, hw)| format!("{:.1},{:.1}", x(*px), y(m + hw.unwrap_or(0.0)))).collect();
+    poly.extend(points.iter().rev().map(|(px, m, hw)| format!("{:.1},{:.1}", x(*px), y(m - hw.unwrap_or(0.0)))));
+    let _ = write!(s, r#"<polygon class="band" points="{}"/>"#, poly.join(" "));
+    let line: Vec<String> = points.iter().map(|(px, m, _)| format!("{:.1},{:.1}", x(*px), y(*m))).collect();
+    let _ = write!(s, r#"<polyline class="line" fill="none" points="{}"/>"#, line.join(" "));
+    let _ =
+        write!(s, r#"<line class="grid" x1="{left}" x2="{:.1}" y1="{:.1}" y2="{:.1}"/>"#, w - right, y(0.0), y(0.0));
+    for (px, m, hw) in points {
+        let shown = match hw {
+            Some(hw) => format!("{} ± {}", show(*m), show(*hw)),
+            None => show(*m),
+        };
+        let _ = write!(
+            s,
+            r#"<circle class="dot datum" cx="{:.1}" cy="{:.1}" r="4"><title>{} = {}: {}</title></circle>"#,
+            x(*px),
+            y(*m),
+            esc(x_name),
+            px,
+            esc(&shown)
+        );
+        let _ = write!(s, r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">{}</text>"#, x(*px), h - bottom + 16.0, px);
+    }
+    let _ = write!(
+        s,
+        r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">{}</text>"#,
+        (left + w - right) / 2.0,
+        h - 6.0,
+        esc(x_name)
+    );
+    let _ = write!(
+        s,
+        r#"<text x="{:.1}" y="{:.1}" text-anchor="end">{}</text>"#,
+        left - 8.0,
+        y(y_hi) + 4.0,
+        esc(&show(y_hi))
+    );
+    let _ = write!(
+        s,
+        r#"<text x="{:.1}" y="{:.1}" text-anchor="end">{}</text>"#,
+        left - 8.0,
+        y(y_lo) + 4.0,
+        esc(&show(y_lo))
+    );
     s.push_str("</svg>");
     s
 }
