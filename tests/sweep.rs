@@ -122,3 +122,45 @@ fn bad_settings_are_refused_before_anything_runs() {
     assert!(text(&o).contains("--metric profit: unknown"));
     assert!(!out.exists(), "nothing written");
 }
+
+#[test]
+fn a_range_sweep_charts_each_metric_against_the_setting_and_judges_the_best_by_its_neighbours() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = offersim(&[
+        "sweep",
+        "scenarios/cafe.toml",
+        "--set",
+        "offers.cafe_2_over_5.min_spend=4..8/1",
+        "--seeds",
+        "4",
+        "--metric",
+        "redemptions",
+        "--out",
+        dir.path().to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let md = std::fs::read_to_string(dir.path().join("sweep.md")).unwrap();
+    assert!(md.contains("(5 variants × 4 seeds)"), "{md}");
+    assert!(md.contains("Against its neighbours in the grid"), "{md}");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("sweep.json")).unwrap()).unwrap();
+    let best = json["best"].as_u64().unwrap() as usize;
+    let neighbours: Vec<u64> =
+        json["best_minus_neighbours"].as_array().unwrap().iter().map(|n| n["variant"].as_u64().unwrap()).collect();
+    // On a line of five, the best's neighbours are the variants just before and after it.
+    let expected: Vec<u64> = [best.checked_sub(1), Some(best + 1)]
+        .into_iter()
+        .flatten()
+        .filter(|&n| (1..=5).contains(&n))
+        .map(|n| n as u64)
+        .collect();
+    assert_eq!(neighbours, expected);
+    let html = std::fs::read_to_string(dir.path().join("sweep.html")).unwrap();
+    let chart = html
+        .split("<svg ")
+        .find(|c| c.contains("aria-label=\"redemptions against offers.cafe_2_over_5.min_spend\""))
+        .expect("a chart of redemptions against the minimum spend");
+    assert_eq!(chart.matches("class=\"dot datum\"").count(), 5, "one point per value");
+    assert!(chart.contains("class=\"band\""));
+}
