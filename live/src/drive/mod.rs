@@ -65,6 +65,8 @@ pub enum DriveError {
     Refused { what: String, status: u16, body: String },
     #[error("the target's credits could not be read: {0}")]
     Credits(String),
+    #[error("the target's answer to {what} exceeded {limit} bytes (it was not read further)")]
+    TooLarge { what: String, limit: usize },
     #[error("could not build the HTTP client: {0}")]
     Client(String),
 }
@@ -138,17 +140,46 @@ impl Wire {
     }
 }
 
+/// The most of one `GET /v1/credits` page the driver reads: a page of the reference service
+/// (`serve::MAX_PAGE` credits) is about 1.5 MB; past this the answer is not read further and
+/// the read fails.
+pub const MAX_CREDITS_PAGE_BYTES: usize = 16 << 20;
+/// The most of any other answer the driver reads (a token, `{"duplicate": ...}`, an error).
+pub const MAX_ANSWER_BYTES: usize = 64 << 10;
+
 /// What one attempt sequence ended with.
 enum Answer {
-    Status(u16, bytes_body::Body),
+    Status(u16, Vec<u8>),
     Timeout,
     Failed(String),
+    /// The answer's body went past this many bytes: it was not read further.
+    TooLarge(usize),
     /// Not sent: the drive's time limit had passed.
     Expired,
 }
 
-mod bytes_body {
-    pub type Body = Vec<u8>;
+/// `METHOD /path` of a request, without its query (for messages).
+fn request_name(method: &reqwest::Method, path: &str) -> String {
+    format!("{method} {}", path.split('?').next().unwrap_or(path))
+}
+
+/// Reads a body chunk by chunk, stopping past `limit` bytes (a body announced longer is not
+/// read at all): an endless answer costs at most `limit` bytes.
+async fn read_capped(mut resp: reqwest::Response, limit: usize) -> Answer {
+    let status = resp.status().as_u16();
+    if resp.content_length().is_some_and(|n| n > limit as u64) {
+        return Answer::TooLarge(limit);
+    }
+    let mut body = Vec::new();
+    loop {
+        match resp.chunk().await {
+            Ok(Some(c)) if body.len() + c.len() > limit => return Answer::TooLarge(limit),
+            Ok(Some(c)) => body.extend_from_slice(&c),
+            Ok(None) => return Answer::Status(status, body),
+            Err(e) if e.is_timeout() => return Answer::Timeout,
+            Err(e) => return Answer::Failed(e.to_string()),
+        }
+    }
 }
 
 struct Client {
@@ -162,8 +193,8 @@ struct Client {
 
 impl Client {
     /// Sends, retrying when `idempotent` on 5xx, timeouts and connection failures, with
-    /// exponential backoff (10 ms doubling, at most 1 s). Returns the last answer and the
-    /// number of retries.
+    /// exponential backoff (10 ms doubling, at most 1 s); reads at most `limit` bytes of the
+    /// answer. Returns the last answer and the number of retries.
     async fn send(
         &self,
         method: reqwest::Method,
@@ -171,6 +202,7 @@ impl Client {
         time: Option<&str>,
         body: Option<Vec<u8>>,
         idempotent: bool,
+        limit: usize,
     ) -> (Answer, u32) {
         let mut retries = 0;
         loop {
@@ -185,14 +217,7 @@ impl Client {
                 req = req.header("content-type", "application/json").body(b.clone());
             }
             let answer = match req.send().await {
-                Ok(resp) => {
-                    let status = resp.status().as_u16();
-                    match resp.bytes().await {
-                        Ok(b) => Answer::Status(status, b.to_vec()),
-                        Err(e) if e.is_timeout() => Answer::Timeout,
-                        Err(e) => Answer::Failed(e.to_string()),
-                    }
-                }
+                Ok(resp) => read_capped(resp, limit).await,
                 Err(e) if e.is_timeout() => Answer::Timeout,
                 Err(e) => Answer::Failed(e.to_string()),
             };
@@ -200,7 +225,7 @@ impl Client {
             let again = match &answer {
                 Answer::Status(s, _) => matches!(s, 500 | 502 | 503 | 504),
                 Answer::Timeout | Answer::Failed(_) => true,
-                Answer::Expired => false,
+                Answer::TooLarge(_) | Answer::Expired => false,
             };
             if !(again && idempotent && retries < self.retries) {
                 return (answer, retries);
@@ -217,6 +242,7 @@ fn answer_text(a: &Answer) -> (u16, String) {
         Answer::Status(s, b) => (*s, String::from_utf8_lossy(b).chars().take(500).collect()),
         Answer::Timeout => (0, "timed out".into()),
         Answer::Failed(e) => (0, e.clone()),
+        Answer::TooLarge(n) => (0, format!("the answer exceeded {n} bytes")),
         Answer::Expired => (0, "not sent: past --max-seconds".into()),
     }
 }
@@ -225,8 +251,9 @@ fn answer_text(a: &Answer) -> (u16, String) {
 async fn setup(client: &Client, wire: &Wire) -> Result<(usize, usize), DriveError> {
     let w = &wire.world;
     let put = |path: String, body: Vec<u8>, what: String| async move {
-        let (a, _) = client.send(reqwest::Method::PUT, &path, None, Some(body), true).await;
+        let (a, _) = client.send(reqwest::Method::PUT, &path, None, Some(body), true, MAX_ANSWER_BYTES).await;
         match a {
+            Answer::TooLarge(limit) => Err(DriveError::TooLarge { what: format!("PUT {path}"), limit }),
             Answer::Status(s, _) if (200..300).contains(&s) => Ok(()),
             Answer::Status(s, b) => {
                 Err(DriveError::Refused { what, status: s, body: String::from_utf8_lossy(&b).into_owned() })
@@ -290,7 +317,7 @@ async fn lane(
         };
         progress.sim_time.fetch_max(step.at.0, Relaxed);
         progress.sent.fetch_add(1, Relaxed);
-        let (answer, retries) = client.send(method, &path, Some(&time), body, idempotent).await;
+        let (answer, retries) = client.send(method, &path, Some(&time), body, idempotent, MAX_ANSWER_BYTES).await;
         let e = &mut stats[endpoint];
         if let Answer::Expired = answer {
             e.dropped += 1;
@@ -310,7 +337,7 @@ async fn lane(
                     }
                 }
             }
-            Answer::Status(..) => {
+            Answer::Status(..) | Answer::TooLarge(_) => {
                 e.errors += 1;
                 progress.errors.fetch_add(1, Relaxed);
             }
@@ -337,8 +364,11 @@ async fn credits(client: &Client, max_pages: usize) -> Result<Vec<CreditBody>, D
             Some(c) => format!("/v1/credits?after={c}"),
             None => "/v1/credits".to_string(),
         };
-        let (a, _) = client.send(reqwest::Method::GET, &path, None, None, true).await;
+        let (a, _) = client.send(reqwest::Method::GET, &path, None, None, true, MAX_CREDITS_PAGE_BYTES).await;
         let page: CreditsPage = match a {
+            Answer::TooLarge(limit) => {
+                return Err(DriveError::TooLarge { what: request_name(&reqwest::Method::GET, &path), limit })
+            }
             Answer::Status(200, b) => serde_json::from_slice(&b).map_err(|e| DriveError::Credits(e.to_string()))?,
             other => {
                 let (s, t) = answer_text(&other);
@@ -454,4 +484,86 @@ pub async fn drive(
         complete,
         verdict,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    fn client(base: &str, timeout: Duration) -> Client {
+        Client {
+            http: reqwest::Client::builder().no_proxy().build().expect("an HTTP client"),
+            base: base.to_string(),
+            timeout,
+            retries: 0,
+            deadline: Instant::now() + Duration::from_secs(600),
+        }
+    }
+
+    /// A target that answers every request with a credits page that never ends (chunked, a
+    /// credit after another); counts the bytes it managed to write.
+    async fn endless_target() -> (String, Arc<AtomicU64>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a loopback port");
+        let url = format!("http://{}", listener.local_addr().expect("an address"));
+        let written = Arc::new(AtomicU64::new(0));
+        let counter = written.clone();
+        tokio::spawn(async move {
+            while let Ok((mut sock, _)) = listener.accept().await {
+                let counter = counter.clone();
+                tokio::spawn(async move {
+                    let mut request = [0u8; 4096];
+                    let _ = sock.read(&mut request).await;
+                    let head =
+                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n";
+                    let first = "{\"credits\":[";
+                    let mut out = format!("{head}{:x}\r\n{first}\r\n", first.len());
+                    let credit = "{\"transaction\":\"t1.1\",\"offer\":\"o\",\"reward\":\"2.00\",\"fee\":\"0.20\",\"state\":\"pending\",\"reversed\":\"0.00\"},";
+                    let chunk = credit.repeat(512);
+                    let chunk = format!("{:x}\r\n{chunk}\r\n", chunk.len());
+                    loop {
+                        if sock.write_all(out.as_bytes()).await.is_err() {
+                            return;
+                        }
+                        counter.fetch_add(out.len() as u64, Relaxed);
+                        out.clone_from(&chunk);
+                    }
+                });
+            }
+        });
+        (url, written)
+    }
+
+    #[tokio::test]
+    async fn an_endless_credits_page_is_cut_at_the_cap_and_fails_the_read() {
+        let (url, written) = endless_target().await;
+        let c = client(&url, Duration::from_secs(2));
+        let e = credits(&c, 10).await.expect_err("an endless page cannot be read");
+        assert!(matches!(e, DriveError::TooLarge { limit: MAX_CREDITS_PAGE_BYTES, .. }), "{e}");
+        let msg = e.to_string();
+        assert!(msg.contains("the target's answer to GET /v1/credits exceeded 16777216 bytes"), "{msg}");
+        // The driver hung up: the target stops being able to write, not far past the cap
+        // (loopback socket buffers hold a few MB).
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let at = written.load(Relaxed);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(written.load(Relaxed), at, "the connection is closed");
+        assert!(at < 2 * MAX_CREDITS_PAGE_BYTES as u64, "{at} bytes written");
+    }
+
+    #[tokio::test]
+    async fn an_answer_announced_longer_than_its_cap_is_not_read() {
+        use axum::routing::post;
+        let app =
+            axum::Router::new().route("/v1/network/messages", post(|| async { "x".repeat(MAX_ANSWER_BYTES + 1) }));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a loopback port");
+        let url = format!("http://{}", listener.local_addr().expect("an address"));
+        let server = tokio::spawn(async move { axum::serve(listener, app).await });
+        let c = client(&url, Duration::from_secs(5));
+        let (a, retries) =
+            c.send(reqwest::Method::POST, "/v1/network/messages", None, None, true, MAX_ANSWER_BYTES).await;
+        server.abort();
+        assert!(matches!(a, Answer::TooLarge(MAX_ANSWER_BYTES)), "{:?}", answer_text(&a));
+        assert_eq!(retries, 0, "an oversize answer is not retried");
+    }
 }
