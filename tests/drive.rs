@@ -165,8 +165,40 @@ fn an_unreachable_target_is_a_clear_failure() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(1), "{err}");
     assert!(err.contains("could not reach the target") && err.contains("is the service running"), "{err}");
+    assert!(err.contains("Connection refused") || err.contains("connect"), "the cause is named: {err}");
+    assert!(!err.contains("accepted the connection"), "{err}");
     assert!(!dir.path().join("drive.json").exists(), "no report for a drive that never ran");
     let _ = root();
+}
+
+#[test]
+fn a_target_that_accepts_but_never_answers_is_told_apart_from_one_not_running() {
+    // Listening (the kernel completes the connections) but never answering.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", silent.local_addr().unwrap());
+    let dir = tempfile::tempdir().unwrap();
+    let o = offersim(&[
+        "drive",
+        "scenarios/cafe.toml",
+        "--target",
+        &url,
+        "--timeout-ms",
+        "300",
+        "--retries",
+        "1",
+        "--out",
+        dir.path().to_str().unwrap(),
+        "-q",
+    ]);
+    drop(silent);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    let says = format!(
+        "the service at {url} accepted the connection but did not answer PUT /v1/merchants/cafe_lumiere within 0.3 s"
+    );
+    assert!(err.contains(&says), "{err}");
+    assert!(!err.contains("is the service running"), "{err}");
+    assert!(!dir.path().join("drive.json").exists(), "no report for a drive that never ran");
 }
 
 /// An offer's terms as a service learns them over the wire, rebuilt by the reference service:

@@ -61,6 +61,10 @@ pub enum DriveError {
     Target(String, String),
     #[error("could not reach the target at {url}: {why} (is the service running?)")]
     Unreachable { url: String, why: String },
+    #[error("the service at {url} accepted the connection but did not answer {what} within {seconds} s")]
+    NoAnswer { url: String, what: String, seconds: f64 },
+    #[error("the service at {url} broke off its answer to {what}: {why}")]
+    Broken { url: String, what: String, why: String },
     #[error("the target refused {what}: HTTP {status}: {body}")]
     Refused { what: String, status: u16, body: String },
     #[error("the target's credits could not be read: {0}")]
@@ -150,7 +154,11 @@ pub const MAX_ANSWER_BYTES: usize = 64 << 10;
 /// What one attempt sequence ended with.
 enum Answer {
     Status(u16, Vec<u8>),
+    /// Connected, but no complete answer within the timeout.
     Timeout,
+    /// No connection (refused, unreachable, or not made within the timeout).
+    Unreachable(String),
+    /// Connected, but the exchange failed (reset, not HTTP).
     Failed(String),
     /// The answer's body went past this many bytes: it was not read further.
     TooLarge(usize),
@@ -161,6 +169,17 @@ enum Answer {
 /// `METHOD /path` of a request, without its query (for messages).
 fn request_name(method: &reqwest::Method, path: &str) -> String {
     format!("{method} {}", path.split('?').next().unwrap_or(path))
+}
+
+/// An error with its causes (`tcp connect error: Connection refused`).
+fn error_text(e: &reqwest::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        text = format!("{text}: {s}");
+        source = s.source();
+    }
+    text
 }
 
 /// Reads a body chunk by chunk, stopping past `limit` bytes (a body announced longer is not
@@ -177,7 +196,7 @@ async fn read_capped(mut resp: reqwest::Response, limit: usize) -> Answer {
             Ok(Some(c)) => body.extend_from_slice(&c),
             Ok(None) => return Answer::Status(status, body),
             Err(e) if e.is_timeout() => return Answer::Timeout,
-            Err(e) => return Answer::Failed(e.to_string()),
+            Err(e) => return Answer::Failed(error_text(&e)),
         }
     }
 }
@@ -218,13 +237,15 @@ impl Client {
             }
             let answer = match req.send().await {
                 Ok(resp) => read_capped(resp, limit).await,
+                // First: a connection not made in time is a connection failure, not a silence.
+                Err(e) if e.is_connect() => Answer::Unreachable(error_text(&e)),
                 Err(e) if e.is_timeout() => Answer::Timeout,
-                Err(e) => Answer::Failed(e.to_string()),
+                Err(e) => Answer::Failed(error_text(&e)),
             };
             // Worth another try: a server error that may pass, a timeout, a refused connection.
             let again = match &answer {
                 Answer::Status(s, _) => matches!(s, 500 | 502 | 503 | 504),
-                Answer::Timeout | Answer::Failed(_) => true,
+                Answer::Timeout | Answer::Unreachable(_) | Answer::Failed(_) => true,
                 Answer::TooLarge(_) | Answer::Expired => false,
             };
             if !(again && idempotent && retries < self.retries) {
@@ -235,16 +256,25 @@ impl Client {
             retries += 1;
         }
     }
+
+    /// Why `what` (`PUT /v1/offers/x`) got no usable answer: the error for anything but a
+    /// status (a status is the caller's to judge).
+    fn failure(&self, what: String, a: Answer) -> DriveError {
+        let url = self.base.clone();
+        match a {
+            Answer::Status(status, b) => DriveError::Refused { what, status, body: excerpt(&b) },
+            Answer::Timeout => DriveError::NoAnswer { url, what, seconds: self.timeout.as_secs_f64() },
+            Answer::Unreachable(why) => DriveError::Unreachable { url, why },
+            Answer::Failed(why) => DriveError::Broken { url, what, why },
+            Answer::TooLarge(limit) => DriveError::TooLarge { what, limit },
+            Answer::Expired => DriveError::Broken { url, what, why: "not sent: past --max-seconds".into() },
+        }
+    }
 }
 
-fn answer_text(a: &Answer) -> (u16, String) {
-    match a {
-        Answer::Status(s, b) => (*s, String::from_utf8_lossy(b).chars().take(500).collect()),
-        Answer::Timeout => (0, "timed out".into()),
-        Answer::Failed(e) => (0, e.clone()),
-        Answer::TooLarge(n) => (0, format!("the answer exceeded {n} bytes")),
-        Answer::Expired => (0, "not sent: past --max-seconds".into()),
-    }
+/// The start of an answer's body, as text.
+fn excerpt(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).chars().take(500).collect()
 }
 
 /// Registers every merchant and offer.
@@ -253,12 +283,11 @@ async fn setup(client: &Client, wire: &Wire) -> Result<(usize, usize), DriveErro
     let put = |path: String, body: Vec<u8>, what: String| async move {
         let (a, _) = client.send(reqwest::Method::PUT, &path, None, Some(body), true, MAX_ANSWER_BYTES).await;
         match a {
-            Answer::TooLarge(limit) => Err(DriveError::TooLarge { what: format!("PUT {path}"), limit }),
             Answer::Status(s, _) if (200..300).contains(&s) => Ok(()),
-            Answer::Status(s, b) => {
-                Err(DriveError::Refused { what, status: s, body: String::from_utf8_lossy(&b).into_owned() })
+            Answer::Status(status, b) => {
+                Err(DriveError::Refused { what, status, body: String::from_utf8_lossy(&b).into_owned() })
             }
-            other => Err(DriveError::Unreachable { url: client.base.clone(), why: answer_text(&other).1 }),
+            other => Err(client.failure(format!("PUT {path}"), other)),
         }
     };
     for (i, m) in w.merchants.iter().enumerate() {
@@ -345,7 +374,7 @@ async fn lane(
                 e.timeouts += 1;
                 progress.errors.fetch_add(1, Relaxed);
             }
-            Answer::Failed(_) => {
+            Answer::Unreachable(_) | Answer::Failed(_) => {
                 e.failed += 1;
                 progress.errors.fetch_add(1, Relaxed);
             }
@@ -366,14 +395,9 @@ async fn credits(client: &Client, max_pages: usize) -> Result<Vec<CreditBody>, D
         };
         let (a, _) = client.send(reqwest::Method::GET, &path, None, None, true, MAX_CREDITS_PAGE_BYTES).await;
         let page: CreditsPage = match a {
-            Answer::TooLarge(limit) => {
-                return Err(DriveError::TooLarge { what: request_name(&reqwest::Method::GET, &path), limit })
-            }
             Answer::Status(200, b) => serde_json::from_slice(&b).map_err(|e| DriveError::Credits(e.to_string()))?,
-            other => {
-                let (s, t) = answer_text(&other);
-                return Err(DriveError::Credits(format!("HTTP {s}: {t}")));
-            }
+            Answer::Status(s, b) => return Err(DriveError::Credits(format!("HTTP {s}: {}", excerpt(&b)))),
+            other => return Err(client.failure(request_name(&reqwest::Method::GET, &path), other)),
         };
         all.extend(page.credits);
         match page.next {
@@ -408,6 +432,8 @@ pub async fn drive(
         .pool_max_idle_per_host(opts.connections)
         .no_proxy()
         .tcp_nodelay(true)
+        // A connection not made within the timeout is told apart from an answer not given.
+        .connect_timeout(opts.timeout)
         // A redirect could lead off loopback: never follow one.
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -563,7 +589,7 @@ mod tests {
         let (a, retries) =
             c.send(reqwest::Method::POST, "/v1/network/messages", None, None, true, MAX_ANSWER_BYTES).await;
         server.abort();
-        assert!(matches!(a, Answer::TooLarge(MAX_ANSWER_BYTES)), "{:?}", answer_text(&a));
+        assert!(matches!(a, Answer::TooLarge(MAX_ANSWER_BYTES)), "{}", c.failure("POST".into(), a));
         assert_eq!(retries, 0, "an oversize answer is not retried");
     }
 }
