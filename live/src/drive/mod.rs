@@ -69,6 +69,9 @@ pub enum DriveError {
     Refused { what: String, status: u16, body: String },
     #[error("the target's credits could not be read: {0}")]
     Credits(String),
+    /// The credits' cursor does not lead to the end (it repeats, or is unusable).
+    #[error("{0}")]
+    Cursor(String),
     #[error("the target's answer to {what} exceeded {limit} bytes (it was not read further)")]
     TooLarge { what: String, limit: usize },
     #[error("could not build the HTTP client: {0}")]
@@ -384,13 +387,42 @@ async fn lane(
     stats
 }
 
-/// Reads every credit of the target, page by page (at most `max_pages`).
+/// The longest credits cursor accepted (it goes back in a URL, and every one is kept to find
+/// a loop).
+pub const MAX_CURSOR_BYTES: usize = 1_024;
+
+/// `s` percent-encoded for a URL's query (everything but RFC 3986's unreserved characters).
+fn query_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// A cursor as the messages show it: escaped, and cut if long.
+fn shown(cursor: &str) -> String {
+    let s: String = cursor.escape_debug().collect();
+    match s.char_indices().nth(100) {
+        Some((i, _)) => format!("{}...", &s[..i]),
+        None => s,
+    }
+}
+
+/// Reads every credit of the target, page by page (at most `max_pages`). Each `next` must be
+/// a cursor not seen before: one that repeats (the one just given, or an earlier one) would
+/// read the same pages again, and is an error rather than the end.
 async fn credits(client: &Client, max_pages: usize) -> Result<Vec<CreditBody>, DriveError> {
     let mut all = Vec::new();
     let mut cursor: Option<String> = None;
+    let mut seen: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
     for _ in 0..max_pages {
         let path = match &cursor {
-            Some(c) => format!("/v1/credits?after={c}"),
+            Some(c) => format!("/v1/credits?after={}", query_escape(c)),
             None => "/v1/credits".to_string(),
         };
         let (a, _) = client.send(reqwest::Method::GET, &path, None, None, true, MAX_CREDITS_PAGE_BYTES).await;
@@ -400,10 +432,27 @@ async fn credits(client: &Client, max_pages: usize) -> Result<Vec<CreditBody>, D
             other => return Err(client.failure(request_name(&reqwest::Method::GET, &path), other)),
         };
         all.extend(page.credits);
-        match page.next {
-            Some(n) if Some(&n) != cursor.as_ref() => cursor = Some(n),
-            _ => return Ok(all),
+        let Some(next) = page.next else { return Ok(all) };
+        let after = cursor.as_deref().map_or_else(|| "the first page".to_string(), |c| format!("`after={}`", shown(c)));
+        if next.len() > MAX_CURSOR_BYTES {
+            return Err(DriveError::Cursor(format!(
+                "the target's credits cursor is {} bytes long (at most {MAX_CURSOR_BYTES}), returned for {after}",
+                next.len()
+            )));
         }
+        if cursor.as_ref() == Some(&next) {
+            return Err(DriveError::Cursor(format!(
+                "the target's credits cursor did not advance: `{}` was returned for {after}",
+                shown(&next)
+            )));
+        }
+        if !seen.insert(next.clone()) {
+            return Err(DriveError::Cursor(format!(
+                "the target's credits cursor went back: `{}` was returned for {after}, and had been returned before",
+                shown(&next)
+            )));
+        }
+        cursor = Some(next);
     }
     Err(DriveError::Credits(format!("more than {max_pages} pages: the cursor never ended")))
 }
@@ -575,6 +624,68 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(300)).await;
         assert_eq!(written.load(Relaxed), at, "the connection is closed");
         assert!(at < 2 * MAX_CREDITS_PAGE_BYTES as u64, "{at} bytes written");
+    }
+
+    /// A target whose credits pages (one credit each) lead on as `next_of(after)` says.
+    async fn paging_target(next_of: fn(Option<&str>) -> Option<String>) -> (String, tokio::task::JoinHandle<()>) {
+        use axum::extract::Query;
+        let page = move |Query(q): Query<BTreeMap<String, String>>| async move {
+            let credit = CreditBody {
+                transaction: "t1.1".into(),
+                offer: "o".into(),
+                reward: rust_decimal::Decimal::new(200, 2),
+                fee: rust_decimal::Decimal::new(20, 2),
+                state: "pending".into(),
+                reversed: rust_decimal::Decimal::ZERO,
+            };
+            axum::Json(CreditsPage { credits: vec![credit], next: next_of(q.get("after").map(String::as_str)) })
+        };
+        let app = axum::Router::new().route("/v1/credits", axum::routing::get(page));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a loopback port");
+        let url = format!("http://{}", listener.local_addr().expect("an address"));
+        let server = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        (url, server)
+    }
+
+    #[tokio::test]
+    async fn a_credits_cursor_that_does_not_advance_is_an_error_naming_it() {
+        let (url, server) = paging_target(|_| Some("p1".into())).await;
+        let e = credits(&client(&url, Duration::from_secs(5)), 10).await.expect_err("a cursor that stays put");
+        server.abort();
+        assert!(matches!(e, DriveError::Cursor(_)), "{e}");
+        assert_eq!(e.to_string(), "the target's credits cursor did not advance: `p1` was returned for `after=p1`");
+    }
+
+    #[tokio::test]
+    async fn a_credits_cursor_that_loops_back_is_an_error() {
+        let (url, server) = paging_target(|after| match after {
+            None => Some("a".into()),
+            Some("a") => Some("b".into()),
+            Some(_) => Some("a".into()),
+        })
+        .await;
+        let e = credits(&client(&url, Duration::from_secs(5)), 1_000).await.expect_err("a cursor that loops");
+        server.abort();
+        assert_eq!(
+            e.to_string(),
+            "the target's credits cursor went back: `a` was returned for `after=b`, and had been returned before"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_credits_cursor_travels_percent_encoded_and_null_ends_the_pages() {
+        const ODD: &str = "a b&c=d/é#1";
+        let (url, server) = paging_target(|after| match after {
+            None => Some(ODD.into()),
+            Some(ODD) => None,
+            Some(other) => panic!("the cursor arrived as {other:?}"),
+        })
+        .await;
+        let got = credits(&client(&url, Duration::from_secs(5)), 10).await;
+        server.abort();
+        assert_eq!(got.expect("two pages").len(), 2);
     }
 
     #[tokio::test]
