@@ -304,6 +304,15 @@ async fn setup(client: &Client, wire: &Wire) -> Result<(usize, usize), DriveErro
     Ok((w.merchants.len(), w.offers.len()))
 }
 
+/// The measurements of every lane, one set per endpoint: a lane holds it only to record one
+/// answer, so memory does not grow with `--connections` (a full-range histogram set is about
+/// 750 KB; one per lane made 4,096 connections take 3 GB).
+type Stats = Arc<std::sync::Mutex<Vec<Endpoint>>>;
+
+fn stats_of(s: &Stats) -> std::sync::MutexGuard<'_, Vec<Endpoint>> {
+    s.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// One lane: its users' requests, in order, one at a time.
 async fn lane(
     mut rx: mpsc::Receiver<(Instant, usize)>,
@@ -311,8 +320,8 @@ async fn lane(
     wire: Arc<Wire>,
     client: Arc<Client>,
     progress: Arc<Progress>,
-) -> Vec<Endpoint> {
-    let mut stats: Vec<Endpoint> = ENDPOINTS.iter().map(|_| Endpoint::new()).collect();
+    stats: Stats,
+) {
     // The reference's card tokens → the target's.
     let mut tokens: BTreeMap<u64, String> = BTreeMap::new();
     while let Some((due, i)) = rx.recv().await {
@@ -327,7 +336,7 @@ async fn lane(
             Call::Delete { token } => match token_of(token, &tokens) {
                 Some(t) => (1, reqwest::Method::DELETE, format!("/v1/cards/{t}"), None, false),
                 None => {
-                    stats[1].skipped += 1;
+                    stats_of(&stats)[1].skipped += 1;
                     continue;
                 }
             },
@@ -338,7 +347,7 @@ async fn lane(
                     (2, reqwest::Method::POST, "/v1/enrollments".to_string(), body.ok(), false)
                 }
                 None => {
-                    stats[2].skipped += 1;
+                    stats_of(&stats)[2].skipped += 1;
                     continue;
                 }
             },
@@ -350,41 +359,37 @@ async fn lane(
         progress.sim_time.fetch_max(step.at.0, Relaxed);
         progress.sent.fetch_add(1, Relaxed);
         let (answer, retries) = client.send(method, &path, Some(&time), body, idempotent, MAX_ANSWER_BYTES).await;
-        let e = &mut stats[endpoint];
+        let latency = due.elapsed().as_micros() as u64;
+        let mut all = stats_of(&stats);
+        let e = &mut all[endpoint];
         if let Answer::Expired = answer {
             e.dropped += 1;
             continue;
         }
         e.retries += retries as u64;
-        e.record(due.elapsed().as_micros() as u64);
+        e.record(latency);
         progress.answered.fetch_add(1, Relaxed);
-        match answer {
-            Answer::Status(s, b) if (200..300).contains(&s) => {
-                if let Call::Card { token, .. } = step.call {
-                    if let Ok(t) = serde_json::from_slice::<TokenAnswer>(&b) {
+        let failed = match answer {
+            Answer::Status(s, b) if (200..300).contains(&s) => match step.call {
+                Call::Card { token, .. } => match serde_json::from_slice::<TokenAnswer>(&b) {
+                    Ok(t) => {
                         tokens.insert(token.0, t.token);
-                    } else {
-                        e.errors += 1;
-                        progress.errors.fetch_add(1, Relaxed);
+                        None
                     }
-                }
-            }
-            Answer::Status(..) | Answer::TooLarge(_) => {
-                e.errors += 1;
-                progress.errors.fetch_add(1, Relaxed);
-            }
-            Answer::Timeout => {
-                e.timeouts += 1;
-                progress.errors.fetch_add(1, Relaxed);
-            }
-            Answer::Unreachable(_) | Answer::Failed(_) => {
-                e.failed += 1;
-                progress.errors.fetch_add(1, Relaxed);
-            }
-            Answer::Expired => {}
+                    Err(_) => Some(&mut e.errors),
+                },
+                _ => None,
+            },
+            Answer::Status(..) | Answer::TooLarge(_) => Some(&mut e.errors),
+            Answer::Timeout => Some(&mut e.timeouts),
+            Answer::Unreachable(_) | Answer::Failed(_) => Some(&mut e.failed),
+            Answer::Expired => None,
+        };
+        if let Some(count) = failed {
+            *count += 1;
+            progress.errors.fetch_add(1, Relaxed);
         }
     }
-    stats
 }
 
 /// The longest credits cursor accepted (it goes back in a URL, and every one is kept to find
@@ -505,10 +510,12 @@ pub async fn drive(
     let lanes = opts.connections.max(1);
     let mut senders = Vec::with_capacity(lanes);
     let mut tasks = Vec::with_capacity(lanes);
+    let stats: Stats = Arc::new(std::sync::Mutex::new(ENDPOINTS.iter().map(|_| Endpoint::new()).collect()));
     for _ in 0..lanes {
         let (tx, rx) = mpsc::channel(4_096);
         senders.push(tx);
-        tasks.push(tokio::spawn(lane(rx, plan.clone(), wire.clone(), client.clone(), progress.clone())));
+        let stats = stats.clone();
+        tasks.push(tokio::spawn(lane(rx, plan.clone(), wire.clone(), client.clone(), progress.clone(), stats)));
     }
     let first = plan.steps.first().map_or(offersim_sim::SimTime::ZERO, |s| s.at);
     let mut dispatched = 0u64;
@@ -530,14 +537,10 @@ pub async fn drive(
         dispatched += 1;
     }
     drop(senders);
-    let mut per: Vec<Endpoint> = ENDPOINTS.iter().map(|_| Endpoint::new()).collect();
     for t in tasks {
-        if let Ok(stats) = t.await {
-            for (a, b) in per.iter_mut().zip(&stats) {
-                a.add(b);
-            }
-        }
+        let _ = t.await;
     }
+    let per = std::mem::take(&mut *stats_of(&stats));
     let wall_seconds = start.elapsed().as_secs_f64();
     let mut all = Endpoint::new();
     for e in &per {
