@@ -13,6 +13,7 @@ pub mod latency;
 pub mod oracle;
 pub mod pace;
 pub mod plan;
+pub mod replay;
 pub mod report;
 
 use crate::contract::*;
