@@ -552,7 +552,7 @@ pub async fn drive(
     let complete = complete && all.dropped == 0;
     let max_pages = (plan.reference.len() * 4 + 100_000) / crate::serve::PAGE + 10;
     let got = credits(&setup_client, max_pages).await?;
-    let verdict = oracle::judge(&wire.world, &plan, &got, 4 * lanes.max(4));
+    let verdict = oracle::judge(&wire.world, &plan, &got);
     Ok(Measured {
         setup,
         endpoints: ENDPOINTS.iter().zip(&per).map(|(name, e)| Summary::of(name, e)).collect(),
