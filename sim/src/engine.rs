@@ -232,6 +232,9 @@ struct Engine<'w> {
     log: Option<&'w mut dyn EventLog>,
     /// Receives the platform's inputs (`run_tapped`, the live driver's plan).
     tap: Option<&'w mut dyn Tap>,
+    /// Decides budget checks instead of the budgets (`live::BudgetRule`; the live driver's
+    /// oracle replays a target's decisions).
+    budget_rule: Option<&'w mut dyn live::BudgetRule>,
     /// With a tap: every credit at the end of the run.
     granted: BTreeMap<CreditKey, Granted>,
     scratch: Vec<(SimTime, NetworkMessage)>,
@@ -493,6 +496,7 @@ impl<'w> Engine<'w> {
             clearing_stamp: SimTime::ZERO,
             log,
             tap: None,
+            budget_rule: None,
             granted: BTreeMap::new(),
             scratch: Vec::new(),
             timers: Vec::new(),
@@ -1087,8 +1091,12 @@ impl<'w> Engine<'w> {
             received: &self.received[u],
             purchase,
             stamp,
+            rule: self.budget_rule.as_deref(),
         };
         match_txn(&txn, &world.calendar, &world.offers, &self.links[u][li].enrolled, &view, &mut decision);
+        if let Some(rule) = self.budget_rule.as_deref_mut() {
+            rule.decided(purchase, stamp, &decision);
+        }
         if !decision.awards.is_empty() || !decision.declines.is_empty() {
             self.out.funnel.qualifying_transactions += 1;
         }
@@ -1145,6 +1153,8 @@ impl<'w> Engine<'w> {
         let u = purchase.user;
         let o = &world.offers[offer.0 as usize];
         let fee = percent_of(reward, o.fee_percent);
+        // A budget rule may pay past the budget (to replay a target that did).
+        let ruled = self.budget_rule.is_some();
         for e in self.links[u][li].enrolled.iter_mut().filter(|e| e.offer == offer) {
             e.credited += 1;
         }
@@ -1155,7 +1165,7 @@ impl<'w> Engine<'w> {
         self.out.ledger.grant(o.merchant, reward, fee);
         let stats = &mut self.out.offers[offer.0 as usize];
         if let Some(left) = stats.budget_left.as_mut() {
-            assert!(o.fits(*left, reward), "budget overspent beyond the offer's policy");
+            assert!(ruled || o.fits(*left, reward), "budget overspent beyond the offer's policy");
             stats.budget_overspend += (reward - *left).max(Cents::ZERO);
             *left -= reward;
             if *left <= Cents::ZERO {
@@ -1165,7 +1175,7 @@ impl<'w> Engine<'w> {
         if let Some(pb) = o.period_budget {
             let spent = self.period_spent[offer.0 as usize].entry(o.period_of(stamp)).or_default();
             let left = pb.amount - *spent;
-            assert!(o.fits(left, reward), "period budget overspent beyond the offer's policy");
+            assert!(ruled || o.fits(left, reward), "period budget overspent beyond the offer's policy");
             stats.period_overspend += (reward - left).max(Cents::ZERO);
             *spent += reward;
         }
@@ -1369,6 +1379,8 @@ struct View<'a> {
     purchase: PurchaseId,
     /// The clearing's network timestamp (its budget period).
     stamp: SimTime,
+    /// Decides the budget checks instead, when given.
+    rule: Option<&'a dyn live::BudgetRule>,
 }
 
 impl Counters for View<'_> {
@@ -1382,6 +1394,10 @@ impl Counters for View<'_> {
 
     fn budget_blocks(&self, offer: OfferId, reward: Cents) -> Option<Decline> {
         let o = &self.offers[offer.0 as usize];
+        if let Some(rule) = self.rule {
+            let budgeted = o.budget.is_some() || o.period_budget.is_some();
+            return if budgeted { rule.blocks(self.purchase, offer, reward) } else { None };
+        }
         if self.stats[offer.0 as usize].budget_left.is_some_and(|left| !o.fits(left, reward)) {
             return Some(Decline::Budget);
         }

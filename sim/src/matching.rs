@@ -102,8 +102,8 @@ impl Decision {
     }
 }
 
-/// Precedence key: higher is better.
-fn rank(o: &Offer, reward: Cents, id: OfferId) -> (i32, Cents, std::cmp::Reverse<OfferId>) {
+/// Precedence key: higher is better (priority, then reward, then the earliest offer id).
+pub fn rank(o: &Offer, reward: Cents, id: OfferId) -> (i32, Cents, std::cmp::Reverse<OfferId>) {
     (o.priority, reward, std::cmp::Reverse(id))
 }
 

@@ -13,6 +13,7 @@ pub mod latency;
 pub mod oracle;
 pub mod pace;
 pub mod plan;
+pub mod replay;
 pub mod report;
 
 use crate::contract::*;
@@ -61,10 +62,19 @@ pub enum DriveError {
     Target(String, String),
     #[error("could not reach the target at {url}: {why} (is the service running?)")]
     Unreachable { url: String, why: String },
+    #[error("the service at {url} accepted the connection but did not answer {what} within {seconds} s")]
+    NoAnswer { url: String, what: String, seconds: f64 },
+    #[error("the service at {url} broke off its answer to {what}: {why}")]
+    Broken { url: String, what: String, why: String },
     #[error("the target refused {what}: HTTP {status}: {body}")]
     Refused { what: String, status: u16, body: String },
     #[error("the target's credits could not be read: {0}")]
     Credits(String),
+    /// The credits' cursor does not lead to the end (it repeats, or is unusable).
+    #[error("{0}")]
+    Cursor(String),
+    #[error("the target's answer to {what} exceeded {limit} bytes (it was not read further)")]
+    TooLarge { what: String, limit: usize },
     #[error("could not build the HTTP client: {0}")]
     Client(String),
 }
@@ -138,17 +148,64 @@ impl Wire {
     }
 }
 
+/// The most of one `GET /v1/credits` page the driver reads: a page of the reference service
+/// (`serve::MAX_PAGE` credits) is about 1.5 MB; past this the answer is not read further and
+/// the read fails.
+pub const MAX_CREDITS_PAGE_BYTES: usize = 16 << 20;
+/// The most of any other answer the driver reads (a token, `{"duplicate": ...}`, an error).
+pub const MAX_ANSWER_BYTES: usize = 64 << 10;
+
+/// How long an idle connection is kept for the next request of its lane.
+const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// What one attempt sequence ended with.
 enum Answer {
-    Status(u16, bytes_body::Body),
+    Status(u16, Vec<u8>),
+    /// Connected, but no complete answer within the timeout.
     Timeout,
+    /// No connection (refused, unreachable, or not made within the timeout).
+    Unreachable(String),
+    /// Connected, but the exchange failed (reset, not HTTP).
     Failed(String),
+    /// The answer's body went past this many bytes: it was not read further.
+    TooLarge(usize),
     /// Not sent: the drive's time limit had passed.
     Expired,
 }
 
-mod bytes_body {
-    pub type Body = Vec<u8>;
+/// `METHOD /path` of a request, without its query (for messages).
+fn request_name(method: &reqwest::Method, path: &str) -> String {
+    format!("{method} {}", path.split('?').next().unwrap_or(path))
+}
+
+/// An error with its causes (`tcp connect error: Connection refused`).
+fn error_text(e: &reqwest::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        text = format!("{text}: {s}");
+        source = s.source();
+    }
+    text
+}
+
+/// Reads a body chunk by chunk, stopping past `limit` bytes (a body announced longer is not
+/// read at all): an endless answer costs at most `limit` bytes.
+async fn read_capped(mut resp: reqwest::Response, limit: usize) -> Answer {
+    let status = resp.status().as_u16();
+    if resp.content_length().is_some_and(|n| n > limit as u64) {
+        return Answer::TooLarge(limit);
+    }
+    let mut body = Vec::new();
+    loop {
+        match resp.chunk().await {
+            Ok(Some(c)) if body.len() + c.len() > limit => return Answer::TooLarge(limit),
+            Ok(Some(c)) => body.extend_from_slice(&c),
+            Ok(None) => return Answer::Status(status, body),
+            Err(e) if e.is_timeout() => return Answer::Timeout,
+            Err(e) => return Answer::Failed(error_text(&e)),
+        }
+    }
 }
 
 struct Client {
@@ -162,8 +219,8 @@ struct Client {
 
 impl Client {
     /// Sends, retrying when `idempotent` on 5xx, timeouts and connection failures, with
-    /// exponential backoff (10 ms doubling, at most 1 s). Returns the last answer and the
-    /// number of retries.
+    /// exponential backoff (10 ms doubling, at most 1 s); reads at most `limit` bytes of the
+    /// answer. Returns the last answer and the number of retries.
     async fn send(
         &self,
         method: reqwest::Method,
@@ -171,6 +228,7 @@ impl Client {
         time: Option<&str>,
         body: Option<Vec<u8>>,
         idempotent: bool,
+        limit: usize,
     ) -> (Answer, u32) {
         let mut retries = 0;
         loop {
@@ -185,22 +243,17 @@ impl Client {
                 req = req.header("content-type", "application/json").body(b.clone());
             }
             let answer = match req.send().await {
-                Ok(resp) => {
-                    let status = resp.status().as_u16();
-                    match resp.bytes().await {
-                        Ok(b) => Answer::Status(status, b.to_vec()),
-                        Err(e) if e.is_timeout() => Answer::Timeout,
-                        Err(e) => Answer::Failed(e.to_string()),
-                    }
-                }
+                Ok(resp) => read_capped(resp, limit).await,
+                // First: a connection not made in time is a connection failure, not a silence.
+                Err(e) if e.is_connect() => Answer::Unreachable(error_text(&e)),
                 Err(e) if e.is_timeout() => Answer::Timeout,
-                Err(e) => Answer::Failed(e.to_string()),
+                Err(e) => Answer::Failed(error_text(&e)),
             };
             // Worth another try: a server error that may pass, a timeout, a refused connection.
             let again = match &answer {
                 Answer::Status(s, _) => matches!(s, 500 | 502 | 503 | 504),
-                Answer::Timeout | Answer::Failed(_) => true,
-                Answer::Expired => false,
+                Answer::Timeout | Answer::Unreachable(_) | Answer::Failed(_) => true,
+                Answer::TooLarge(_) | Answer::Expired => false,
             };
             if !(again && idempotent && retries < self.retries) {
                 return (answer, retries);
@@ -210,28 +263,38 @@ impl Client {
             retries += 1;
         }
     }
+
+    /// Why `what` (`PUT /v1/offers/x`) got no usable answer: the error for anything but a
+    /// status (a status is the caller's to judge).
+    fn failure(&self, what: String, a: Answer) -> DriveError {
+        let url = self.base.clone();
+        match a {
+            Answer::Status(status, b) => DriveError::Refused { what, status, body: excerpt(&b) },
+            Answer::Timeout => DriveError::NoAnswer { url, what, seconds: self.timeout.as_secs_f64() },
+            Answer::Unreachable(why) => DriveError::Unreachable { url, why },
+            Answer::Failed(why) => DriveError::Broken { url, what, why },
+            Answer::TooLarge(limit) => DriveError::TooLarge { what, limit },
+            Answer::Expired => DriveError::Broken { url, what, why: "not sent: past --max-seconds".into() },
+        }
+    }
 }
 
-fn answer_text(a: &Answer) -> (u16, String) {
-    match a {
-        Answer::Status(s, b) => (*s, String::from_utf8_lossy(b).chars().take(500).collect()),
-        Answer::Timeout => (0, "timed out".into()),
-        Answer::Failed(e) => (0, e.clone()),
-        Answer::Expired => (0, "not sent: past --max-seconds".into()),
-    }
+/// The start of an answer's body, as text.
+fn excerpt(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).chars().take(500).collect()
 }
 
 /// Registers every merchant and offer.
 async fn setup(client: &Client, wire: &Wire) -> Result<(usize, usize), DriveError> {
     let w = &wire.world;
     let put = |path: String, body: Vec<u8>, what: String| async move {
-        let (a, _) = client.send(reqwest::Method::PUT, &path, None, Some(body), true).await;
+        let (a, _) = client.send(reqwest::Method::PUT, &path, None, Some(body), true, MAX_ANSWER_BYTES).await;
         match a {
             Answer::Status(s, _) if (200..300).contains(&s) => Ok(()),
-            Answer::Status(s, b) => {
-                Err(DriveError::Refused { what, status: s, body: String::from_utf8_lossy(&b).into_owned() })
+            Answer::Status(status, b) => {
+                Err(DriveError::Refused { what, status, body: String::from_utf8_lossy(&b).into_owned() })
             }
-            other => Err(DriveError::Unreachable { url: client.base.clone(), why: answer_text(&other).1 }),
+            other => Err(client.failure(format!("PUT {path}"), other)),
         }
     };
     for (i, m) in w.merchants.iter().enumerate() {
@@ -245,6 +308,15 @@ async fn setup(client: &Client, wire: &Wire) -> Result<(usize, usize), DriveErro
     Ok((w.merchants.len(), w.offers.len()))
 }
 
+/// The measurements of every lane, one set per endpoint: a lane holds it only to record one
+/// answer, so memory does not grow with `--connections` (a full-range histogram set is about
+/// 750 KB; one per lane made 4,096 connections take 3 GB).
+type Stats = Arc<std::sync::Mutex<Vec<Endpoint>>>;
+
+fn stats_of(s: &Stats) -> std::sync::MutexGuard<'_, Vec<Endpoint>> {
+    s.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// One lane: its users' requests, in order, one at a time.
 async fn lane(
     mut rx: mpsc::Receiver<(Instant, usize)>,
@@ -252,8 +324,8 @@ async fn lane(
     wire: Arc<Wire>,
     client: Arc<Client>,
     progress: Arc<Progress>,
-) -> Vec<Endpoint> {
-    let mut stats: Vec<Endpoint> = ENDPOINTS.iter().map(|_| Endpoint::new()).collect();
+    stats: Stats,
+) {
     // The reference's card tokens → the target's.
     let mut tokens: BTreeMap<u64, String> = BTreeMap::new();
     while let Some((due, i)) = rx.recv().await {
@@ -268,7 +340,7 @@ async fn lane(
             Call::Delete { token } => match token_of(token, &tokens) {
                 Some(t) => (1, reqwest::Method::DELETE, format!("/v1/cards/{t}"), None, false),
                 None => {
-                    stats[1].skipped += 1;
+                    stats_of(&stats)[1].skipped += 1;
                     continue;
                 }
             },
@@ -279,7 +351,7 @@ async fn lane(
                     (2, reqwest::Method::POST, "/v1/enrollments".to_string(), body.ok(), false)
                 }
                 None => {
-                    stats[2].skipped += 1;
+                    stats_of(&stats)[2].skipped += 1;
                     continue;
                 }
             },
@@ -290,66 +362,106 @@ async fn lane(
         };
         progress.sim_time.fetch_max(step.at.0, Relaxed);
         progress.sent.fetch_add(1, Relaxed);
-        let (answer, retries) = client.send(method, &path, Some(&time), body, idempotent).await;
-        let e = &mut stats[endpoint];
+        let (answer, retries) = client.send(method, &path, Some(&time), body, idempotent, MAX_ANSWER_BYTES).await;
+        let latency = due.elapsed().as_micros() as u64;
+        let mut all = stats_of(&stats);
+        let e = &mut all[endpoint];
         if let Answer::Expired = answer {
             e.dropped += 1;
             continue;
         }
         e.retries += retries as u64;
-        e.record(due.elapsed().as_micros() as u64);
+        e.record(latency);
         progress.answered.fetch_add(1, Relaxed);
-        match answer {
-            Answer::Status(s, b) if (200..300).contains(&s) => {
-                if let Call::Card { token, .. } = step.call {
-                    if let Ok(t) = serde_json::from_slice::<TokenAnswer>(&b) {
+        let failed = match answer {
+            Answer::Status(s, b) if (200..300).contains(&s) => match step.call {
+                Call::Card { token, .. } => match serde_json::from_slice::<TokenAnswer>(&b) {
+                    Ok(t) => {
                         tokens.insert(token.0, t.token);
-                    } else {
-                        e.errors += 1;
-                        progress.errors.fetch_add(1, Relaxed);
+                        None
                     }
-                }
-            }
-            Answer::Status(..) => {
-                e.errors += 1;
-                progress.errors.fetch_add(1, Relaxed);
-            }
-            Answer::Timeout => {
-                e.timeouts += 1;
-                progress.errors.fetch_add(1, Relaxed);
-            }
-            Answer::Failed(_) => {
-                e.failed += 1;
-                progress.errors.fetch_add(1, Relaxed);
-            }
-            Answer::Expired => {}
+                    Err(_) => Some(&mut e.errors),
+                },
+                _ => None,
+            },
+            Answer::Status(..) | Answer::TooLarge(_) => Some(&mut e.errors),
+            Answer::Timeout => Some(&mut e.timeouts),
+            Answer::Unreachable(_) | Answer::Failed(_) => Some(&mut e.failed),
+            Answer::Expired => None,
+        };
+        if let Some(count) = failed {
+            *count += 1;
+            progress.errors.fetch_add(1, Relaxed);
         }
     }
-    stats
 }
 
-/// Reads every credit of the target, page by page (at most `max_pages`).
+/// The longest credits cursor accepted (it goes back in a URL, and every one is kept to find
+/// a loop).
+pub const MAX_CURSOR_BYTES: usize = 1_024;
+
+/// `s` percent-encoded for a URL's query (everything but RFC 3986's unreserved characters).
+fn query_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// A cursor as the messages show it: escaped, and cut if long.
+fn shown(cursor: &str) -> String {
+    let s: String = cursor.escape_debug().collect();
+    match s.char_indices().nth(100) {
+        Some((i, _)) => format!("{}...", &s[..i]),
+        None => s,
+    }
+}
+
+/// Reads every credit of the target, page by page (at most `max_pages`). Each `next` must be
+/// a cursor not seen before: one that repeats (the one just given, or an earlier one) would
+/// read the same pages again, and is an error rather than the end.
 async fn credits(client: &Client, max_pages: usize) -> Result<Vec<CreditBody>, DriveError> {
     let mut all = Vec::new();
     let mut cursor: Option<String> = None;
+    let mut seen: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
     for _ in 0..max_pages {
         let path = match &cursor {
-            Some(c) => format!("/v1/credits?after={c}"),
+            Some(c) => format!("/v1/credits?after={}", query_escape(c)),
             None => "/v1/credits".to_string(),
         };
-        let (a, _) = client.send(reqwest::Method::GET, &path, None, None, true).await;
+        let (a, _) = client.send(reqwest::Method::GET, &path, None, None, true, MAX_CREDITS_PAGE_BYTES).await;
         let page: CreditsPage = match a {
             Answer::Status(200, b) => serde_json::from_slice(&b).map_err(|e| DriveError::Credits(e.to_string()))?,
-            other => {
-                let (s, t) = answer_text(&other);
-                return Err(DriveError::Credits(format!("HTTP {s}: {t}")));
-            }
+            Answer::Status(s, b) => return Err(DriveError::Credits(format!("HTTP {s}: {}", excerpt(&b)))),
+            other => return Err(client.failure(request_name(&reqwest::Method::GET, &path), other)),
         };
         all.extend(page.credits);
-        match page.next {
-            Some(n) if Some(&n) != cursor.as_ref() => cursor = Some(n),
-            _ => return Ok(all),
+        let Some(next) = page.next else { return Ok(all) };
+        let after = cursor.as_deref().map_or_else(|| "the first page".to_string(), |c| format!("`after={}`", shown(c)));
+        if next.len() > MAX_CURSOR_BYTES {
+            return Err(DriveError::Cursor(format!(
+                "the target's credits cursor is {} bytes long (at most {MAX_CURSOR_BYTES}), returned for {after}",
+                next.len()
+            )));
         }
+        if cursor.as_ref() == Some(&next) {
+            return Err(DriveError::Cursor(format!(
+                "the target's credits cursor did not advance: `{}` was returned for {after}",
+                shown(&next)
+            )));
+        }
+        if !seen.insert(next.clone()) {
+            return Err(DriveError::Cursor(format!(
+                "the target's credits cursor went back: `{}` was returned for {after}, and had been returned before",
+                shown(&next)
+            )));
+        }
+        cursor = Some(next);
     }
     Err(DriveError::Credits(format!("more than {max_pages} pages: the cursor never ended")))
 }
@@ -376,8 +488,13 @@ pub async fn drive(
     let base = loopback_base(&opts.target)?;
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(opts.connections)
+        // Close idle connections before a service does (`offersim serve` closes one idle for
+        // 10 s): a request never races the server's close of the connection it is sent on.
+        .pool_idle_timeout(POOL_IDLE_TIMEOUT)
         .no_proxy()
         .tcp_nodelay(true)
+        // A connection not made within the timeout is told apart from an answer not given.
+        .connect_timeout(opts.timeout)
         // A redirect could lead off loopback: never follow one.
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -400,10 +517,12 @@ pub async fn drive(
     let lanes = opts.connections.max(1);
     let mut senders = Vec::with_capacity(lanes);
     let mut tasks = Vec::with_capacity(lanes);
+    let stats: Stats = Arc::new(std::sync::Mutex::new(ENDPOINTS.iter().map(|_| Endpoint::new()).collect()));
     for _ in 0..lanes {
         let (tx, rx) = mpsc::channel(4_096);
         senders.push(tx);
-        tasks.push(tokio::spawn(lane(rx, plan.clone(), wire.clone(), client.clone(), progress.clone())));
+        let stats = stats.clone();
+        tasks.push(tokio::spawn(lane(rx, plan.clone(), wire.clone(), client.clone(), progress.clone(), stats)));
     }
     let first = plan.steps.first().map_or(offersim_sim::SimTime::ZERO, |s| s.at);
     let mut dispatched = 0u64;
@@ -425,14 +544,10 @@ pub async fn drive(
         dispatched += 1;
     }
     drop(senders);
-    let mut per: Vec<Endpoint> = ENDPOINTS.iter().map(|_| Endpoint::new()).collect();
     for t in tasks {
-        if let Ok(stats) = t.await {
-            for (a, b) in per.iter_mut().zip(&stats) {
-                a.add(b);
-            }
-        }
+        let _ = t.await;
     }
+    let per = std::mem::take(&mut *stats_of(&stats));
     let wall_seconds = start.elapsed().as_secs_f64();
     let mut all = Endpoint::new();
     for e in &per {
@@ -443,7 +558,7 @@ pub async fn drive(
     let complete = complete && all.dropped == 0;
     let max_pages = (plan.reference.len() * 4 + 100_000) / crate::serve::PAGE + 10;
     let got = credits(&setup_client, max_pages).await?;
-    let verdict = oracle::judge(&wire.world, &plan, &got, 4 * lanes.max(4));
+    let verdict = oracle::judge(&wire.world, &plan, &got);
     Ok(Measured {
         setup,
         endpoints: ENDPOINTS.iter().zip(&per).map(|(name, e)| Summary::of(name, e)).collect(),
@@ -454,4 +569,148 @@ pub async fn drive(
         complete,
         verdict,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    fn client(base: &str, timeout: Duration) -> Client {
+        Client {
+            http: reqwest::Client::builder().no_proxy().build().expect("an HTTP client"),
+            base: base.to_string(),
+            timeout,
+            retries: 0,
+            deadline: Instant::now() + Duration::from_secs(600),
+        }
+    }
+
+    /// A target that answers every request with a credits page that never ends (chunked, a
+    /// credit after another); counts the bytes it managed to write.
+    async fn endless_target() -> (String, Arc<AtomicU64>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a loopback port");
+        let url = format!("http://{}", listener.local_addr().expect("an address"));
+        let written = Arc::new(AtomicU64::new(0));
+        let counter = written.clone();
+        tokio::spawn(async move {
+            while let Ok((mut sock, _)) = listener.accept().await {
+                let counter = counter.clone();
+                tokio::spawn(async move {
+                    let mut request = [0u8; 4096];
+                    let _ = sock.read(&mut request).await;
+                    let head =
+                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n";
+                    let first = "{\"credits\":[";
+                    let mut out = format!("{head}{:x}\r\n{first}\r\n", first.len());
+                    let credit = "{\"transaction\":\"t1.1\",\"offer\":\"o\",\"reward\":\"2.00\",\"fee\":\"0.20\",\"state\":\"pending\",\"reversed\":\"0.00\"},";
+                    let chunk = credit.repeat(512);
+                    let chunk = format!("{:x}\r\n{chunk}\r\n", chunk.len());
+                    loop {
+                        if sock.write_all(out.as_bytes()).await.is_err() {
+                            return;
+                        }
+                        counter.fetch_add(out.len() as u64, Relaxed);
+                        out.clone_from(&chunk);
+                    }
+                });
+            }
+        });
+        (url, written)
+    }
+
+    #[tokio::test]
+    async fn an_endless_credits_page_is_cut_at_the_cap_and_fails_the_read() {
+        let (url, written) = endless_target().await;
+        let c = client(&url, Duration::from_secs(2));
+        let e = credits(&c, 10).await.expect_err("an endless page cannot be read");
+        assert!(matches!(e, DriveError::TooLarge { limit: MAX_CREDITS_PAGE_BYTES, .. }), "{e}");
+        let msg = e.to_string();
+        assert!(msg.contains("the target's answer to GET /v1/credits exceeded 16777216 bytes"), "{msg}");
+        // The driver hung up: the target stops being able to write, not far past the cap
+        // (loopback socket buffers hold a few MB).
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let at = written.load(Relaxed);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(written.load(Relaxed), at, "the connection is closed");
+        assert!(at < 2 * MAX_CREDITS_PAGE_BYTES as u64, "{at} bytes written");
+    }
+
+    /// A target whose credits pages (one credit each) lead on as `next_of(after)` says.
+    async fn paging_target(next_of: fn(Option<&str>) -> Option<String>) -> (String, tokio::task::JoinHandle<()>) {
+        use axum::extract::Query;
+        let page = move |Query(q): Query<BTreeMap<String, String>>| async move {
+            let credit = CreditBody {
+                transaction: "t1.1".into(),
+                offer: "o".into(),
+                reward: rust_decimal::Decimal::new(200, 2),
+                fee: rust_decimal::Decimal::new(20, 2),
+                state: "pending".into(),
+                reversed: rust_decimal::Decimal::ZERO,
+            };
+            axum::Json(CreditsPage { credits: vec![credit], next: next_of(q.get("after").map(String::as_str)) })
+        };
+        let app = axum::Router::new().route("/v1/credits", axum::routing::get(page));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a loopback port");
+        let url = format!("http://{}", listener.local_addr().expect("an address"));
+        let server = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        (url, server)
+    }
+
+    #[tokio::test]
+    async fn a_credits_cursor_that_does_not_advance_is_an_error_naming_it() {
+        let (url, server) = paging_target(|_| Some("p1".into())).await;
+        let e = credits(&client(&url, Duration::from_secs(5)), 10).await.expect_err("a cursor that stays put");
+        server.abort();
+        assert!(matches!(e, DriveError::Cursor(_)), "{e}");
+        assert_eq!(e.to_string(), "the target's credits cursor did not advance: `p1` was returned for `after=p1`");
+    }
+
+    #[tokio::test]
+    async fn a_credits_cursor_that_loops_back_is_an_error() {
+        let (url, server) = paging_target(|after| match after {
+            None => Some("a".into()),
+            Some("a") => Some("b".into()),
+            Some(_) => Some("a".into()),
+        })
+        .await;
+        let e = credits(&client(&url, Duration::from_secs(5)), 1_000).await.expect_err("a cursor that loops");
+        server.abort();
+        assert_eq!(
+            e.to_string(),
+            "the target's credits cursor went back: `a` was returned for `after=b`, and had been returned before"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_credits_cursor_travels_percent_encoded_and_null_ends_the_pages() {
+        const ODD: &str = "a b&c=d/é#1";
+        let (url, server) = paging_target(|after| match after {
+            None => Some(ODD.into()),
+            Some(ODD) => None,
+            Some(other) => panic!("the cursor arrived as {other:?}"),
+        })
+        .await;
+        let got = credits(&client(&url, Duration::from_secs(5)), 10).await;
+        server.abort();
+        assert_eq!(got.expect("two pages").len(), 2);
+    }
+
+    #[tokio::test]
+    async fn an_answer_announced_longer_than_its_cap_is_not_read() {
+        use axum::routing::post;
+        let app =
+            axum::Router::new().route("/v1/network/messages", post(|| async { "x".repeat(MAX_ANSWER_BYTES + 1) }));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a loopback port");
+        let url = format!("http://{}", listener.local_addr().expect("an address"));
+        let server = tokio::spawn(async move { axum::serve(listener, app).await });
+        let c = client(&url, Duration::from_secs(5));
+        let (a, retries) =
+            c.send(reqwest::Method::POST, "/v1/network/messages", None, None, true, MAX_ANSWER_BYTES).await;
+        server.abort();
+        assert!(matches!(a, Answer::TooLarge(MAX_ANSWER_BYTES)), "{}", c.failure("POST".into(), a));
+        assert_eq!(retries, 0, "an oversize answer is not retried");
+    }
 }

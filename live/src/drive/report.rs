@@ -212,7 +212,7 @@ impl DriveReport {
                 format!("**Correct**: all {} credits match the reference pipeline (seed {}).", v.correct, self.seed)
             } else {
                 format!(
-                    "**Correct**: {} of {} credits match the reference pipeline (seed {}) exactly; {} differences are explained by arrival order (who got the last of a budget when concurrent requests arrived in another order), none is unexplained.",
+                    "**Correct**: {} of {} credits match the reference pipeline (seed {}) exactly; {} differences are explained by arrival order (who got a budget, and how many rewards fit in it, when concurrent requests arrived in another order), none is unexplained.",
                     v.correct, v.expected_credits, self.seed, v.explained_by_arrival_order
                 )
             }

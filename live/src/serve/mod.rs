@@ -49,7 +49,7 @@ pub struct Service {
 }
 
 struct Running {
-    live: Live,
+    live: Live<'static>,
     max_transactions: u32,
     origin: chrono::NaiveDateTime,
     mids: BTreeMap<String, u32>,
@@ -441,6 +441,33 @@ fn state_of(c: &CreditView) -> &'static str {
     }
 }
 
+/// Credits as `GET /v1/credits` lists them, `transaction` naming each purchase: a credit
+/// granted twice is listed twice, and what refunds took back is spread over the copies in order.
+pub fn credit_bodies(
+    world: &offersim_sim::World,
+    page: &[(offersim_sim::truth::CreditKey, CreditView)],
+    transaction: impl Fn(PurchaseId) -> String,
+) -> Vec<CreditBody> {
+    let mut credits = Vec::with_capacity(page.len());
+    for (k, c) in page {
+        let left = c.pending + c.confirmed + c.paid;
+        let mut reversed = c.reward.0 * c.times.max(1) as i64 - left.0;
+        for _ in 0..c.times.max(1) {
+            let this = reversed.clamp(0, c.reward.0);
+            reversed -= this;
+            credits.push(CreditBody {
+                transaction: transaction(k.0),
+                offer: world.offers[k.1 .0 as usize].id.clone(),
+                reward: money(c.reward),
+                fee: money(c.fee),
+                state: state_of(c).into(),
+                reversed: money(offersim_sim::Cents(this)),
+            });
+        }
+    }
+    credits
+}
+
 async fn get_credits(State(s): State<Shared>, q: Result<Query<CreditsQuery>, QueryRejection>) -> Response {
     let run = || -> Result<_, Refusal> {
         let Query(q) = q.map_err(|e| bad(format!("query: {}", e.body_text())))?;
@@ -461,26 +488,8 @@ async fn get_credits(State(s): State<Shared>, q: Result<Query<CreditsQuery>, Que
         };
         let limit = q.limit.unwrap_or(PAGE).clamp(1, MAX_PAGE);
         let page = r.live.credits_after(after, limit);
-        let world = r.live.world();
-        let mut credits = Vec::with_capacity(page.len());
-        for (k, c) in &page {
-            let left = c.pending + c.confirmed + c.paid;
-            // A credit granted twice is listed twice; what refunds took back is spread over
-            // the copies in order.
-            let mut reversed = c.reward.0 * c.times.max(1) as i64 - left.0;
-            for _ in 0..c.times.max(1) {
-                let this = reversed.clamp(0, c.reward.0);
-                reversed -= this;
-                credits.push(CreditBody {
-                    transaction: r.txn_names.get(k.0.seq as usize).cloned().unwrap_or_default(),
-                    offer: world.offers[k.1 .0 as usize].id.clone(),
-                    reward: money(c.reward),
-                    fee: money(c.fee),
-                    state: state_of(c).into(),
-                    reversed: money(offersim_sim::Cents(this)),
-                });
-            }
-        }
+        let names = &r.txn_names;
+        let credits = credit_bodies(r.live.world(), &page, |p| names.get(p.seq as usize).cloned().unwrap_or_default());
         let next = (page.len() == limit)
             .then(|| page.last().map(|(k, _)| format!("{}.{}.{}", k.0.user, k.0.seq, k.1 .0)))
             .flatten();

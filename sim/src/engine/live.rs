@@ -8,8 +8,9 @@
 //! timestamp.
 
 use super::{CreditKey, Engine, InFlight, TxnContext, QUEUE_BUCKET_SECONDS};
+use crate::matching::{Decision, Decline};
 use crate::money::Cents;
-use crate::network::{CardNetwork, FaultCounts, NetworkMessage, PurchaseFacts};
+use crate::network::{CardNetwork, FaultCounts, NetworkMessage, PurchaseFacts, PurchaseId};
 use crate::population::{Token, UserEvent};
 use crate::queue::EventQueue;
 use crate::rng::Stream;
@@ -74,8 +75,22 @@ pub struct CreditView {
     pub times: u32,
 }
 
-pub struct Live {
-    engine: Engine<'static>,
+/// Decides the budget checks of a platform in place of its budgets; everything else (terms,
+/// caps, precedence, crediting) stays the platform's. The live driver's oracle
+/// (`offersim-live`, `drive/oracle.rs`) replays a target's budget decisions with it, to see
+/// what else they imply for each person.
+pub trait BudgetRule: Send {
+    /// Whether the budgets of `offer` (which has one, total or per period) pay `reward` on the
+    /// clearing of `purchase`: `None`, or the decline. Budgets are not checked then, and may be
+    /// spent past their limit.
+    fn blocks(&self, purchase: PurchaseId, offer: OfferId, reward: Cents) -> Option<Decline>;
+    /// What matching decided on the clearing of `purchase` (network timestamp `stamp`), after
+    /// the budget checks it asked.
+    fn decided(&mut self, _purchase: PurchaseId, _stamp: SimTime, _decision: &Decision) {}
+}
+
+pub struct Live<'w> {
+    engine: Engine<'w>,
     queue: EventQueue<InFlight>,
     /// The latest time the platform was told; timers run up to it.
     clock: SimTime,
@@ -86,10 +101,10 @@ pub struct Live {
     capacity: u32,
 }
 
-impl Live {
+impl<'w> Live<'w> {
     /// A platform for the offers of `world` and up to `users` users (numbered from 0); its
     /// memory grows with the users it meets.
-    pub fn new(world: &'static World, users: u32) -> Live {
+    pub fn new(world: &'w World, users: u32) -> Live<'w> {
         let capacity = users.min(1_024);
         Live {
             engine: Engine::new(world, &NO_NETWORK, 0..capacity, None),
@@ -101,7 +116,14 @@ impl Live {
         }
     }
 
-    pub fn world(&self) -> &'static World {
+    /// The same platform with its budget checks decided by `rule`.
+    pub fn with_budget_rule(world: &'w World, users: u32, rule: &'w mut dyn BudgetRule) -> Live<'w> {
+        let mut live = Live::new(world, users);
+        live.engine.budget_rule = Some(rule);
+        live
+    }
+
+    pub fn world(&self) -> &'w World {
         self.engine.world
     }
 
