@@ -84,7 +84,7 @@ fn the_reference_service_agrees_on_a_small_black_friday_with_every_fault() {
     let served = Served::start();
     let (o, r) = drive(&file, &served.url, &dir.path().join("out"), &[]);
     assert_agrees(&o, &r);
-    assert!(r["correctness"]["expected_credits"].as_u64().unwrap() > 100, "{}", r["correctness"]);
+    assert!(r["correctness"]["expected_credits"].as_u64().unwrap() > 40, "{}", r["correctness"]);
     // And a network full of faults: duplicates, outage backlogs, refunds without reference.
     let served = Served::start();
     let (o, r) = drive(&scenario("duplicate_webhooks.toml"), &served.url, &dir.path().join("dup"), &[]);

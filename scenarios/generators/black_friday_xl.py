@@ -36,13 +36,13 @@ def hashtags(base):
 
 SEGMENTS = [
     ("students", 0.2, {"deals": 0.6, "tech": 0.4, "foodie": 0.3, "blackfriday": 0.5}, 0.42, 0.7,
-     "[0.3, 0.4, 0.3]", "{ visa = 0.6, mastercard = 0.4 }", 0.9, 0.06, 0.65, 0.01),
+     "[0.3, 0.4, 0.3]", "{ visa = 0.6, mastercard = 0.4 }", 0.9, 0.3, 0.65, 0.01),
     ("families", 0.35, {"deals": 0.5, "blackfriday": 0.6, "foodie": 0.2}, 0.58, 1.3,
-     "[0.3, 0.4, 0.3]", "{ visa = 0.5, mastercard = 0.35, amex = 0.15 }", 0.8, 0.04, 0.6, 0.004),
+     "[0.3, 0.4, 0.3]", "{ visa = 0.5, mastercard = 0.35, amex = 0.15 }", 0.8, 0.2, 0.6, 0.004),
     ("professionals", 0.3, {"foodie": 0.5, "tech": 0.3, "coffee": 0.6}, 0.66, 1.5,
-     "[0.3, 0.4, 0.3]", "{ visa = 0.45, mastercard = 0.3, amex = 0.25 }", 0.7, 0.03, 0.75, 0.003),
+     "[0.3, 0.4, 0.3]", "{ visa = 0.45, mastercard = 0.3, amex = 0.25 }", 0.7, 0.15, 0.75, 0.003),
     ("bargain_hunters", 0.15, {"deals": 0.9, "blackfriday": 0.9, "tech": 0.3}, 0.75, 1.0,
-     "[0.3, 0.4, 0.3]", "{ visa = 0.55, mastercard = 0.45 }", 0.8, 0.10, 0.8, 0.02),
+     "[0.3, 0.4, 0.3]", "{ visa = 0.55, mastercard = 0.45 }", 0.8, 0.5, 0.8, 0.02),
 ]
 
 NAMED = [

@@ -45,6 +45,32 @@ pub struct ScenarioConfig<N> {
     /// Buy buttons in posts (`shops.rs`).
     #[serde(default)]
     pub buy_buttons: Ordered<BuyButtonConfig>,
+    /// How people respond to an offer's terms (`behaviour.rs`).
+    #[serde(default)]
+    pub behaviour: BehaviourConfig,
+}
+
+/// `[behaviour]`: the response to an offer's value (`behaviour.rs`; defaults and their sources
+/// in scenarios/README.md).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BehaviourConfig {
+    pub reference_value: f64,
+    pub half_value: f64,
+    pub steepness: f64,
+    pub prompt_wear_out: f64,
+}
+
+impl Default for BehaviourConfig {
+    fn default() -> Self {
+        let b = crate::behaviour::Behaviour::default();
+        BehaviourConfig {
+            reference_value: b.reference_value,
+            half_value: b.half_value,
+            steepness: b.steepness,
+            prompt_wear_out: b.prompt_wear_out,
+        }
+    }
 }
 
 /// A shop carousel: product photos on a merchant's profile; a tap opens the merchant's site.
@@ -185,6 +211,9 @@ pub struct SegmentConfig {
     /// by posting an offer's hashtag (`hashtag_sync`).
     #[serde(default)]
     pub issuer_linked_share: f64,
+    /// How strongly the segment perceives an offer's value (a multiplier, `behaviour.rs`).
+    #[serde(default = "one")]
+    pub value_sensitivity: f64,
 }
 
 fn one() -> f64 {

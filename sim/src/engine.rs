@@ -869,7 +869,7 @@ impl<'w> Engine<'w> {
         }
         let facts =
             PurchaseFacts { id: p.id, at: now, amount: p.amount, scheme: p.scheme, channel: p.channel, mid: p.mid };
-        let mut rng = Stream::new(world.seed, Purpose::Network, p.id.seq as u64, u as u64);
+        let mut rng = Stream::new(world.seed, Purpose::Network, p.key, u as u64);
         let mut scratch = std::mem::take(&mut self.scratch);
         scratch.clear();
         self.network.report(&facts, &mut rng, &mut scratch, &mut self.out.faults);
@@ -914,6 +914,18 @@ impl<'w> Engine<'w> {
         // come off, whether or not the platform hears of them.
         if let (Some(o), MessageKind::Reversal | MessageKind::Refund) = (ctx.uplift_of, m.kind) {
             self.out.offers[o.0 as usize].incremental_spend -= m.amount;
+        }
+        // A holdout experiment measures the same: spend at the merchant in the offer's window,
+        // net of what was reversed or refunded (else its estimate would count refunded extra
+        // visits that the truth does not).
+        if self.any_experiment && matches!(m.kind, MessageKind::Reversal | MessageKind::Refund) {
+            let offers = &self.world.offers;
+            for (a, spent) in self.experiments[m.purchase.user].iter_mut() {
+                let o = &offers[a.offer.0 as usize];
+                if o.merchant == merchant && o.start <= ctx.bought_at && ctx.bought_at < o.end {
+                    *spent -= m.amount;
+                }
+            }
         }
         match m.kind {
             MessageKind::Clearing => self.oracle.clearing(&truth::Cleared {

@@ -7,6 +7,7 @@
 //! number of threads.
 
 pub mod attribution;
+pub mod behaviour;
 pub mod bitset;
 pub mod config;
 pub mod engine;

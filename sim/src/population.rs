@@ -49,6 +49,11 @@ const ONE_TAP_SECONDS: u64 = 5;
 #[derive(Debug, Clone, Copy)]
 pub struct Purchase {
     pub id: PurchaseId,
+    /// The purchase's identity among its buyer's, independent of their other purchases (which
+    /// baseline candidate, which offer's extra visit, which shop order; `purchase_key`): its
+    /// network fate is drawn from it, so a purchase that an offer adds or removes never shifts
+    /// the fate of another (common random numbers).
+    pub key: u64,
     pub merchant: MerchantId,
     pub mid: MidId,
     pub channel: Channel,
@@ -465,7 +470,8 @@ fn shop_visits(world: &World, user: u32, profile: &UserProfile, out: &mut Vec<(S
                 }
             };
             let mut rng = detail();
-            let mut p = purchase(world, profile, shop.merchant, None, None, &mut rng);
+            let origin = Origin::Shop { shop: shop_id, order: i as u64 };
+            let mut p = purchase(world, origin, profile, shop.merchant, None, None, &mut rng);
             p.channel = shop.channel;
             p.mid = world.merchants[shop.merchant.0 as usize].mid_for(shop.channel, rng.next_u64());
             if let Some(price) = shop.price {
@@ -514,8 +520,9 @@ fn funnel(
 ) -> Vec<Enrollment> {
     let seg = &world.segments[profile.segment.0 as usize];
     // One stream per (user, offer), and a fixed number of draws per impression, so that another
-    // offer's impressions never shift this offer's decisions.
-    let mut streams: Vec<(OfferId, Stream)> = Vec::new();
+    // offer's impressions never shift this offer's decisions. Beside it, the chance to tap at the
+    // offer's value (`behaviour.rs`) and the impressions of it seen so far.
+    let mut streams: Vec<(OfferId, Stream, f64, u32)> = Vec::new();
     // Hashtag sync: offers whose hashtag the user has had the chance to post (at their first
     // view of the offer in their feed).
     let mut first_views: Vec<OfferId> = Vec::new();
@@ -551,14 +558,20 @@ fn funnel(
                 }
             }
         }
-        let k = match streams.iter().position(|(o, _)| *o == offer) {
+        let k = match streams.iter().position(|(o, ..)| *o == offer) {
             Some(k) => k,
             None => {
-                streams.push((offer, Stream::new(world.seed, Purpose::Funnel, offer.0 as u64, user as u64)));
+                let stream = Stream::new(world.seed, Purpose::Funnel, offer.0 as u64, user as u64);
+                let tap = seg.click_rate * world.behaviour.response(world.perceived_value(profile.segment, offer));
+                streams.push((offer, stream, tap, 0));
                 streams.len() - 1
             }
         };
-        let rng = &mut streams[k].1;
+        let (_, rng, tap, prompts) = &mut streams[k];
+        *prompts += 1;
+        // The chance to tap at this impression: the offer's value, and how many times it has
+        // been seen (each further prompt works a little less).
+        let tap = (*tap * world.behaviour.prompt(*prompts)).clamp(0.0, 1.0);
         let (click, typing, complete, keep) = (rng.unit(), 60 + rng.below(180), rng.unit(), rng.unit_open_low());
         let enrolled = enrollments.iter().any(|e| e.offer == offer && e.end > t);
         let first_view = generation == 0 && !first_views.contains(&offer);
@@ -587,7 +600,7 @@ fn funnel(
             }
             continue;
         }
-        if enrolled || click >= seg.click_rate {
+        if enrolled || click >= tap {
             continue;
         }
         out.push((t, UserEvent::Click { offer }));
@@ -649,7 +662,8 @@ fn spend(
     arrivals(&segments, &mut timing, span, per_second, world.max_hour_weight(), shape, &mut candidate, |at, c| {
         let pick = world.merchant_pick_by_hour[at.hour_of_day()].pick(mix3(world.seed, user as u64, c));
         let mut detail = Stream::new(world.seed, Purpose::PurchaseDetail, c, user as u64);
-        let p = purchase(world, profile, MerchantId(pick as u32), None, None, &mut detail);
+        let origin = Origin::Baseline { candidate: c };
+        let p = purchase(world, origin, profile, MerchantId(pick as u32), None, None, &mut detail);
         out.push((at, UserEvent::Purchase(p)));
     });
     let mut enrolled: Vec<OfferId> = enrollments.iter().map(|e| e.offer).collect();
@@ -661,20 +675,36 @@ fn spend(
             continue;
         }
         let m = &world.merchants[offer.merchant.0 as usize];
-        let base = per_second * m.weight * offer.uplift;
+        // Extra visits grow with the offer's value (`behaviour.rs`). Candidates come at the rate
+        // the richest offer would have and are kept in proportion to this one's response, so a
+        // richer offer keeps every visit a poorer one keeps, and more (common random numbers).
+        let response = world.behaviour.response(world.perceived_value(profile.segment, OfferId(k as u32)));
+        if response <= 0.0 {
+            continue;
+        }
+        let most = world.behaviour.max_response();
+        let base = per_second * m.weight * offer.uplift * most;
         let peak = m.profile.iter().copied().fold(0.0, f64::max);
         let mut timing = Stream::new(world.seed, Purpose::Uplift, k as u64, user as u64);
         let mut candidate = 0u64;
-        for e in enrollments.iter().filter(|e| e.offer.0 as usize == k) {
-            let span = (e.start, e.end.min(offer.end).min(world.period_end()));
-            let shape = |at: SimTime| m.profile[at.hour_of_day()];
-            arrivals(&segments, &mut timing, span, base, peak, shape, &mut candidate, |at, c| {
-                let sub_key = ((k as u64) << 32) | (c & 0xffff_ffff);
-                let mut detail = Stream::new(world.seed, Purpose::UpliftDetail, sub_key, user as u64);
-                let p = purchase(world, profile, offer.merchant, Some(e.slot), Some(e.offer), &mut detail);
-                out.push((at, UserEvent::Purchase(p)));
-            });
-        }
+        // Candidates over the whole offer window, kept while enrolled: when the person enrolled
+        // does not move the candidates, so an earlier enrollment only adds visits.
+        let enrolled_at = |at: SimTime| {
+            enrollments.iter().find(|e| e.offer.0 as usize == k && e.start <= at && at < e.end.min(offer.end))
+        };
+        let span = (offer.start, offer.end.min(world.period_end()));
+        let shape = |at: SimTime| match enrolled_at(at) {
+            Some(_) => m.profile[at.hour_of_day()] * (response / most),
+            None => 0.0,
+        };
+        arrivals(&segments, &mut timing, span, base, peak, shape, &mut candidate, |at, c| {
+            let Some(e) = enrolled_at(at) else { return };
+            let sub_key = ((k as u64) << 32) | (c & 0xffff_ffff);
+            let mut detail = Stream::new(world.seed, Purpose::UpliftDetail, sub_key, user as u64);
+            let origin = Origin::Extra { offer: k as u32, candidate: c };
+            let p = purchase(world, origin, profile, offer.merchant, Some(e.slot), Some(e.offer), &mut detail);
+            out.push((at, UserEvent::Purchase(p)));
+        });
     }
 }
 
@@ -716,8 +746,28 @@ fn arrivals(
     }
 }
 
+/// Where a purchase came from, for its `key`: a baseline candidate, an offer's extra visit, a
+/// shop order.
+#[derive(Debug, Clone, Copy)]
+pub enum Origin {
+    Baseline { candidate: u64 },
+    Extra { offer: u32, candidate: u64 },
+    Shop { shop: u32, order: u64 },
+}
+
+/// A purchase's `key` from its origin (distinct origins give distinct keys).
+pub fn purchase_key(o: Origin) -> u64 {
+    const LOW: u64 = 0xffff_ffff;
+    match o {
+        Origin::Baseline { candidate } => candidate & ((1 << 62) - 1),
+        Origin::Extra { offer, candidate } => (1 << 62) | ((offer as u64 & 0x3fff_ffff) << 32) | (candidate & LOW),
+        Origin::Shop { shop, order } => (2 << 62) | ((shop as u64 & 0x3fff_ffff) << 32) | (order & LOW),
+    }
+}
+
 fn purchase(
     world: &World,
+    origin: Origin,
     profile: &UserProfile,
     merchant: MerchantId,
     slot: Option<u8>,
@@ -740,6 +790,7 @@ fn purchase(
     let amount = Cents(((dollars * 100.0).round() as i64).clamp(1, MAX_BASKET.0));
     Purchase {
         id: PurchaseId { user: 0, seq: 0 },
+        key: purchase_key(origin),
         merchant,
         mid,
         channel,

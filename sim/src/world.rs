@@ -89,6 +89,8 @@ pub struct Segment {
     pub card_entry_completion: f64,
     pub card_delete_per_day: f64,
     pub issuer_linked_share: f64,
+    /// Multiplies an offer's value as this segment perceives it (`behaviour.rs`).
+    pub value_sensitivity: f64,
 }
 
 /// An offer's hashtag sync: posting `#tag` enrolls the poster's issuer-linked card.
@@ -335,6 +337,8 @@ pub struct World {
     pub thresholds: Vec<crate::thresholds::Threshold>,
     /// `[attribution]`: how purchases are credited to surfaces.
     pub attribution: crate::attribution::Attribution,
+    /// `[behaviour]`: how people respond to an offer's terms.
+    pub behaviour: crate::behaviour::Behaviour,
     /// `[carousels.*]` then `[buy_buttons.*]` (`shops.rs`).
     pub shops: Vec<crate::shops::Shop>,
 }
@@ -614,6 +618,7 @@ pub fn build<N>(cfg: &ScenarioConfig<N>, schemes: &[String]) -> Result<World, Ve
         }
     }
     let attribution = build_attribution(&mut pr, &cfg.attribution);
+    let behaviour = build_behaviour(&mut pr, &cfg.behaviour);
     let shop_ctx = crate::shops::ShopCtx {
         cal: &calendar,
         period_end,
@@ -646,6 +651,7 @@ pub fn build<N>(cfg: &ScenarioConfig<N>, schemes: &[String]) -> Result<World, Ve
     let audiences = targeting_index(segments.len(), hashtags.len(), &offers);
     Ok(World {
         attribution,
+        behaviour,
         shops,
         audiences,
         shards,
@@ -700,6 +706,7 @@ fn build_segments<N>(
         }
         check_range(pr, p("card_delete_per_day"), s.card_delete_per_day, 0.0, 10.0);
         check_range(pr, p("issuer_linked_share"), s.issuer_linked_share, 0.0, 1.0);
+        check_range(pr, p("value_sensitivity"), s.value_sensitivity, 0.0, 100.0);
         for (tag, v) in &s.hashtags {
             check_prob(pr, path(&["segments", id, "hashtags", tag]), *v);
         }
@@ -745,6 +752,7 @@ fn build_segments<N>(
             card_entry_completion: s.card_entry_completion,
             card_delete_per_day: s.card_delete_per_day,
             issuer_linked_share: s.issuer_linked_share,
+            value_sensitivity: s.value_sensitivity,
         });
     }
     if !cfg.segments.is_empty() {
@@ -1509,6 +1517,48 @@ fn build_attribution(pr: &mut Problems, a: &crate::config::AttributionConfig) ->
         );
     }
     Attribution { rule, window: a.window_days.clamp(1, MAX_ATTRIBUTION_DAYS) as u64 * SECONDS_PER_DAY }
+}
+
+fn build_behaviour(pr: &mut Problems, c: &crate::config::BehaviourConfig) -> crate::behaviour::Behaviour {
+    let p = |k: &str| path(&["behaviour", k]);
+    if !finite_in(c.reference_value, 0.001, 10.0) {
+        pr.push(p("reference_value"), format!("must be between 0.001 and 10, found {}", c.reference_value));
+    }
+    if !finite_in(c.half_value, 0.001, 10.0) {
+        pr.push(p("half_value"), format!("must be between 0.001 and 10, found {}", c.half_value));
+    }
+    check_range(pr, p("steepness"), c.steepness, 0.5, 5.0);
+    check_prob(pr, p("prompt_wear_out"), c.prompt_wear_out);
+    let b = crate::behaviour::Behaviour {
+        reference_value: c.reference_value,
+        half_value: c.half_value,
+        steepness: c.steepness,
+        prompt_wear_out: c.prompt_wear_out,
+    };
+    let most = b.max_response();
+    let ranges_ok = finite_in(c.reference_value, 0.001, 10.0)
+        && finite_in(c.half_value, 0.001, 10.0)
+        && finite_in(c.steepness, 0.5, 5.0);
+    if ranges_ok && (most.is_nan() || most > crate::behaviour::MAX_RESPONSE) {
+        pr.push(
+            p("half_value"),
+            format!(
+                "with these settings the richest offer would raise a rate {most:.0}-fold, more than {}: lower half_value or raise reference_value",
+                crate::behaviour::MAX_RESPONSE
+            ),
+        );
+    }
+    b
+}
+
+impl World {
+    /// The value of `offer` as a person of `segment` perceives it (`behaviour.rs`).
+    pub fn perceived_value(&self, segment: SegmentId, offer: OfferId) -> f64 {
+        let seg = &self.segments[segment.0 as usize];
+        let o = &self.offers[offer.0 as usize];
+        let m = &self.merchants[o.merchant.0 as usize];
+        seg.value_sensitivity * self.behaviour.value(&o.reward, o.min_spend, m.basket_median * seg.basket_multiplier)
+    }
 }
 
 pub fn hint<'a, S: AsRef<str> + 'a>(got: &str, known: impl Iterator<Item = S>) -> String {

@@ -120,6 +120,7 @@ pub fn buy_via(
         when,
         UserEvent::Purchase(Purchase {
             id: PurchaseId { user, seq },
+            key: seq as u64,
             merchant: MerchantId(0),
             mid,
             channel,
