@@ -208,6 +208,22 @@ fn segment(p: Result<Path<String>, PathRejection>) -> Result<String, Refusal> {
     p.map(|Path(s)| s).map_err(|e| bad(format!("path: {}", e.body_text())))
 }
 
+/// Applies a registration to a copy of the registry and keeps it only if `valid` accepts the
+/// result (the scenario loader's rules and messages): a refused `PUT` leaves no trace.
+fn register(
+    s: &Shared,
+    change: impl FnOnce(&mut Registry),
+    valid: impl FnOnce(&Registry) -> Result<(), Vec<String>>,
+) -> Result<StatusCode, Refusal> {
+    let mut s = lock(s)?;
+    s.fixed()?;
+    let mut next = s.registry.clone();
+    change(&mut next);
+    valid(&next).map_err(|ps| unprocessable(ps.join("; ")))?;
+    s.registry = next;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 async fn put_merchant(
     State(s): State<Shared>,
     id: Result<Path<String>, PathRejection>,
@@ -230,14 +246,7 @@ async fn put_merchant(
         for m in &b.mids {
             checked(&format!("merchants.{id}.mids"), m)?;
         }
-        let mut s = lock(&s)?;
-        s.fixed()?;
-        // Validated before it is kept, with the scenario file's rules and messages.
-        let mut next = s.registry.clone();
-        next.merchant(&id, b);
-        next.check().map_err(|ps| unprocessable(ps.join("; ")))?;
-        s.registry = next;
-        Ok(StatusCode::NO_CONTENT)
+        register(&s, |r| r.merchant(&id, b), Registry::check)
     };
     run().into_response()
 }
@@ -251,13 +260,7 @@ async fn put_offer(
         let id = segment(id)?;
         checked("offer", &id)?;
         let terms: serde_json::Value = body(&bytes)?;
-        let mut s = lock(&s)?;
-        s.fixed()?;
-        let mut next = s.registry.clone();
-        next.offer(&id, terms);
-        next.build(1).map_err(|ps| unprocessable(ps.join("; ")))?;
-        s.registry = next;
-        Ok(StatusCode::NO_CONTENT)
+        register(&s, |r| r.offer(&id, terms), |r| r.build(1).map(|_| ()))
     };
     run().into_response()
 }
