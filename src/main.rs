@@ -111,8 +111,9 @@ enum Command {
         #[arg(long, default_value_t = 1_000, value_parser = clap::value_parser!(u64).range(1..=100_000))]
         max_variants: u64,
         /// The metric that names the best variant: enrollments, redemptions, reward_cost,
-        /// merchant_cost, attributed_spend, incremental_spend, incremental_margin, roi.
-        #[arg(long, default_value = "roi")]
+        /// merchant_cost, attributed_spend, incremental_spend, incremental_margin, net_margin
+        /// (incremental margin net of rewards and fees: what the merchant gains), roi.
+        #[arg(long, default_value = "net_margin")]
         metric: String,
         /// Directory for sweep.md, sweep.csv, sweep.json, sweep.html and the variants' files
         /// [default: reports/out/sweep/<scenario name>/].

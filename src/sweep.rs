@@ -192,6 +192,7 @@ pub const METRICS: &[(&str, Unit, bool)] = &[
     ("attributed_spend", Unit::Money, true),
     ("incremental_spend", Unit::Money, true),
     ("incremental_margin", Unit::Money, true),
+    ("net_margin", Unit::Money, true),
     ("roi", Unit::Ratio, true),
 ];
 
@@ -226,6 +227,7 @@ pub fn measure(world: &offersim_sim::world::World, out: &offersim_sim::outcome::
         f(dollars(attributed)),
         f(dollars(incremental)),
         f(margin),
+        f(margin - cost),
         roi.and_then(f),
     ]
 }

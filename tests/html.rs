@@ -142,5 +142,5 @@ fn the_sweep_comparison_renders_in_headless_chromium_with_every_metric_charted()
         let (_, svg) = found.iter().find(|(l, _)| l == metric).unwrap_or_else(|| panic!("`{metric}` chart missing"));
         assert_eq!(svg.matches("class=\"bar datum\"").count(), 2, "`{metric}`: one bar per variant");
     }
-    assert!(found[0].0 == "roi", "the chosen metric first");
+    assert!(found[0].0 == "net_margin", "the chosen metric (net margin by default) first");
 }

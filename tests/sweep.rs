@@ -32,7 +32,7 @@ fn sweep(out: &std::path::Path, extra: &[&str]) -> std::process::Output {
 #[test]
 fn a_sweep_answers_the_cafe_question_with_intervals_and_names_the_best() {
     let dir = tempfile::tempdir().unwrap();
-    let o = sweep(dir.path(), &[]);
+    let o = sweep(dir.path(), &["--metric", "roi"]);
     assert_eq!(code(&o), 0, "{}", text(&o));
     let j: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("sweep.json")).unwrap()).unwrap();
@@ -55,7 +55,7 @@ fn a_sweep_answers_the_cafe_question_with_intervals_and_names_the_best() {
     assert!(text(&o).contains(&format!("**Best by roi** (higher is better): #{best} ")));
     // CSV: a row per variant and metric.
     let csv = std::fs::read_to_string(dir.path().join("sweep.csv")).unwrap();
-    assert_eq!(csv.lines().count(), 1 + 4 * 8);
+    assert_eq!(csv.lines().count(), 1 + 4 * 9);
     assert!(csv.starts_with("variant,label,metric,mean,ci95_low,ci95_high,runs\n"));
     // Every variant can be replayed on its own.
     let v2 = dir.path().join("variants").join("v2.toml");
