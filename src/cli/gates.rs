@@ -36,6 +36,18 @@ fn parse_report(text: &[u8]) -> std::result::Result<serde_json::Value, String> {
     }
 }
 
+/// A baseline's text: `None` when there is none yet, an error (`: why`) when it cannot be read
+/// or is not a report.
+fn read_baseline(path: &Path) -> std::result::Result<Option<String>, String> {
+    let bytes = match offersim::output::read_bounded(path, MAX_REPORT_BYTES) {
+        Ok(b) => b,
+        Err(offersim::output::ReadError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(format!(": {e}")),
+    };
+    parse_report(&bytes).map_err(|why| format!(":{why}"))?;
+    String::from_utf8(bytes).map(Some).map_err(|e| format!(": not UTF-8 text: {e}"))
+}
+
 /// Reads a JSON document for `diff`, or says why not.
 fn read_report(path: &Path) -> std::result::Result<serde_json::Value, String> {
     let bytes =
@@ -150,27 +162,18 @@ pub fn regress(mut files: Vec<PathBuf>, o: &RegressOptions) -> ExitCode {
         };
         // A missing baseline is new; one that cannot be read or is not a report is corrupt,
         // and never offered for overwriting as if it were new.
-        let expected = match offersim::output::read_bounded(&baseline, MAX_REPORT_BYTES) {
-            Ok(bytes) => match parse_report(&bytes) {
-                Ok(_) => String::from_utf8(bytes).ok(),
-                Err(why) if !o.update => {
-                    tell!(
-                        "CORRUPT {name}: the baseline {}:{why}; restore it (git checkout -- {}) or rewrite it with --update",
-                        baseline.display(),
-                        baseline.display()
-                    );
-                    failed = true;
-                    continue;
-                }
-                Err(_) => None,
-            },
-            Err(offersim::output::ReadError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => None,
-            Err(e) if !o.update => {
-                tell!("CORRUPT {name}: the baseline {}: {e}", baseline.display());
+        let expected = match read_baseline(&baseline) {
+            Ok(text) => text,
+            Err(_) if o.update => None,
+            Err(why) => {
+                tell!(
+                    "CORRUPT {name}: the baseline {}{why}; restore it (git checkout -- {}) or rewrite it with --update",
+                    baseline.display(),
+                    baseline.display()
+                );
                 failed = true;
                 continue;
             }
-            Err(_) => None,
         };
         if expected.as_deref() == Some(actual.as_str()) {
             say!("ok     {name}");
