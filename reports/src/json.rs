@@ -137,6 +137,13 @@ pub struct OfferRow {
     pub attributed_spend: Cents,
     pub incremental_spend: Cents,
     pub uplift_purchases_withdrawn: u64,
+    /// Where the incremental spend came from: extra visits, and purchases topped up to the
+    /// minimum spend (their added dollars), before reversals and refunds.
+    pub extra_visits: u64,
+    pub extra_visit_spend: Cents,
+    pub top_ups: u64,
+    pub top_up_spend: Cents,
+    pub top_ups_withdrawn: u64,
     /// (incremental spend × gross margin − merchant cost) ÷ merchant cost, 2 places.
     pub roi: Option<Decimal>,
     /// Rewards credited each day of the run (`daily[i].date`), before clawbacks.
@@ -317,6 +324,11 @@ pub fn build(world: &World, out: &Outcome) -> Report {
                 attributed_spend: s.attributed_spend,
                 incremental_spend: s.incremental_spend,
                 uplift_purchases_withdrawn: s.uplift_purchases_withdrawn,
+                extra_visits: s.extra_visits,
+                extra_visit_spend: s.extra_visit_spend,
+                top_ups: s.top_ups,
+                top_up_spend: s.top_up_spend,
+                top_ups_withdrawn: s.top_ups_withdrawn,
                 roi: roi(s, merchant.gross_margin),
                 rewards_by_day: s.rewards_by_day.clone(),
                 holdout: s.experiment.as_ref().map(|x| crate::lift::row(o.targeting.holdout, x)),

@@ -59,6 +59,8 @@ pub struct BehaviourConfig {
     pub half_value: f64,
     pub steepness: f64,
     pub prompt_wear_out: f64,
+    pub top_up_max: f64,
+    pub top_up_half: f64,
 }
 
 impl Default for BehaviourConfig {
@@ -69,6 +71,8 @@ impl Default for BehaviourConfig {
             half_value: b.half_value,
             steepness: b.steepness,
             prompt_wear_out: b.prompt_wear_out,
+            top_up_max: b.top_up_max,
+            top_up_half: b.top_up_half,
         }
     }
 }

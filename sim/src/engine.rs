@@ -132,8 +132,9 @@ struct TxnContext {
     bought_at: SimTime,
     slot: u8,
     mid: MidId,
-    /// The offer whose uplift created the purchase, if any (ground truth of incrementality).
-    uplift_of: Option<OfferId>,
+    /// The offer that made the purchase or part of it, and how much (ground truth of
+    /// incrementality): an extra visit as a whole, or a top-up's added dollars.
+    incremental: Option<(OfferId, Cents)>,
     index: u32,
     channel: crate::world::Channel,
     scheme: u8,
@@ -777,6 +778,8 @@ impl<'w> Engine<'w> {
     }
 
     fn purchase(&mut self, now: SimTime, u: u32, p: &Purchase, queue: &mut EventQueue<InFlight>) {
+        let mut p = *p;
+        let mut incremental = None;
         if let Some(o) = p.uplift_of {
             let stats = &mut self.out.offers[o.0 as usize];
             if stats.budget_ran_out_at.is_some_and(|t| t <= now) {
@@ -786,7 +789,24 @@ impl<'w> Engine<'w> {
                 return;
             }
             stats.incremental_spend += p.amount;
+            stats.extra_visits += 1;
+            stats.extra_visit_spend += p.amount;
+            incremental = Some((o, p.amount));
+        } else if let Some((o, added)) = p.top_up {
+            let stats = &mut self.out.offers[o.0 as usize];
+            if stats.budget_ran_out_at.is_some_and(|t| t <= now) {
+                // Withdrawn: nothing to stretch for, the basket stays as it was.
+                stats.top_ups_withdrawn += 1;
+                p.amount -= added;
+                p.top_up = None;
+            } else {
+                stats.incremental_spend += added;
+                stats.top_ups += 1;
+                stats.top_up_spend += added;
+                incremental = Some((o, added));
+            }
         }
+        let p = &p;
         if let Some((k, units)) = p.order {
             let st = &mut self.out.shops[k as usize];
             if let Some(left) = st.inventory_left.as_mut() {
@@ -827,7 +847,7 @@ impl<'w> Engine<'w> {
             bought_at: now,
             slot: p.slot,
             mid: p.mid,
-            uplift_of: p.uplift_of,
+            incremental,
             index,
             channel: p.channel,
             scheme: p.scheme,
@@ -864,6 +884,7 @@ impl<'w> Engine<'w> {
                     card,
                     local_at: merchant_local_time(world, p.merchant, now),
                     touch: p.touch,
+                    top_up: p.top_up.map(|(_, added)| added),
                 },
             );
         }
@@ -910,10 +931,11 @@ impl<'w> Engine<'w> {
     /// spend) and the oracle.
     fn truth_message(&mut self, m: NetworkMessage, ctx: TxnContext) {
         let merchant = self.world.mids[ctx.mid.0 as usize].merchant;
-        // Incremental spend is what the merchant keeps: reversed or refunded uplift purchases
-        // come off, whether or not the platform hears of them.
-        if let (Some(o), MessageKind::Reversal | MessageKind::Refund) = (ctx.uplift_of, m.kind) {
-            self.out.offers[o.0 as usize].incremental_spend -= m.amount;
+        // Incremental spend is what the merchant keeps: reversed or refunded extra visits and
+        // top-ups come off, whether or not the platform hears of them.
+        // A refund of a topped-up purchase takes the added dollars back first.
+        if let (Some((o, added)), MessageKind::Reversal | MessageKind::Refund) = (ctx.incremental, m.kind) {
+            self.out.offers[o.0 as usize].incremental_spend -= m.amount.min(added);
         }
         // A holdout experiment measures the same: spend at the merchant in the offer's window,
         // net of what was reversed or refunded (else its estimate would count refunded extra

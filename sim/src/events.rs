@@ -97,6 +97,10 @@ pub enum LogEvent<'a> {
         local_at: Option<String>,
         /// The surfaces that led to it: first and last touch with the merchant (`organic`).
         touch: crate::attribution::Touch,
+        /// The dollars the buyer added to reach an enrolled offer's minimum spend (included in
+        /// `amount`), when they did.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        top_up: Option<Cents>,
     },
     Auth {
         purchase: PurchaseId,

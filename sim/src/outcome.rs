@@ -108,6 +108,14 @@ pub struct OfferStats {
     pub incremental_spend: Cents,
     /// Extra purchases that did not happen because the offer's budget had run out.
     pub uplift_purchases_withdrawn: u64,
+    /// Extra visits that happened, and their spend (before reversals and refunds).
+    pub extra_visits: u64,
+    pub extra_visit_spend: Cents,
+    /// Purchases raised to the minimum spend, and the dollars added (before refunds).
+    pub top_ups: u64,
+    pub top_up_spend: Cents,
+    /// Top-ups that did not happen because the offer's budget had run out.
+    pub top_ups_withdrawn: u64,
     pub budget_left: Option<Cents>,
     /// Rewards paid beyond the total budget under the `finish_last` policy.
     pub budget_overspend: Cents,
@@ -467,6 +475,11 @@ impl OfferStats {
             attributed_spend,
             incremental_spend,
             uplift_purchases_withdrawn,
+            extra_visits,
+            extra_visit_spend,
+            top_ups,
+            top_up_spend,
+            top_ups_withdrawn,
             budget_left,
             budget_overspend,
             period_overspend,
@@ -504,6 +517,11 @@ impl OfferStats {
         self.attributed_spend += attributed_spend;
         self.incremental_spend += incremental_spend;
         self.uplift_purchases_withdrawn += uplift_purchases_withdrawn;
+        self.extra_visits += extra_visits;
+        self.extra_visit_spend += extra_visit_spend;
+        self.top_ups += top_ups;
+        self.top_up_spend += top_up_spend;
+        self.top_ups_withdrawn += top_ups_withdrawn;
         if let (Some(mine), Some(theirs)) = (self.budget_left.as_mut(), budget_left) {
             *mine += theirs;
         }

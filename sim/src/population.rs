@@ -64,6 +64,10 @@ pub struct Purchase {
     /// Set when the purchase exists only because the user was enrolled in this offer (the
     /// uplift): the ground truth of incrementality.
     pub uplift_of: Option<OfferId>,
+    /// Set when the buyer raised the purchase to an enrolled offer's minimum spend (a top-up,
+    /// `behaviour.rs`): the offer and the dollars added, incremental like an extra visit. Extra
+    /// visits are incremental as a whole and carry no top-up.
+    pub top_up: Option<(OfferId, Cents)>,
     /// The surfaces that led to it (`attribution.rs`).
     pub touch: Touch,
     /// A shop surface's order: (shop index, units).
@@ -669,18 +673,39 @@ fn spend(
     let mut enrolled: Vec<OfferId> = enrollments.iter().map(|e| e.offer).collect();
     enrolled.sort_unstable();
     enrolled.dedup();
+    let mut extra = Vec::new();
     for k in enrolled.into_iter().map(|o| o.0 as usize) {
-        let offer = &world.offers[k];
-        if offer.uplift <= 0.0 {
-            continue;
-        }
+        extra.clear();
+        extra_visits(world, user, profile, enrollments, k, per_second, &segments, &mut extra);
+        incentive(world, user, enrollments, OfferId(k as u32), &mut extra, out);
+    }
+}
+
+/// The extra visits a person enrolled in offer `k` makes at its merchant (`behaviour.rs`), in
+/// time order, before `incentive` drops those that come after the reward was earned.
+#[allow(clippy::too_many_arguments)]
+fn extra_visits(
+    world: &World,
+    user: u32,
+    profile: &UserProfile,
+    enrollments: &[Enrollment],
+    k: usize,
+    per_second: f64,
+    segments: &[(SimTime, SimTime, f64)],
+    out: &mut Vec<(SimTime, Purchase)>,
+) {
+    let offer = &world.offers[k];
+    if offer.uplift <= 0.0 {
+        return;
+    }
+    {
         let m = &world.merchants[offer.merchant.0 as usize];
         // Extra visits grow with the offer's value (`behaviour.rs`). Candidates come at the rate
         // the richest offer would have and are kept in proportion to this one's response, so a
         // richer offer keeps every visit a poorer one keeps, and more (common random numbers).
         let response = world.behaviour.response(world.perceived_value(profile.segment, OfferId(k as u32)));
         if response <= 0.0 {
-            continue;
+            return;
         }
         let most = world.behaviour.max_response();
         let base = per_second * m.weight * offer.uplift * most;
@@ -697,14 +722,92 @@ fn spend(
             Some(_) => m.profile[at.hour_of_day()] * (response / most),
             None => 0.0,
         };
-        arrivals(&segments, &mut timing, span, base, peak, shape, &mut candidate, |at, c| {
+        arrivals(segments, &mut timing, span, base, peak, shape, &mut candidate, |at, c| {
             let Some(e) = enrolled_at(at) else { return };
             let sub_key = ((k as u64) << 32) | (c & 0xffff_ffff);
             let mut detail = Stream::new(world.seed, Purpose::UpliftDetail, sub_key, user as u64);
             let origin = Origin::Extra { offer: k as u32, candidate: c };
             let p = purchase(world, origin, profile, offer.merchant, Some(e.slot), Some(e.offer), &mut detail);
-            out.push((at, UserEvent::Purchase(p)));
+            out.push((at, p));
         });
+    }
+}
+
+/// Mixed into the seed for the top-up draw ("topup!!!" in ASCII).
+const TOP_UP_KEY: u64 = 0x746f_7075_7021_2121;
+
+/// What an enrolled offer does to the person's purchases at its merchant, walking them in time
+/// order (those already in `out` and the offer's `extra` visits): a purchase on the enrolled
+/// card that falls short of the minimum spend is raised to it with the top-up chance (a keyed
+/// draw per purchase, so a richer reward only adds top-ups); each purchase that reaches the
+/// minimum uses one of the person's capped rewards, and once they are used the incentive is
+/// spent: later extra visits do not happen. The kept extra visits join `out`.
+fn incentive(
+    world: &World,
+    user: u32,
+    enrollments: &[Enrollment],
+    offer: OfferId,
+    extra: &mut [(SimTime, Purchase)],
+    out: &mut Vec<(SimTime, UserEvent)>,
+) {
+    let o = &world.offers[offer.0 as usize];
+    let cap = match (o.per_card_cap, o.per_user_cap) {
+        (Some(a), Some(b)) => a.min(b) as u64,
+        (Some(a), None) | (None, Some(a)) => a as u64,
+        (None, None) => u64::MAX,
+    };
+    let min = o.min_spend;
+    let reward = crate::behaviour::earned(&o.reward, min.0 as f64 / 100.0);
+    let draw_key = mix3(world.seed ^ TOP_UP_KEY, offer.0 as u64, user as u64);
+    let enrolled = |at: SimTime, slot: u8| {
+        o.start <= at
+            && at < o.end
+            && enrollments.iter().any(|e| e.offer == offer && e.slot == slot && e.start <= at && at < e.end)
+    };
+    // Raises `p` to the minimum with the top-up chance; whether it now reaches the minimum.
+    let top_up = |p: &mut Purchase| -> bool {
+        if p.amount >= min {
+            return true;
+        }
+        let gap = min.0 - p.amount.0;
+        let chance = world.behaviour.top_up_chance(reward, gap as f64 / 100.0);
+        if hash_unit(draw_key, p.key) >= chance {
+            return false;
+        }
+        if p.uplift_of.is_none() {
+            p.top_up = Some((offer, Cents(gap)));
+        }
+        p.amount = min;
+        true
+    };
+    // The person's purchases at the merchant so far, in time order (at equal times, in the
+    // order they were made).
+    let mut mine: Vec<usize> =
+        (0..out.len()).filter(|&i| matches!(&out[i].1, UserEvent::Purchase(p) if p.merchant == o.merchant)).collect();
+    mine.sort_by_key(|&i| (out[i].0, i));
+    let mut used = 0u64;
+    let mut next_extra = 0;
+    for j in 0..=mine.len() {
+        let at = mine.get(j).map_or(SimTime(u64::MAX), |&i| out[i].0);
+        // The extra visits that come before this purchase (at equal times, the existing first).
+        while next_extra < extra.len() && extra[next_extra].0 < at {
+            let (t, p) = &mut extra[next_extra];
+            next_extra += 1;
+            if used >= cap {
+                continue;
+            }
+            if top_up(p) {
+                used += 1;
+            }
+            out.push((*t, UserEvent::Purchase(*p)));
+        }
+        let Some(&i) = mine.get(j) else { break };
+        let (t, e) = &mut out[i];
+        if let UserEvent::Purchase(p) = e {
+            if used < cap && enrolled(*t, p.slot) && top_up(p) {
+                used += 1;
+            }
+        }
     }
 }
 
@@ -798,6 +901,7 @@ fn purchase(
         slot,
         scheme: profile.card_schemes[slot as usize],
         uplift_of,
+        top_up: None,
         touch: Touch::ORGANIC,
         order: None,
     }

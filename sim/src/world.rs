@@ -1529,11 +1529,17 @@ fn build_behaviour(pr: &mut Problems, c: &crate::config::BehaviourConfig) -> cra
     }
     check_range(pr, p("steepness"), c.steepness, 0.5, 5.0);
     check_prob(pr, p("prompt_wear_out"), c.prompt_wear_out);
+    check_prob(pr, p("top_up_max"), c.top_up_max);
+    if !finite_in(c.top_up_half, 0.001, 1000.0) {
+        pr.push(p("top_up_half"), format!("must be between 0.001 and 1000, found {}", c.top_up_half));
+    }
     let b = crate::behaviour::Behaviour {
         reference_value: c.reference_value,
         half_value: c.half_value,
         steepness: c.steepness,
         prompt_wear_out: c.prompt_wear_out,
+        top_up_max: c.top_up_max,
+        top_up_half: c.top_up_half,
     };
     let most = b.max_response();
     let ranges_ok = finite_in(c.reference_value, 0.001, 10.0)

@@ -128,6 +128,7 @@ pub fn buy_via(
             slot,
             scheme,
             uplift_of: None,
+            top_up: None,
             touch: Default::default(),
             order: None,
         }),

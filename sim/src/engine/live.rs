@@ -217,7 +217,7 @@ impl<'w> Live<'w> {
             bought_at: txn.bought_at,
             slot: txn.slot,
             mid: txn.mid,
-            uplift_of: None,
+            incremental: None,
             index: txn.index,
             channel: txn.channel,
             scheme: txn.scheme,
