@@ -302,3 +302,30 @@ fn the_cafe_reward_sweep_has_an_interior_optimum() {
     assert!(first[0].as_str().unwrap().parse::<f64>().unwrap() > 0.0, "not clearly better than $0.50: {first}");
     assert!(margins[best - 1] > margins[margins.len() - 1] + 100.0, "$5.00 nearly as good: {margins:?}");
 }
+
+#[test]
+fn the_report_shows_take_up_by_impression_the_incremental_split_and_bunching_at_the_minimum() {
+    let dir = tempfile::tempdir().unwrap();
+    let (json, md) = run_to(&scenario("cafe.toml"), dir.path(), &[]);
+    let r: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let o = &r["offers"][0];
+    let b = &o["behaviour"];
+    let by: Vec<u64> = b["enrollments_by_impressions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["enrollments"].as_u64().unwrap())
+        .collect();
+    assert_eq!(by.iter().sum::<u64>(), o["enrollments"].as_u64().unwrap(), "every enrollment has its impression");
+    assert!(by[1] + by[2] + by[3] > by[0], "repeated prompts bring more than the first: {by:?}");
+    // Incremental spend is the extra visits and the top-ups, less what was reversed or refunded.
+    let (extra, top, incremental) =
+        (cents(&o["extra_visit_spend"]), cents(&o["top_up_spend"]), cents(&o["incremental_spend"]));
+    assert!(top > 0 && extra > 0 && incremental <= extra + top && incremental > (extra + top) * 9 / 10);
+    // Top-ups land on the minimum: the bin just above it outnumbers the one just below.
+    let bins: Vec<u64> =
+        b["baskets_around_min_spend"].as_array().unwrap().iter().map(|x| x["purchases"].as_u64().unwrap()).collect();
+    assert_eq!(bins.len(), 12);
+    assert!(bins[6] > bins[5] * 2, "100–110% {} against 90–100% {}", bins[6], bins[5]);
+    assert!(md.contains("## Behaviour") && md.contains("top-ups land at 100–110%"), "{md}");
+}

@@ -53,7 +53,10 @@ fn a_limit_per_enrollment_starts_over_with_a_new_enrollment() {
     e.push((at(3, 8, 0), UserEvent::CardDeleted { token: token(0, 0) }));
     let again = offersim_sim::population::Token(99);
     e.push((at(3, 9, 0), UserEvent::CardAdded { slot: 0, token: again }));
-    e.push((at(3, 9, 0), UserEvent::Enrolled { offer: offersim_sim::world::OfferId(0), token: again, one_tap: false }));
+    e.push((
+        at(3, 9, 0),
+        UserEvent::Enrolled { offer: offersim_sim::world::OfferId(0), token: again, one_tap: false, impressions: 1 },
+    ));
     e.push(buy(0, 2, at(3, 10, 0), 650, 0, VISA));
     let (out, log) = run(&s, vec![(0, e)]);
     assert_exact(&out, 2);
@@ -161,7 +164,12 @@ stackable = true
     for offer in 0..3 {
         e.push((
             at(0, 8, 0),
-            UserEvent::Enrolled { offer: offersim_sim::world::OfferId(offer), token, one_tap: offer > 0 },
+            UserEvent::Enrolled {
+                offer: offersim_sim::world::OfferId(offer),
+                token,
+                one_tap: offer > 0,
+                impressions: 1,
+            },
         ));
     }
     e.push(buy(0, 0, at(0, 9, 0), 650, 0, VISA));

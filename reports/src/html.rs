@@ -273,6 +273,7 @@ pub fn render(r: &Report, out: &Outcome) -> String {
         &body,
         2,
     ));
+    behaviour(&mut s, r);
     // Surfaces side by side: where the spend came from, each surface's funnel, and which paid off.
     let a = &r.attribution;
     let _ = write!(
@@ -331,6 +332,64 @@ pub fn render(r: &Report, out: &Outcome) -> String {
 
 /// A horizontal interval chart: per row a label, a mean (a dot on a bar from zero) and a 95%
 /// interval (a whisker), on one shared scale. For comparing sweep variants.
+/// How people responded: take-up by impression and the incremental split per offer, and the
+/// baskets around the minimum spend of the busiest offer (as in report.md).
+fn behaviour(s: &mut String, r: &Report) {
+    let mut offers: Vec<&crate::json::OfferRow> = r.offers.iter().filter(|o| o.enrollments > 0).collect();
+    if offers.is_empty() {
+        return;
+    }
+    offers.sort_by(|a, b| b.enrollments.cmp(&a.enrollments).then(a.id.cmp(&b.id)));
+    s.push_str("<h2>Behaviour</h2><p class=\"meta\">The impression of the offer each enrollment came at, and the incremental spend split into extra visits and top-ups to the minimum spend.</p>");
+    let body: Vec<Vec<String>> = offers
+        .iter()
+        .take(50)
+        .map(|o| {
+            let by = |k: std::ops::Range<usize>| -> u64 {
+                o.behaviour.enrollments_by_impressions[k].iter().map(|b| b.enrollments).sum()
+            };
+            let known = by(0..6).max(1) as f64;
+            let share = |n: u64| format!("{:.1}%", n as f64 * 100.0 / known);
+            vec![
+                o.id.clone(),
+                count(o.enrollments),
+                share(by(0..1)),
+                share(by(1..4)),
+                share(by(4..6)),
+                usd(o.extra_visit_spend),
+                usd(o.top_up_spend),
+            ]
+        })
+        .collect();
+    s.push_str(&table(
+        &["Offer", "Enrollments", "1st impression", "2nd–4th", "5th or later", "Extra-visit spend", "Top-up spend"],
+        &body,
+        1,
+    ));
+    let busiest = r
+        .offers
+        .iter()
+        .filter(|o| o.behaviour.baskets_around_min_spend.iter().any(|b| b.purchases > 0))
+        .max_by_key(|o| {
+            (o.behaviour.baskets_around_min_spend.iter().map(|b| b.purchases).sum::<u64>(), std::cmp::Reverse(&o.id))
+        });
+    if let Some(o) = busiest {
+        let bins = &o.behaviour.baskets_around_min_spend;
+        let labels: Vec<String> = bins
+            .iter()
+            .map(|b| match (b.from_percent, b.to_percent) {
+                (None, Some(t)) => format!("<{t}%"),
+                (Some(f), Some(_)) => format!("{f}%"),
+                (Some(f), None) => format!("≥{f}%"),
+                (None, None) => String::new(),
+            })
+            .collect();
+        let values: Vec<f64> = bins.iter().map(|b| b.purchases as f64).collect();
+        let title = format!("Baskets around the minimum spend: {} ({})", o.id, usd(o.min_spend));
+        s.push_str(&columns(&title, &labels, &values, "bar", &|v| count(v.round() as u64)));
+    }
+}
+
 pub fn intervals(title: &str, items: &[(String, f64, Option<f64>)], show: &dyn Fn(f64) -> String) -> String {
     let (w, row, left, right) = (1040.0, 26.0, 360.0, 150.0);
     let h = row * items.len() as f64 + 24.0;

@@ -144,6 +144,8 @@ pub struct OfferRow {
     pub top_ups: u64,
     pub top_up_spend: Cents,
     pub top_ups_withdrawn: u64,
+    /// How people responded: take-up by impression, baskets around the minimum spend.
+    pub behaviour: BehaviourRow,
     /// (incremental spend × gross margin − merchant cost) ÷ merchant cost, 2 places.
     pub roi: Option<Decimal>,
     /// Rewards credited each day of the run (`daily[i].date`), before clawbacks.
@@ -151,6 +153,54 @@ pub struct OfferRow {
     /// The holdout experiment (offers with `targeting.holdout`; absent otherwise): `lift.rs`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub holdout: Option<crate::lift::LiftRow>,
+}
+
+/// An offer's `behaviour` (scenarios/README.md, "Behaviour").
+#[derive(Debug, Serialize)]
+pub struct BehaviourRow {
+    /// Enrollments by the impression of the offer they came at.
+    pub enrollments_by_impressions: Vec<ImpressionBucket>,
+    /// Purchases on enrolled cards at the merchant in the offer's window, by amount as a percent
+    /// of the minimum spend (empty without a minimum): bunching just above 100% is top-ups.
+    pub baskets_around_min_spend: Vec<BasketBin>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ImpressionBucket {
+    /// `"1"`, `"2"`, `"3"`, `"4"`, `"5-9"`, `"10+"`.
+    pub impressions: &'static str,
+    pub enrollments: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct BasketBin {
+    /// Percent of the minimum spend, `[from, to)`; null: unbounded.
+    pub from_percent: Option<u32>,
+    pub to_percent: Option<u32>,
+    pub purchases: u64,
+}
+
+const IMPRESSION_BUCKETS: [&str; 6] = ["1", "2", "3", "4", "5-9", "10+"];
+
+fn behaviour_row(s: &offersim_sim::outcome::OfferStats, min_spend: Cents) -> BehaviourRow {
+    let enrollments_by_impressions = IMPRESSION_BUCKETS
+        .iter()
+        .zip(s.enrollments_by_impressions)
+        .map(|(&impressions, enrollments)| ImpressionBucket { impressions, enrollments })
+        .collect();
+    let baskets_around_min_spend = if min_spend.0 > 0 {
+        (0..12u32)
+            .zip(s.baskets_around_min_spend)
+            .map(|(i, purchases)| BasketBin {
+                from_percent: (i > 0).then_some(40 + 10 * i),
+                to_percent: (i < 11).then_some(50 + 10 * i),
+                purchases,
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    BehaviourRow { enrollments_by_impressions, baskets_around_min_spend }
 }
 
 #[derive(Debug, Serialize)]
@@ -329,6 +379,7 @@ pub fn build(world: &World, out: &Outcome) -> Report {
                 top_ups: s.top_ups,
                 top_up_spend: s.top_up_spend,
                 top_ups_withdrawn: s.top_ups_withdrawn,
+                behaviour: behaviour_row(s, o.min_spend),
                 roi: roi(s, merchant.gross_margin),
                 rewards_by_day: s.rewards_by_day.clone(),
                 holdout: s.experiment.as_ref().map(|x| crate::lift::row(o.targeting.holdout, x)),

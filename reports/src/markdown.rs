@@ -60,6 +60,7 @@ pub fn render(r: &Report) -> String {
     money(&mut s, r);
     days(&mut s, r);
     offers(&mut s, r);
+    behaviour(&mut s, r);
     crate::surfaces::markdown(&mut s, &r.attribution);
     holdout(&mut s, r);
     budget_burn(&mut s, r);
@@ -376,6 +377,68 @@ fn offers(s: &mut String, r: &Report) {
 const MAX_BURN_ROWS: usize = 20;
 
 /// Share of each budgeted offer's budget spent by the end of each activity day.
+/// How people responded to the offers' terms: take-up by impression, where the incremental
+/// spend came from, and the baskets around the minimum spend of the busiest offer.
+fn behaviour(s: &mut String, r: &Report) {
+    if r.offers.iter().all(|o| o.enrollments == 0) {
+        return;
+    }
+    let _ = writeln!(
+        s,
+        "## Behaviour
+"
+    );
+    let _ = writeln!(s, "How people responded to each offer's terms (scenarios/README.md, \"Behaviour\"): the impression of the offer their enrollment came at, and the incremental spend split into extra visits and top-ups to the minimum spend (before reversals and refunds).\n");
+    let _ = writeln!(s, "| Offer | Enrollments | At the 1st impression | 2nd–4th | 5th or later | Extra visits | Extra-visit spend | Top-ups | Top-up spend |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let mut rows: Vec<&OfferRow> = r.offers.iter().filter(|o| o.enrollments > 0).collect();
+    if rows.len() > MAX_OFFER_ROWS {
+        rows.sort_by(|a, b| b.enrollments.cmp(&a.enrollments).then(a.id.cmp(&b.id)));
+    }
+    for o in rows.iter().take(MAX_OFFER_ROWS) {
+        let by = |k: std::ops::Range<usize>| -> u64 {
+            o.behaviour.enrollments_by_impressions[k].iter().map(|b| b.enrollments).sum()
+        };
+        let known = by(0..6);
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            o.id,
+            count(o.enrollments),
+            pct(by(0..1), known),
+            pct(by(1..4), known),
+            pct(by(4..6), known),
+            count(o.extra_visits),
+            usd(o.extra_visit_spend),
+            count(o.top_ups),
+            usd(o.top_up_spend)
+        );
+    }
+    if rows.len() > MAX_OFFER_ROWS {
+        let _ = writeln!(s, "| … {} more offers | | | | | | | | |", rows.len() - MAX_OFFER_ROWS);
+    }
+    s.push('\n');
+    let busiest = r.offers.iter().filter(|o| !o.behaviour.baskets_around_min_spend.is_empty()).max_by_key(|o| {
+        (o.behaviour.baskets_around_min_spend.iter().map(|b| b.purchases).sum::<u64>(), std::cmp::Reverse(&o.id))
+    });
+    let Some(o) = busiest.filter(|o| o.behaviour.baskets_around_min_spend.iter().any(|b| b.purchases > 0)) else {
+        return;
+    };
+    let _ = writeln!(s, "Baskets on enrolled cards at {} during {} (minimum spend {}), as a share of the minimum; top-ups land at 100–110%:\n", o.merchant_name, o.id, usd(o.min_spend));
+    let _ = writeln!(s, "| Basket | Purchases | |\n|---|---:|---|");
+    let bins = &o.behaviour.baskets_around_min_spend;
+    let max = bins.iter().map(|b| b.purchases).max().unwrap_or(0);
+    for b in bins {
+        let label = match (b.from_percent, b.to_percent) {
+            (None, Some(t)) => format!("below {t}%"),
+            (Some(f), Some(t)) => format!("{f}–{t}%"),
+            (Some(f), None) => format!("{f}% and more"),
+            (None, None) => String::new(),
+        };
+        let _ = writeln!(s, "| {label} | {} | {} |", count(b.purchases), bar(b.purchases, max));
+    }
+    s.push('\n');
+}
+
 fn budget_burn(s: &mut String, r: &Report) {
     let mut rows: Vec<(&OfferRow, Cents)> = r.offers.iter().filter_map(|o| o.budget.map(|b| (o, b))).collect();
     if rows.is_empty() {

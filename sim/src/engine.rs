@@ -161,6 +161,23 @@ impl Link {
     }
 }
 
+/// The bucket of `enrollments_by_impressions` for an enrollment at the `n`-th impression (from
+/// 1): 1, 2, 3, 4, 5 to 9, 10 and more.
+fn impressions_bucket(n: u32) -> usize {
+    match n {
+        0..=4 => n.saturating_sub(1) as usize,
+        5..=9 => 4,
+        _ => 5,
+    }
+}
+
+/// The bin of `baskets_around_min_spend` of an amount against a minimum spend: below half of
+/// it, ten bins of a tenth each from half to one and a half times it, then above.
+fn basket_bin(amount: Cents, min: Cents) -> usize {
+    let tenths = amount.0.saturating_mul(10) / min.0.max(1);
+    (tenths.clamp(4, 15) - 4) as usize
+}
+
 /// A reward: the purchase and the offer that pays it (stackable offers pay several on one
 /// purchase).
 type CreditKey = (PurchaseId, OfferId);
@@ -676,7 +693,12 @@ impl<'w> Engine<'w> {
                 self.has_linked.insert(self.links.local(u) as u32);
                 self.record(now, LogEvent::CardAdded { user: u, card: token });
             }
-            UserEvent::Enrolled { offer, token, one_tap } => self.enroll(now, u, offer, token, one_tap),
+            UserEvent::Enrolled { offer, token, one_tap, impressions } => {
+                self.enroll(now, u, offer, token, one_tap);
+                if impressions > 0 {
+                    self.out.offers[offer.0 as usize].enrollments_by_impressions[impressions_bucket(impressions)] += 1;
+                }
+            }
             UserEvent::CardDeleted { token } => self.delete_card(now, u, token),
             UserEvent::Purchase(p) => self.purchase(now, u, &p, queue),
             UserEvent::ShareSeen { offer, generation } => {
@@ -765,6 +787,20 @@ impl<'w> Engine<'w> {
         self.record(now, LogEvent::CardDeleted { user: u, card: token, enrollments_ended: ended });
     }
 
+    /// Counts a purchase on an enrolled card in the basket histogram of each offer at its
+    /// merchant with a minimum spend, within the offer's window.
+    fn count_basket(&mut self, now: SimTime, u: u32, p: &Purchase) {
+        let Some(link) = self.links[u].iter().find(|l| l.slot == p.slot && l.linked_at(now)) else {
+            return;
+        };
+        for e in &link.enrolled {
+            let o = &self.world.offers[e.offer.0 as usize];
+            if o.merchant == p.merchant && o.min_spend.0 > 0 && o.start <= now && now < o.end {
+                self.out.offers[e.offer.0 as usize].baskets_around_min_spend[basket_bin(p.amount, o.min_spend)] += 1;
+            }
+        }
+    }
+
     fn linked_token(&self, u: u32, slot: u8) -> Option<Token> {
         self.links[u].iter().find(|l| l.slot == slot && l.active()).map(|l| l.token)
     }
@@ -831,6 +867,9 @@ impl<'w> Engine<'w> {
         // is the network's business alone (counted, and the truth's bookkeeping done, without
         // queueing the messages).
         let heard = self.linkers.contains(self.links.local(u) as u32);
+        if heard {
+            self.count_basket(now, u, p);
+        }
         let offers = &self.world.offers;
         let assigned = if self.any_experiment { self.experiments[u].as_mut_slice() } else { &mut [] };
         for (a, spent) in assigned {

@@ -116,6 +116,11 @@ pub struct OfferStats {
     pub top_up_spend: Cents,
     /// Top-ups that did not happen because the offer's budget had run out.
     pub top_ups_withdrawn: u64,
+    /// Enrollments by the impression they came at: 1, 2, 3, 4, 5–9, 10 and more.
+    pub enrollments_by_impressions: [u64; 6],
+    /// Purchases on enrolled cards at the merchant during the window, by amount against the
+    /// minimum spend: below 50%, 50–60%, …, 140–150%, 150% and more (offers with a minimum).
+    pub baskets_around_min_spend: [u64; 12],
     pub budget_left: Option<Cents>,
     /// Rewards paid beyond the total budget under the `finish_last` policy.
     pub budget_overspend: Cents,
@@ -480,6 +485,8 @@ impl OfferStats {
             top_ups,
             top_up_spend,
             top_ups_withdrawn,
+            enrollments_by_impressions,
+            baskets_around_min_spend,
             budget_left,
             budget_overspend,
             period_overspend,
@@ -522,6 +529,12 @@ impl OfferStats {
         self.top_ups += top_ups;
         self.top_up_spend += top_up_spend;
         self.top_ups_withdrawn += top_ups_withdrawn;
+        for (a, b) in self.enrollments_by_impressions.iter_mut().zip(enrollments_by_impressions) {
+            *a += b;
+        }
+        for (a, b) in self.baskets_around_min_spend.iter_mut().zip(baskets_around_min_spend) {
+            *a += b;
+        }
         if let (Some(mine), Some(theirs)) = (self.budget_left.as_mut(), budget_left) {
             *mine += theirs;
         }

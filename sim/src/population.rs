@@ -95,6 +95,8 @@ pub enum UserEvent {
         offer: OfferId,
         token: Token,
         one_tap: bool,
+        /// The person's impressions of the offer so far, this one included (0: not known).
+        impressions: u32,
     },
     CardDeleted {
         token: Token,
@@ -599,7 +601,7 @@ fn funnel(
                     }
                 };
                 let at = t.plus_seconds(ONE_TAP_SECONDS).max(l.added_at);
-                out.push((at, UserEvent::Enrolled { offer, token: l.token, one_tap: true }));
+                out.push((at, UserEvent::Enrolled { offer, token: l.token, one_tap: true, impressions: *prompts }));
                 enrollments.push(Enrollment { offer, slot: l.slot, start: at, end: l.deleted_at });
             }
             continue;
@@ -611,7 +613,7 @@ fn funnel(
         if let Some(l) = &link {
             // One tap, once the stored card exists (a card entry may still be under way).
             let at = t.plus_seconds(ONE_TAP_SECONDS).max(l.added_at);
-            out.push((at, UserEvent::Enrolled { offer, token: l.token, one_tap: true }));
+            out.push((at, UserEvent::Enrolled { offer, token: l.token, one_tap: true, impressions: *prompts }));
             if generation > 0 {
                 out.push((at, UserEvent::EnrolledFromShare { offer }));
             }
@@ -628,7 +630,7 @@ fn funnel(
         links += 1;
         let deleted_at = deleted_at(seg, added, keep);
         out.push((added, UserEvent::CardAdded { slot: 0, token }));
-        out.push((added, UserEvent::Enrolled { offer, token, one_tap: false }));
+        out.push((added, UserEvent::Enrolled { offer, token, one_tap: false, impressions: *prompts }));
         if generation > 0 {
             out.push((added, UserEvent::EnrolledFromShare { offer }));
         }

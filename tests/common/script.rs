@@ -95,7 +95,7 @@ pub fn enroll(user: u32, slot: u8, when: SimTime) -> Vec<(SimTime, UserEvent)> {
     let token = token(user, slot);
     vec![
         (when, UserEvent::CardAdded { slot, token }),
-        (when, UserEvent::Enrolled { offer: OfferId(0), token, one_tap: false }),
+        (when, UserEvent::Enrolled { offer: OfferId(0), token, one_tap: false, impressions: 1 }),
     ]
 }
 

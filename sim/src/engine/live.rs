@@ -189,7 +189,12 @@ impl<'w> Live<'w> {
             return Err(LiveError::AlreadyEnrolled);
         }
         self.advance(at);
-        self.engine.user_event(at, user, UserEvent::Enrolled { offer, token, one_tap: true }, &mut self.queue);
+        self.engine.user_event(
+            at,
+            user,
+            UserEvent::Enrolled { offer, token, one_tap: true, impressions: 0 },
+            &mut self.queue,
+        );
         Ok(())
     }
 
