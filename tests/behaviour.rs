@@ -329,3 +329,70 @@ fn the_report_shows_take_up_by_impression_the_incremental_split_and_bunching_at_
     assert!(bins[6] > bins[5] * 2, "100–110% {} against 90–100% {}", bins[6], bins[5]);
     assert!(md.contains("## Behaviour") && md.contains("top-ups land at 100–110%"), "{md}");
 }
+
+/// Regulars of one café (a visit a day), an offer for two weeks, then four weeks without it; no
+/// reversals or refunds, so the books of incremental spend are exact.
+fn regulars(pull_forward: &str) -> String {
+    format!(
+        r#"
+[scenario]
+name = "regulars"
+seed = 5
+start = "2026-03-02"
+days = 42
+settle_days = 0
+
+[population]
+users = 3000
+
+[segments.regulars]
+share = 1.0
+purchases_per_day = 1.0
+schemes = {{ visa = 1.0 }}
+click_rate = 0.3
+card_entry_completion = 1.0
+
+[merchants.cafe]
+name = "Cafe"
+category = "cafe"
+basket = {{ median = 8.00, sigma = 0.3 }}
+
+[offers.two_back]
+merchant = "cafe"
+reward = {{ fixed = 2.00 }}
+start = "2026-03-02T00:00"
+end = "2026-03-16T00:00"
+uplift = 0.5
+targeting = {{ impressions_per_day = 2 }}
+
+[behaviour]
+pull_forward = {pull_forward}
+
+[network.schemes.visa]
+clearing_delay_hours = {{ min = 24, mode = 36, max = 72 }}
+reversal_rate = 0
+refund_rate = 0
+"#
+    )
+}
+
+fn offer_of(text: &str) -> offersim_sim::outcome::OfferStats {
+    let s = load_str("regulars.toml", text, &Overrides::default()).unwrap_or_else(|d| panic!("{d:?}"));
+    let out = offersim_sim::run(&s.world, &s.network, RunOptions::threads(2), &NoProgress, None).unwrap();
+    out.offers[0].clone()
+}
+
+#[test]
+fn a_third_of_extra_visits_are_borrowed_from_after_the_offer() {
+    let o = offer_of(&regulars("0.33"));
+    let share = o.pulled_forward as f64 / o.extra_visits as f64;
+    eprintln!("{} extra visits, {} pulled forward ({:.1}%)", o.extra_visits, o.pulled_forward, share * 100.0);
+    // van Heerde, Leeflang and Wittink (2004): about a third of the bump is borrowed.
+    assert!(o.extra_visits > 2_000 && (share - 0.33).abs() < 0.03, "{share}");
+    // The truth is net of the dip, to the cent.
+    assert_eq!(o.incremental_spend, o.extra_visit_spend + o.top_up_spend - o.pulled_forward_spend);
+    // Without pull-forward, the same extra visits and no dip (common random numbers).
+    let none = offer_of(&regulars("0"));
+    assert_eq!((none.extra_visits, none.pulled_forward), (o.extra_visits, 0));
+    assert_eq!(none.incremental_spend, o.incremental_spend + o.pulled_forward_spend);
+}

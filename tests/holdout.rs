@@ -64,3 +64,29 @@ fn held_out_people_never_see_the_offer_and_holding_out_changes_nothing_else() {
         exposures_with.iter().map(|e| (&e["t"], &e["user"], &e["impressions"])).collect::<Vec<_>>()
     );
 }
+
+/// With four weeks after the offer in the run, the extra visits that were only pulled forward
+/// show as a dip after it: the truth is net of it, and so is the holdout estimate, which
+/// measures over the offer's window and the `pull_forward_days` after it.
+#[test]
+fn the_holdout_estimate_covers_the_truth_net_of_the_dip_after_the_offer() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(scenario("cafe_holdout.toml")).unwrap();
+    let text = text.replace("days = 7\n", "days = 35\n").replace("users = 40_000", "users = 20_000");
+    assert!(text.contains("days = 35"), "the scenario's period is a week");
+    let file = dir.path().join("cafe_holdout_long.toml");
+    std::fs::write(&file, text).unwrap();
+    let (json, _) = run_to(&file, &dir.path().join("out"), &[]);
+    let r: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let offer = &r["offers"][0];
+    let pulled = offer["pulled_forward"].as_u64().unwrap();
+    let extra = offer["extra_visits"].as_u64().unwrap();
+    assert!(pulled * 5 > extra, "a dip after the offer: {pulled} of {extra} extra visits pulled forward");
+    assert_eq!(offer["behaviour"]["pull_forward_cut_by_period"], false);
+    let h = &offer["holdout"];
+    let truth = dollars(&offer["incremental_spend"]);
+    let (lo, hi) = (dollars(&h["incremental_spend"]["ci95"][0]), dollars(&h["incremental_spend"]["ci95"][1]));
+    assert!(lo < truth && truth < hi, "the 95% interval [{lo}, {hi}] covers the true {truth}");
+    // Without the dip the truth would be higher by the pulled-forward spend.
+    assert!(truth < dollars(&offer["extra_visit_spend"]) + dollars(&offer["top_up_spend"]));
+}

@@ -480,12 +480,13 @@ proptest! {
     /// Repeated deliveries, authorizations after their clearing and outage backlogs (of every
     /// scheme: a backlog keeps the network's order) change when messages arrive, never what is
     /// credited: the same scenario without them credits the same purchases the same rewards
-    /// (uplift off, so that the world does not react to when a budget is seen to run out).
+    /// (uplift and top-ups off, so that the world does not react to when a budget is seen to run
+    /// out: extra visits and top-ups are withdrawn with the offer).
     /// An outage of one scheme only does change the order of receipt, hence who gets the last
     /// of a budget: that case is covered by the ground-truth property above.
     #[test]
     fn duplicates_and_reordering_never_change_the_final_credits(text in scenario_strategy(), f in faults_strategy(false)) {
-        let text = text.replace("uplift = 0.5", "uplift = 0.0");
+        let text = text.replace("uplift = 0.5", "uplift = 0.0") + "[behaviour]\ntop_up_max = 0\n";
         let clean = run_text(&with_faults(&text, &Faults { duplicate_rate: 0.0, auth_after_clearing_rate: 0.0, outage: None, ..f.clone() }))?;
         let faulty = run_text(&with_faults(&text, &f))?;
         prop_assert_eq!(faulty.correctness.unexplained(), 0);

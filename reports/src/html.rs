@@ -340,7 +340,7 @@ fn behaviour(s: &mut String, r: &Report) {
         return;
     }
     offers.sort_by(|a, b| b.enrollments.cmp(&a.enrollments).then(a.id.cmp(&b.id)));
-    s.push_str("<h2>Behaviour</h2><p class=\"meta\">The impression of the offer each enrollment came at, and the incremental spend split into extra visits and top-ups to the minimum spend.</p>");
+    s.push_str("<h2>Behaviour</h2><p class=\"meta\">The impression of the offer each enrollment came at, and the incremental spend split into extra visits, top-ups to the minimum spend, and the later visits that extra visits took the place of.</p>");
     let body: Vec<Vec<String>> = offers
         .iter()
         .take(50)
@@ -358,11 +358,21 @@ fn behaviour(s: &mut String, r: &Report) {
                 share(by(4..6)),
                 usd(o.extra_visit_spend),
                 usd(o.top_up_spend),
+                format!("−{}", usd(o.pulled_forward_spend)),
             ]
         })
         .collect();
     s.push_str(&table(
-        &["Offer", "Enrollments", "1st impression", "2nd–4th", "5th or later", "Extra-visit spend", "Top-up spend"],
+        &[
+            "Offer",
+            "Enrollments",
+            "1st impression",
+            "2nd–4th",
+            "5th or later",
+            "Extra-visit spend",
+            "Top-up spend",
+            "Pulled forward",
+        ],
         &body,
         1,
     ));

@@ -144,6 +144,9 @@ pub struct OfferRow {
     pub top_ups: u64,
     pub top_up_spend: Cents,
     pub top_ups_withdrawn: u64,
+    /// Visits after the offer that its extra visits took the place of, and their spend.
+    pub pulled_forward: u64,
+    pub pulled_forward_spend: Cents,
     /// How people responded: take-up by impression, baskets around the minimum spend.
     pub behaviour: BehaviourRow,
     /// (incremental spend × gross margin − merchant cost) ÷ merchant cost, 2 places.
@@ -163,6 +166,11 @@ pub struct BehaviourRow {
     /// Purchases on enrolled cards at the merchant in the offer's window, by amount as a percent
     /// of the minimum spend (empty without a minimum): bunching just above 100% is top-ups.
     pub baskets_around_min_spend: Vec<BasketBin>,
+    /// The end of the days after the offer that its extra visits can be pulled forward from
+    /// (`pull_forward_days`), and whether the activity period ends before it (then visits
+    /// pulled from beyond the period are not seen, and the dip is understated).
+    pub pull_forward_until: String,
+    pub pull_forward_cut_by_period: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -182,7 +190,9 @@ pub struct BasketBin {
 
 const IMPRESSION_BUCKETS: [&str; 6] = ["1", "2", "3", "4", "5-9", "10+"];
 
-fn behaviour_row(s: &offersim_sim::outcome::OfferStats, min_spend: Cents) -> BehaviourRow {
+fn behaviour_row(world: &World, k: usize, s: &offersim_sim::outcome::OfferStats) -> BehaviourRow {
+    let min_spend = world.offers[k].min_spend;
+    let until = world.effect_end(offersim_sim::world::OfferId(k as u32));
     let enrollments_by_impressions = IMPRESSION_BUCKETS
         .iter()
         .zip(s.enrollments_by_impressions)
@@ -200,7 +210,12 @@ fn behaviour_row(s: &offersim_sim::outcome::OfferStats, min_spend: Cents) -> Beh
     } else {
         Vec::new()
     };
-    BehaviourRow { enrollments_by_impressions, baskets_around_min_spend }
+    BehaviourRow {
+        enrollments_by_impressions,
+        baskets_around_min_spend,
+        pull_forward_until: world.calendar.format(until),
+        pull_forward_cut_by_period: world.behaviour.pull_forward > 0.0 && until > world.period_end(),
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -334,7 +349,8 @@ pub fn build(world: &World, out: &Outcome) -> Report {
         .offers
         .iter()
         .zip(&out.offers)
-        .map(|(o, s)| {
+        .enumerate()
+        .map(|(k, (o, s))| {
             let merchant = &world.merchants[o.merchant.0 as usize];
             OfferRow {
                 id: o.id.clone(),
@@ -379,7 +395,9 @@ pub fn build(world: &World, out: &Outcome) -> Report {
                 top_ups: s.top_ups,
                 top_up_spend: s.top_up_spend,
                 top_ups_withdrawn: s.top_ups_withdrawn,
-                behaviour: behaviour_row(s, o.min_spend),
+                pulled_forward: s.pulled_forward,
+                pulled_forward_spend: s.pulled_forward_spend,
+                behaviour: behaviour_row(world, k, s),
                 roi: roi(s, merchant.gross_margin),
                 rewards_by_day: s.rewards_by_day.clone(),
                 holdout: s.experiment.as_ref().map(|x| crate::lift::row(o.targeting.holdout, x)),

@@ -388,8 +388,8 @@ fn behaviour(s: &mut String, r: &Report) {
         "## Behaviour
 "
     );
-    let _ = writeln!(s, "How people responded to each offer's terms (scenarios/README.md, \"Behaviour\"): the impression of the offer their enrollment came at, and the incremental spend split into extra visits and top-ups to the minimum spend (before reversals and refunds).\n");
-    let _ = writeln!(s, "| Offer | Enrollments | At the 1st impression | 2nd–4th | 5th or later | Extra visits | Extra-visit spend | Top-ups | Top-up spend |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let _ = writeln!(s, "How people responded to each offer's terms (scenarios/README.md, \"Behaviour\"): the impression of the offer their enrollment came at, and the incremental spend split into extra visits, top-ups to the minimum spend, and the visits after the offer that extra visits took the place of (pulled forward; before reversals and refunds).\n");
+    let _ = writeln!(s, "| Offer | Enrollments | At the 1st impression | 2nd–4th | 5th or later | Extra visits | Extra-visit spend | Top-ups | Top-up spend | Pulled forward | Pulled-forward spend |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     let mut rows: Vec<&OfferRow> = r.offers.iter().filter(|o| o.enrollments > 0).collect();
     if rows.len() > MAX_OFFER_ROWS {
         rows.sort_by(|a, b| b.enrollments.cmp(&a.enrollments).then(a.id.cmp(&b.id)));
@@ -401,7 +401,7 @@ fn behaviour(s: &mut String, r: &Report) {
         let known = by(0..6);
         let _ = writeln!(
             s,
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | −{} |",
             o.id,
             count(o.enrollments),
             pct(by(0..1), known),
@@ -410,13 +410,19 @@ fn behaviour(s: &mut String, r: &Report) {
             count(o.extra_visits),
             usd(o.extra_visit_spend),
             count(o.top_ups),
-            usd(o.top_up_spend)
+            usd(o.top_up_spend),
+            count(o.pulled_forward),
+            usd(o.pulled_forward_spend)
         );
     }
     if rows.len() > MAX_OFFER_ROWS {
-        let _ = writeln!(s, "| … {} more offers | | | | | | | | |", rows.len() - MAX_OFFER_ROWS);
+        let _ = writeln!(s, "| … {} more offers | | | | | | | | | | |", rows.len() - MAX_OFFER_ROWS);
     }
     s.push('\n');
+    let cut = r.offers.iter().filter(|o| o.enrollments > 0 && o.behaviour.pull_forward_cut_by_period).count();
+    if cut > 0 {
+        let _ = writeln!(s, "For {cut} of these offers the activity period ends before the days after the offer that visits can be pulled forward from (`pull_forward_days`): visits pulled from beyond {} are not seen, so their incremental spend does not net those visits out. Run the scenario longer to see the whole dip.\n", r.scenario.period_end);
+    }
     let busiest = r.offers.iter().filter(|o| !o.behaviour.baskets_around_min_spend.is_empty()).max_by_key(|o| {
         (o.behaviour.baskets_around_min_spend.iter().map(|b| b.purchases).sum::<u64>(), std::cmp::Reverse(&o.id))
     });

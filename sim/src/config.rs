@@ -61,6 +61,8 @@ pub struct BehaviourConfig {
     pub prompt_wear_out: f64,
     pub top_up_max: f64,
     pub top_up_half: f64,
+    pub pull_forward: f64,
+    pub pull_forward_days: i64,
 }
 
 impl Default for BehaviourConfig {
@@ -73,6 +75,8 @@ impl Default for BehaviourConfig {
             prompt_wear_out: b.prompt_wear_out,
             top_up_max: b.top_up_max,
             top_up_half: b.top_up_half,
+            pull_forward: b.pull_forward,
+            pull_forward_days: b.pull_forward_days as i64,
         }
     }
 }

@@ -19,7 +19,7 @@ use crate::money::{percent_of, Cents};
 use crate::network::{CardNetwork, MessageKind, NetworkMessage, PurchaseFacts, PurchaseId};
 use crate::outcome::{Bucket, OfferStats, Outcome};
 use crate::per_user::PerUser;
-use crate::population::{assignments, simulate, Assignment, Purchase, Timeline, Token, UserEvent};
+use crate::population::{assignments, simulate, Assignment, Effect, Purchase, Timeline, Token, UserEvent};
 use crate::queue::EventQueue;
 use crate::rng::{Purpose, Stream};
 use crate::sharing::{cascades, Cascades};
@@ -816,30 +816,45 @@ impl<'w> Engine<'w> {
     fn purchase(&mut self, now: SimTime, u: u32, p: &Purchase, queue: &mut EventQueue<InFlight>) {
         let mut p = *p;
         let mut incremental = None;
-        if let Some(o) = p.uplift_of {
-            let stats = &mut self.out.offers[o.0 as usize];
-            if stats.budget_ran_out_at.is_some_and(|t| t <= now) {
-                // The offer was withdrawn when its budget ran out: the extra purchase it would
-                // have caused does not happen.
-                stats.uplift_purchases_withdrawn += 1;
-                return;
+        match p.effect {
+            Effect::None => {}
+            Effect::PulledBy(o, extra_at) => {
+                let stats = &mut self.out.offers[o.0 as usize];
+                if stats.budget_ran_out_at.is_none_or(|t| t > extra_at) {
+                    // An extra visit during the offer took this visit's place: it does not
+                    // happen, and the offer's incremental spend is net of it.
+                    stats.pulled_forward += 1;
+                    stats.pulled_forward_spend += p.amount;
+                    stats.incremental_spend -= p.amount;
+                    return;
+                }
             }
-            stats.incremental_spend += p.amount;
-            stats.extra_visits += 1;
-            stats.extra_visit_spend += p.amount;
-            incremental = Some((o, p.amount));
-        } else if let Some((o, added)) = p.top_up {
-            let stats = &mut self.out.offers[o.0 as usize];
-            if stats.budget_ran_out_at.is_some_and(|t| t <= now) {
-                // Withdrawn: nothing to stretch for, the basket stays as it was.
-                stats.top_ups_withdrawn += 1;
-                p.amount -= added;
-                p.top_up = None;
-            } else {
-                stats.incremental_spend += added;
-                stats.top_ups += 1;
-                stats.top_up_spend += added;
-                incremental = Some((o, added));
+            Effect::Extra(o) => {
+                let stats = &mut self.out.offers[o.0 as usize];
+                if stats.budget_ran_out_at.is_some_and(|t| t <= now) {
+                    // The offer was withdrawn when its budget ran out: the extra purchase it
+                    // would have caused does not happen.
+                    stats.uplift_purchases_withdrawn += 1;
+                    return;
+                }
+                stats.incremental_spend += p.amount;
+                stats.extra_visits += 1;
+                stats.extra_visit_spend += p.amount;
+                incremental = Some((o, p.amount));
+            }
+            Effect::TopUp(o, added) => {
+                let stats = &mut self.out.offers[o.0 as usize];
+                if stats.budget_ran_out_at.is_some_and(|t| t <= now) {
+                    // Withdrawn: nothing to stretch for, the basket stays as it was.
+                    stats.top_ups_withdrawn += 1;
+                    p.amount -= added;
+                    p.effect = Effect::None;
+                } else {
+                    stats.incremental_spend += added;
+                    stats.top_ups += 1;
+                    stats.top_up_spend += added;
+                    incremental = Some((o, added));
+                }
             }
         }
         let p = &p;
@@ -870,11 +885,12 @@ impl<'w> Engine<'w> {
         if heard {
             self.count_basket(now, u, p);
         }
-        let offers = &self.world.offers;
+        let world = self.world;
         let assigned = if self.any_experiment { self.experiments[u].as_mut_slice() } else { &mut [] };
         for (a, spent) in assigned {
-            let o = &offers[a.offer.0 as usize];
-            if o.merchant == p.merchant && o.start <= now && now < o.end {
+            // The offer's window and the days after it that visits can be pulled forward from.
+            let o = &world.offers[a.offer.0 as usize];
+            if o.merchant == p.merchant && o.start <= now && now < world.effect_end(a.offer) {
                 *spent += p.amount;
             }
         }
@@ -923,7 +939,10 @@ impl<'w> Engine<'w> {
                     card,
                     local_at: merchant_local_time(world, p.merchant, now),
                     touch: p.touch,
-                    top_up: p.top_up.map(|(_, added)| added),
+                    top_up: match p.effect {
+                        Effect::TopUp(_, added) => Some(added),
+                        _ => None,
+                    },
                 },
             );
         }
@@ -980,10 +999,10 @@ impl<'w> Engine<'w> {
         // net of what was reversed or refunded (else its estimate would count refunded extra
         // visits that the truth does not).
         if self.any_experiment && matches!(m.kind, MessageKind::Reversal | MessageKind::Refund) {
-            let offers = &self.world.offers;
+            let world = self.world;
             for (a, spent) in self.experiments[m.purchase.user].iter_mut() {
-                let o = &offers[a.offer.0 as usize];
-                if o.merchant == merchant && o.start <= ctx.bought_at && ctx.bought_at < o.end {
+                let o = &world.offers[a.offer.0 as usize];
+                if o.merchant == merchant && o.start <= ctx.bought_at && ctx.bought_at < world.effect_end(a.offer) {
                     *spent -= m.amount;
                 }
             }

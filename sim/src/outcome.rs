@@ -116,6 +116,10 @@ pub struct OfferStats {
     pub top_up_spend: Cents,
     /// Top-ups that did not happen because the offer's budget had run out.
     pub top_ups_withdrawn: u64,
+    /// Visits after the offer that its extra visits took the place of, and their spend (the dip
+    /// after the promotion; `incremental_spend` is net of it).
+    pub pulled_forward: u64,
+    pub pulled_forward_spend: Cents,
     /// Enrollments by the impression they came at: 1, 2, 3, 4, 5–9, 10 and more.
     pub enrollments_by_impressions: [u64; 6],
     /// Purchases on enrolled cards at the merchant during the window, by amount against the
@@ -487,6 +491,8 @@ impl OfferStats {
             top_ups_withdrawn,
             enrollments_by_impressions,
             baskets_around_min_spend,
+            pulled_forward,
+            pulled_forward_spend,
             budget_left,
             budget_overspend,
             period_overspend,
@@ -529,6 +535,8 @@ impl OfferStats {
         self.top_ups += top_ups;
         self.top_up_spend += top_up_spend;
         self.top_ups_withdrawn += top_ups_withdrawn;
+        self.pulled_forward += pulled_forward;
+        self.pulled_forward_spend += pulled_forward_spend;
         for (a, b) in self.enrollments_by_impressions.iter_mut().zip(enrollments_by_impressions) {
             *a += b;
         }

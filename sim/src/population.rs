@@ -61,17 +61,30 @@ pub struct Purchase {
     /// Which of the user's physical cards paid (0 = primary).
     pub slot: u8,
     pub scheme: u8,
-    /// Set when the purchase exists only because the user was enrolled in this offer (the
-    /// uplift): the ground truth of incrementality.
-    pub uplift_of: Option<OfferId>,
-    /// Set when the buyer raised the purchase to an enrolled offer's minimum spend (a top-up,
-    /// `behaviour.rs`): the offer and the dollars added, incremental like an extra visit. Extra
-    /// visits are incremental as a whole and carry no top-up.
-    pub top_up: Option<(OfferId, Cents)>,
+    /// What an enrolled offer did to it (the ground truth of incrementality).
+    pub effect: Effect,
     /// The surfaces that led to it (`attribution.rs`).
     pub touch: Touch,
     /// A shop surface's order: (shop index, units).
     pub order: Option<(u32, u32)>,
+}
+
+/// What an enrolled offer did to a purchase (`behaviour.rs`): the ground truth of
+/// incrementality. One at most: a purchase an offer caused or pulled forward is not topped up.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Effect {
+    #[default]
+    None,
+    /// It exists only because the buyer was enrolled in this offer (an extra visit, the
+    /// uplift): incremental as a whole.
+    Extra(OfferId),
+    /// The buyer raised it to this enrolled offer's minimum spend, adding these cents (a
+    /// top-up, included in the amount): incremental.
+    TopUp(OfferId, Cents),
+    /// A visit after this offer's end that an extra visit at the given time took the place of:
+    /// it does not happen, unless that extra visit did not either (the offer was withdrawn by
+    /// then).
+    PulledBy(OfferId, SimTime),
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -679,7 +692,51 @@ fn spend(
     for k in enrolled.into_iter().map(|o| o.0 as usize) {
         extra.clear();
         extra_visits(world, user, profile, enrollments, k, per_second, &segments, &mut extra);
-        incentive(world, user, enrollments, OfferId(k as u32), &mut extra, out);
+        let kept = incentive(world, user, enrollments, OfferId(k as u32), &mut extra, out);
+        pull_forward(world, user, OfferId(k as u32), kept, out);
+    }
+}
+
+/// Mixed into the seed for whether an extra visit was borrowed from later ("pullfwd!").
+const PULL_KEY: u64 = 0x7075_6c6c_6677_6421;
+
+/// Of the offer's extra visits that happened (`out[kept..]`, in time order), those borrowed from later
+/// (a keyed draw per visit under `pull_forward`) each take the place of the person's next visit
+/// to the merchant in the days after the offer's end, in order: that visit is marked
+/// `pulled_by` and does not happen (the dip after a promotion).
+fn pull_forward(world: &World, user: u32, offer: OfferId, kept: usize, out: &mut [(SimTime, UserEvent)]) {
+    let share = world.behaviour.pull_forward;
+    let extra = &out[kept..];
+    if share <= 0.0 || extra.is_empty() {
+        return;
+    }
+    let key = mix3(world.seed ^ PULL_KEY, offer.0 as u64, user as u64);
+    let pulls: Vec<SimTime> = extra
+        .iter()
+        .filter_map(|(t, e)| match e {
+            UserEvent::Purchase(p) if hash_unit(key, p.key) < share => Some(*t),
+            _ => None,
+        })
+        .collect();
+    if pulls.is_empty() {
+        return;
+    }
+    let o = &world.offers[offer.0 as usize];
+    let (from, to) = (o.end, world.effect_end(offer));
+    let mut later: Vec<usize> = (0..out.len())
+        .filter(|&i| {
+            let (t, e) = &out[i];
+            *t >= from
+                && *t < to
+                && matches!(e, UserEvent::Purchase(p) if p.merchant == o.merchant && p.effect == Effect::None
+                    && p.order.is_none())
+        })
+        .collect();
+    later.sort_by_key(|&i| (out[i].0, i));
+    for (&i, &at) in later.iter().zip(&pulls) {
+        if let UserEvent::Purchase(p) = &mut out[i].1 {
+            p.effect = Effect::PulledBy(offer, at);
+        }
     }
 }
 
@@ -743,7 +800,8 @@ const TOP_UP_KEY: u64 = 0x746f_7075_7021_2121;
 /// card that falls short of the minimum spend is raised to it with the top-up chance (a keyed
 /// draw per purchase, so a richer reward only adds top-ups); each purchase that reaches the
 /// minimum uses one of the person's capped rewards, and once they are used the incentive is
-/// spent: later extra visits do not happen. The kept extra visits join `out`.
+/// spent: later extra visits do not happen. The kept extra visits join `out`, from the index
+/// returned.
 fn incentive(
     world: &World,
     user: u32,
@@ -751,8 +809,9 @@ fn incentive(
     offer: OfferId,
     extra: &mut [(SimTime, Purchase)],
     out: &mut Vec<(SimTime, UserEvent)>,
-) {
+) -> usize {
     let o = &world.offers[offer.0 as usize];
+    let first_kept = out.len();
     let cap = match (o.per_card_cap, o.per_user_cap) {
         (Some(a), Some(b)) => a.min(b) as u64,
         (Some(a), None) | (None, Some(a)) => a as u64,
@@ -771,13 +830,16 @@ fn incentive(
         if p.amount >= min {
             return true;
         }
+        if matches!(p.effect, Effect::TopUp(..) | Effect::PulledBy(..)) {
+            return false;
+        }
         let gap = min.0 - p.amount.0;
         let chance = world.behaviour.top_up_chance(reward, gap as f64 / 100.0);
         if hash_unit(draw_key, p.key) >= chance {
             return false;
         }
-        if p.uplift_of.is_none() {
-            p.top_up = Some((offer, Cents(gap)));
+        if p.effect == Effect::None {
+            p.effect = Effect::TopUp(offer, Cents(gap));
         }
         p.amount = min;
         true
@@ -811,6 +873,7 @@ fn incentive(
             }
         }
     }
+    first_kept
 }
 
 /// Arrivals on `span` of a Poisson process with rate `base × surge(t) × shape(t)`, where
@@ -876,7 +939,7 @@ fn purchase(
     profile: &UserProfile,
     merchant: MerchantId,
     slot: Option<u8>,
-    uplift_of: Option<OfferId>,
+    extra_of: Option<OfferId>,
     rng: &mut Stream,
 ) -> Purchase {
     let seg = &world.segments[profile.segment.0 as usize];
@@ -902,8 +965,7 @@ fn purchase(
         amount,
         slot,
         scheme: profile.card_schemes[slot as usize],
-        uplift_of,
-        top_up: None,
+        effect: extra_of.map_or(Effect::None, Effect::Extra),
         touch: Touch::ORGANIC,
         order: None,
     }
@@ -912,6 +974,13 @@ fn purchase(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_user_event_stays_small() {
+        // Every person's timeline is a vector of these: the memory estimate of a run
+        // (`workload.rs`) and the national-scale figures count on it.
+        assert!(std::mem::size_of::<UserEvent>() <= 72, "{} bytes", std::mem::size_of::<UserEvent>());
+    }
 
     #[test]
     fn tokens_are_letters_only_and_distinct() {

@@ -1533,6 +1533,14 @@ fn build_behaviour(pr: &mut Problems, c: &crate::config::BehaviourConfig) -> cra
     if !finite_in(c.top_up_half, 0.001, 1000.0) {
         pr.push(p("top_up_half"), format!("must be between 0.001 and 1000, found {}", c.top_up_half));
     }
+    check_prob(pr, p("pull_forward"), c.pull_forward);
+    let most_days = crate::behaviour::MAX_PULL_FORWARD_DAYS;
+    if !(0..=most_days as i64).contains(&c.pull_forward_days) {
+        pr.push(
+            p("pull_forward_days"),
+            format!("must be between 0 and {most_days} days, found {}", c.pull_forward_days),
+        );
+    }
     let b = crate::behaviour::Behaviour {
         reference_value: c.reference_value,
         half_value: c.half_value,
@@ -1540,6 +1548,8 @@ fn build_behaviour(pr: &mut Problems, c: &crate::config::BehaviourConfig) -> cra
         prompt_wear_out: c.prompt_wear_out,
         top_up_max: c.top_up_max,
         top_up_half: c.top_up_half,
+        pull_forward: c.pull_forward,
+        pull_forward_days: c.pull_forward_days.clamp(0, most_days as i64) as u32,
     };
     let most = b.max_response();
     let ranges_ok = finite_in(c.reference_value, 0.001, 10.0)
@@ -1558,6 +1568,14 @@ fn build_behaviour(pr: &mut Problems, c: &crate::config::BehaviourConfig) -> cra
 }
 
 impl World {
+    /// The end of the window over which an offer's effect is judged: its end, and the days after
+    /// it that its extra visits can be pulled forward from (the truth and the holdout estimate
+    /// both cover it).
+    pub fn effect_end(&self, offer: OfferId) -> SimTime {
+        let days = self.behaviour.pull_forward_days as u64;
+        self.offers[offer.0 as usize].end.plus_seconds(days * SECONDS_PER_DAY)
+    }
+
     /// The value of `offer` as a person of `segment` perceives it (`behaviour.rs`).
     pub fn perceived_value(&self, segment: SegmentId, offer: OfferId) -> f64 {
         let seg = &self.segments[segment.0 as usize];
