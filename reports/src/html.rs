@@ -345,17 +345,15 @@ fn behaviour(s: &mut String, r: &Report) {
         .iter()
         .take(50)
         .map(|o| {
-            let by = |k: std::ops::Range<usize>| -> u64 {
-                o.behaviour.enrollments_by_impressions[k].iter().map(|b| b.enrollments).sum()
-            };
-            let known = by(0..6).max(1) as f64;
+            let [first, second_to_fourth, later] = o.behaviour.take_up();
+            let known = (first + second_to_fourth + later).max(1) as f64;
             let share = |n: u64| format!("{:.1}%", n as f64 * 100.0 / known);
             vec![
                 o.id.clone(),
                 count(o.enrollments),
-                share(by(0..1)),
-                share(by(1..4)),
-                share(by(4..6)),
+                share(first),
+                share(second_to_fourth),
+                share(later),
                 usd(o.extra_visit_spend),
                 usd(o.top_up_spend),
                 format!("−{}", usd(o.pulled_forward_spend)),
@@ -376,24 +374,9 @@ fn behaviour(s: &mut String, r: &Report) {
         &body,
         1,
     ));
-    let busiest = r
-        .offers
-        .iter()
-        .filter(|o| o.behaviour.baskets_around_min_spend.iter().any(|b| b.purchases > 0))
-        .max_by_key(|o| {
-            (o.behaviour.baskets_around_min_spend.iter().map(|b| b.purchases).sum::<u64>(), std::cmp::Reverse(&o.id))
-        });
-    if let Some(o) = busiest {
+    if let Some(o) = r.busiest_baskets() {
         let bins = &o.behaviour.baskets_around_min_spend;
-        let labels: Vec<String> = bins
-            .iter()
-            .map(|b| match (b.from_percent, b.to_percent) {
-                (None, Some(t)) => format!("<{t}%"),
-                (Some(f), Some(_)) => format!("{f}%"),
-                (Some(f), None) => format!("≥{f}%"),
-                (None, None) => String::new(),
-            })
-            .collect();
+        let labels: Vec<String> = bins.iter().map(|b| b.label()).collect();
         let values: Vec<f64> = bins.iter().map(|b| b.purchases as f64).collect();
         let title = format!("Baskets around the minimum spend: {} ({})", o.id, usd(o.min_spend));
         s.push_str(&columns(&title, &labels, &values, "bar", &|v| count(v.round() as u64)));

@@ -188,6 +188,35 @@ pub struct BasketBin {
     pub purchases: u64,
 }
 
+impl BehaviourRow {
+    /// Enrollments at the first impression, the second to fourth, and the fifth or later.
+    pub fn take_up(&self) -> [u64; 3] {
+        let by = |k: std::ops::Range<usize>| self.enrollments_by_impressions[k].iter().map(|b| b.enrollments).sum();
+        [by(0..1), by(1..4), by(4..6)]
+    }
+}
+
+impl BasketBin {
+    /// `below 50%`, `50–60%`, …, `150% and more`.
+    pub fn label(&self) -> String {
+        match (self.from_percent, self.to_percent) {
+            (None, Some(t)) => format!("below {t}%"),
+            (Some(f), Some(t)) => format!("{f}–{t}%"),
+            (Some(f), None) => format!("{f}% and more"),
+            (None, None) => String::new(),
+        }
+    }
+}
+
+impl Report {
+    /// The offer with the most purchases in its basket histogram (the first by id at a tie), if
+    /// any has one: the one report.md and report.html draw.
+    pub fn busiest_baskets(&self) -> Option<&OfferRow> {
+        let purchases = |o: &OfferRow| o.behaviour.baskets_around_min_spend.iter().map(|b| b.purchases).sum::<u64>();
+        self.offers.iter().filter(|o| purchases(o) > 0).max_by_key(|o| (purchases(o), std::cmp::Reverse(&o.id)))
+    }
+}
+
 const IMPRESSION_BUCKETS: [&str; 6] = ["1", "2", "3", "4", "5-9", "10+"];
 
 fn behaviour_row(world: &World, k: usize, s: &offersim_sim::outcome::OfferStats) -> BehaviourRow {

@@ -395,18 +395,16 @@ fn behaviour(s: &mut String, r: &Report) {
         rows.sort_by(|a, b| b.enrollments.cmp(&a.enrollments).then(a.id.cmp(&b.id)));
     }
     for o in rows.iter().take(MAX_OFFER_ROWS) {
-        let by = |k: std::ops::Range<usize>| -> u64 {
-            o.behaviour.enrollments_by_impressions[k].iter().map(|b| b.enrollments).sum()
-        };
-        let known = by(0..6);
+        let [first, second_to_fourth, later] = o.behaviour.take_up();
+        let known = first + second_to_fourth + later;
         let _ = writeln!(
             s,
             "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | −{} |",
             o.id,
             count(o.enrollments),
-            pct(by(0..1), known),
-            pct(by(1..4), known),
-            pct(by(4..6), known),
+            pct(first, known),
+            pct(second_to_fourth, known),
+            pct(later, known),
             count(o.extra_visits),
             usd(o.extra_visit_spend),
             count(o.top_ups),
@@ -423,10 +421,7 @@ fn behaviour(s: &mut String, r: &Report) {
     if cut > 0 {
         let _ = writeln!(s, "For {cut} of these offers the activity period ends before the days after the offer that visits can be pulled forward from (`pull_forward_days`): visits pulled from beyond {} are not seen, so their incremental spend does not net those visits out. Run the scenario longer to see the whole dip.\n", r.scenario.period_end);
     }
-    let busiest = r.offers.iter().filter(|o| !o.behaviour.baskets_around_min_spend.is_empty()).max_by_key(|o| {
-        (o.behaviour.baskets_around_min_spend.iter().map(|b| b.purchases).sum::<u64>(), std::cmp::Reverse(&o.id))
-    });
-    let Some(o) = busiest.filter(|o| o.behaviour.baskets_around_min_spend.iter().any(|b| b.purchases > 0)) else {
+    let Some(o) = r.busiest_baskets() else {
         return;
     };
     let _ = writeln!(s, "Baskets on enrolled cards at {} during {} (minimum spend {}), as a share of the minimum; top-ups land at 100–110%:\n", o.merchant_name, o.id, usd(o.min_spend));
@@ -434,12 +429,7 @@ fn behaviour(s: &mut String, r: &Report) {
     let bins = &o.behaviour.baskets_around_min_spend;
     let max = bins.iter().map(|b| b.purchases).max().unwrap_or(0);
     for b in bins {
-        let label = match (b.from_percent, b.to_percent) {
-            (None, Some(t)) => format!("below {t}%"),
-            (Some(f), Some(t)) => format!("{f}–{t}%"),
-            (Some(f), None) => format!("{f}% and more"),
-            (None, None) => String::new(),
-        };
+        let label = b.label();
         let _ = writeln!(s, "| {label} | {} | {} |", count(b.purchases), bar(b.purchases, max));
     }
     s.push('\n');

@@ -700,10 +700,10 @@ fn spend(
 /// Mixed into the seed for whether an extra visit was borrowed from later ("pullfwd!").
 const PULL_KEY: u64 = 0x7075_6c6c_6677_6421;
 
-/// Of the offer's extra visits that happened (`out[kept..]`, in time order), those borrowed from later
-/// (a keyed draw per visit under `pull_forward`) each take the place of the person's next visit
-/// to the merchant in the days after the offer's end, in order: that visit is marked
-/// `pulled_by` and does not happen (the dip after a promotion).
+/// Of the offer's extra visits that happened (`out[kept..]`, in time order), those borrowed from
+/// later (a keyed draw per visit under `pull_forward`) each take the place of the person's next
+/// visit to the merchant in the days after the offer's end, in order: that visit is marked
+/// `Effect::PulledBy` and does not happen (the dip after a promotion).
 fn pull_forward(world: &World, user: u32, offer: OfferId, kept: usize, out: &mut [(SimTime, UserEvent)]) {
     let share = world.behaviour.pull_forward;
     let extra = &out[kept..];
@@ -757,39 +757,37 @@ fn extra_visits(
     if offer.uplift <= 0.0 {
         return;
     }
-    {
-        let m = &world.merchants[offer.merchant.0 as usize];
-        // Extra visits grow with the offer's value (`behaviour.rs`). Candidates come at the rate
-        // the richest offer would have and are kept in proportion to this one's response, so a
-        // richer offer keeps every visit a poorer one keeps, and more (common random numbers).
-        let response = world.behaviour.response(world.perceived_value(profile.segment, OfferId(k as u32)));
-        if response <= 0.0 {
-            return;
-        }
-        let most = world.behaviour.max_response();
-        let base = per_second * m.weight * offer.uplift * most;
-        let peak = m.profile.iter().copied().fold(0.0, f64::max);
-        let mut timing = Stream::new(world.seed, Purpose::Uplift, k as u64, user as u64);
-        let mut candidate = 0u64;
-        // Candidates over the whole offer window, kept while enrolled: when the person enrolled
-        // does not move the candidates, so an earlier enrollment only adds visits.
-        let enrolled_at = |at: SimTime| {
-            enrollments.iter().find(|e| e.offer.0 as usize == k && e.start <= at && at < e.end.min(offer.end))
-        };
-        let span = (offer.start, offer.end.min(world.period_end()));
-        let shape = |at: SimTime| match enrolled_at(at) {
-            Some(_) => m.profile[at.hour_of_day()] * (response / most),
-            None => 0.0,
-        };
-        arrivals(segments, &mut timing, span, base, peak, shape, &mut candidate, |at, c| {
-            let Some(e) = enrolled_at(at) else { return };
-            let sub_key = ((k as u64) << 32) | (c & 0xffff_ffff);
-            let mut detail = Stream::new(world.seed, Purpose::UpliftDetail, sub_key, user as u64);
-            let origin = Origin::Extra { offer: k as u32, candidate: c };
-            let p = purchase(world, origin, profile, offer.merchant, Some(e.slot), Some(e.offer), &mut detail);
-            out.push((at, p));
-        });
+    let m = &world.merchants[offer.merchant.0 as usize];
+    // Extra visits grow with the offer's value (`behaviour.rs`). Candidates come at the rate
+    // the richest offer would have and are kept in proportion to this one's response, so a
+    // richer offer keeps every visit a poorer one keeps, and more (common random numbers).
+    let response = world.behaviour.response(world.perceived_value(profile.segment, OfferId(k as u32)));
+    if response <= 0.0 {
+        return;
     }
+    let most = world.behaviour.max_response();
+    let base = per_second * m.weight * offer.uplift * most;
+    let peak = m.profile.iter().copied().fold(0.0, f64::max);
+    let mut timing = Stream::new(world.seed, Purpose::Uplift, k as u64, user as u64);
+    let mut candidate = 0u64;
+    // Candidates over the whole offer window, kept while enrolled: when the person enrolled
+    // does not move the candidates, so an earlier enrollment only adds visits.
+    let enrolled_at = |at: SimTime| {
+        enrollments.iter().find(|e| e.offer.0 as usize == k && e.start <= at && at < e.end.min(offer.end))
+    };
+    let span = (offer.start, offer.end.min(world.period_end()));
+    let shape = |at: SimTime| match enrolled_at(at) {
+        Some(_) => m.profile[at.hour_of_day()] * (response / most),
+        None => 0.0,
+    };
+    arrivals(segments, &mut timing, span, base, peak, shape, &mut candidate, |at, c| {
+        let Some(e) = enrolled_at(at) else { return };
+        let sub_key = ((k as u64) << 32) | (c & 0xffff_ffff);
+        let mut detail = Stream::new(world.seed, Purpose::UpliftDetail, sub_key, user as u64);
+        let origin = Origin::Extra { offer: k as u32, candidate: c };
+        let p = purchase(world, origin, profile, offer.merchant, Some(e.slot), Some(e.offer), &mut detail);
+        out.push((at, p));
+    });
 }
 
 /// Mixed into the seed for the top-up draw ("topup!!!" in ASCII).
@@ -844,10 +842,13 @@ fn incentive(
         p.amount = min;
         true
     };
-    // The person's purchases at the merchant so far, in time order (at equal times, in the
-    // order they were made).
-    let mut mine: Vec<usize> =
-        (0..out.len()).filter(|&i| matches!(&out[i].1, UserEvent::Purchase(p) if p.merchant == o.merchant)).collect();
+    // The person's purchases at the merchant so far that will happen, in time order (at equal
+    // times, in the order they were made).
+    let mut mine: Vec<usize> = (0..out.len())
+        .filter(|&i| {
+            matches!(&out[i].1, UserEvent::Purchase(p) if p.merchant == o.merchant && !matches!(p.effect, Effect::PulledBy(..)))
+        })
+        .collect();
     mine.sort_by_key(|&i| (out[i].0, i));
     let mut used = 0u64;
     let mut next_extra = 0;

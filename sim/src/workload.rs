@@ -4,19 +4,19 @@
 //!
 //! The figures are expectations of the model (baseline purchases: people × their segment's rate
 //! × the surges over the period), not draws, and the memory is the measured cost of a purchase
-//! held in a shard under way (benches/README.md: about 220–310 bytes at national scale and for
-//! Black Friday, so `BYTES_PER_PURCHASE` is the upper end), times the shards under way at once.
+//! held in a shard under way (benches/README.md: about 270 bytes on Black Friday and 360 at
+//! national scale since the behaviour model, so `BYTES_PER_PURCHASE` is the upper end), times the shards under way at once.
 
 use crate::time::SimTime;
 use crate::world::World;
 
 /// Memory a purchase holds while its shard runs (its events, queue entries, per-person state),
 /// measured, rounded up.
-pub const BYTES_PER_PURCHASE: f64 = 320.0;
+pub const BYTES_PER_PURCHASE: f64 = 360.0;
 
 /// The same with an event log attached (views, clicks and card entries are then events, not
 /// counts: about twice the memory).
-pub const BYTES_PER_PURCHASE_LOGGED: f64 = 640.0;
+pub const BYTES_PER_PURCHASE_LOGGED: f64 = 720.0;
 
 /// Events per purchase (views, taps, messages, deliveries, timers), measured on Black Friday at
 /// national scale (590 M events for 98.8 M purchases), rounded up.
