@@ -1,7 +1,7 @@
-//! `offersim`: run, check, sweep, diff and regress scenarios; serve and drive an offers service. This is the only place that reads
-//! argv, talks to the terminal and chooses exit codes: 0 success, 2 invalid input (nothing is
-//! written), 3 a scenario's threshold failed (the reports are written and say which), 1 any
-//! other failure — and for `diff`/`regress`, drift.
+//! `offersim`: run, check, sweep, diff and regress scenarios; serve and drive an offers service.
+//! This and `cli/` are the only places that read argv and talk to the terminal; every command
+//! returns an `Exit` (`cli/exit.rs`: 0 success, 1 drift or a failed run or I/O, 2 invalid input
+//! with nothing written, 3 a failed threshold with the reports written).
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
@@ -35,9 +35,11 @@ macro_rules! tell {
 }
 
 mod cli;
+use cli::exit::{finish, Exit};
 use cli::gates::{diff, regress, RegressOptions};
 use cli::live::{drive, serve, DriveOptions, ServeOptions};
-use cli::sweep::{sweep, SweepOptions};
+use cli::sweep::{sweep, Metric, SweepOptions};
+use cli::Threads;
 
 #[derive(Parser)]
 #[command(name = "offersim", version, about = "Deterministic simulator and test harness for card-linked offers")]
@@ -58,9 +60,8 @@ enum Command {
         /// Directory for the reports [default: reports/out/<scenario name>/].
         #[arg(long)]
         out: Option<PathBuf>,
-        /// Worker threads (0: one per core). Never changes the report.
-        #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u16).range(0..=1024))]
-        threads: u16,
+        #[command(flatten)]
+        threads: Threads,
         /// Also write every event, one JSON object per line, to this file.
         #[arg(long)]
         events: Option<PathBuf>,
@@ -76,9 +77,8 @@ enum Command {
         /// One or more scenario files.
         #[arg(required = true)]
         scenarios: Vec<PathBuf>,
-        /// Worker threads the run would use (0: one per core), for the memory estimate.
-        #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u16).range(0..=1024))]
-        threads: u16,
+        #[command(flatten)]
+        threads: Threads,
         /// Accept a scenario whose estimated memory exceeds what this machine has available.
         #[arg(long)]
         force: bool,
@@ -110,18 +110,16 @@ enum Command {
         /// The most variants (combinations of `--set` values) a sweep may have.
         #[arg(long, default_value_t = 1_000, value_parser = clap::value_parser!(u64).range(1..=100_000))]
         max_variants: u64,
-        /// The metric that names the best variant: enrollments, redemptions, reward_cost,
-        /// merchant_cost, attributed_spend, incremental_spend, incremental_margin, net_margin
-        /// (incremental margin net of rewards and fees: what the merchant gains), roi.
-        #[arg(long, default_value = "net_margin")]
-        metric: String,
+        /// The metric that names the best variant (net_margin: incremental margin net of rewards
+        /// and fees, what the merchant gains).
+        #[arg(long, value_enum, default_value_t = Metric::NetMargin)]
+        metric: Metric,
         /// Directory for sweep.md, sweep.csv, sweep.json, sweep.html and the variants' files
         /// [default: reports/out/sweep/<scenario name>/].
         #[arg(long)]
         out: Option<PathBuf>,
-        /// Worker threads (0: one per core). Never changes the results.
-        #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u16).range(0..=1024))]
-        threads: u16,
+        #[command(flatten)]
+        threads: Threads,
         /// No progress bar.
         #[arg(long, short)]
         quiet: bool,
@@ -143,9 +141,8 @@ enum Command {
         /// Skip scenarios with more users than this (the national-scale one takes minutes).
         #[arg(long)]
         max_users: Option<u64>,
-        /// Worker threads (0: one per core). Never changes a report.
-        #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u16).range(0..=1024))]
-        threads: u16,
+        #[command(flatten)]
+        threads: Threads,
     },
     /// Serve the project's own offers platform over the HTTP contract (mocks/README.md) on a
     /// loopback port: the baseline `drive` is demonstrated and measured against.
@@ -166,55 +163,63 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {
-        Command::Check { scenarios, threads, force } => check(&scenarios, threads as usize, force),
+    finish(match cli.command {
+        Command::Check { scenarios, threads, force } => Ok(check(&scenarios, threads.get(), force)),
         Command::Diff { before, after, tolerances } => diff(&before, &after, &tolerances),
         Command::Sweep { scenario, sets, seeds, max_variants, metric, out, threads, quiet } => {
-            let o = SweepOptions { seeds, max_variants, metric, out, threads: threads as usize, quiet };
+            let o = SweepOptions { seeds, max_variants, metric, out, threads: threads.get(), quiet };
             sweep(&scenario, &sets, &o)
         }
         Command::Regress { files, update, baselines, out, max_users, threads } => {
-            let opts = RegressOptions { update, baselines, out, max_users, threads: threads as usize };
+            let opts = RegressOptions { update, baselines, out, max_users, threads: threads.get() };
             regress(files, &opts)
         }
         Command::Serve { options } => serve(&options),
         Command::Drive { scenario, options } => drive(&scenario, &options),
         Command::Run { scenario, seed, out, threads, events, quiet, force } => {
-            let loaded = match load_file(&scenario, &Overrides { seed }) {
-                Ok(s) => s,
-                Err(diags) => return invalid(&diags),
-            };
-            let (work, too_big) = workload(&loaded.world, threads as usize, events.is_some());
-            if !quiet {
-                tell!("{work}");
-            }
-            if let (Some(why), false) = (too_big, force) {
-                tell!("error: {why}; nothing was run or written");
-                return ExitCode::from(2);
-            }
-            let dir = out.unwrap_or_else(|| Path::new("reports").join("out").join(&loaded.world.name));
-            if let Some(e) = events.as_deref() {
-                if let Err(why) = events_path_is_free(e, &dir, &scenario) {
-                    tell!("error: --events {}: {why}; nothing was run or written", e.display());
-                    return ExitCode::from(2);
-                }
-            }
-            match run(&loaded, &dir, threads as usize, events.as_deref(), quiet) {
-                Ok(true) => ExitCode::SUCCESS,
-                Ok(false) => {
-                    tell!("replay: offersim run {} --seed {}", scenario.display(), loaded.world.seed);
-                    ExitCode::from(3)
-                }
-                Err(e) => {
-                    tell!("error: {e:#}");
-                    ExitCode::from(1)
-                }
-            }
+            run_command(&scenario, seed, out, threads.get(), events.as_deref(), quiet, force)
         }
+    })
+}
+
+/// `offersim run`: load, check the machine and the paths, run, write.
+fn run_command(
+    scenario: &Path,
+    seed: Option<u64>,
+    out: Option<PathBuf>,
+    threads: usize,
+    events: Option<&Path>,
+    quiet: bool,
+    force: bool,
+) -> Result<Exit> {
+    let loaded = match load_file(scenario, &Overrides { seed }) {
+        Ok(s) => s,
+        Err(diags) => return Ok(invalid(&diags)),
+    };
+    let (work, too_big) = workload(&loaded.world, threads, events.is_some());
+    if !quiet {
+        tell!("{work}");
+    }
+    if let (Some(why), false) = (too_big, force) {
+        tell!("error: {why}; nothing was run or written");
+        return Ok(Exit::Invalid);
+    }
+    let dir = out.unwrap_or_else(|| Path::new("reports").join("out").join(&loaded.world.name));
+    if let Some(e) = events {
+        if let Err(why) = events_path_is_free(e, &dir, scenario) {
+            tell!("error: --events {}: {why}; nothing was run or written", e.display());
+            return Ok(Exit::Invalid);
+        }
+    }
+    if run(&loaded, &dir, threads, events, quiet)? {
+        Ok(Exit::Ok)
+    } else {
+        tell!("replay: offersim run {} --seed {}", scenario.display(), loaded.world.seed);
+        Ok(Exit::Threshold)
     }
 }
 
-fn invalid(diags: &[Diagnostic]) -> ExitCode {
+fn invalid(diags: &[Diagnostic]) -> Exit {
     for d in diags {
         tell!("{d}");
     }
@@ -223,7 +228,7 @@ fn invalid(diags: &[Diagnostic]) -> ExitCode {
         "error: the scenario is not valid ({n} problem{}); nothing was run or written",
         if n == 1 { "" } else { "s" }
     );
-    ExitCode::from(2)
+    Exit::Invalid
 }
 
 /// The work a run asks for, in one line, and why this machine cannot hold it (if it cannot).
@@ -258,7 +263,7 @@ fn workload(w: &offersim_sim::World, threads: usize, logged: bool) -> (String, O
     (line, Some(why))
 }
 
-fn check(paths: &[PathBuf], threads: usize, force: bool) -> ExitCode {
+fn check(paths: &[PathBuf], threads: usize, force: bool) -> Exit {
     let mut failed = false;
     for p in paths {
         match load_file(p, &Overrides::default()) {
@@ -292,9 +297,9 @@ fn check(paths: &[PathBuf], threads: usize, force: bool) -> ExitCode {
         }
     }
     if failed {
-        ExitCode::from(2)
+        Exit::Invalid
     } else {
-        ExitCode::SUCCESS
+        Exit::Ok
     }
 }
 
@@ -359,7 +364,8 @@ fn run_in(s: &Scenario, dir: &Path, threads: usize, events: Option<&Path>, quiet
     let report = offersim_reports::build(w, &outcome);
     let mut staged = Staged::new();
     let lines = log.map(|l| l.finish(&mut staged)).transpose()?;
-    staged.write(&dir.join("report.json"), &offersim_reports::json_text(&report))?;
+    let json = offersim_reports::json_text(&report).context("cannot write the report as JSON")?;
+    staged.write(&dir.join("report.json"), &json)?;
     staged.write(&dir.join("report.md"), &offersim_reports::markdown(&report))?;
     staged.write(&dir.join("report.html"), &offersim_reports::html(&report, &outcome))?;
     staged.commit()?;

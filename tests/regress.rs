@@ -114,3 +114,24 @@ fn a_failed_threshold_exits_3_and_the_report_says_which() {
     let md = std::fs::read_to_string(out.join("report.md")).unwrap();
     assert!(md.contains("**1 of 3 thresholds failed.**") && md.contains("| credits | <= 10 | 75 | **FAIL** |"), "{md}");
 }
+
+/// Exit 2 is for invalid input; a regress that cannot write a run's reports failed at run time
+/// (exit 1), and one with a scenario that is not valid is invalid input (exit 2).
+#[test]
+fn a_regress_that_cannot_write_exits_1_and_an_invalid_scenario_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let (scen, base) = (dir.path().join("scenarios"), dir.path().join("baselines"));
+    std::fs::create_dir_all(&scen).unwrap();
+    for f in ["cafe.toml", "duplicate_webhooks.toml"] {
+        std::fs::copy(scenario(f), scen.join(f)).unwrap();
+    }
+    // `--out` under a regular file: no directory can be made there.
+    let blocker = dir.path().join("a_file");
+    std::fs::write(&blocker, "not a directory").unwrap();
+    let o = regress(&scen, &base, &blocker.join("out"), true);
+    assert_eq!(code(&o), 1, "{}", text(&o));
+    assert!(text(&o).contains("error: cafe: cannot create"), "{}", text(&o));
+    std::fs::write(scen.join("cafe.toml"), "[scenario]\nname = 1\n").unwrap();
+    let o = regress(&scen, &base, &dir.path().join("out"), true);
+    assert_eq!(code(&o), 2, "{}", text(&o));
+}

@@ -16,8 +16,8 @@ pub use json::{build, Report};
 pub use markdown::render as markdown;
 
 /// `report.json` text: pretty-printed, with a final newline.
-pub fn json_text(report: &Report) -> String {
-    let mut s = serde_json::to_string_pretty(report).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+pub fn json_text(report: &Report) -> Result<String, serde_json::Error> {
+    let mut s = serde_json::to_string_pretty(report)?;
     s.push('\n');
-    s
+    Ok(s)
 }

@@ -1585,30 +1585,17 @@ impl World {
     }
 }
 
+/// A hint naming the known name nearest to `got` ("did you mean …?"), if one is near enough:
+/// a Levenshtein distance of at most 2, or a third of its length.
 pub fn hint<'a, S: AsRef<str> + 'a>(got: &str, known: impl Iterator<Item = S>) -> String {
     let best = known
-        .map(|k| (strsim_score(got, k.as_ref()), k.as_ref().to_string()))
+        .map(|k| (strsim::levenshtein(got, k.as_ref()), k.as_ref().to_string()))
         .filter(|(d, _)| *d <= 2.max(got.len() / 3))
         .min();
     match best {
         Some((_, k)) => format!(" (did you mean `{k}`?)"),
         None => String::new(),
     }
-}
-
-/// Levenshtein distance (small and dependency-free; names are short).
-fn strsim_score(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let sub = prev[j] + usize::from(ca != *cb);
-            cur.push(sub.min(prev[j + 1] + 1).min(cur[j] + 1));
-        }
-        prev = cur;
-    }
-    prev[b.len()]
 }
 
 /// Seconds in a day, re-exported for callers computing rates.

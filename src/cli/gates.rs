@@ -1,13 +1,13 @@
 //! `offersim diff` and `offersim regress`: comparing reports, and replaying every scenario
 //! against its committed baseline.
 
+use super::exit::Exit;
 use anyhow::{Context, Result};
 use offersim::output::{write_atomic, Staged};
 use offersim::{load_file, Overrides, Scenario};
 use offersim_reports::numbers::count;
 use offersim_sim::RunOptions;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
 /// The largest report read (a year-long scenario's report.json is a few hundred megabytes).
 pub const MAX_REPORT_BYTES: u64 = 2 * 1024 * 1024 * 1024;
@@ -67,14 +67,14 @@ fn print_differences(diffs: &[offersim::diff::Difference]) {
     }
 }
 
-pub fn diff(before: &Path, after: &Path, tolerances: &[String]) -> ExitCode {
+pub fn diff(before: &Path, after: &Path, tolerances: &[String]) -> Result<Exit> {
     let mut parsed = Vec::new();
     for t in tolerances {
         match t.parse::<offersim::diff::Tolerance>() {
             Ok(t) => parsed.push(t),
             Err(e) => {
                 tell!("error: --tolerance {e}");
-                return ExitCode::from(2);
+                return Ok(Exit::Invalid);
             }
         }
     }
@@ -82,17 +82,17 @@ pub fn diff(before: &Path, after: &Path, tolerances: &[String]) -> ExitCode {
         (Ok(a), Ok(b)) => (a, b),
         (Err(e), _) | (_, Err(e)) => {
             tell!("error: {e}");
-            return ExitCode::from(2);
+            return Ok(Exit::Invalid);
         }
     };
     let diffs = offersim::diff::compare(&a, &b, &parsed);
     if diffs.is_empty() {
         say!("same: {} and {}", before.display(), after.display());
-        return ExitCode::SUCCESS;
+        return Ok(Exit::Ok);
     }
     say!("{} field(s) differ between {} and {}:", diffs.len(), before.display(), after.display());
     print_differences(&diffs);
-    ExitCode::from(1)
+    Ok(Exit::Failed)
 }
 
 pub struct RegressOptions {
@@ -110,21 +110,19 @@ fn report_of(s: &Scenario, threads: usize) -> Result<offersim_reports::Report> {
     Ok(offersim_reports::build(&s.world, &outcome))
 }
 
-pub fn regress(mut files: Vec<PathBuf>, o: &RegressOptions) -> ExitCode {
+/// Replays each scenario and compares (or, with `--update`, rewrites) its baseline. Exit 2 if a
+/// scenario or a baseline is invalid, else 1 if a run or a write failed or a report drifted.
+pub fn regress(mut files: Vec<PathBuf>, o: &RegressOptions) -> Result<Exit> {
     if files.is_empty() {
-        files = match std::fs::read_dir("scenarios") {
-            Ok(dir) => dir
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-                .collect(),
-            Err(e) => {
-                tell!("error: cannot list scenarios/: {e}");
-                return ExitCode::from(2);
-            }
-        };
+        files = std::fs::read_dir("scenarios")
+            .context("cannot list scenarios/")?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+            .collect();
         files.sort();
     }
-    let (mut drifted, mut failed, mut checked) = (Vec::new(), false, 0usize);
+    // Invalid input (a scenario, a baseline) and failed runs or writes, told as they come.
+    let (mut drifted, mut invalid, mut failed, mut checked) = (Vec::new(), false, false, 0usize);
     for file in &files {
         let s = match load_file(file, &Overrides::default()) {
             Ok(s) => s,
@@ -132,7 +130,7 @@ pub fn regress(mut files: Vec<PathBuf>, o: &RegressOptions) -> ExitCode {
                 for d in &diags {
                     tell!("{d}");
                 }
-                failed = true;
+                invalid = true;
                 continue;
             }
         };
@@ -146,7 +144,7 @@ pub fn regress(mut files: Vec<PathBuf>, o: &RegressOptions) -> ExitCode {
         let dir = o.out.join(&name);
         let actual = match report_of(&s, o.threads).and_then(|r| {
             std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-            let text = offersim_reports::json_text(&r);
+            let text = offersim_reports::json_text(&r).context("cannot write the report as JSON")?;
             let mut staged = Staged::new();
             staged.write(&dir.join("report.json"), &text)?;
             staged.write(&dir.join("report.md"), &offersim_reports::markdown(&r))?;
@@ -171,7 +169,7 @@ pub fn regress(mut files: Vec<PathBuf>, o: &RegressOptions) -> ExitCode {
                     baseline.display(),
                     baseline.display()
                 );
-                failed = true;
+                invalid = true;
                 continue;
             }
         };
@@ -219,19 +217,22 @@ pub fn regress(mut files: Vec<PathBuf>, o: &RegressOptions) -> ExitCode {
         }
         drifted.push(name);
     }
+    if invalid {
+        return Ok(Exit::Invalid);
+    }
     if failed {
-        return ExitCode::from(2);
+        return Ok(Exit::Failed);
     }
     if drifted.is_empty() {
         let what = if o.update { "baselines up to date" } else { "no drift" };
         say!("regress: {checked} scenario(s) replayed, {what}");
-        ExitCode::SUCCESS
+        Ok(Exit::Ok)
     } else {
         say!(
             "regress: drift in {}; if the change is intended: offersim regress --update (and commit {})",
             drifted.join(", "),
             o.baselines.display()
         );
-        ExitCode::from(1)
+        Ok(Exit::Failed)
     }
 }

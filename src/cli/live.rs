@@ -1,7 +1,9 @@
 //! `offersim serve` (the reference offers service on a loopback port) and `offersim drive` (the
 //! scenario against a service over HTTP, with the differential oracle and a latency table).
 
+use super::exit::Exit;
 use crate::invalid;
+use anyhow::{anyhow, Context, Result};
 use offersim::output::write_atomic;
 use offersim::{load_file, Overrides};
 use offersim_live::drive::pace::Pace;
@@ -11,7 +13,6 @@ use offersim_live::serve::Limits;
 use std::collections::BTreeSet;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::Duration;
@@ -47,7 +48,7 @@ pub struct ServeOptions {
     pub request_timeout_seconds: u64,
 }
 
-pub fn serve(o: &ServeOptions) -> ExitCode {
+pub fn serve(o: &ServeOptions) -> Result<Exit> {
     let limits = Limits {
         max_users: o.max_users,
         max_transactions: o.max_transactions,
@@ -56,33 +57,18 @@ pub fn serve(o: &ServeOptions) -> ExitCode {
         request_timeout: Duration::from_secs(o.request_timeout_seconds),
     };
     let (port, max_users) = (o.port, o.max_users);
-    let rt = match runtime() {
-        Ok(rt) => rt,
-        Err(e) => {
-            tell!("error: cannot start the runtime: {e}");
-            return ExitCode::from(1);
-        }
-    };
+    let rt = runtime().context("cannot start the runtime")?;
     rt.block_on(async {
-        let listener = match tokio::net::TcpListener::bind(("127.0.0.1", port)).await {
-            Ok(l) => l,
-            Err(e) => {
-                tell!("error: cannot listen on 127.0.0.1:{port}: {e}");
-                return ExitCode::from(1);
-            }
-        };
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+            .await
+            .with_context(|| format!("cannot listen on 127.0.0.1:{port}"))?;
         let addr = listener.local_addr().map(|a| a.to_string()).unwrap_or_default();
         say!("offersim serve: listening on http://{addr} (up to {max_users} users); Ctrl-C stops it");
         let stop = async {
             let _ = tokio::signal::ctrl_c().await;
         };
-        match offersim_live::serve::serve(listener, limits, stop).await {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                tell!("error: {e}");
-                ExitCode::from(1)
-            }
-        }
+        offersim_live::serve::serve(listener, limits, stop).await.map_err(|e| anyhow!("{e}"))?;
+        Ok(Exit::Ok)
     })
 }
 
@@ -125,22 +111,22 @@ pub struct DriveOptions {
     /// Replace the scenario's seed.
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Worker threads for the reference run (0: one per core).
-    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u16).range(0..=1024))]
-    pub threads: u16,
+    #[command(flatten)]
+    pub threads: super::Threads,
     /// No progress line.
     #[arg(long, short)]
     pub quiet: bool,
 }
 
-pub fn drive(path: &Path, o: &DriveOptions) -> ExitCode {
+pub fn drive(path: &Path, o: &DriveOptions) -> Result<Exit> {
+    // Invalid input: told, and nothing is run or written.
     let fail = |msg: String| {
         tell!("error: {msg}");
-        ExitCode::from(2)
+        Ok(Exit::Invalid)
     };
     let s = match load_file(path, &Overrides { seed: o.seed }) {
         Ok(s) => s,
-        Err(diags) => return invalid(&diags),
+        Err(diags) => return Ok(invalid(&diags)),
     };
     if let Err(e) = loopback_base(&o.target) {
         return fail(e.to_string());
@@ -171,13 +157,7 @@ pub fn drive(path: &Path, o: &DriveOptions) -> ExitCode {
     }
     let users = (!o.users.is_empty()).then(|| o.users.iter().copied().collect::<BTreeSet<u32>>());
     tell!("reference run of {} (seed {})...", w.name, w.seed);
-    let plan = match plan::plan(w, &s.network, o.threads as usize, users) {
-        Ok(p) => p,
-        Err(e) => {
-            tell!("error: {e}");
-            return ExitCode::from(1);
-        }
-    };
+    let plan = plan::plan(w, &s.network, o.threads.get(), users).map_err(|e| anyhow!("{e}"))?;
     tell!(
         "{} requests planned, {} credits expected; pace: {}",
         plan.steps.len(),
@@ -195,13 +175,7 @@ pub fn drive(path: &Path, o: &DriveOptions) -> ExitCode {
     let wire = Arc::new(Wire::new(Arc::new(s.world.clone())));
     let plan = Arc::new(plan);
     let progress = Arc::new(Progress::default());
-    let rt = match runtime() {
-        Ok(rt) => rt,
-        Err(e) => {
-            tell!("error: cannot start the runtime: {e}");
-            return ExitCode::from(1);
-        }
-    };
+    let rt = runtime().context("cannot start the runtime")?;
     let show = !o.quiet && std::io::stderr().is_terminal();
     let measured = rt.block_on(async {
         let ticker = show.then(|| tokio::spawn(tick(progress.clone(), wire.clone())));
@@ -212,13 +186,7 @@ pub fn drive(path: &Path, o: &DriveOptions) -> ExitCode {
         }
         m
     });
-    let measured = match measured {
-        Ok(m) => m,
-        Err(e) => {
-            tell!("error: {e}");
-            return ExitCode::from(1);
-        }
-    };
+    let measured = measured.map_err(|e| anyhow!("{e}"))?;
     let mut replay = format!("offersim drive {} --target {}", path.display(), o.target);
     match (&o.speed, &o.rate) {
         (_, Some(r)) => replay.push_str(&format!(" --rate {r}")),
@@ -251,20 +219,17 @@ pub fn drive(path: &Path, o: &DriveOptions) -> ExitCode {
             write_atomic(&dir.join("drive.json"), &(json + "\n"))
         })
         .and_then(|_| write_atomic(&dir.join("drive.md"), &md));
-    if let Err(e) = written {
-        tell!("error: cannot write the drive report in {}: {e:#}", dir.display());
-        return ExitCode::from(1);
-    }
+    written.with_context(|| format!("cannot write the drive report in {}", dir.display()))?;
     say!("{md}");
     say!("reports: {}, {}", dir.join("drive.json").display(), dir.join("drive.md").display());
     for t in report.thresholds.iter().filter(|t| !t.passed) {
         tell!("threshold failed: {} (actual {})", t.condition, t.actual);
     }
     if report.passed() {
-        ExitCode::SUCCESS
+        Ok(Exit::Ok)
     } else {
         tell!("replay: {}", report.replay);
-        ExitCode::from(3)
+        Ok(Exit::Threshold)
     }
 }
 

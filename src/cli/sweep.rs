@@ -1,7 +1,8 @@
 //! `offersim sweep`: running a grid of scenario variants at common random numbers.
 
+use super::exit::Exit;
 use crate::invalid;
-use anyhow::Context;
+use anyhow::{anyhow, Context, Result};
 use offersim::output::{write_atomic, Staged};
 use offersim::progress::Bar;
 use offersim::{load_file, Diagnostic, Overrides, Scenario};
@@ -10,33 +11,52 @@ use offersim_sim::events::Progress as _;
 use offersim_sim::RunOptions;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 use std::time::Instant;
+
+/// `--metric`: what names the best variant, one of `offersim::sweep::METRICS` (in its order).
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+#[value(rename_all = "snake_case")]
+pub enum Metric {
+    Enrollments,
+    Redemptions,
+    RewardCost,
+    MerchantCost,
+    AttributedSpend,
+    IncrementalSpend,
+    IncrementalMargin,
+    NetMargin,
+    Roi,
+}
+
+impl Metric {
+    /// Its index in `METRICS`.
+    fn index(self) -> usize {
+        self as usize
+    }
+}
 
 pub struct SweepOptions {
     pub seeds: u32,
     /// The most variants a grid may have.
     pub max_variants: u64,
-    pub metric: String,
+    pub metric: Metric,
     pub out: Option<PathBuf>,
     pub threads: usize,
     pub quiet: bool,
 }
 
-pub fn sweep(path: &Path, sets: &[String], o: &SweepOptions) -> ExitCode {
-    use offersim::sweep::{self as sw, METRICS};
+pub fn sweep(path: &Path, sets: &[String], o: &SweepOptions) -> Result<Exit> {
+    use offersim::sweep as sw;
+    // Invalid input: told, and nothing is run or written.
     let fail = |msg: String| {
         tell!("error: {msg}");
-        ExitCode::from(2)
+        Ok(Exit::Invalid)
     };
     let base = match load_file(path, &Overrides::default()) {
         Ok(s) => s,
-        Err(diags) => return invalid(&diags),
+        Err(diags) => return Ok(invalid(&diags)),
     };
-    let Some(metric) = METRICS.iter().position(|(m, _, _)| *m == o.metric) else {
-        let names: Vec<&str> = METRICS.iter().map(|(m, _, _)| *m).collect();
-        return fail(format!("--metric {}: unknown; one of {}", o.metric, names.join(", ")));
-    };
+    let metric = o.metric.index();
     let settings: Vec<sw::Setting> = match sets.iter().map(|s| s.parse()).collect::<std::result::Result<_, String>>() {
         Ok(v) => v,
         Err(e) => return fail(format!("--set {e}")),
@@ -91,10 +111,7 @@ pub fn sweep(path: &Path, sets: &[String], o: &SweepOptions) -> ExitCode {
     let w = &base.world;
     let dir = o.out.clone().unwrap_or_else(|| Path::new("reports").join("out").join("sweep").join(&w.name));
     let seeds: Vec<u64> = (0..o.seeds as u64).map(|i| w.seed.wrapping_add(i)).collect();
-    let pool = match rayon::ThreadPoolBuilder::new().num_threads(o.threads).build() {
-        Ok(p) => p,
-        Err(e) => return fail(format!("cannot start worker threads: {e}")),
-    };
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(o.threads).build().context("cannot start worker threads")?;
     let bar = Bar::new(w.calendar, !o.quiet && std::io::stderr().is_terminal());
     bar.phase("runs", (variants.len() * seeds.len()) as u64);
     let started = Instant::now();
@@ -102,10 +119,7 @@ pub fn sweep(path: &Path, sets: &[String], o: &SweepOptions) -> ExitCode {
     let written = std::fs::create_dir_all(dir.join("variants"))
         .with_context(|| format!("cannot create {}", dir.display()))
         .and_then(|_| texts.iter().enumerate().try_for_each(|(k, t)| write_atomic(&variant_file(&dir, k), t)));
-    if let Err(e) = written {
-        tell!("error: {e:#}");
-        return ExitCode::from(1);
-    }
+    written?;
     let jobs: Vec<(usize, u64)> = (0..variants.len()).flat_map(|v| seeds.iter().map(move |&s| (v, s))).collect();
     let results: Vec<std::result::Result<Vec<Option<f64>>, String>> = pool.install(|| {
         use rayon::prelude::*;
@@ -132,9 +146,8 @@ pub fn sweep(path: &Path, sets: &[String], o: &SweepOptions) -> ExitCode {
         match r {
             Ok(m) => runs[*v].push(m),
             Err(e) => {
-                tell!("error: variant #{} at seed {seed} failed: {e}", v + 1);
-                tell!("replay: offersim run {} --seed {seed}", variant_file(&dir, *v).display());
-                return ExitCode::from(1);
+                let replay = format!("offersim run {} --seed {seed}", variant_file(&dir, *v).display());
+                return Err(anyhow!("variant #{} at seed {seed} failed: {e}\nreplay: {replay}", v + 1));
             }
         }
     }
@@ -146,14 +159,11 @@ pub fn sweep(path: &Path, sets: &[String], o: &SweepOptions) -> ExitCode {
         .and_then(|_| staged.write(&dir.join("sweep.html"), &sweep.html()))
         .and_then(|_| staged.write(&dir.join("sweep.json"), &sweep.json()))
         .and_then(|_| staged.commit());
-    if let Err(e) = written {
-        tell!("error: {e:#}");
-        return ExitCode::from(1);
-    }
+    written?;
     say!("{}", sweep.markdown(&dir));
     say!("sweep: {}", dir.join("sweep.md").display());
     tell!("ran {} runs in {:.1} s", jobs.len(), started.elapsed().as_secs_f64());
-    ExitCode::SUCCESS
+    Ok(Exit::Ok)
 }
 
 /// Where variant `k` (from 0) of a sweep is written: `variants/v<k+1>.toml`.
@@ -169,4 +179,19 @@ fn load_variant(
     seed: Option<u64>,
 ) -> std::result::Result<Scenario, Vec<Diagnostic>> {
     offersim::load_str(&format!("{} [{label}]", path.display()), text, &Overrides { seed })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Metric;
+    use clap::ValueEnum;
+
+    #[test]
+    fn the_metric_argument_names_every_sweep_metric_in_order() {
+        let names: Vec<String> =
+            Metric::value_variants().iter().map(|m| m.to_possible_value().unwrap().get_name().to_string()).collect();
+        let metrics: Vec<&str> = offersim::sweep::METRICS.iter().map(|(m, _, _)| *m).collect();
+        assert_eq!(names, metrics);
+        assert!(Metric::value_variants().iter().enumerate().all(|(i, m)| m.index() == i));
+    }
 }
