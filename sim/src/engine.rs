@@ -1,8 +1,12 @@
-//! The event loop. Users are simulated first, in parallel (their timelines depend only on their
-//! own streams). Then one thread replays every timeline and every network delivery through a
-//! single virtual-time queue, in (time, key, sequence) order: that is where enrollments are
-//! registered, transactions matched, budgets spent and the ledger written. The thread count
-//! therefore changes how fast a run is, never what it reports.
+//! The event loop. The users are cut into shards of consecutive ids (`World::shard_users`), each
+//! with its share of every budget (`World::shard_world`); shards run in parallel on the worker
+//! threads (one after another with an event log; `run`), and their outcomes are added up in
+//! shard order. Within a shard, users are simulated first (their timelines depend only on their
+//! own streams; in parallel when there is one shard), then one thread replays every
+//! timeline and every network delivery through a single virtual-time queue, in (time, key,
+//! sequence) order: that is where enrollments are registered, transactions matched, budgets
+//! spent and the ledger written. The thread count therefore changes how fast a run is, never
+//! what it reports; the shard count is part of the scenario.
 //!
 //! The platform (this engine) must absorb the feed's faults: it ignores a message whose identity
 //! it has seen (at-least-once delivery), judges every message **as of the network's timestamp**

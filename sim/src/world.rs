@@ -414,14 +414,14 @@ impl World {
         let bound = |k: u64| (users * k / shards) as u32;
         bound(s as u64)..bound(s as u64 + 1)
     }
-    /// The world as shard `s` sees it: every budget (total and per period) is its share, the
-    /// budget divided by the shard count in whole cents, the first `budget mod shards` shards
-    /// taking one cent more. One shard sees the whole budgets.
     /// The names of the schemes in a scheme mask, in the world's order.
     pub fn scheme_names(&self, mask: u32) -> Vec<&str> {
         self.schemes.iter().enumerate().filter(|(i, _)| mask & (1 << i) != 0).map(|(_, n)| n.as_str()).collect()
     }
 
+    /// The world as shard `s` sees it: every budget (total and per period) is its share, the
+    /// budget divided by the shard count in whole cents, the first `budget mod shards` shards
+    /// taking one cent more. One shard sees the whole budgets.
     pub fn shard_world(&self, s: u32) -> World {
         let share = |c: Cents| {
             let n = self.shards as i64;
@@ -1496,7 +1496,6 @@ fn check_combined_surges(pr: &mut Problems, surges: &[Surge], cal: &Calendar, pe
     }
 }
 
-/// ` (did you mean `x`?)` when a known name is close to `got`.
 /// Longest attribution window, in days.
 pub const MAX_ATTRIBUTION_DAYS: u32 = 365;
 
