@@ -223,6 +223,7 @@ pub fn build(world: &World, out: &Outcome) -> Attribution {
     };
     let f = &out.funnel;
     let posts: u64 = out.offers.iter().map(|s| s.hashtag_posts).sum();
+    let by_post: u64 = out.offers.iter().map(|s| s.hashtag_enrollments).sum();
     let shared: u64 = out.offers.iter().map(|s| s.share_enrollments).sum();
     let funnels = vec![
         FunnelRow {
@@ -231,7 +232,7 @@ pub fn build(world: &World, out: &Outcome) -> Attribution {
             engagements: f.clicks,
             // Enrollments by "Get offer" in the feed (those by a hashtag post, or after a view
             // of a shared post, are those surfaces').
-            conversions: f.enrollments - posts - shared,
+            conversions: f.enrollments - by_post - shared,
             engagement: "clicks (feed and shares)",
             conversion: "enrollments",
         },
@@ -253,7 +254,7 @@ pub fn build(world: &World, out: &Outcome) -> Attribution {
                 .map(|(_, s)| s.impressions)
                 .sum(),
             engagements: posts,
-            conversions: posts,
+            conversions: by_post,
             engagement: "posts",
             conversion: "enrollments",
         },

@@ -718,8 +718,10 @@ impl<'w> Engine<'w> {
                     self.record(now, LogEvent::Shared { user: u, offer: self.offer_id(offer), generation });
                 }
             }
-            UserEvent::HashtagPost { offer } => {
-                self.out.offers[offer.0 as usize].hashtag_posts += 1;
+            UserEvent::HashtagPost { offer, enrolls } => {
+                let stats = &mut self.out.offers[offer.0 as usize];
+                stats.hashtag_posts += 1;
+                stats.hashtag_enrollments += enrolls as u64;
                 if self.logging() {
                     let tag = self.world.offers[offer.0 as usize].hashtag_sync.as_ref().map_or("", |h| h.tag.as_str());
                     self.record(now, LogEvent::HashtagPost { user: u, offer: self.offer_id(offer), tag });

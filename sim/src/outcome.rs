@@ -135,8 +135,10 @@ pub struct OfferStats {
     pub rewards_by_day: Vec<Cents>,
     /// The holdout experiment, for an offer that holds out part of its audience.
     pub experiment: Option<Experiment>,
-    /// Hashtag sync: posts of the offer's hashtag (each one an enrollment).
+    /// Hashtag sync: posts of the offer's hashtag, and the enrollments they made (a person
+    /// already enrolled, after a shared post, posts without enrolling again).
     pub hashtag_posts: u64,
+    pub hashtag_enrollments: u64,
     /// Sharing: views of shared posts, and shares.
     pub share_views: u64,
     pub shares: u64,
@@ -500,12 +502,14 @@ impl OfferStats {
             rewards_by_day,
             experiment,
             hashtag_posts,
+            hashtag_enrollments,
             share_views,
             shares,
             share_enrollments,
         } = o;
         self.share_enrollments += share_enrollments;
         self.hashtag_posts += hashtag_posts;
+        self.hashtag_enrollments += hashtag_enrollments;
         self.share_views += share_views;
         self.shares += shares;
         self.impressions += impressions;

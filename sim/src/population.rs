@@ -114,9 +114,11 @@ pub enum UserEvent {
     CardDeleted {
         token: Token,
     },
-    /// The user posted the offer's hashtag (hashtag sync); an enrollment follows.
+    /// The user posted the offer's hashtag (hashtag sync); an enrollment follows unless they
+    /// were enrolled already (`enrolls`), e.g. after a view of a shared post.
     HashtagPost {
         offer: OfferId,
+        enrolls: bool,
     },
     /// The user saw the offer's post because someone they follow shared it (`sharing.rs`).
     ShareSeen {
@@ -513,7 +515,7 @@ fn attribute(world: &World, events: &mut [(SimTime, UserEvent)]) {
             UserEvent::Exposure { offer, .. } => {
                 touches.add(world.offers[offer.0 as usize].merchant, Surface::OfferCard, *t);
             }
-            UserEvent::HashtagPost { offer } => {
+            UserEvent::HashtagPost { offer, .. } => {
                 touches.add(world.offers[offer.0 as usize].merchant, Surface::Hashtag, *t);
             }
             UserEvent::ShareSeen { offer, .. } => {
@@ -598,7 +600,7 @@ fn funnel(
             first_views.push(offer);
         }
         if first_view && hashtag_poster(world, user, profile, offer) {
-            out.push((t, UserEvent::HashtagPost { offer }));
+            out.push((t, UserEvent::HashtagPost { offer, enrolls: !enrolled }));
             if !enrolled {
                 // The issuer-linked card: linked to the platform at the first post (unless a
                 // card entered by hand is linked already), then enrolled in one tap.
