@@ -90,3 +90,32 @@ fn a_hashtag_post_reaches_the_posters_followers() {
     assert_eq!(share_views, views[0].as_u64().unwrap());
     assert!(!log.iter().any(|e| e["type"] == "shared"), "posters post, they do not reshare");
 }
+
+/// Runs a fixture (tests/fixtures/) and checks what a report must always say of its funnels:
+/// the feed's, the shares' and the hashtag's enrollments add up to all of them, and the ledger
+/// balances.
+fn funnels_add_up(fixture: &str) -> Value {
+    let path = common::root().join("tests").join("fixtures").join(fixture);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let s = load_str(fixture, &text, &Overrides::default()).unwrap_or_else(|d| panic!("{d:?}"));
+    let out = offersim_sim::run(&s.world, &s.network, RunOptions::threads(1), &NoProgress, None).unwrap();
+    assert!(out.ledger.is_balanced());
+    let r = serde_json::to_value(offersim_reports::build(&s.world, &out)).unwrap();
+    let enrolled = |surface: &str| funnel(&r, surface)["conversions"].as_u64().unwrap();
+    let total = enrolled("offer_card") + enrolled("share") + enrolled("hashtag");
+    assert_eq!(total, r["funnel"]["enrollments"].as_u64().unwrap(), "{fixture}: {}", r["attribution"]["funnels"]);
+    r
+}
+
+#[test]
+fn a_post_after_an_enrollment_from_a_shared_post_is_not_another_enrollment() {
+    let r = funnels_add_up("hashtag_post_after_share_enrollment.toml");
+    assert!(
+        funnel(&r, "hashtag")["engagements"].as_u64().unwrap() > funnel(&r, "hashtag")["conversions"].as_u64().unwrap()
+    );
+}
+
+#[test]
+fn a_card_deleted_while_the_post_tap_completes_never_enrolls() {
+    funnels_add_up("hashtag_card_deleted_during_tap.toml");
+}

@@ -600,7 +600,8 @@ fn funnel(
             first_views.push(offer);
         }
         if first_view && hashtag_poster(world, user, profile, offer) {
-            out.push((t, UserEvent::HashtagPost { offer, enrolls: !enrolled }));
+            let post = out.len();
+            out.push((t, UserEvent::HashtagPost { offer, enrolls: false }));
             if !enrolled {
                 // The issuer-linked card: linked to the platform at the first post (unless a
                 // card entered by hand is linked already), then enrolled in one tap.
@@ -616,8 +617,13 @@ fn funnel(
                     }
                 };
                 let at = t.plus_seconds(ONE_TAP_SECONDS).max(l.added_at);
-                out.push((at, UserEvent::Enrolled { offer, token: l.token, one_tap: true, impressions: *prompts }));
-                enrollments.push(Enrollment { offer, slot: l.slot, start: at, end: l.deleted_at });
+                // A card linked at the post and deleted within the seconds the tap takes never
+                // enrolls (the engine only enrolls linked cards).
+                if l.deleted_at > at {
+                    out.push((at, UserEvent::Enrolled { offer, token: l.token, one_tap: true, impressions: *prompts }));
+                    enrollments.push(Enrollment { offer, slot: l.slot, start: at, end: l.deleted_at });
+                    out[post].1 = UserEvent::HashtagPost { offer, enrolls: true };
+                }
             }
             continue;
         }
