@@ -1,7 +1,7 @@
 //! The drive's oracle never calls a correct service wrong, whatever order its requests arrived
 //! in (each person's in order), and still catches the faults of a wrong one.
 //!
-//! A correct service here is the reference platform itself (`engine::live::Live`, what
+//! A correct service here is the reference platform itself (`platform::service::Live`, what
 //! `offersim serve` runs), fed the plan's requests in another order (`drive::replay`): its
 //! credits, listed as `GET /v1/credits` lists them, are what a correct service answers.
 

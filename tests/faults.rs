@@ -8,7 +8,7 @@ mod common;
 
 use common::script::*;
 use offersim::scenario::{load_str, Overrides};
-use offersim_sim::engine::{run_scripted, RunOptions};
+use offersim_sim::harness::{run_scripted, RunOptions};
 use offersim_sim::population::UserEvent;
 use offersim_sim::Cents;
 

@@ -3,6 +3,7 @@
 
 use crate::money::Cents;
 use crate::network::{MessageKind, PurchaseId};
+use crate::platform::{BudgetScope, Input};
 use crate::population::Token;
 use crate::time::SimTime;
 use crate::world::Channel;
@@ -199,52 +200,6 @@ pub trait Progress: Sync {
 
 pub struct NoProgress;
 impl Progress for NoProgress {}
-
-/// What the platform receives from outside, in the order it processes it: exactly the inputs an
-/// offers service gets over HTTP when `offersim drive` replays a run (`offersim-live`).
-/// Purchases are not inputs: the platform only hears of them through the network's messages.
-#[derive(Debug, Clone, Copy)]
-pub enum Input {
-    CardAdded {
-        user: u32,
-        slot: u8,
-        token: Token,
-    },
-    Enrolled {
-        user: u32,
-        token: Token,
-        offer: crate::world::OfferId,
-    },
-    CardDeleted {
-        user: u32,
-        token: Token,
-    },
-    /// A delivery of the feed on a card the platform knows (duplicates included, each delivery
-    /// once): the message and the facts of its purchase that travel with it.
-    Message {
-        m: crate::network::NetworkMessage,
-        facts: MessageFacts,
-    },
-}
-
-/// The purchase facts a network message carries on the wire.
-#[derive(Debug, Clone, Copy)]
-pub struct MessageFacts {
-    /// The user's physical card (`user`, `slot`).
-    pub slot: u8,
-    pub mid: crate::world::MidId,
-    pub channel: Channel,
-    pub scheme: u8,
-    pub bought_at: SimTime,
-}
-
-/// Which budget a decision concerns: the offer's total budget, or one period of its budget per
-/// period.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum BudgetScope {
-    Total,
-    Period(u32),
-}
 
 /// Receives the platform's inputs of a run, in processing order, and the decisions that only
 /// arrival order can change: each reward on an offer with a budget (`awarded`, with the budget

@@ -14,7 +14,7 @@
 //!   those that have one), so that the cache misses of a block overlap instead of queueing one
 //!   behind the other, and the last pass finds the rows still in cache.
 
-use crate::matching::{reward_for, Counters, Decision, Decline, Enrolled};
+use crate::matching::{Counters, Decision, Decline, Enrolled};
 use crate::money::Cents;
 use crate::time::{Calendar, SECONDS_PER_DAY, SECONDS_PER_HOUR};
 use crate::world::{Channel, MerchantId, MidId, Offer, OfferId, Reward};
@@ -245,7 +245,7 @@ impl<'w> MatchIndex<'w> {
         match t.reward {
             RewardRule::Fixed(c) => c,
             RewardRule::BasisPoints { bp, cap } => bp_half_even(amount * bp).min(cap),
-            RewardRule::Exact => reward_for(&self.offers[offer as usize].reward, Cents(amount)).0,
+            RewardRule::Exact => self.offers[offer as usize].reward.on(Cents(amount)).0,
         }
     }
 

@@ -13,20 +13,9 @@
 //! highest reward, then the earliest offer id (file order); one of them at most. Every stackable
 //! offer that passes is paid on top.
 
-use crate::money::{percent_of, Cents};
+use crate::money::Cents;
 use crate::time::{Calendar, SimTime};
-use crate::world::{Channel, MerchantId, MidId, Offer, OfferId, Reward};
-
-/// The reward an offer pays on `amount`, rounded half-even to cents, capped.
-pub fn reward_for(reward: &Reward, amount: Cents) -> Cents {
-    match *reward {
-        Reward::Fixed(c) => c,
-        Reward::Percent { percent, cap } => {
-            let r = percent_of(amount, percent);
-            cap.map_or(r, |c| r.min(c))
-        }
-    }
-}
+use crate::world::{Channel, MerchantId, MidId, Offer, OfferId};
 
 /// A transaction as matching sees it.
 #[derive(Debug, Clone, Copy)]
@@ -128,7 +117,7 @@ pub fn match_txn(
         if enrolled[..k].iter().any(|x| x.offer == e.offer) {
             continue; // the same offer enrolled twice on one card counts once
         }
-        let reward = reward_for(&o.reward, t.amount);
+        let reward = o.reward.on(t.amount);
         if reward <= Cents::ZERO {
             continue;
         }
@@ -168,7 +157,7 @@ pub fn match_txn(
 mod tests {
     use super::*;
     use crate::config::Overspend;
-    use crate::world::PeriodBudget;
+    use crate::world::{PeriodBudget, Reward};
     use chrono::NaiveDate;
     use rust_decimal::Decimal;
 
@@ -298,10 +287,10 @@ mod tests {
     #[test]
     fn percent_rewards_round_half_even_and_respect_the_cap() {
         let pct = |p: i64, cap: Option<i64>| Reward::Percent { percent: Decimal::from(p), cap: cap.map(Cents) };
-        assert_eq!(reward_for(&pct(5, None), Cents(1250)), Cents(62)); // 0.625 → 0.62
-        assert_eq!(reward_for(&pct(5, None), Cents(1270)), Cents(64)); // 0.635 → 0.64
-        assert_eq!(reward_for(&pct(10, Some(1500)), Cents(20_000)), Cents(1500)); // 20.00 capped at 15.00
-        assert_eq!(reward_for(&Reward::Fixed(Cents(200)), Cents(1)), Cents(200));
+        assert_eq!(pct(5, None).on(Cents(1250)), Cents(62)); // 0.625 → 0.62
+        assert_eq!(pct(5, None).on(Cents(1270)), Cents(64)); // 0.635 → 0.64
+        assert_eq!(pct(10, Some(1500)).on(Cents(20_000)), Cents(1500)); // 20.00 capped at 15.00
+        assert_eq!(Reward::Fixed(Cents(200)).on(Cents(1)), Cents(200));
     }
 
     #[test]

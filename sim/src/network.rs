@@ -28,6 +28,10 @@ impl Serialize for PurchaseId {
     }
 }
 
+/// A reward: the purchase and the offer that pays it (stackable offers pay several on one
+/// purchase).
+pub type CreditKey = (PurchaseId, crate::world::OfferId);
+
 /// What the network needs to know about a purchase.
 #[derive(Debug, Clone, Copy)]
 pub struct PurchaseFacts {

@@ -8,22 +8,19 @@
 //! amounts, unknown MIDs, refunds without reference).
 //!
 //! The rules are those of `matching.rs`, written out again as plainly as possible; the shared
-//! pieces are the offer terms themselves (`Offer::admits`, `Offer::fits`, `reward_for`).
+//! pieces are the offer terms themselves (`Offer::admits`, `Offer::fits`, `Reward::on`).
 
 use crate::bitset::BitSet;
-use crate::matching::reward_for;
 use crate::money::{percent_of, Cents};
+pub use crate::network::CreditKey;
 use crate::network::PurchaseId;
 use crate::per_user::PerUser;
 use crate::population::Token;
 use crate::time::SimTime;
-use crate::world::{Channel, MerchantId, MidId, OfferId, Reward, World};
+use crate::world::{Channel, MerchantId, MidId, OfferId, World};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::ops::Range;
-
-/// A reward: the purchase and the offer that pays it.
-pub type CreditKey = (PurchaseId, OfferId);
 
 /// A card as the oracle knows it, with its enrollments: (offer, since, credits earned).
 struct Card {
@@ -121,13 +118,6 @@ impl<'w> Oracle<'w> {
         }
     }
 
-    /// Makes room for `n` users (a live platform grows).
-    pub(crate) fn grow(&mut self, n: usize) {
-        self.cards.grow(n);
-        self.history.grow(n);
-        self.has_cards.grow(n);
-    }
-
     pub fn card_added(&mut self, now: SimTime, user: u32, slot: u8, token: Token) {
         self.cards[user].push(Card { slot, token, added: now, deleted: None, enrolled: Vec::new() });
         self.has_cards.insert(self.cards.local(user) as u32);
@@ -182,7 +172,7 @@ impl<'w> Oracle<'w> {
                     continue;
                 }
             }
-            let reward = reward_for(&o.reward, t.amount);
+            let reward = o.reward.on(t.amount);
             if reward > Cents::ZERO {
                 meets.push((offer, reward, k));
             }
@@ -264,21 +254,8 @@ impl<'w> Oracle<'w> {
         let world = self.world;
         for ((_, offer), e) in self.expected.range_mut((purchase, OfferId(0))..=(purchase, OfferId(u32::MAX))) {
             e.refunded += amount.min(e.amount - e.refunded);
-            e.net_reward = reward_after_refund(&world.offers[offer.0 as usize], e.reward, e.amount - e.refunded);
+            e.net_reward = world.offers[offer.0 as usize].reward_after_refund(e.reward, e.amount - e.refunded);
         }
-    }
-}
-
-/// The reward a credited purchase keeps once refunds bring its amount down to `net`: nothing
-/// below the minimum spend (or when nothing is left); a percent reward recomputed on what is
-/// left (never more than it was); a fixed reward unchanged.
-pub fn reward_after_refund(o: &crate::world::Offer, original: Cents, net: Cents) -> Cents {
-    if net <= Cents::ZERO || net < o.min_spend {
-        return Cents::ZERO;
-    }
-    match o.reward {
-        Reward::Fixed(_) => original,
-        Reward::Percent { .. } => reward_for(&o.reward, net).min(original),
     }
 }
 
@@ -425,7 +402,7 @@ pub fn reconcile(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::world::Offer;
+    use crate::world::{Offer, Reward};
     use rust_decimal::Decimal;
 
     fn offer(reward: Reward, min_spend: i64) -> Offer {
@@ -435,9 +412,9 @@ mod tests {
     #[test]
     fn a_fixed_reward_survives_a_partial_refund_above_the_minimum_spend() {
         let o = offer(Reward::Fixed(Cents(200)), 500);
-        assert_eq!(reward_after_refund(&o, Cents(200), Cents(500)), Cents(200));
-        assert_eq!(reward_after_refund(&o, Cents(200), Cents(499)), Cents::ZERO);
-        assert_eq!(reward_after_refund(&o, Cents(200), Cents::ZERO), Cents::ZERO);
+        assert_eq!(o.reward_after_refund(Cents(200), Cents(500)), Cents(200));
+        assert_eq!(o.reward_after_refund(Cents(200), Cents(499)), Cents::ZERO);
+        assert_eq!(o.reward_after_refund(Cents(200), Cents::ZERO), Cents::ZERO);
     }
 
     #[test]
@@ -445,8 +422,8 @@ mod tests {
         let o = offer(Reward::Percent { percent: Decimal::from(5), cap: Some(Cents(300)) }, 0);
         // 5% of $80.00 = $4.00, capped at $3.00; after a refund leaving $45.10: 5% = 2.255 → 2.26
         // (half to even on the third decimal: 225.5 cents → 226).
-        assert_eq!(reward_after_refund(&o, Cents(300), Cents(4_510)), Cents(226));
-        assert_eq!(reward_after_refund(&o, Cents(300), Cents(7_000)), Cents(300), "capped, never more");
+        assert_eq!(o.reward_after_refund(Cents(300), Cents(4_510)), Cents(226));
+        assert_eq!(o.reward_after_refund(Cents(300), Cents(7_000)), Cents(300), "capped, never more");
     }
 
     fn exp(reward: i64, net: i64) -> Expected {

@@ -150,6 +150,19 @@ pub enum Reward {
     Percent { percent: Decimal, cap: Option<Cents> },
 }
 
+impl Reward {
+    /// The reward paid on `amount`, rounded half-even to cents, capped.
+    pub fn on(&self, amount: Cents) -> Cents {
+        match *self {
+            Reward::Fixed(c) => c,
+            Reward::Percent { percent, cap } => {
+                let r = crate::money::percent_of(amount, percent);
+                cap.map_or(r, |c| r.min(c))
+            }
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Targeting {
     /// Empty: every segment.
@@ -273,6 +286,19 @@ impl Offer {
         match self.period_budget {
             Some(b) => (t.0.saturating_sub(self.start.0) / b.period) as u32,
             None => 0,
+        }
+    }
+
+    /// The reward a credited purchase keeps once refunds bring its amount down to `net`: nothing
+    /// below the minimum spend (or when nothing is left); a percent reward recomputed on what is
+    /// left (never more than it was); a fixed reward unchanged.
+    pub fn reward_after_refund(&self, original: Cents, net: Cents) -> Cents {
+        if net <= Cents::ZERO || net < self.min_spend {
+            return Cents::ZERO;
+        }
+        match self.reward {
+            Reward::Fixed(_) => original,
+            Reward::Percent { .. } => self.reward.on(net).min(original),
         }
     }
 

@@ -5,7 +5,7 @@
 
 use super::Memory;
 use offersim::scenario::{load_str, Overrides, Scenario};
-use offersim_sim::engine::{run_scripted, RunOptions};
+use offersim_sim::harness::{run_scripted, RunOptions};
 use offersim_sim::network::PurchaseId;
 use offersim_sim::outcome::Outcome;
 use offersim_sim::population::{Purchase, Token, UserEvent};

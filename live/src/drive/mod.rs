@@ -125,7 +125,7 @@ impl Wire {
     pub fn message(
         &self,
         m: &offersim_sim::network::NetworkMessage,
-        f: &offersim_sim::events::MessageFacts,
+        f: &offersim_sim::platform::MessageFacts,
     ) -> MessageBody {
         let w = &self.world;
         let p = m.purchase;

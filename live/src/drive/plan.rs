@@ -3,9 +3,10 @@
 //! reference platform processed it, with its simulated time. The reference's credits are what
 //! the target's are compared with.
 
-use offersim_sim::engine::{run_tapped, RunError, RunOptions};
-use offersim_sim::events::{BudgetScope, Input, MessageFacts, NoProgress, Tap};
+use offersim_sim::events::{NoProgress, Tap};
+use offersim_sim::harness::{run_tapped, RunError, RunOptions};
 use offersim_sim::network::{CardNetwork, NetworkMessage, PurchaseId};
+use offersim_sim::platform::{BudgetScope, Input, MessageFacts};
 use offersim_sim::population::Token;
 use offersim_sim::truth::{CreditKey, Granted};
 use offersim_sim::world::OfferId;

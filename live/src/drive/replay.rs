@@ -1,13 +1,14 @@
 //! The plan's requests replayed in-process through the reference platform
-//! (`engine::live::Live`, what `offersim serve` runs), in whatever order they are given: what a
+//! (`platform::service::Live`, what `offersim serve` runs), in whatever order they are given: what a
 //! correct service holds after receiving them in that order. The oracle replays the target's
 //! budget decisions with it (`oracle`, a `BudgetRule`); tests replay other arrival orders.
 
 use super::plan::Call;
 use super::plan::Step;
 use crate::contract::{transaction_id, CreditBody};
-use offersim_sim::engine::live::{BudgetRule, Live, LiveTxn};
 use offersim_sim::network::{MessageKind, NetworkMessage, PurchaseId};
+use offersim_sim::platform::service::{Live, LiveTxn};
+use offersim_sim::platform::BudgetRule;
 use offersim_sim::World;
 use std::collections::BTreeMap;
 
@@ -86,14 +87,7 @@ impl<'w> Replay<'w> {
                 let next = self.txns.len() as u32;
                 let index = *self.txns.entry((m.purchase, m.kind == MessageKind::Refund)).or_insert(next);
                 let m = NetworkMessage { purchase: PurchaseId { user: u, seq: m.purchase.seq }, ..m };
-                let txn = LiveTxn {
-                    index,
-                    slot: facts.slot,
-                    mid: facts.mid,
-                    channel: facts.channel,
-                    scheme: facts.scheme,
-                    bought_at: facts.bought_at,
-                };
+                let txn = LiveTxn { index, facts };
                 self.live.message(s.at, m, txn).map(|_| ())
             }
         };

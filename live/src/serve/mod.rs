@@ -1,4 +1,4 @@
-//! `offersim serve`: the project's own platform (`sim::engine::live::Live`, the same code that
+//! `offersim serve`: the project's own platform (`sim::platform::service::Live`, the same code that
 //! runs in every simulation) behind the HTTP contract, on a loopback port. It is the baseline a
 //! real service is compared with, and the far end of `drive`'s own tests.
 //!
@@ -23,8 +23,9 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
-use offersim_sim::engine::live::{CreditView, Delivery, Live, LiveError, LiveTxn};
 use offersim_sim::network::{NetworkMessage, PurchaseId};
+use offersim_sim::platform::service::{Live, LiveError, LiveTxn};
+use offersim_sim::platform::{CreditView, Delivery, MessageFacts};
 use offersim_sim::population::Token;
 use offersim_sim::world::{MidId, OfferId};
 use offersim_sim::SimTime;
@@ -419,7 +420,7 @@ async fn post_message(State(s): State<Shared>, headers: HeaderMap, bytes: axum::
             mid_known,
             copy: 0,
         };
-        let txn = LiveTxn { index, slot, mid, channel, scheme, bought_at };
+        let txn = LiveTxn { index, facts: MessageFacts { slot, mid, channel, scheme, bought_at } };
         let d = r.live.message(at, m, txn).map_err(refusal)?;
         Ok(Json(MessageAnswer { duplicate: d == Delivery::Duplicate }))
     };

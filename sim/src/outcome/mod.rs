@@ -1,6 +1,8 @@
 //! What a run produced: counters, money, per-offer rows and time series, all in simulated
 //! units. Rendering (JSON, Markdown) lives in `offersim-reports`.
 
+pub mod tally;
+
 use crate::ledger::Ledger;
 use crate::money::Cents;
 use crate::network::FaultCounts;

@@ -1,0 +1,200 @@
+//! The harness: the event loop around the platform. The users are cut into shards of
+//! consecutive ids (`World::shard_users`), each with its share of every budget
+//! (`World::shard_world`); shards run in parallel on the worker threads (one after another with
+//! an event log; `run`), and their outcomes are added up in shard order. Within a shard, users
+//! are simulated first (`stream.rs`: their timelines depend only on their own streams; in
+//! parallel when there is one shard), then one thread replays every timeline and every network
+//! delivery through a single virtual-time queue, in (time, key, sequence) order (`replay.rs`):
+//! each input goes to the platform (`platform/`) and to the ground-truth oracle (`truth.rs`,
+//! which gets a clean copy of the feed), the world's effects are applied, and the tally
+//! (`outcome/tally.rs`) counts what happened. The thread count therefore changes how fast a run
+//! is, never what it reports; the shard count is part of the scenario.
+
+mod replay;
+mod stream;
+
+use crate::events::{EventLog, Progress, Tap};
+use crate::network::{CardNetwork, CreditKey};
+use crate::outcome::Outcome;
+use crate::population::UserEvent;
+use crate::sharing::{cascades, Cascades};
+use crate::time::SimTime;
+use crate::truth::Granted;
+use crate::world::World;
+use replay::Harness;
+use std::collections::BTreeMap;
+use stream::{generate, UserStream};
+
+#[derive(Debug, Clone, Copy)]
+pub struct RunOptions {
+    /// Worker threads for user generation; 0 means one per core.
+    pub threads: usize,
+    /// Whether the platform ignores repeated deliveries of a message it has seen. Always on in
+    /// the CLI; tests switch it off to show that the reconciliation catches double credits.
+    pub idempotency: bool,
+}
+
+impl RunOptions {
+    pub fn threads(threads: usize) -> RunOptions {
+        RunOptions { threads, idempotency: true }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("could not start {threads} worker threads: {source}")]
+    Threads { threads: usize, source: rayon::ThreadPoolBuildError },
+}
+
+/// Runs a whole scenario: its shards (`World::shard_users`) one after another when there is one
+/// or an event log (the log then holds each shard's events in time order, shard after shard),
+/// else in parallel on the worker threads; their outcomes are added up in shard order. Neither
+/// the thread count nor the schedule can change the result: a shard's outcome depends on the
+/// shard alone.
+pub fn run<'a>(
+    world: &'a World,
+    network: &'a dyn CardNetwork,
+    opts: RunOptions,
+    progress: &dyn Progress,
+    mut log: Option<&'a mut dyn EventLog>,
+) -> Result<Outcome, RunError> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(opts.threads)
+        .build()
+        .map_err(|source| RunError::Threads { threads: opts.threads, source })?;
+    // Sharing cascades span shards: computed once, before anyone is simulated.
+    let shares = cascades(world);
+    if world.shards == 1 {
+        let users = world.shard_users(0);
+        progress.phase("users", users.len() as u64);
+        let stream = generate(Some(&pool), world, users.clone(), log.is_none(), progress, &shares);
+        let (mut out, _) = Harness::new(world, network, users, opts, log, None, 0).replay(stream, progress, true);
+        out.sharing = shares.stats;
+        return Ok(out);
+    }
+    progress.phase("shards", world.users);
+    let per_shard = ShardProgress(progress);
+    // A shard with the whole run's bar: half its users when generated, half when replayed.
+    let one_shard = |s: u32, log: Option<&mut dyn EventLog>, seq: u64, gen_pool: Option<&rayon::ThreadPool>| {
+        let half = world.shard_users(s).len() as u64 / 2;
+        let out =
+            run_shard(world, network, opts, s, log, seq, gen_pool, &per_shard, &|| progress.advance(half), &shares);
+        progress.advance(world.shard_users(s).len() as u64 - half);
+        out
+    };
+    let outcomes: Vec<Outcome> = if log.is_some() {
+        let mut outs: Vec<Outcome> = Vec::new();
+        for s in 0..world.shards {
+            let seq = outs.iter().map(|o| o.events_processed).sum();
+            let log: Option<&mut dyn EventLog> = match log.as_mut() {
+                Some(l) => Some(&mut **l),
+                None => None,
+            };
+            outs.push(one_shard(s, log, seq, Some(&pool)));
+        }
+        outs
+    } else {
+        // Each worker takes the next shard and runs it whole (generation and replay), so at
+        // most one shard per thread is in memory.
+        let next = std::sync::atomic::AtomicU32::new(0);
+        let done: std::sync::Mutex<Vec<(u32, Outcome)>> = std::sync::Mutex::new(Vec::new());
+        pool.broadcast(|_| loop {
+            let s = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            if s >= world.shards {
+                break;
+            }
+            let out = one_shard(s, None, 0, None);
+            done.lock().unwrap_or_else(|e| e.into_inner()).push((s, out));
+        });
+        let mut done = done.into_inner().unwrap_or_else(|e| e.into_inner());
+        done.sort_by_key(|(s, _)| *s);
+        done.into_iter().map(|(_, o)| o).collect()
+    };
+    let mut out = Outcome::sum_of_shards(world, outcomes);
+    out.sharing = shares.stats;
+    Ok(out)
+}
+
+/// One shard, generated (on `gen_pool` or this thread) and replayed; `generated` is called
+/// between the two.
+#[allow(clippy::too_many_arguments)]
+fn run_shard(
+    world: &World,
+    network: &dyn CardNetwork,
+    opts: RunOptions,
+    s: u32,
+    log: Option<&mut dyn EventLog>,
+    seq_base: u64,
+    gen_pool: Option<&rayon::ThreadPool>,
+    progress: &dyn Progress,
+    generated: &dyn Fn(),
+    shares: &Cascades,
+) -> Outcome {
+    let shard = world.shard_world(s);
+    let users = world.shard_users(s);
+    let stream = generate(gen_pool, &shard, users.clone(), log.is_none(), progress, shares);
+    generated();
+    Harness::new(&shard, network, users, opts, log.map(|l| l as &mut dyn EventLog), None, seq_base)
+        .replay(stream, progress, false)
+        .0
+}
+
+/// A shard's progress as the whole run's bar shows it: its events and simulated time, not its
+/// phases.
+struct ShardProgress<'a>(&'a dyn Progress);
+
+impl Progress for ShardProgress<'_> {
+    fn events(&self, n: u64) {
+        self.0.events(n);
+    }
+    fn at(&self, now: SimTime) {
+        self.0.at(now);
+    }
+}
+
+/// Replays hand-written user timelines (one per user `0..world.users`, any order) instead of
+/// simulated ones: for tests that need exact, hand-computed cases. Runs as one shard.
+pub fn run_scripted<'a>(
+    world: &'a World,
+    network: &'a dyn CardNetwork,
+    opts: RunOptions,
+    timelines: Vec<(u32, Vec<(SimTime, UserEvent)>)>,
+    log: Option<&'a mut dyn EventLog>,
+) -> Outcome {
+    let users = u32::try_from(world.users).unwrap_or(u32::MAX);
+    let mut stream = UserStream::new(world, &(0..users), log.is_none());
+    for (user, events) in timelines {
+        assert!(user < users, "scripted user {user} outside the scenario's {users} users");
+        for (at, e) in events {
+            stream.push(0, at, user, e);
+        }
+    }
+    for b in &mut stream.buckets {
+        b.sort_by_key(|(at, u, _)| (*at, *u));
+    }
+    Harness::new(world, network, 0..users, opts, log, None, 0).replay(stream, &crate::events::NoProgress, true).0
+}
+
+/// Runs a whole scenario as one shard (budgets whole, whatever `[population] shards` says) and
+/// hands every input of the platform to `tap` in processing order: the live driver's plan.
+/// Returns the outcome and every credit the platform granted, by (purchase, offer).
+pub fn run_tapped<'a>(
+    world: &'a World,
+    network: &'a dyn CardNetwork,
+    opts: RunOptions,
+    progress: &dyn Progress,
+    tap: &'a mut dyn Tap,
+) -> Result<(Outcome, BTreeMap<CreditKey, Granted>), RunError> {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(opts.threads)
+        .build()
+        .map_err(|source| RunError::Threads { threads: opts.threads, source })?;
+    let users = 0..u32::try_from(world.users).unwrap_or(u32::MAX);
+    progress.phase("users", users.len() as u64);
+    let shares = cascades(world);
+    let stream = generate(Some(&pool), world, users.clone(), true, progress, &shares);
+    let (mut out, granted) =
+        Harness::new(world, network, users, opts, None, Some(tap), 0).replay(stream, progress, true);
+    out.sharing = shares.stats;
+    Ok((out, granted))
+}
