@@ -12,9 +12,9 @@
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use offersim::{load_str, Overrides};
-use offersim_sim::fastmatch::{Award, BatchScratch, CardTxn, MatchIndex};
-use offersim_sim::matching::{Counters, Decline, Enrolled};
-use offersim_sim::rng::{Purpose, Stream};
+use offersim_sim::core::rng::{Purpose, Stream};
+use offersim_sim::platform::fastmatch::{Award, BatchScratch, CardTxn, MatchIndex};
+use offersim_sim::platform::matching::{Counters, Decline, Enrolled};
 use offersim_sim::world::{Channel, MerchantId, MidId, OfferId, World};
 use offersim_sim::{Cents, SimTime};
 use std::hint::black_box;

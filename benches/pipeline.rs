@@ -7,8 +7,8 @@
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use offersim::{load_file, Overrides};
-use offersim_sim::events::NoProgress;
-use offersim_sim::matching::{match_txn, Counters, Decision, Decline, Enrolled, Txn};
+use offersim_sim::harness::events::NoProgress;
+use offersim_sim::platform::matching::{match_txn, Counters, Decision, Decline, Enrolled, Txn};
 use offersim_sim::world::{Channel, MerchantId, OfferId};
 use offersim_sim::{Cents, RunOptions, SimTime};
 use std::hint::black_box;

@@ -1,4 +1,4 @@
-//! What this machine has: memory and cores, for the work estimate (`offersim_sim::workload`).
+//! What this machine has: memory and cores, for the work estimate (`offersim_sim::world::workload`).
 
 /// Memory available to a new process (`MemAvailable` of /proc/meminfo), in bytes; `None` where
 /// the system does not say.

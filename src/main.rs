@@ -9,7 +9,7 @@ use offersim::output::{JsonlLog, Staged};
 use offersim::progress::Bar;
 use offersim::{load_file, Diagnostic, Overrides, Scenario};
 use offersim_reports::numbers::{count, usd};
-use offersim_sim::events::EventLog;
+use offersim_sim::harness::events::EventLog;
 use offersim_sim::RunOptions;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -234,7 +234,7 @@ fn invalid(diags: &[Diagnostic]) -> Exit {
 /// The work a run asks for, in one line, and why this machine cannot hold it (if it cannot).
 fn workload(w: &offersim_sim::World, threads: usize, logged: bool) -> (String, Option<String>) {
     use offersim::machine::{available_memory, bytes, cores};
-    let work = offersim_sim::workload::Workload::of(w, threads, cores(), logged);
+    let work = offersim_sim::world::workload::Workload::of(w, threads, cores(), logged);
     let line = format!(
         "estimate: about {} purchases, {} events; peak memory about {} ({} shard{} of about {} purchases at once)",
         count(work.purchases.round() as u64),

@@ -12,7 +12,7 @@
 //!   a symbolic link is followed and the file it points to is replaced, the link kept.
 
 use anyhow::{bail, Context, Result};
-use offersim_sim::events::{EventLog, Record};
+use offersim_sim::harness::events::{EventLog, Record};
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Read, Write};
 use std::path::{Component, Path, PathBuf};

@@ -2,8 +2,8 @@
 //! otherwise), showing the phase, simulated time and events per second.
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use offersim_sim::events::Progress;
-use offersim_sim::time::Calendar;
+use offersim_sim::core::time::Calendar;
+use offersim_sim::harness::events::Progress;
 use offersim_sim::SimTime;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;

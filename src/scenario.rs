@@ -3,8 +3,8 @@
 
 use crate::output::ReadError;
 use offersim_mocks::{MockNetwork, NetworkConfig};
-use offersim_sim::config::{PathSeg, Problem, ScenarioConfig};
-use offersim_sim::time::{Calendar, SimTime};
+use offersim_sim::core::time::{Calendar, SimTime};
+use offersim_sim::world::config::{PathSeg, Problem, ScenarioConfig};
 use offersim_sim::world::{self, World};
 use std::fmt;
 use std::path::Path;

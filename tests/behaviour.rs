@@ -5,8 +5,8 @@
 mod common;
 use common::*;
 use offersim::{load_str, Overrides};
-use offersim_sim::behaviour::Behaviour;
-use offersim_sim::events::NoProgress;
+use offersim_sim::harness::events::NoProgress;
+use offersim_sim::world::behaviour::Behaviour;
 use offersim_sim::RunOptions;
 use proptest::prelude::*;
 use std::collections::BTreeMap;

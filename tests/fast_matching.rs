@@ -3,8 +3,8 @@
 //! time zones, random cards and enrollments, random platform counters.
 
 use offersim::{load_str, Overrides};
-use offersim_sim::fastmatch::{Award, BatchScratch, CardTxn, MatchIndex};
-use offersim_sim::matching::{match_txn, Counters, Decision, Decline, Enrolled, Txn};
+use offersim_sim::platform::fastmatch::{Award, BatchScratch, CardTxn, MatchIndex};
+use offersim_sim::platform::matching::{match_txn, Counters, Decision, Decline, Enrolled, Txn};
 use offersim_sim::world::{Channel, MerchantId, MidId, OfferId};
 use offersim_sim::{Cents, SimTime};
 use proptest::prelude::*;

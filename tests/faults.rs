@@ -9,7 +9,7 @@ mod common;
 use common::script::*;
 use offersim::scenario::{load_str, Overrides};
 use offersim_sim::harness::{run_scripted, RunOptions};
-use offersim_sim::population::UserEvent;
+use offersim_sim::people::UserEvent;
 use offersim_sim::Cents;
 
 #[test]
@@ -222,7 +222,7 @@ fn a_reward_is_pending_through_the_return_period_then_confirmed_then_paid() {
     assert_eq!(when("confirm").as_deref(), Some("2026-12-09T09:00:00"));
     assert_eq!(when("credit").as_deref(), Some("2026-12-11T09:00:00"));
     assert_eq!(out.money.rewards_paid, Cents(200));
-    use offersim_sim::ledger::Account;
+    use offersim_sim::platform::ledger::Account;
     assert_eq!(out.ledger.balance(Account::CardholderCredits), Cents(200));
     assert_eq!(out.ledger.balance(Account::RewardsPending), Cents::ZERO);
 }
@@ -258,7 +258,7 @@ fn a_refund_after_payment_claws_back_from_the_card_account() {
     assert_eq!(clawback["at"], "2026-12-02T09:00:00");
     assert_eq!((out.reversals.paid, out.reversals.clawbacks_from_cardholders), (Cents(200), 1));
     assert_eq!(out.money.rewards_paid, Cents(200));
-    use offersim_sim::ledger::Account;
+    use offersim_sim::platform::ledger::Account;
     assert_eq!(out.ledger.balance(Account::CardholderCredits), Cents::ZERO);
 }
 
@@ -269,7 +269,7 @@ fn a_reward_still_in_its_return_period_at_the_end_stays_pending_in_the_books() {
     let (out, log) = run(&s, one_purchase(650));
     assert_exact(&out, 1);
     assert_eq!(log.iter().filter(|r| r["type"] == "confirm" || r["type"] == "credit").count(), 0);
-    use offersim_sim::ledger::Account;
+    use offersim_sim::platform::ledger::Account;
     assert_eq!(out.ledger.balance(Account::RewardsPending), Cents(200));
     assert_eq!(out.money.rewards_paid, Cents::ZERO);
 }

@@ -4,7 +4,7 @@
 mod common;
 use common::*;
 use offersim::{load_str, Overrides};
-use offersim_sim::events::NoProgress;
+use offersim_sim::harness::events::NoProgress;
 use offersim_sim::world::OfferId;
 use offersim_sim::RunOptions;
 
@@ -47,7 +47,7 @@ fn run_cafe(holdout: &str) -> (offersim::Scenario, Vec<serde_json::Value>) {
 fn held_out_people_never_see_the_offer_and_holding_out_changes_nothing_else() {
     let (s, with) = run_cafe("0.3");
     let (_, without) = run_cafe("0.0");
-    let held = |u: u64| offersim_sim::population::held_out(&s.world, u as u32, OfferId(0));
+    let held = |u: u64| offersim_sim::people::held_out(&s.world, u as u32, OfferId(0));
     let users_seen = |log: &[serde_json::Value]| -> Vec<u64> {
         log.iter().filter(|e| e["type"] == "exposure").map(|e| e["user"].as_u64().unwrap()).collect()
     };

@@ -7,7 +7,7 @@
 mod common;
 use common::{cents, Memory};
 use offersim::{load_str, Overrides};
-use offersim_sim::events::NoProgress;
+use offersim_sim::harness::events::NoProgress;
 use offersim_sim::RunOptions;
 use proptest::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
@@ -359,7 +359,7 @@ proptest! {
             if let Some(b) = o.budget {
                 prop_assert!(paid <= b.0 + row.budget_overspend.0, "offer {} paid {} over budget {}", o.id, paid, b.0);
             }
-            if o.overspend == offersim_sim::config::Overspend::Decline {
+            if o.overspend == offersim_sim::world::config::Overspend::Decline {
                 prop_assert_eq!((row.budget_overspend.0, row.period_overspend.0), (0, 0), "offer {} overspent under `decline`", o.id);
             }
             if let Some(cap) = o.per_user_cap {
@@ -468,12 +468,12 @@ proptest! {
             prop_assert!(!c.explained.contains_key(&offersim_sim::truth::Policy::UnreferencedRefund));
         }
         prop_assert!(out.ledger.is_balanced());
-        use offersim_sim::ledger::Account;
+        use offersim_sim::platform::ledger::Account;
         let held = out.ledger.balance(Account::RewardsPending) + out.ledger.balance(Account::RewardsConfirmed) + out.ledger.balance(Account::CardholderCredits);
         prop_assert_eq!(held, out.money.rewards_credited - out.money.rewards_clawed_back);
         for (o, s) in s_offers(&text).iter().zip(&out.offers) {
             if let Some(b) = o.budget { prop_assert!(s.rewards_credited <= b + s.budget_overspend, "over budget"); }
-            if o.overspend == offersim_sim::config::Overspend::Decline { prop_assert_eq!((s.budget_overspend, s.period_overspend), (offersim_sim::Cents::ZERO, offersim_sim::Cents::ZERO)); }
+            if o.overspend == offersim_sim::world::config::Overspend::Decline { prop_assert_eq!((s.budget_overspend, s.period_overspend), (offersim_sim::Cents::ZERO, offersim_sim::Cents::ZERO)); }
         }
     }
 

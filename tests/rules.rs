@@ -5,7 +5,7 @@
 mod common;
 
 use common::script::*;
-use offersim_sim::population::UserEvent;
+use offersim_sim::people::UserEvent;
 use offersim_sim::world::Channel;
 use offersim_sim::Cents;
 use serde_json::Value;
@@ -51,7 +51,7 @@ fn a_limit_per_enrollment_starts_over_with_a_new_enrollment() {
     e.push(buy(0, 0, at(0, 9, 0), 650, 0, VISA));
     e.push(buy(0, 1, at(0, 10, 0), 650, 0, VISA));
     e.push((at(3, 8, 0), UserEvent::CardDeleted { token: token(0, 0) }));
-    let again = offersim_sim::population::Token(99);
+    let again = offersim_sim::world::Token(99);
     e.push((at(3, 9, 0), UserEvent::CardAdded { slot: 0, token: again }));
     e.push((
         at(3, 9, 0),

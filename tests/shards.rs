@@ -2,7 +2,7 @@
 //! "Shards").
 
 use offersim::{load_str, Overrides};
-use offersim_sim::money::Cents;
+use offersim_sim::core::money::Cents;
 
 fn world(users: u32, shards: u32) -> offersim_sim::world::World {
     let text = format!(

@@ -5,7 +5,7 @@ mod common;
 
 use common::Memory;
 use offersim::{load_str, Overrides};
-use offersim_sim::events::NoProgress;
+use offersim_sim::harness::events::NoProgress;
 use offersim_sim::RunOptions;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};

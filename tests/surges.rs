@@ -2,7 +2,7 @@
 //! the end of the run are handled.
 
 use offersim::{load_str, Overrides};
-use offersim_sim::events::NoProgress;
+use offersim_sim::harness::events::NoProgress;
 use offersim_sim::RunOptions;
 
 fn scenario(extra: &str, settle_days: u32) -> String {

@@ -3,8 +3,8 @@
 //! RFC 3339 with an offset; no card numbers: a card is the driver's opaque handle.
 
 use chrono::{DateTime, FixedOffset, NaiveDateTime};
-use offersim_sim::money::Cents;
-use offersim_sim::network::MessageKind;
+use offersim_sim::core::money::Cents;
+use offersim_sim::world::network::MessageKind;
 use offersim_sim::world::Channel;
 use offersim_sim::SimTime;
 use rust_decimal::Decimal;

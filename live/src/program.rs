@@ -8,7 +8,7 @@
 
 use crate::contract::MerchantBody;
 use chrono::{Datelike, NaiveDate, NaiveDateTime};
-use offersim_sim::config::{DateTimeInput, ScenarioConfig};
+use offersim_sim::world::config::{DateTimeInput, ScenarioConfig};
 use offersim_sim::world::{self, Channel, Offer, Reward, World};
 use offersim_sim::SimTime;
 use serde_json::{json, Map, Value};
@@ -91,8 +91,8 @@ pub fn offer_terms(w: &World, o: &Offer) -> Value {
         opt("mids", Some(json!(codes)));
     }
     let overspend = match o.overspend {
-        offersim_sim::config::Overspend::Decline => "decline",
-        offersim_sim::config::Overspend::FinishLast => "finish_last",
+        offersim_sim::world::config::Overspend::Decline => "decline",
+        offersim_sim::world::config::Overspend::FinishLast => "finish_last",
     };
     t.insert("overspend".into(), json!(overspend));
     t.insert("priority".into(), json!(o.priority));
@@ -318,5 +318,5 @@ impl Registry {
 
 /// `"-05:00"` → -18000: the scenario file's own parser (`config::parse_offset`), within a day.
 pub fn offset_seconds(s: &str) -> Option<i64> {
-    offersim_sim::config::parse_offset(s).filter(|o| o.abs() < 24 * 3_600).map(i64::from)
+    offersim_sim::world::config::parse_offset(s).filter(|o| o.abs() < 24 * 3_600).map(i64::from)
 }

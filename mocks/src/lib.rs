@@ -17,11 +17,11 @@
 //! purchases and locations, never card numbers or the platform's enrollments; it never reads
 //! the wall clock.
 
-use offersim_sim::config::{path, with_index, with_key, DateTimeInput, Ordered, PathSeg, Problem, Problems};
-use offersim_sim::network::{CardNetwork, FaultCounts, MessageKind, NetworkMessage, PurchaseFacts};
-use offersim_sim::rng::{hash_unit, mix3, Stream};
-use offersim_sim::sample::triangular;
-use offersim_sim::time::{Calendar, SimTime, SECONDS_PER_DAY, SECONDS_PER_HOUR};
+use offersim_sim::core::rng::{hash_unit, mix3, Stream};
+use offersim_sim::core::sample::triangular;
+use offersim_sim::core::time::{Calendar, SimTime, SECONDS_PER_DAY, SECONDS_PER_HOUR};
+use offersim_sim::world::config::{path, with_index, with_key, DateTimeInput, Ordered, PathSeg, Problem, Problems};
+use offersim_sim::world::network::{CardNetwork, FaultCounts, MessageKind, NetworkMessage, PurchaseFacts};
 use offersim_sim::Cents;
 use serde::Deserialize;
 
@@ -502,8 +502,8 @@ impl CardNetwork for MockNetwork {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use offersim_sim::network::PurchaseId;
-    use offersim_sim::rng::Purpose;
+    use offersim_sim::core::rng::Purpose;
+    use offersim_sim::world::network::PurchaseId;
     use offersim_sim::world::{Channel, MidId};
 
     const VISA: &str = "[schemes.visa]\nclearing_delay_hours = { min = 24, mode = 48, max = 72 }\n";

@@ -7,8 +7,8 @@
 
 use crate::json::Report;
 use crate::numbers::{count, usd};
+use offersim_sim::core::time::format_duration;
 use offersim_sim::outcome::Outcome;
-use offersim_sim::time::format_duration;
 use std::fmt::Write as _;
 
 /// Escapes text for HTML (and SVG) content and attributes.

@@ -1,12 +1,12 @@
 //! The report's data model. Field order is the order of the struct; money is a decimal string
 //! with two places; times are local date-times of the scenario and seconds since its start.
 
-use offersim_sim::config::Overspend;
-use offersim_sim::ledger::Account;
-use offersim_sim::network::FaultCounts;
+use offersim_sim::core::time::format_duration;
 use offersim_sim::outcome::{Bucket, Funnel, OfferStats, Outcome, Reversals};
-use offersim_sim::time::format_duration;
+use offersim_sim::platform::ledger::Account;
 use offersim_sim::truth::Correctness;
+use offersim_sim::world::config::Overspend;
+use offersim_sim::world::network::FaultCounts;
 use offersim_sim::world::{Channel, Offer, Reward, World};
 use offersim_sim::{Cents, SimTime};
 use rust_decimal::{Decimal, RoundingStrategy};
@@ -435,7 +435,7 @@ pub fn build(world: &World, out: &Outcome) -> Report {
         .collect();
     let day_row = |(d, b): (usize, &Bucket)| DayRow {
         date: cal.format_date(d),
-        weekday: offersim_sim::time::WEEKDAY_NAMES[cal.weekday(SimTime::from_days(d as u64)) as usize],
+        weekday: offersim_sim::core::time::WEEKDAY_NAMES[cal.weekday(SimTime::from_days(d as u64)) as usize],
         purchases: b.purchases,
         spend: b.spend,
         credits: b.credits,
@@ -487,7 +487,7 @@ pub fn build(world: &World, out: &Outcome) -> Report {
         faults: out.faults,
         correctness: out.correctness.clone(),
         attribution: crate::surfaces::build(world, out),
-        thresholds: offersim_sim::thresholds::judge(&world.thresholds, out)
+        thresholds: offersim_sim::outcome::thresholds::judge(&world.thresholds, out)
             .into_iter()
             .map(|v| ThresholdRow {
                 metric: v.threshold.metric,

@@ -8,8 +8,9 @@
 //! holdout section (`lift.rs`) says how many of them would not have happened anyway.
 
 use crate::numbers::{count, usd};
-use offersim_sim::attribution::{Surface, SurfaceStats};
+use offersim_sim::outcome::surfaces::SurfaceStats;
 use offersim_sim::outcome::Outcome;
+use offersim_sim::world::attribution::Surface;
 use offersim_sim::world::{Channel, World};
 use offersim_sim::Cents;
 use rust_decimal::{Decimal, RoundingStrategy};

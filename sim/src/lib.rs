@@ -6,34 +6,15 @@
 //! randomness or the file system, and nothing it outputs depends on hash-map order or on the
 //! number of threads.
 
-pub mod attribution;
-pub mod behaviour;
-pub mod bitset;
-pub mod config;
-pub mod events;
-pub mod fastmatch;
+pub mod core;
 pub mod harness;
-pub mod ledger;
-pub mod matching;
-pub mod money;
-pub mod network;
 pub mod outcome;
-pub mod per_user;
+pub mod people;
 pub mod platform;
-pub mod population;
-pub mod queue;
-pub mod rng;
-pub mod sample;
-pub mod sharing;
-pub mod shops;
-pub mod stable_pick;
-pub mod thresholds;
-pub mod time;
 pub mod truth;
-pub mod workload;
 pub mod world;
 
+pub use crate::core::money::Cents;
+pub use crate::core::time::SimTime;
 pub use harness::{run, RunError, RunOptions};
-pub use money::Cents;
-pub use time::SimTime;
 pub use world::World;

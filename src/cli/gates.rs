@@ -105,8 +105,13 @@ pub struct RegressOptions {
 
 /// Runs a scenario to its report, quietly.
 fn report_of(s: &Scenario, threads: usize) -> Result<offersim_reports::Report> {
-    let outcome =
-        offersim_sim::run(&s.world, &s.network, RunOptions::threads(threads), &offersim_sim::events::NoProgress, None)?;
+    let outcome = offersim_sim::run(
+        &s.world,
+        &s.network,
+        RunOptions::threads(threads),
+        &offersim_sim::harness::events::NoProgress,
+        None,
+    )?;
     Ok(offersim_reports::build(&s.world, &outcome))
 }
 

@@ -7,7 +7,7 @@ use offersim::output::{write_atomic, Staged};
 use offersim::progress::Bar;
 use offersim::{load_file, Diagnostic, Overrides, Scenario};
 use offersim_reports::numbers::count;
-use offersim_sim::events::Progress as _;
+use offersim_sim::harness::events::Progress as _;
 use offersim_sim::RunOptions;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -131,7 +131,7 @@ pub fn sweep(path: &Path, sets: &[String], o: &SweepOptions) -> Result<Exit> {
                     &s.world,
                     &s.network,
                     RunOptions::threads(1),
-                    &offersim_sim::events::NoProgress,
+                    &offersim_sim::harness::events::NoProgress,
                     None,
                 )
                 .map_err(|e| e.to_string())?;

@@ -5,7 +5,7 @@
 pub mod script;
 pub mod served;
 
-use offersim_sim::events::{EventLog, Record};
+use offersim_sim::harness::events::{EventLog, Record};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -6,9 +6,10 @@
 use super::Memory;
 use offersim::scenario::{load_str, Overrides, Scenario};
 use offersim_sim::harness::{run_scripted, RunOptions};
-use offersim_sim::network::PurchaseId;
 use offersim_sim::outcome::Outcome;
-use offersim_sim::population::{Purchase, Token, UserEvent};
+use offersim_sim::people::{Purchase, UserEvent};
+use offersim_sim::world::network::PurchaseId;
+use offersim_sim::world::Token;
 use offersim_sim::world::{Channel, MerchantId, MidId, OfferId};
 use offersim_sim::{Cents, SimTime};
 use serde_json::Value;

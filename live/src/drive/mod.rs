@@ -19,8 +19,8 @@ pub mod report;
 use crate::contract::*;
 use crate::program::{merchant_body, offer_terms};
 use latency::{Endpoint, Summary, ENDPOINTS};
-use offersim_sim::population::Token;
-use offersim_sim::rng::mix3;
+use offersim_sim::core::rng::mix3;
+use offersim_sim::world::Token;
 use offersim_sim::world::World;
 use pace::Pace;
 use plan::{Call, Plan};
@@ -119,12 +119,12 @@ impl Wire {
     }
     /// A refund's own transaction id: opaque, so that an unreferenced refund does not reveal
     /// its original.
-    pub fn refund_id(&self, p: offersim_sim::network::PurchaseId) -> String {
+    pub fn refund_id(&self, p: offersim_sim::world::network::PurchaseId) -> String {
         letters("rf_", mix3(self.world.seed ^ 0x7266, p.user as u64, p.seq as u64))
     }
     pub fn message(
         &self,
-        m: &offersim_sim::network::NetworkMessage,
+        m: &offersim_sim::world::network::NetworkMessage,
         f: &offersim_sim::platform::MessageFacts,
     ) -> MessageBody {
         let w = &self.world;

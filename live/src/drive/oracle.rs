@@ -45,13 +45,13 @@
 use super::plan::Plan;
 use super::replay::{Replay, Users};
 use crate::contract::{cents, parse_transaction_id, CreditBody};
-use offersim_sim::config::Overspend;
-use offersim_sim::matching::{rank, Decision, Decline};
-use offersim_sim::money::{percent_of, Cents};
-use offersim_sim::network::PurchaseId;
+use offersim_sim::core::money::{percent_of, Cents};
+use offersim_sim::platform::matching::{rank, Decision, Decline};
 use offersim_sim::platform::BudgetRule;
 use offersim_sim::platform::BudgetScope;
 use offersim_sim::truth::{CreditKey, Granted};
+use offersim_sim::world::config::Overspend;
+use offersim_sim::world::network::PurchaseId;
 use offersim_sim::world::{Offer, OfferId, World};
 use offersim_sim::SimTime;
 use serde::Serialize;

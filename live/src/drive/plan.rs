@@ -3,13 +3,13 @@
 //! reference platform processed it, with its simulated time. The reference's credits are what
 //! the target's are compared with.
 
-use offersim_sim::events::{NoProgress, Tap};
+use offersim_sim::harness::events::{NoProgress, Tap};
 use offersim_sim::harness::{run_tapped, RunError, RunOptions};
-use offersim_sim::network::{CardNetwork, NetworkMessage, PurchaseId};
 use offersim_sim::platform::{BudgetScope, Input, MessageFacts};
-use offersim_sim::population::Token;
 use offersim_sim::truth::{CreditKey, Granted};
+use offersim_sim::world::network::{CardNetwork, NetworkMessage, PurchaseId};
 use offersim_sim::world::OfferId;
+use offersim_sim::world::Token;
 use offersim_sim::{SimTime, World};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -62,7 +62,7 @@ impl Tap for Collect<'_> {
             Input::Enrolled { user, token, offer } => (user, Call::Enroll { token, offer }),
             Input::CardDeleted { user, token } => (user, Call::Delete { token }),
             Input::Message { m, facts } => {
-                if m.kind == offersim_sim::network::MessageKind::Clearing {
+                if m.kind == offersim_sim::world::network::MessageKind::Clearing {
                     self.stamps.entry(m.purchase).or_insert(m.network_time);
                 }
                 (m.purchase.user, Call::Message { m, facts })

@@ -6,9 +6,9 @@
 use super::plan::Call;
 use super::plan::Step;
 use crate::contract::{transaction_id, CreditBody};
-use offersim_sim::network::{MessageKind, NetworkMessage, PurchaseId};
 use offersim_sim::platform::service::{Live, LiveTxn};
 use offersim_sim::platform::BudgetRule;
+use offersim_sim::world::network::{MessageKind, NetworkMessage, PurchaseId};
 use offersim_sim::World;
 use std::collections::BTreeMap;
 

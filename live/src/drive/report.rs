@@ -5,31 +5,10 @@
 use super::latency::Summary;
 use super::oracle::{Discrepancy, Figures, Verdict};
 use super::Measured;
+pub use offersim_sim::core::condition::Op;
+use offersim_sim::core::condition::{split_metric, split_op};
 use serde::Serialize;
 use std::fmt::Write as _;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub enum Op {
-    Lt,
-    Le,
-    Gt,
-    Ge,
-    Eq,
-    Ne,
-}
-
-impl Op {
-    fn holds(self, a: f64, b: f64) -> bool {
-        match self {
-            Op::Lt => a < b,
-            Op::Le => a <= b,
-            Op::Gt => a > b,
-            Op::Ge => a >= b,
-            Op::Eq => a == b,
-            Op::Ne => a != b,
-        }
-    }
-}
 
 /// Metrics a drive threshold can name: latencies over every endpoint in milliseconds (a unit
 /// `us`, `ms` or `s` may follow the limit), counts, and the achieved rate in requests/s.
@@ -57,18 +36,14 @@ pub struct Condition {
 /// Parses `p99_latency < 10ms`, `discrepancies == 0`, `achieved_rate >= 5000`.
 pub fn parse_condition(s: &str) -> Result<Condition, String> {
     let t = s.trim();
-    let at = t.find(['<', '>', '=', '!']).ok_or_else(|| {
+    let (metric, rest) = split_metric(t).ok_or_else(|| {
         format!("`{s}` is not a condition; write e.g. \"p99_latency < 10ms\" or \"discrepancies == 0\"")
     })?;
-    let metric = t[..at].trim().to_string();
+    let metric = metric.to_string();
     if !METRICS.contains(&metric.as_str()) {
         return Err(format!("`{metric}` is not a drive metric; known: {}", METRICS.join(", ")));
     }
-    let rest = &t[at..];
-    let (op, value) = [("<=", Op::Le), (">=", Op::Ge), ("==", Op::Eq), ("!=", Op::Ne), ("<", Op::Lt), (">", Op::Gt)]
-        .iter()
-        .find_map(|(p, op)| rest.strip_prefix(p).map(|v| (*op, v.trim())))
-        .ok_or_else(|| format!("`{s}`: the operator must be one of < <= > >= == !="))?;
+    let (op, value) = split_op(rest).ok_or_else(|| format!("`{s}`: the operator must be one of < <= > >= == !="))?;
     let latency = metric.ends_with("_latency");
     let (number, scale) = if !latency {
         (value, 1.0)

@@ -23,10 +23,10 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
-use offersim_sim::network::{NetworkMessage, PurchaseId};
 use offersim_sim::platform::service::{Live, LiveError, LiveTxn};
 use offersim_sim::platform::{CreditView, Delivery, MessageFacts};
-use offersim_sim::population::Token;
+use offersim_sim::world::network::{NetworkMessage, PurchaseId};
+use offersim_sim::world::Token;
 use offersim_sim::world::{MidId, OfferId};
 use offersim_sim::SimTime;
 use serde::Deserialize;
@@ -389,7 +389,7 @@ async fn post_message(State(s): State<Shared>, headers: HeaderMap, bytes: axum::
         let amount = cents(b.amount)
             .filter(|c| c.0 > 0)
             .ok_or_else(|| bad(format!("amount: `{}` is not a positive amount in cents", b.amount)))?;
-        if amount > offersim_sim::population::MAX_BASKET {
+        if amount > offersim_sim::people::MAX_BASKET {
             return Err(unprocessable(format!("amount: {} is more than one purchase can be", b.amount)));
         }
         let bought_at = r.instant(&b.purchase_time, "purchase_time")?;

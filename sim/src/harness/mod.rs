@@ -10,16 +10,18 @@
 //! (`outcome/tally.rs`) counts what happened. The thread count therefore changes how fast a run
 //! is, never what it reports; the shard count is part of the scenario.
 
+pub mod events;
+
 mod replay;
 mod stream;
 
-use crate::events::{EventLog, Progress, Tap};
-use crate::network::{CardNetwork, CreditKey};
+use crate::core::time::SimTime;
+use crate::harness::events::{EventLog, Progress, Tap};
 use crate::outcome::Outcome;
-use crate::population::UserEvent;
-use crate::sharing::{cascades, Cascades};
-use crate::time::SimTime;
+use crate::people::sharing::{cascades, Cascades};
+use crate::people::UserEvent;
 use crate::truth::Granted;
+use crate::world::network::{CardNetwork, CreditKey};
 use crate::world::World;
 use replay::Harness;
 use std::collections::BTreeMap;
@@ -172,7 +174,9 @@ pub fn run_scripted<'a>(
     for b in &mut stream.buckets {
         b.sort_by_key(|(at, u, _)| (*at, *u));
     }
-    Harness::new(world, network, 0..users, opts, log, None, 0).replay(stream, &crate::events::NoProgress, true).0
+    Harness::new(world, network, 0..users, opts, log, None, 0)
+        .replay(stream, &crate::harness::events::NoProgress, true)
+        .0
 }
 
 /// Runs a whole scenario as one shard (budgets whole, whatever `[population] shards` says) and

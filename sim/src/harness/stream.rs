@@ -1,10 +1,10 @@
 //! The people of a shard, simulated and merged into one time-ordered stream of their events.
 
-use crate::bitset::BitSet;
-use crate::events::Progress;
-use crate::population::{assignments, simulate, Assignment, Timeline, UserEvent};
-use crate::sharing::Cascades;
-use crate::time::SimTime;
+use crate::core::bitset::BitSet;
+use crate::core::time::SimTime;
+use crate::harness::events::Progress;
+use crate::people::sharing::Cascades;
+use crate::people::{assignments, simulate, Assignment, Timeline, UserEvent};
 use crate::world::World;
 use rayon::prelude::*;
 use std::ops::Range;

@@ -1,13 +1,16 @@
 //! What a run produced: counters, money, per-offer rows and time series, all in simulated
 //! units. Rendering (JSON, Markdown) lives in `offersim-reports`.
 
+pub mod thresholds;
+
+pub mod surfaces;
 pub mod tally;
 
-use crate::ledger::Ledger;
-use crate::money::Cents;
-use crate::network::FaultCounts;
-use crate::time::SimTime;
+use crate::core::money::Cents;
+use crate::core::time::SimTime;
+use crate::platform::ledger::Ledger;
 use crate::truth::Correctness;
+use crate::world::network::FaultCounts;
 
 /// The funnel, from impressions to credits. Serialized as is in `report.json`.
 #[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize)]
@@ -231,13 +234,13 @@ pub struct Outcome {
     pub events_processed: u64,
     /// By `Surface` index: the purchases credited to each surface (organic included) under the
     /// scenario's attribution rule, and what they earned.
-    pub surfaces: Vec<crate::attribution::SurfaceStats>,
+    pub surfaces: Vec<crate::outcome::surfaces::SurfaceStats>,
     /// By merchant: spend by channel and by surface.
-    pub merchants: Vec<crate::attribution::MerchantStats>,
+    pub merchants: Vec<crate::outcome::surfaces::MerchantStats>,
     /// By `World::shops` index: each shop surface's funnel and sales.
-    pub shops: Vec<crate::shops::ShopStats>,
+    pub shops: Vec<crate::outcome::surfaces::ShopStats>,
     /// By offer: the reach of its sharing cascade (computed once for the whole run).
-    pub sharing: Vec<crate::sharing::ShareStats>,
+    pub sharing: Vec<crate::people::sharing::ShareStats>,
 }
 
 impl Outcome {
@@ -270,12 +273,15 @@ impl Outcome {
                 .collect(),
             hourly: vec![Bucket::default(); world.days as usize * 24],
             daily: vec![Bucket::default(); days],
-            surfaces: vec![Default::default(); crate::attribution::Surface::COUNT],
+            surfaces: vec![Default::default(); crate::world::attribution::Surface::COUNT],
             merchants: vec![Default::default(); world.merchants.len()],
             shops: world
                 .shops
                 .iter()
-                .map(|s| crate::shops::ShopStats { inventory_left: s.inventory.map(u64::from), ..Default::default() })
+                .map(|s| crate::outcome::surfaces::ShopStats {
+                    inventory_left: s.inventory.map(u64::from),
+                    ..Default::default()
+                })
                 .collect(),
             ..Default::default()
         }

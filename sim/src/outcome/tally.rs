@@ -4,12 +4,12 @@
 //! the shops' inventory).
 
 use super::{Bucket, Outcome};
-use crate::attribution::Surface;
-use crate::money::Cents;
-use crate::network::{MessageKind, NetworkMessage, PurchaseId};
+use crate::core::money::Cents;
+use crate::core::time::SimTime;
+use crate::people::{Assignment, Purchase, UserEvent};
 use crate::platform::{Decided, Platform};
-use crate::population::{Assignment, Purchase, UserEvent};
-use crate::time::SimTime;
+use crate::world::attribution::Surface;
+use crate::world::network::{MessageKind, NetworkMessage, PurchaseId};
 use crate::world::{OfferId, World};
 use std::collections::BTreeMap;
 
@@ -216,7 +216,7 @@ impl Tally {
     }
 
     /// The network's purchase report: what it did wrong on purpose.
-    pub fn faults(&mut self) -> &mut crate::network::FaultCounts {
+    pub fn faults(&mut self) -> &mut crate::world::network::FaultCounts {
         &mut self.out.faults
     }
 
@@ -264,7 +264,7 @@ impl Tally {
             Decided::UnknownMid => out.feed.unknown_mid += 1,
             Decided::Qualified => out.funnel.qualifying_transactions += 1,
             Decided::Declined { offer, why, .. } => {
-                use crate::matching::Decline;
+                use crate::platform::matching::Decline;
                 let stats = &mut out.offers[offer.0 as usize];
                 let f = &mut out.funnel;
                 stats.qualifying_transactions += 1;

@@ -3,10 +3,10 @@
 //! (`matching::Counters`) for one clearing.
 
 use super::Received;
-use crate::matching::{Counters, Decision, Decline};
-use crate::money::Cents;
-use crate::network::PurchaseId;
-use crate::time::SimTime;
+use crate::core::money::Cents;
+use crate::core::time::SimTime;
+use crate::platform::matching::{Counters, Decision, Decline};
+use crate::world::network::PurchaseId;
 use crate::world::{MerchantId, Offer, OfferId, World};
 use std::collections::BTreeMap;
 

@@ -4,12 +4,12 @@
 //! unpaid state first. Every movement is a balanced journal entry (`ledger.rs`).
 
 use super::{Award, Decided, MessageFacts, Platform, Reversal};
-use crate::ledger::Account;
-use crate::matching::{match_txn, Decline, Txn};
-use crate::money::{percent_of, Cents};
-use crate::network::{CreditKey, NetworkMessage, PurchaseId};
-use crate::population::Token;
-use crate::time::SimTime;
+use crate::core::money::{percent_of, Cents};
+use crate::core::time::SimTime;
+use crate::platform::ledger::Account;
+use crate::platform::matching::{match_txn, Decline, Txn};
+use crate::world::network::{CreditKey, NetworkMessage, PurchaseId};
+use crate::world::Token;
 use crate::world::{MerchantId, OfferId};
 
 /// A reward state change that falls due later.

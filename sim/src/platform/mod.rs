@@ -17,19 +17,22 @@
 
 pub mod budget;
 mod credits;
+pub mod fastmatch;
+pub mod ledger;
+pub mod matching;
 pub mod service;
 
 pub use budget::{BudgetRule, BudgetScope};
 pub use credits::{CreditView, Timer};
 
-use crate::bitset::BitSet;
-use crate::ledger::Ledger;
-use crate::matching::{Decision, Decline, Enrolled};
-use crate::money::Cents;
-use crate::network::{CreditKey, MessageKind, NetworkMessage, PurchaseId};
-use crate::per_user::PerUser;
-use crate::population::Token;
-use crate::time::SimTime;
+use crate::core::bitset::BitSet;
+use crate::core::money::Cents;
+use crate::core::per_user::PerUser;
+use crate::core::time::SimTime;
+use crate::platform::ledger::Ledger;
+use crate::platform::matching::{Decision, Decline, Enrolled};
+use crate::world::network::{CreditKey, MessageKind, NetworkMessage, PurchaseId};
+use crate::world::Token;
 use crate::world::{Channel, MerchantId, MidId, OfferId, World};
 use credits::CreditRecord;
 use std::collections::BTreeMap;

@@ -7,10 +7,10 @@
 //! timestamp.
 
 use super::{BudgetRule, CreditView, Decided, Delivery, MessageFacts, Platform, Timer};
-use crate::network::{CreditKey, NetworkMessage};
-use crate::population::Token;
-use crate::queue::EventQueue;
-use crate::time::SimTime;
+use crate::core::queue::EventQueue;
+use crate::core::time::SimTime;
+use crate::world::network::{CreditKey, NetworkMessage};
+use crate::world::Token;
 use crate::world::{OfferId, World};
 
 /// Width of the timer queue's buckets, in seconds.

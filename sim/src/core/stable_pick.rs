@@ -19,7 +19,7 @@
 //! whose keep exceeds their block's threshold, listed when the pick is built), which are tested
 //! one by one. A draw costs ~`DENSITY` candidates per block, O(log categories) in all.
 
-use crate::rng::hash_unit;
+use crate::core::rng::hash_unit;
 
 /// Indices below this are tested one by one.
 const DIRECT: usize = 4;

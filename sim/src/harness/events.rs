@@ -1,12 +1,12 @@
 //! The event log: every event of a run, one record each, for anyone who wants to re-check the
 //! numbers. The schema is documented in `reports/README.md`; cards appear only as tokens.
 
-use crate::money::Cents;
-use crate::network::{MessageKind, PurchaseId};
+use crate::core::money::Cents;
+use crate::core::time::SimTime;
 use crate::platform::{BudgetScope, Input};
-use crate::population::Token;
-use crate::time::SimTime;
+use crate::world::network::{MessageKind, PurchaseId};
 use crate::world::Channel;
+use crate::world::Token;
 use serde::Serialize;
 
 #[derive(Debug, Serialize)]
@@ -97,7 +97,7 @@ pub enum LogEvent<'a> {
         #[serde(skip_serializing_if = "Option::is_none")]
         local_at: Option<String>,
         /// The surfaces that led to it: first and last touch with the merchant (`organic`).
-        touch: crate::attribution::Touch,
+        touch: crate::world::attribution::Touch,
         /// The dollars the buyer added to reach an enrolled offer's minimum spend (included in
         /// `amount`), when they did.
         #[serde(skip_serializing_if = "Option::is_none")]

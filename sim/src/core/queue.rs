@@ -9,7 +9,7 @@
 //! that wait in a small heap beside it. Scheduling is O(1) for future buckets, and the order is
 //! exactly that of a single heap ordered by (time, sequence).
 
-use crate::time::SimTime;
+use crate::core::time::SimTime;
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 

@@ -11,13 +11,12 @@
 //! about 1% of its visits, a shop about 20% of its visitors, and the buy button's one click
 //! sits in between (5% of impressions).
 
-use crate::attribution::Surface;
-use crate::config::{with_index, with_key};
-use crate::config::{PathSeg, Problems, ScenarioConfig, TargetingConfig};
-use crate::money::Cents;
-use crate::time::SimTime;
+use crate::core::money::Cents;
+use crate::core::time::SimTime;
+use crate::world::attribution::Surface;
+use crate::world::config::{with_index, with_key};
+use crate::world::config::{PathSeg, Problems, ScenarioConfig, TargetingConfig};
 use crate::world::{check_range, hint, hours_window, money, Channel, Merchant, MerchantId, Segment, SegmentId};
-use serde::Serialize;
 
 /// Most units in one order.
 pub const MAX_QUANTITY: u32 = 100;
@@ -57,60 +56,8 @@ impl Shop {
     }
 }
 
-/// One shop's funnel and sales.
-#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
-pub struct ShopStats {
-    pub impressions: u64,
-    pub taps: u64,
-    /// Carousel: visits to the merchant's site.
-    pub visits: u64,
-    /// Buy button: first-time card entries given up.
-    pub card_entries_abandoned: u64,
-    pub orders: u64,
-    pub units: u64,
-    pub spend: Cents,
-    /// Orders refused because the product had sold out (or had fewer units left).
-    pub refused_sold_out: u64,
-    /// Units left (products with an inventory; in a sharded run, the sum of the shards' shares).
-    pub inventory_left: Option<u64>,
-    /// When the last unit sold (the first shard to sell out, in a sharded run).
-    pub sold_out_at: Option<SimTime>,
-}
-
-impl ShopStats {
-    pub fn absorb(&mut self, o: &ShopStats) {
-        let ShopStats {
-            impressions,
-            taps,
-            visits,
-            card_entries_abandoned,
-            orders,
-            units,
-            spend,
-            refused_sold_out,
-            inventory_left,
-            sold_out_at,
-        } = o;
-        self.impressions += impressions;
-        self.taps += taps;
-        self.visits += visits;
-        self.card_entries_abandoned += card_entries_abandoned;
-        self.orders += orders;
-        self.units += units;
-        self.spend += *spend;
-        self.refused_sold_out += refused_sold_out;
-        if let Some(l) = inventory_left {
-            *self.inventory_left.get_or_insert(0) += l;
-        }
-        self.sold_out_at = match (self.sold_out_at, *sold_out_at) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
-    }
-}
-
 pub struct ShopCtx<'a> {
-    pub cal: &'a crate::time::Calendar,
+    pub cal: &'a crate::core::time::Calendar,
     pub period_end: SimTime,
     pub merchants: &'a [Merchant],
     pub segments: &'a [Segment],
@@ -124,7 +71,7 @@ fn shop(
     id: &str,
     surface: Surface,
     merchant_id: &str,
-    window: (Option<crate::config::DateTimeInput>, Option<crate::config::DateTimeInput>),
+    window: (Option<crate::world::config::DateTimeInput>, Option<crate::world::config::DateTimeInput>),
     t: &TargetingConfig,
     ctx: &ShopCtx<'_>,
 ) -> Option<(Shop, usize)> {
@@ -153,7 +100,7 @@ fn shop(
         }
     };
     let local = merchant.local_offset;
-    let at = |k: &str, v: Option<crate::config::DateTimeInput>, default: SimTime, pr: &mut Problems| match v {
+    let at = |k: &str, v: Option<crate::world::config::DateTimeInput>, default: SimTime, pr: &mut Problems| match v {
         None => default,
         Some(dt) => ctx.cal.instant_in(dt.0, local).unwrap_or_else(|| {
             pr.push(p(k), format!("{} is before the scenario starts ({})", dt.0, ctx.cal.start_date()));
@@ -211,7 +158,7 @@ fn shop(
 pub fn build_shops<N>(pr: &mut Problems, cfg: &ScenarioConfig<N>, ctx: &ShopCtx<'_>) -> Vec<Shop> {
     let mut shops = Vec::new();
     for (id, c) in &cfg.carousels.0 {
-        let base = crate::config::path(&["carousels", id]);
+        let base = crate::world::config::path(&["carousels", id]);
         let p = |k: &str| with_key(base.clone(), k);
         let window = (c.start, c.end);
         if let Some((mut s, _)) = shop(pr, base.clone(), id, Surface::Carousel, &c.merchant, window, &c.targeting, ctx)
@@ -224,7 +171,7 @@ pub fn build_shops<N>(pr: &mut Problems, cfg: &ScenarioConfig<N>, ctx: &ShopCtx<
         }
     }
     for (id, b) in &cfg.buy_buttons.0 {
-        let base = crate::config::path(&["buy_buttons", id]);
+        let base = crate::world::config::path(&["buy_buttons", id]);
         let p = |k: &str| with_key(base.clone(), k);
         let window = (b.start, b.end);
         if let Some((mut s, _)) = shop(pr, base.clone(), id, Surface::BuyButton, &b.merchant, window, &b.targeting, ctx)

@@ -2,7 +2,7 @@
 //! operations (+ − × ÷ sqrt) and the pure-Rust `libm` for ln/exp/cos, never the platform's
 //! math library, whose last bits may differ.
 
-use crate::rng::Stream;
+use crate::core::rng::Stream;
 
 /// Exponential with the given rate (events per unit).
 pub fn exponential(s: &mut Stream, rate: f64) -> f64 {
@@ -73,7 +73,7 @@ impl Categorical {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rng::Purpose;
+    use crate::core::rng::Purpose;
 
     fn stream() -> Stream {
         Stream::new(11, Purpose::Spending, 0, 0)

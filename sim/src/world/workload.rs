@@ -7,7 +7,7 @@
 //! held in a shard under way (benches/README.md: about 270 bytes on Black Friday and 360 at
 //! national scale since the behaviour model, so `BYTES_PER_PURCHASE` is the upper end), times the shards under way at once.
 
-use crate::time::SimTime;
+use crate::core::time::SimTime;
 use crate::world::World;
 
 /// Memory a purchase holds while its shard runs (its events, queue entries, per-person state),

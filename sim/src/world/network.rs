@@ -3,9 +3,9 @@
 //! a clearing or a reversal, and perhaps a refund. The mock network (crate `offersim-mocks`)
 //! implements it; a live network driver can too.
 
-use crate::money::Cents;
-use crate::rng::Stream;
-use crate::time::SimTime;
+use crate::core::money::Cents;
+use crate::core::rng::Stream;
+use crate::core::time::SimTime;
 use crate::world::{Channel, MidId};
 use serde::Serialize;
 

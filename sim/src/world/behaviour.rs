@@ -32,7 +32,7 @@
 //! (`take_up`, and the thinning of extra visits), so a better offer can only add taps, card
 //! entries and visits — never reshuffle the rest (common random numbers in a sweep).
 
-use crate::money::Cents;
+use crate::core::money::Cents;
 use crate::world::Reward;
 use rust_decimal::prelude::ToPrimitive;
 

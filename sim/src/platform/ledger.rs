@@ -5,7 +5,7 @@
 //! period is over) and to the cardholder's credits (the statement credit is paid). A reversal
 //! moves what is taken back, from whichever state holds it, back to the merchant.
 
-use crate::money::Cents;
+use crate::core::money::Cents;
 use crate::world::MerchantId;
 use std::collections::BTreeMap;
 

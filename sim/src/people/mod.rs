@@ -3,39 +3,20 @@
 //! generated in parallel, in any order, with identical results. What crosses users (budgets,
 //! caps, the ledger) is left to the engine, which replays every timeline in time order.
 
-use crate::attribution::{Surface, Touch, Touches};
-use crate::money::Cents;
-use crate::network::PurchaseId;
-use crate::rng::{hash_unit, mix3, Purpose, Stream};
-use crate::sample::{exponential, lognormal};
-use crate::sharing::Cascades;
-use crate::time::{SimTime, SECONDS_PER_DAY, SECONDS_PER_HOUR};
-use crate::world::{Channel, MerchantId, MidId, OfferId, SegmentId, World, DAY_SECONDS};
+mod attribution;
+pub mod sharing;
+mod shops;
 
-/// A stored card: the platform only ever holds this token, never a card number.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Token(pub u64);
-
-/// Letters only, so that no token can ever contain a run of digits that looks like a card
-/// number: `tok_` and 14 base-26 letters (all 64 bits).
-impl std::fmt::Display for Token {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let mut letters = [b'a'; 14];
-        let mut v = self.0;
-        for l in letters.iter_mut().rev() {
-            *l = b'a' + (v % 26) as u8;
-            v /= 26;
-        }
-        f.write_str("tok_")?;
-        f.write_str(std::str::from_utf8(&letters).map_err(|_| std::fmt::Error)?)
-    }
-}
-
-impl serde::Serialize for Token {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
+use crate::core::money::Cents;
+use crate::core::rng::{hash_unit, mix3, Purpose, Stream};
+use crate::core::sample::{exponential, lognormal};
+use crate::core::time::{SimTime, SECONDS_PER_DAY, SECONDS_PER_HOUR};
+use crate::people::sharing::Cascades;
+use crate::world::attribution::Touch;
+use crate::world::network::PurchaseId;
+use crate::world::{Channel, MerchantId, MidId, OfferId, SegmentId, Token, World, DAY_SECONDS};
+use attribution::attribute;
+use shops::shop_visits;
 
 /// Upper bound on a single basket, in cents (bad tails of the lognormal are clipped here).
 pub const MAX_BASKET: Cents = Cents(100_000_000); // $1,000,000.00
@@ -416,121 +397,6 @@ pub(crate) fn hashtag_poster(world: &World, user: u32, profile: &UserProfile, of
 /// Mixed into the seed for whether a person posts an offer's hashtag ("posttag" in ASCII).
 const POST_KEY: u64 = 0x706f_7374_7461_6721;
 
-/// Mixed into the seed for a shop surface's first impression ("shopseen" in ASCII).
-const SHOP_KEY: u64 = 0x7368_6f70_7365_656e;
-
-/// The person's impressions of each shop surface that targets them, and what follows: carousel
-/// taps, site visits and purchases; buy-button orders, the first after a card entry
-/// (`shops.rs`). Fixed draws per impression from the (person, shop) stream.
-fn shop_visits(world: &World, user: u32, profile: &UserProfile, out: &mut Vec<(SimTime, UserEvent)>) {
-    let seg = &world.segments[profile.segment.0 as usize];
-    for (k, shop) in world.shops.iter().enumerate() {
-        if shop.impressions_per_day <= 0.0 || !shop.targets(profile.segment, &profile.hashtags) {
-            continue;
-        }
-        let key = mix3(world.seed ^ SHOP_KEY, k as u64, user as u64);
-        let stream = || Stream::new(world.seed, Purpose::ShopExposure, k as u64, user as u64);
-        let mut seen = Vec::new();
-        exposure_times(world, key, stream, (shop.start, shop.end), shop.hours, shop.impressions_per_day, |t| {
-            seen.push(t);
-            true
-        });
-        if seen.is_empty() {
-            continue;
-        }
-        let shop_id = k as u32;
-        let mut rng = Stream::new(world.seed, Purpose::ShopFunnel, k as u64, user as u64);
-        // The payment processor's stored card, once the person has typed one in.
-        let mut stored_card = false;
-        let mut day_event: Option<(usize, usize)> = None;
-        for (i, &t) in seen.iter().enumerate() {
-            match day_event {
-                Some((d, idx)) if d == t.day_index() => {
-                    if let UserEvent::ShopSeen { impressions, .. } = &mut out[idx].1 {
-                        *impressions += 1;
-                    }
-                }
-                _ => {
-                    day_event = Some((t.day_index(), out.len()));
-                    out.push((t, UserEvent::ShopSeen { shop: shop_id, impressions: 1 }));
-                }
-            }
-            let (tap, visit, buy, complete) = (rng.unit(), rng.unit(), rng.unit(), rng.unit());
-            let (units, wait) = (1 + rng.below(shop.max_quantity as u64) as u32, 30 + rng.below(600));
-            let typing = 60 + rng.below(180);
-            let detail = || Stream::new(world.seed, Purpose::ShopDetail, ((k as u64) << 32) | i as u64, user as u64);
-            let at = match shop.surface {
-                Surface::Carousel => {
-                    if tap >= shop.tap_rate {
-                        continue;
-                    }
-                    out.push((t, UserEvent::ShopTap { shop: shop_id }));
-                    if visit >= shop.visit_rate {
-                        continue;
-                    }
-                    out.push((t.plus_seconds(5), UserEvent::SiteVisit { shop: shop_id }));
-                    if buy >= shop.conversion {
-                        continue;
-                    }
-                    t.plus_seconds(5 + wait)
-                }
-                _ => {
-                    if buy >= shop.conversion {
-                        continue;
-                    }
-                    out.push((t, UserEvent::ShopTap { shop: shop_id }));
-                    if stored_card {
-                        t.plus_seconds(5)
-                    } else if complete < seg.card_entry_completion {
-                        stored_card = true;
-                        t.plus_seconds(typing)
-                    } else {
-                        out.push((t.plus_seconds(typing / 2), UserEvent::ShopCardAbandoned { shop: shop_id }));
-                        continue;
-                    }
-                }
-            };
-            let mut rng = detail();
-            let origin = Origin::Shop { shop: shop_id, order: i as u64 };
-            let mut p = purchase(world, origin, profile, shop.merchant, None, None, &mut rng);
-            p.channel = shop.channel;
-            p.mid = world.merchants[shop.merchant.0 as usize].mid_for(shop.channel, rng.next_u64());
-            if let Some(price) = shop.price {
-                p.amount = Cents(price.0.saturating_mul(units as i64).min(MAX_BASKET.0));
-                p.order = Some((shop_id, units));
-            } else {
-                p.order = Some((shop_id, 1));
-            }
-            out.push((at, UserEvent::Purchase(p)));
-        }
-    }
-}
-
-/// Gives each purchase the first and last touch with its merchant within the attribution
-/// window (`attribution.rs`), walking the person's timeline in time order.
-fn attribute(world: &World, events: &mut [(SimTime, UserEvent)]) {
-    let mut touches = Touches::default();
-    for (t, e) in events.iter_mut() {
-        match e {
-            UserEvent::Exposure { offer, .. } => {
-                touches.add(world.offers[offer.0 as usize].merchant, Surface::OfferCard, *t);
-            }
-            UserEvent::HashtagPost { offer, .. } => {
-                touches.add(world.offers[offer.0 as usize].merchant, Surface::Hashtag, *t);
-            }
-            UserEvent::ShareSeen { offer, .. } => {
-                touches.add(world.offers[offer.0 as usize].merchant, Surface::Share, *t);
-            }
-            UserEvent::ShopSeen { shop, .. } | UserEvent::ShopTap { shop } | UserEvent::SiteVisit { shop } => {
-                let s = &world.shops[*shop as usize];
-                touches.add(s.merchant, s.surface, *t);
-            }
-            UserEvent::Purchase(p) => p.touch = touches.of(p.merchant, *t, world.attribution.window),
-            _ => {}
-        }
-    }
-}
-
 /// Impressions → clicks → card entry or one tap → enrollments; card deletions.
 fn funnel(
     world: &World,
@@ -824,7 +690,7 @@ fn incentive(
         (None, None) => u64::MAX,
     };
     let min = o.min_spend;
-    let reward = crate::behaviour::earned(&o.reward, min.0 as f64 / 100.0);
+    let reward = crate::world::behaviour::earned(&o.reward, min.0 as f64 / 100.0);
     let draw_key = mix3(world.seed ^ TOP_UP_KEY, offer.0 as u64, user as u64);
     let enrolled = |at: SimTime, slot: u8| {
         o.start <= at

@@ -18,12 +18,12 @@
 //! person then finds their share views and their own shares in the index. So the result depends
 //! on neither the thread count nor the shard count.
 
-use crate::bitset::BitSet;
-use crate::population::{exposure_times_first, hashtag_poster, held_out, profile, targeted};
-use crate::rng::{hash_unit, mix3, Purpose, Stream};
-use crate::sample::{exponential, lognormal};
-use crate::time::SimTime;
-use crate::world::{OfferId, World};
+use crate::core::bitset::BitSet;
+use crate::core::rng::{hash_unit, mix3, Purpose, Stream};
+use crate::core::sample::{exponential, lognormal};
+use crate::core::time::SimTime;
+use crate::people::{exposure_times_first, hashtag_poster, held_out, profile, targeted};
+use crate::world::{OfferId, Sharing, World};
 use serde::Serialize;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -36,17 +36,6 @@ const FOLLOW_KEY: u64 = 0x666f_6c6c_6f77_6572;
 pub const MAX_GENERATIONS: usize = 30;
 /// Seconds from a view to the share it prompts.
 const SHARE_SECONDS: u64 = 60;
-
-/// An offer's sharing settings (`[offers.<id>.sharing]`).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Sharing {
-    pub share_rate: f64,
-    pub followers_median: f64,
-    pub followers_sigma: f64,
-    /// Mean seconds from a share to a follower's view.
-    pub delay: f64,
-    pub max_reach: u64,
-}
 
 /// One view of a shared post, or one share.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

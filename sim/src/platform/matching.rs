@@ -13,8 +13,8 @@
 //! highest reward, then the earliest offer id (file order); one of them at most. Every stackable
 //! offer that passes is paid on top.
 
-use crate::money::Cents;
-use crate::time::{Calendar, SimTime};
+use crate::core::money::Cents;
+use crate::core::time::{Calendar, SimTime};
 use crate::world::{Channel, MerchantId, MidId, Offer, OfferId};
 
 /// A transaction as matching sees it.
@@ -156,7 +156,7 @@ pub fn match_txn(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Overspend;
+    use crate::world::config::Overspend;
     use crate::world::{PeriodBudget, Reward};
     use chrono::NaiveDate;
     use rust_decimal::Decimal;

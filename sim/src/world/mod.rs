@@ -3,11 +3,19 @@
 //! spending model draws from. `build` reports every problem it finds, each at a path into the
 //! scenario file.
 
-use crate::config::*;
-use crate::money::Cents;
-use crate::sample::Categorical;
-use crate::stable_pick::StablePick;
-use crate::time::{Calendar, SimTime, SECONDS_PER_DAY, SECONDS_PER_HOUR, WEEKDAY_NAMES};
+pub mod attribution;
+pub mod behaviour;
+pub mod config;
+pub mod network;
+pub mod shops;
+pub mod thresholds;
+pub mod workload;
+
+use crate::core::money::Cents;
+use crate::core::sample::Categorical;
+use crate::core::stable_pick::StablePick;
+use crate::core::time::{Calendar, SimTime, SECONDS_PER_DAY, SECONDS_PER_HOUR, WEEKDAY_NAMES};
+use crate::world::config::*;
 use chrono::Datelike;
 use rust_decimal::Decimal;
 use std::collections::{BTreeMap, BTreeSet};
@@ -48,6 +56,42 @@ pub struct MidId(pub u32);
 pub struct OfferId(pub u32);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct SegmentId(pub u32);
+
+/// A stored card: the platform only ever holds this token, never a card number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Token(pub u64);
+
+/// Letters only, so that no token can ever contain a run of digits that looks like a card
+/// number: `tok_` and 14 base-26 letters (all 64 bits).
+impl std::fmt::Display for Token {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut letters = [b'a'; 14];
+        let mut v = self.0;
+        for l in letters.iter_mut().rev() {
+            *l = b'a' + (v % 26) as u8;
+            v /= 26;
+        }
+        f.write_str("tok_")?;
+        f.write_str(std::str::from_utf8(&letters).map_err(|_| std::fmt::Error)?)
+    }
+}
+
+impl serde::Serialize for Token {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// An offer's sharing settings (`[offers.<id>.sharing]`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sharing {
+    pub share_rate: f64,
+    pub followers_median: f64,
+    pub followers_sigma: f64,
+    /// Mean seconds from a share to a follower's view.
+    pub delay: f64,
+    pub max_reach: u64,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -156,7 +200,7 @@ impl Reward {
         match *self {
             Reward::Fixed(c) => c,
             Reward::Percent { percent, cap } => {
-                let r = crate::money::percent_of(amount, percent);
+                let r = crate::core::money::percent_of(amount, percent);
                 cap.map_or(r, |c| r.min(c))
             }
         }
@@ -222,7 +266,7 @@ pub struct Offer {
     pub uplift: f64,
     pub targeting: Targeting,
     pub hashtag_sync: Option<HashtagSync>,
-    pub sharing: Option<crate::sharing::Sharing>,
+    pub sharing: Option<crate::world::Sharing>,
 }
 
 impl Offer {
@@ -360,13 +404,13 @@ pub struct World {
     /// Users are simulated in this many independent shards (`shard_users`, `shard_world`).
     pub shards: u32,
     /// `[thresholds]`: conditions the outcome must meet (judged by the CLI and the report).
-    pub thresholds: Vec<crate::thresholds::Threshold>,
+    pub thresholds: Vec<crate::world::thresholds::Threshold>,
     /// `[attribution]`: how purchases are credited to surfaces.
-    pub attribution: crate::attribution::Attribution,
+    pub attribution: crate::world::attribution::Attribution,
     /// `[behaviour]`: how people respond to an offer's terms.
-    pub behaviour: crate::behaviour::Behaviour,
+    pub behaviour: crate::world::behaviour::Behaviour,
     /// `[carousels.*]` then `[buy_buttons.*]` (`shops.rs`).
-    pub shops: Vec<crate::shops::Shop>,
+    pub shops: Vec<crate::world::shops::Shop>,
 }
 
 /// The offers shown to a segment: those that need no hashtag, and by hashtag those that need it
@@ -638,21 +682,21 @@ pub fn build<N>(cfg: &ScenarioConfig<N>, schemes: &[String]) -> Result<World, Ve
     check_combined_surges(&mut pr, &surges, &calendar, period_end);
     let mut thresholds = Vec::new();
     for (name, condition) in &cfg.thresholds {
-        match crate::thresholds::parse(name, condition) {
+        match crate::world::thresholds::parse(name, condition) {
             Ok(t) => thresholds.push(t),
             Err(e) => pr.push(path(&["thresholds", name]), e),
         }
     }
     let attribution = build_attribution(&mut pr, &cfg.attribution);
     let behaviour = build_behaviour(&mut pr, &cfg.behaviour);
-    let shop_ctx = crate::shops::ShopCtx {
+    let shop_ctx = crate::world::shops::ShopCtx {
         cal: &calendar,
         period_end,
         merchants: &merchants,
         segments: &segments,
         tag_index: &tag_index,
     };
-    let shops = crate::shops::build_shops(&mut pr, cfg, &shop_ctx);
+    let shops = crate::world::shops::build_shops(&mut pr, cfg, &shop_ctx);
     for (id, b) in &cfg.buy_buttons.0 {
         if b.inventory.is_some_and(|u| u > 0 && u < shards) {
             pr.push(
@@ -1332,7 +1376,7 @@ fn offer(
             if s.max_reach == Some(0) || s.max_reach.is_some_and(|m| m > MAX_SHARE_REACH) {
                 pr.push(sp("max_reach"), format!("must be between 1 and {MAX_SHARE_REACH}"));
             }
-            crate::sharing::Sharing {
+            crate::world::Sharing {
                 share_rate: s.share_rate,
                 followers_median: s.followers_median,
                 followers_sigma: s.followers_sigma,
@@ -1525,8 +1569,11 @@ fn check_combined_surges(pr: &mut Problems, surges: &[Surge], cal: &Calendar, pe
 /// Longest attribution window, in days.
 pub const MAX_ATTRIBUTION_DAYS: u32 = 365;
 
-fn build_attribution(pr: &mut Problems, a: &crate::config::AttributionConfig) -> crate::attribution::Attribution {
-    use crate::attribution::{Attribution, Rule};
+fn build_attribution(
+    pr: &mut Problems,
+    a: &crate::world::config::AttributionConfig,
+) -> crate::world::attribution::Attribution {
+    use crate::world::attribution::{Attribution, Rule};
     let rule = match a.rule.as_str() {
         "last_touch" => Rule::LastTouch,
         "first_touch" => Rule::FirstTouch,
@@ -1544,7 +1591,7 @@ fn build_attribution(pr: &mut Problems, a: &crate::config::AttributionConfig) ->
     Attribution { rule, window: a.window_days.clamp(1, MAX_ATTRIBUTION_DAYS) as u64 * SECONDS_PER_DAY }
 }
 
-fn build_behaviour(pr: &mut Problems, c: &crate::config::BehaviourConfig) -> crate::behaviour::Behaviour {
+fn build_behaviour(pr: &mut Problems, c: &crate::world::config::BehaviourConfig) -> crate::world::behaviour::Behaviour {
     let p = |k: &str| path(&["behaviour", k]);
     if !finite_in(c.reference_value, 0.001, 10.0) {
         pr.push(p("reference_value"), format!("must be between 0.001 and 10, found {}", c.reference_value));
@@ -1559,14 +1606,14 @@ fn build_behaviour(pr: &mut Problems, c: &crate::config::BehaviourConfig) -> cra
         pr.push(p("top_up_half"), format!("must be between 0.001 and 1000, found {}", c.top_up_half));
     }
     check_prob(pr, p("pull_forward"), c.pull_forward);
-    let most_days = crate::behaviour::MAX_PULL_FORWARD_DAYS;
+    let most_days = crate::world::behaviour::MAX_PULL_FORWARD_DAYS;
     if !(0..=most_days as i64).contains(&c.pull_forward_days) {
         pr.push(
             p("pull_forward_days"),
             format!("must be between 0 and {most_days} days, found {}", c.pull_forward_days),
         );
     }
-    let b = crate::behaviour::Behaviour {
+    let b = crate::world::behaviour::Behaviour {
         reference_value: c.reference_value,
         half_value: c.half_value,
         steepness: c.steepness,
@@ -1580,12 +1627,12 @@ fn build_behaviour(pr: &mut Problems, c: &crate::config::BehaviourConfig) -> cra
     let ranges_ok = finite_in(c.reference_value, 0.001, 10.0)
         && finite_in(c.half_value, 0.001, 10.0)
         && finite_in(c.steepness, 0.5, 5.0);
-    if ranges_ok && (most.is_nan() || most > crate::behaviour::MAX_RESPONSE) {
+    if ranges_ok && (most.is_nan() || most > crate::world::behaviour::MAX_RESPONSE) {
         pr.push(
             p("half_value"),
             format!(
                 "with these settings the richest offer would raise a rate {most:.0}-fold, more than {}: lower half_value or raise reference_value",
-                crate::behaviour::MAX_RESPONSE
+                crate::world::behaviour::MAX_RESPONSE
             ),
         );
     }

@@ -14,9 +14,9 @@
 //!   those that have one), so that the cache misses of a block overlap instead of queueing one
 //!   behind the other, and the last pass finds the rows still in cache.
 
-use crate::matching::{Counters, Decision, Decline, Enrolled};
-use crate::money::Cents;
-use crate::time::{Calendar, SECONDS_PER_DAY, SECONDS_PER_HOUR};
+use crate::core::money::Cents;
+use crate::core::time::{Calendar, SECONDS_PER_DAY, SECONDS_PER_HOUR};
+use crate::platform::matching::{Counters, Decision, Decline, Enrolled};
 use crate::world::{Channel, MerchantId, MidId, Offer, OfferId, Reward};
 
 /// A transaction as the core sees it: a dense card id instead of a token.

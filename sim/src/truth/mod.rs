@@ -10,13 +10,13 @@
 //! The rules are those of `matching.rs`, written out again as plainly as possible; the shared
 //! pieces are the offer terms themselves (`Offer::admits`, `Offer::fits`, `Reward::on`).
 
-use crate::bitset::BitSet;
-use crate::money::{percent_of, Cents};
-pub use crate::network::CreditKey;
-use crate::network::PurchaseId;
-use crate::per_user::PerUser;
-use crate::population::Token;
-use crate::time::SimTime;
+use crate::core::bitset::BitSet;
+use crate::core::money::{percent_of, Cents};
+use crate::core::per_user::PerUser;
+use crate::core::time::SimTime;
+pub use crate::world::network::CreditKey;
+use crate::world::network::PurchaseId;
+use crate::world::Token;
 use crate::world::{Channel, MerchantId, MidId, OfferId, World};
 use serde::Serialize;
 use std::collections::BTreeMap;

@@ -67,7 +67,7 @@ pub struct BehaviourConfig {
 
 impl Default for BehaviourConfig {
     fn default() -> Self {
-        let b = crate::behaviour::Behaviour::default();
+        let b = crate::world::behaviour::Behaviour::default();
         BehaviourConfig {
             reference_value: b.reference_value,
             half_value: b.half_value,

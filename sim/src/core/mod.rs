@@ -1,0 +1,15 @@
+//! The engine's foundations, which know nothing of offers: virtual time and the calendar,
+//! money in cents, keyed random streams and the distributions drawn from them, the calendar
+//! queue, and dense per-user storage.
+//!
+//! Invariant: depends on nothing else in the crate.
+
+pub mod bitset;
+pub mod condition;
+pub mod money;
+pub mod per_user;
+pub mod queue;
+pub mod rng;
+pub mod sample;
+pub mod stable_pick;
+pub mod time;
