@@ -14,9 +14,10 @@
 use crate::core::money::Cents;
 use crate::core::time::SimTime;
 use crate::world::attribution::Surface;
+use crate::world::check::{check_range, hint, hours_window, money};
 use crate::world::config::{with_index, with_key};
 use crate::world::config::{PathSeg, Problems, ScenarioConfig, TargetingConfig};
-use crate::world::{check_range, hint, hours_window, money, Channel, Merchant, MerchantId, Segment, SegmentId};
+use crate::world::{Channel, Merchant, MerchantId, Segment, SegmentId};
 
 /// Most units in one order.
 pub const MAX_QUANTITY: u32 = 100;
@@ -76,7 +77,7 @@ fn shop(
     ctx: &ShopCtx<'_>,
 ) -> Option<(Shop, usize)> {
     let p = |k: &str| with_key(base.clone(), k);
-    crate::world::check_id(pr, base.clone(), "shop id", id);
+    crate::world::check::check_id(pr, base.clone(), "shop id", id);
     let Some(m) = ctx.merchants.iter().position(|m| m.id == merchant_id) else {
         pr.push(
             p("merchant"),
