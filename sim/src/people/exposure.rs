@@ -1,0 +1,108 @@
+//! Exposure: when a person sees each offer that targets them — a Poisson process within the
+//! offer's window and hours, bursts (moments) on top, the first impression from a keyed hash.
+
+use super::*;
+use crate::core::rng::{hash_unit, mix3, Purpose, Stream};
+use crate::core::sample::exponential;
+use crate::core::time::{SimTime, SECONDS_PER_DAY, SECONDS_PER_HOUR};
+use crate::world::{OfferId, World};
+
+/// Impression times of one offer for one user: a Poisson process running only inside the
+/// offer's exposure hours, within its window and the activity period. The exposure windows of
+/// all days are laid end to end and the process runs once over their total length (it has no
+/// memory, so this is the same process), which costs one draw per impression plus one, not one
+/// per day: most people see a given offer rarely or never.
+pub(super) fn impressions(world: &World, user: u32, offer: OfferId, out: &mut Vec<(SimTime, OfferId, u8)>) {
+    let o = &world.offers[offer.0 as usize];
+    // Keyed apart from the merchant pick's `mix3(seed, user, candidate)` (another first word).
+    let key = mix3(world.seed ^ EXPOSURE_KEY, offer.0 as u64, user as u64);
+    let stream = || Stream::new(world.seed, Purpose::Exposure, offer.0 as u64, user as u64);
+    let (span, t) = ((o.start, o.end), &o.targeting);
+    exposure_times(world, key, stream, span, t.hours, t.impressions_per_day, |at| {
+        out.push((at, offer, 0));
+        true
+    });
+    // Moments: a Poisson number of extra impressions in each burst window, from keyed hashes
+    // alone (no stream), so a burst changes nothing else.
+    for (b, &(start, end, mean)) in t.bursts.iter().enumerate() {
+        if end <= start || end > o.end || start < o.start || mean <= 0.0 {
+            continue;
+        }
+        let key = mix3(world.seed ^ BURST_KEY, ((offer.0 as u64) << 16) | b as u64, user as u64);
+        // Inverse CDF of Poisson(mean) at one uniform draw.
+        let u = hash_unit(key, 0);
+        let (mut n, mut p) = (0u64, libm::exp(-mean));
+        let mut cdf = p;
+        while u > cdf && n < 1_000 {
+            n += 1;
+            p *= mean / n as f64;
+            cdf += p;
+        }
+        for k in 0..n {
+            let at = start.0 + (hash_unit(key, k + 1) * (end.0 - start.0) as f64) as u64;
+            out.push((SimTime(at.min(end.0 - 1)), offer, 0));
+        }
+    }
+}
+
+/// The user's first impression of the offer (the first of `impressions`), from the keyed hash
+/// alone.
+pub(crate) fn exposure_times_first(world: &World, user: u32, offer: OfferId) -> Option<SimTime> {
+    let o = &world.offers[offer.0 as usize];
+    let key = mix3(world.seed ^ EXPOSURE_KEY, offer.0 as u64, user as u64);
+    let stream = || Stream::new(world.seed, Purpose::Exposure, offer.0 as u64, user as u64);
+    let (span, t) = ((o.start, o.end), &o.targeting);
+    let mut first = None;
+    exposure_times(world, key, stream, span, t.hours, t.impressions_per_day, |at| {
+        first = Some(at);
+        false
+    });
+    first
+}
+
+/// The arrival times of a Poisson process of `per_day` impressions a day running only inside
+/// the exposure `hours`, within `start..end` and the activity period. The exposure windows of
+/// all days are laid end to end and the process runs once over their total length (it has no
+/// memory, so this is the same process), which costs one draw per impression plus one, not one
+/// per day. The first arrival comes from the keyed hash `key`, the rest from `stream`, started
+/// only when there is a first impression: a stream costs ~100 ns to start, and most people
+/// never see most of what targets them.
+pub(crate) fn exposure_times(
+    world: &World,
+    key: u64,
+    stream: impl FnOnce() -> Stream,
+    (start, end): (SimTime, SimTime),
+    (h0, h1): (u8, u8),
+    per_day: f64,
+    mut emit: impl FnMut(SimTime) -> bool,
+) {
+    let rate = per_day / ((h1 - h0) as f64 * SECONDS_PER_HOUR as f64);
+    let end = end.min(world.period_end());
+    let windows = (start.day_index()..end.day_index().max(start.day_index()) + 1).filter_map(|day| {
+        let day0 = day as u64 * SECONDS_PER_DAY;
+        let lo = (day0 + h0 as u64 * SECONDS_PER_HOUR).max(start.0);
+        let hi = (day0 + h1 as u64 * SECONDS_PER_HOUR).min(end.0);
+        (lo < hi).then_some((lo, hi))
+    });
+    // `t`: exposure seconds since the first window opened; `before`: those of earlier windows.
+    let mut t = -libm::log(1.0 - hash_unit(key, 0)) / rate;
+    let mut stream = Some(stream);
+    let mut rng: Option<Stream> = None;
+    let mut before = 0.0;
+    for (lo, hi) in windows {
+        let len = (hi - lo) as f64;
+        while t < before + len {
+            if !emit(SimTime(lo + (t - before) as u64)) {
+                return;
+            }
+            if rng.is_none() {
+                rng = stream.take().map(|f| f());
+            }
+            match rng.as_mut() {
+                Some(r) => t += exponential(r, rate),
+                None => return,
+            }
+        }
+        before += len;
+    }
+}

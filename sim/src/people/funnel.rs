@@ -1,0 +1,171 @@
+//! The enrollment funnel: impressions → clicks → card entry or one tap → enrollments, card
+//! deletions, hashtag sync and issuer-linked cards.
+
+use super::*;
+use crate::core::rng::{hash_unit, mix3, Purpose, Stream};
+use crate::core::time::SimTime;
+use crate::world::{OfferId, World, DAY_SECONDS};
+
+/// When a card linked at `added` is deleted: after an exponential time at the segment's rate
+/// (`keep` is the uniform draw), or never.
+pub(super) fn deleted_at(seg: &crate::world::Segment, added: SimTime, keep: f64) -> SimTime {
+    if seg.card_delete_per_day > 0.0 {
+        let after = -libm::log(keep) / (seg.card_delete_per_day / DAY_SECONDS);
+        added.plus_seconds(after.min(1e15) as u64 + 1)
+    } else {
+        SimTime(u64::MAX)
+    }
+}
+
+/// Whether the user's card is issuer-linked (a keyed hash: nothing else they do moves).
+pub(crate) fn issuer_linked(world: &World, user: u32, profile: &UserProfile) -> bool {
+    let share = world.segments[profile.segment.0 as usize].issuer_linked_share;
+    share > 0.0 && hash_unit(mix3(world.seed ^ ISSUER_KEY, user as u64, 0), 0) < share
+}
+
+/// Hashtag sync: whether the user posts the offer's hashtag when they first see the offer in
+/// their feed (an issuer-linked card, then `post_rate`, a keyed hash of person and offer). A
+/// function of (person, offer) alone, so the sharing cascade knows every poster in advance.
+pub(crate) fn hashtag_poster(world: &World, user: u32, profile: &UserProfile, offer: OfferId) -> bool {
+    let Some(h) = &world.offers[offer.0 as usize].hashtag_sync else {
+        return false;
+    };
+    issuer_linked(world, user, profile)
+        && hash_unit(mix3(world.seed ^ POST_KEY, offer.0 as u64, user as u64), 0) < h.post_rate
+}
+
+/// Mixed into the seed for whether a person posts an offer's hashtag ("posttag" in ASCII).
+pub(super) const POST_KEY: u64 = 0x706f_7374_7461_6721;
+
+/// Impressions → clicks → card entry or one tap → enrollments; card deletions.
+pub(super) fn funnel(
+    world: &World,
+    user: u32,
+    profile: &UserProfile,
+    seen: &[(SimTime, OfferId, u8)],
+    out: &mut Vec<(SimTime, UserEvent)>,
+) -> Vec<Enrollment> {
+    let seg = &world.segments[profile.segment.0 as usize];
+    // One stream per (user, offer), and a fixed number of draws per impression, so that another
+    // offer's impressions never shift this offer's decisions. Beside it, the chance to tap at the
+    // offer's value (`behaviour.rs`) and the impressions of it seen so far.
+    let mut streams: Vec<(OfferId, Stream, f64, u32)> = Vec::new();
+    // Hashtag sync: offers whose hashtag the user has had the chance to post (at their first
+    // view of the offer in their feed).
+    let mut first_views: Vec<OfferId> = Vec::new();
+    let mut link: Option<Link> = None;
+    let mut links = 0u32;
+    let mut enrollments: Vec<Enrollment> = Vec::new();
+    // Per offer seen: (offer, day, index in `out`) of its latest exposure event (impressions come
+    // in time order, so only the latest can still be counting).
+    let mut exposure_at: Vec<(OfferId, usize, usize)> = Vec::new();
+    for &(t, offer, generation) in seen {
+        // A card deleted before a one-tap enrollment could complete counts as gone.
+        if let Some(l) = link.as_ref().filter(|l| l.deleted_at <= t.plus_seconds(ONE_TAP_SECONDS)) {
+            out.push((l.deleted_at, UserEvent::CardDeleted { token: l.token }));
+            link = None;
+        }
+        if generation > 0 {
+            out.push((t, UserEvent::ShareSeen { offer, generation }));
+        } else {
+            let day = t.day_index();
+            match exposure_at.iter_mut().find(|(o, _, _)| *o == offer) {
+                Some((_, d, i)) if *d == day => {
+                    if let UserEvent::Exposure { impressions, .. } = &mut out[*i].1 {
+                        *impressions += 1;
+                    }
+                }
+                found => {
+                    let at = (offer, day, out.len());
+                    match found {
+                        Some(e) => *e = at,
+                        None => exposure_at.push(at),
+                    }
+                    out.push((t, UserEvent::Exposure { offer, impressions: 1 }));
+                }
+            }
+        }
+        let k = match streams.iter().position(|(o, ..)| *o == offer) {
+            Some(k) => k,
+            None => {
+                let stream = Stream::new(world.seed, Purpose::Funnel, offer.0 as u64, user as u64);
+                let tap = seg.click_rate * world.behaviour.response(world.perceived_value(profile.segment, offer));
+                streams.push((offer, stream, tap, 0));
+                streams.len() - 1
+            }
+        };
+        let (_, rng, tap, prompts) = &mut streams[k];
+        *prompts += 1;
+        // The chance to tap at this impression: the offer's value, and how many times it has
+        // been seen (each further prompt works a little less).
+        let tap = (*tap * world.behaviour.prompt(*prompts)).clamp(0.0, 1.0);
+        let (click, typing, complete, keep) = (rng.unit(), 60 + rng.below(180), rng.unit(), rng.unit_open_low());
+        let enrolled = enrollments.iter().any(|e| e.offer == offer && e.end > t);
+        let first_view = generation == 0 && !first_views.contains(&offer);
+        if first_view {
+            first_views.push(offer);
+        }
+        if first_view && hashtag_poster(world, user, profile, offer) {
+            let post = out.len();
+            out.push((t, UserEvent::HashtagPost { offer, enrolls: false }));
+            if !enrolled {
+                // The issuer-linked card: linked to the platform at the first post (unless a
+                // card entered by hand is linked already), then enrolled in one tap.
+                let l = match &link {
+                    Some(l) => l.clone(),
+                    None => {
+                        let token = token_for(world, user, links);
+                        links += 1;
+                        out.push((t, UserEvent::CardAdded { slot: 0, token }));
+                        let l = Link { token, slot: 0, added_at: t, deleted_at: deleted_at(seg, t, keep) };
+                        link = Some(l.clone());
+                        l
+                    }
+                };
+                let at = t.plus_seconds(ONE_TAP_SECONDS).max(l.added_at);
+                // A card linked at the post and deleted within the seconds the tap takes never
+                // enrolls (the engine only enrolls linked cards).
+                if l.deleted_at > at {
+                    out.push((at, UserEvent::Enrolled { offer, token: l.token, one_tap: true, impressions: *prompts }));
+                    enrollments.push(Enrollment { offer, slot: l.slot, start: at, end: l.deleted_at });
+                    out[post].1 = UserEvent::HashtagPost { offer, enrolls: true };
+                }
+            }
+            continue;
+        }
+        if enrolled || click >= tap {
+            continue;
+        }
+        out.push((t, UserEvent::Click { offer }));
+        if let Some(l) = &link {
+            // One tap, once the stored card exists (a card entry may still be under way).
+            let at = t.plus_seconds(ONE_TAP_SECONDS).max(l.added_at);
+            out.push((at, UserEvent::Enrolled { offer, token: l.token, one_tap: true, impressions: *prompts }));
+            if generation > 0 {
+                out.push((at, UserEvent::EnrolledFromShare { offer }));
+            }
+            enrollments.push(Enrollment { offer, slot: l.slot, start: at, end: l.deleted_at });
+            continue;
+        }
+        // First card entry: typing the card takes one to four minutes, and some give up.
+        if complete >= seg.card_entry_completion {
+            out.push((t.plus_seconds(typing / 2), UserEvent::CardEntryAbandoned { offer }));
+            continue;
+        }
+        let added = t.plus_seconds(typing);
+        let token = token_for(world, user, links);
+        links += 1;
+        let deleted_at = deleted_at(seg, added, keep);
+        out.push((added, UserEvent::CardAdded { slot: 0, token }));
+        out.push((added, UserEvent::Enrolled { offer, token, one_tap: false, impressions: *prompts }));
+        if generation > 0 {
+            out.push((added, UserEvent::EnrolledFromShare { offer }));
+        }
+        enrollments.push(Enrollment { offer, slot: 0, start: added, end: deleted_at });
+        link = Some(Link { token, slot: 0, added_at: added, deleted_at });
+    }
+    if let Some(l) = link.filter(|l| l.deleted_at < world.period_end()) {
+        out.push((l.deleted_at, UserEvent::CardDeleted { token: l.token }));
+    }
+    enrollments
+}
