@@ -208,16 +208,12 @@ pub enum Unit {
 pub fn measure(world: &offersim_sim::world::World, out: &offersim_sim::outcome::Outcome) -> Vec<Option<f64>> {
     let dollars = |c: offersim_sim::Cents| c.to_decimal();
     let net_rewards = out.money.rewards_credited - out.money.rewards_clawed_back;
-    let cost = dollars(out.ledger.merchant_cost());
+    let cost = dollars(out.merchant_cost());
     let attributed: offersim_sim::Cents = out.offers.iter().map(|o| o.attributed_spend).sum();
     let incremental: offersim_sim::Cents = out.offers.iter().map(|o| o.incremental_spend).sum();
-    let margin: Decimal = world
-        .offers
-        .iter()
-        .zip(&out.offers)
-        .map(|(o, s)| dollars(s.incremental_spend) * world.merchants[o.merchant.0 as usize].gross_margin)
-        .sum();
-    let roi = (cost > Decimal::ZERO).then(|| (margin - cost) / cost);
+    // `outcome::metrics`: the same definitions as the report's.
+    let margin = out.incremental_margin(world);
+    let roi = out.roi(world);
     let f = |d: Decimal| d.to_f64();
     vec![
         Some(out.funnel.enrollments as f64),

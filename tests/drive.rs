@@ -234,7 +234,7 @@ fn every_offer_term_round_trips_through_the_wire() {
             reg.offer(&o.id, offer_terms(w, o));
         }
         let p = reg.build(10).unwrap_or_else(|e| panic!("{f:?}: {e:?}"));
-        let origin = w.calendar.datetime(offersim_sim::SimTime::ZERO) - chrono::Duration::seconds(w.utc_offset as i64);
+        let origin = w.calendar.datetime(offersim_sim::SimTime::ZERO) - chrono::Duration::seconds(w.utc_offset_secs);
         let utc = |o: chrono::NaiveDateTime, t: offersim_sim::SimTime| o + chrono::Duration::seconds(t.0 as i64);
         assert_eq!(p.world.offers.len(), w.offers.len());
         for (a, b) in w.offers.iter().zip(&p.world.offers) {
@@ -247,8 +247,8 @@ fn every_offer_term_round_trips_through_the_wire() {
                 "{ctx}"
             );
             assert_eq!(
-                (a.days_mask, a.hours, a.local_offset + w.utc_offset as i64),
-                (b.days_mask, b.hours, b.local_offset),
+                (a.days_mask, a.hours, a.local_offset_secs + w.utc_offset_secs),
+                (b.days_mask, b.hours, b.local_offset_secs),
                 "{ctx}"
             );
             assert_eq!(
@@ -258,8 +258,8 @@ fn every_offer_term_round_trips_through_the_wire() {
             );
             assert_eq!((a.budget, a.period_budget, a.overspend), (b.budget, b.period_budget, b.overspend), "{ctx}");
             assert_eq!(
-                (a.priority, a.stackable, a.return_period, a.payout_delay),
-                (b.priority, b.stackable, b.return_period, b.payout_delay),
+                (a.priority, a.stackable, a.return_period_secs, a.payout_delay_secs),
+                (b.priority, b.stackable, b.return_period_secs, b.payout_delay_secs),
                 "{ctx}"
             );
             assert_eq!(

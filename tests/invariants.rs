@@ -257,7 +257,7 @@ proptest! {
         // earliest and latest of its buyer's views or taps of the merchant's offer cards and shop
         // surfaces within the window before it, else organic; the report credits one by the rule.
         let w = &s.world;
-        let window = w.attribution.window;
+        let window = w.attribution.window_secs;
         let merchant_of = |m: offersim_sim::world::MerchantId| w.merchants[m.0 as usize].id.clone();
         let mut touch_of: BTreeMap<(String, String), (String, &str)> = BTreeMap::new();
         for o in &w.offers {

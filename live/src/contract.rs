@@ -45,49 +45,14 @@ pub struct EnrollmentBody {
     pub offer: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Kind {
-    Auth,
-    Clearing,
-    Reversal,
-    Refund,
-}
-
-impl Kind {
-    pub fn of(k: MessageKind) -> Kind {
-        match k {
-            MessageKind::Auth => Kind::Auth,
-            MessageKind::Clearing => Kind::Clearing,
-            MessageKind::Reversal => Kind::Reversal,
-            MessageKind::Refund => Kind::Refund,
-        }
-    }
-    pub fn message_kind(self) -> MessageKind {
-        match self {
-            Kind::Auth => MessageKind::Auth,
-            Kind::Clearing => MessageKind::Clearing,
-            Kind::Reversal => MessageKind::Reversal,
-            Kind::Refund => MessageKind::Refund,
-        }
-    }
-    pub fn name(self) -> &'static str {
-        match self {
-            Kind::Auth => "auth",
-            Kind::Clearing => "clearing",
-            Kind::Reversal => "reversal",
-            Kind::Refund => "refund",
-        }
-    }
-}
-
 /// `POST /v1/network/messages`: one delivery of the card network's feed.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MessageBody {
     /// `<transaction>:<kind>`; every delivery of the same message carries the same key.
     pub idempotency_key: String,
-    pub kind: Kind,
+    /// `auth`, `clearing`, `reversal` or `refund` (`MessageKind` by its wire name).
+    pub kind: MessageKind,
     /// The network's transaction id (a refund's own id when it does not reference its original).
     pub transaction: String,
     pub card: String,
@@ -153,10 +118,13 @@ pub fn channel(name: &str) -> Option<Channel> {
 }
 
 /// A wall-clock-free instant on the wire: `origin` is the scenario start (local midnight),
-/// `offset` the scenario's seconds ahead of UTC.
-pub fn rfc3339(origin: NaiveDateTime, offset: i32, t: SimTime) -> String {
+/// `offset_secs` the scenario's seconds ahead of UTC.
+pub fn rfc3339(origin: NaiveDateTime, offset_secs: i64, t: SimTime) -> String {
     let local = origin + chrono::Duration::seconds(t.0 as i64);
-    let zone = FixedOffset::east_opt(offset).unwrap_or(FixedOffset::east_opt(0).expect("zero offset"));
+    let zone = i32::try_from(offset_secs)
+        .ok()
+        .and_then(FixedOffset::east_opt)
+        .unwrap_or(FixedOffset::east_opt(0).expect("zero offset"));
     match local.and_local_timezone(zone).single() {
         Some(dt) => dt.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         None => local.format("%Y-%m-%dT%H:%M:%SZ").to_string(),

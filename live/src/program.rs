@@ -18,7 +18,7 @@ const DAY: i64 = 86_400;
 /// A merchant as the driver registers it.
 pub fn merchant_body(w: &World, m: usize) -> MerchantBody {
     let merchant = &w.merchants[m];
-    let offset = w.utc_offset as i64 + merchant.local_offset;
+    let offset = w.utc_offset_secs + merchant.local_offset_secs;
     let mids = w.mids.iter().filter(|x| x.merchant.0 as usize == m).map(|x| x.code.clone()).collect();
     MerchantBody { name: merchant.name.clone(), utc_offset: offset_text(offset), mids }
 }
@@ -30,7 +30,7 @@ pub fn offset_text(seconds: i64) -> String {
 }
 
 fn local(w: &World, o: &Offer, t: SimTime) -> String {
-    let shifted = t.0 as i64 + o.local_offset;
+    let shifted = t.0 as i64 + o.local_offset_secs;
     let origin = w.calendar.datetime(SimTime::ZERO);
     (origin + chrono::Duration::seconds(shifted)).format("%Y-%m-%dT%H:%M:%S").to_string()
 }
@@ -74,7 +74,7 @@ pub fn offer_terms(w: &World, o: &Offer) -> Value {
     opt("max_spend", o.max_spend.map(money));
     opt(
         "budget_per_period",
-        o.period_budget.map(|b| json!({ "amount": money(b.amount), "days": b.period / DAY as u64 })),
+        o.period_budget.map(|b| json!({ "amount": money(b.amount), "days": b.period_secs / DAY as u64 })),
     );
     opt("new_customer_days", o.new_customer_window.map(|s| json!(s / DAY as u64)));
     if o.channel_mask != 0b111 {
@@ -97,8 +97,8 @@ pub fn offer_terms(w: &World, o: &Offer) -> Value {
     t.insert("overspend".into(), json!(overspend));
     t.insert("priority".into(), json!(o.priority));
     t.insert("stackable".into(), json!(o.stackable));
-    t.insert("return_period_days".into(), json!(o.return_period / DAY as u64));
-    t.insert("payout_delay_days".into(), json!(o.payout_delay / DAY as u64));
+    t.insert("return_period_days".into(), json!(o.return_period_secs / DAY as u64));
+    t.insert("payout_delay_days".into(), json!(o.payout_delay_secs / DAY as u64));
     t.insert("platform_fee_percent".into(), json!(o.fee_percent.to_string()));
     Value::Object(t)
 }

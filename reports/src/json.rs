@@ -337,7 +337,7 @@ fn rules_text(world: &World, o: &Offer) -> String {
         r.push(format!("new customers ({} days)", w / 86_400));
     }
     if let Some(b) = o.period_budget {
-        r.push(format!("{} per {} days", b.amount, b.period / 86_400));
+        r.push(format!("{} per {} days", b.amount, b.period_secs / 86_400));
     }
     if o.overspend == Overspend::FinishLast {
         r.push("finish_last".into());
@@ -348,8 +348,8 @@ fn rules_text(world: &World, o: &Offer) -> String {
     if o.stackable {
         r.push("stackable".into());
     }
-    if o.return_period > 0 {
-        r.push(format!("{}-day return period", o.return_period / 86_400));
+    if o.return_period_secs > 0 {
+        r.push(format!("{}-day return period", o.return_period_secs / 86_400));
     }
     r.join(" · ")
 }
@@ -362,13 +362,9 @@ fn reward_text(r: &Reward) -> String {
     }
 }
 
+/// ROI as the report shows it: `OfferStats::roi` (`outcome::metrics`) to the hundredth.
 fn roi(stats: &OfferStats, margin: Decimal) -> Option<Decimal> {
-    let cost = (stats.net_rewards() + stats.net_fees()).to_decimal();
-    if cost <= Decimal::ZERO {
-        return None;
-    }
-    let r = (stats.incremental_spend.to_decimal() * margin - cost) / cost;
-    Some(r.round_dp_with_strategy(2, RoundingStrategy::MidpointNearestEven))
+    stats.roi(margin).map(|r| r.round_dp_with_strategy(2, RoundingStrategy::MidpointNearestEven))
 }
 
 pub fn build(world: &World, out: &Outcome) -> Report {

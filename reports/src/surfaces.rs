@@ -113,12 +113,16 @@ pub struct MerchantRow {
     pub surfaces: Vec<SurfaceRow>,
 }
 
+/// A ratio as the report shows it, to the hundredth (half to even).
+fn hundredths(d: Decimal) -> Decimal {
+    d.round_dp_with_strategy(2, RoundingStrategy::MidpointNearestEven)
+}
+
 fn ratio(num: Decimal, den: Decimal) -> Option<Decimal> {
     (den > Decimal::ZERO).then(|| (num / den).round_dp_with_strategy(2, RoundingStrategy::MidpointNearestEven))
 }
 
 fn row(surface: Surface, s: &SurfaceStats, total: Cents, margin_value: Decimal) -> SurfaceRow {
-    let cost = s.cost().to_decimal();
     SurfaceRow {
         surface: surface.name(),
         purchases: s.purchases,
@@ -127,7 +131,7 @@ fn row(surface: Surface, s: &SurfaceStats, total: Cents, margin_value: Decimal) 
         net_rewards: s.rewards - s.rewards_clawed_back,
         net_fees: s.fees - s.fees_refunded,
         // Organic purchases were not prompted by any surface: no return to speak of.
-        roi: if surface == Surface::Organic { None } else { ratio(margin_value - cost, cost) },
+        roi: if surface == Surface::Organic { None } else { s.roi(margin_value).map(hundredths) },
     }
 }
 
@@ -155,7 +159,6 @@ pub fn build(world: &World, out: &Outcome) -> Attribution {
             for x in &s.by_surface {
                 all.absorb(x);
             }
-            let cost = all.cost().to_decimal();
             let ch = |c: Channel| s.spend_by_channel[c as usize];
             MerchantRow {
                 id: m.id.clone(),
@@ -169,7 +172,7 @@ pub fn build(world: &World, out: &Outcome) -> Attribution {
                 },
                 net_rewards: all.rewards - all.rewards_clawed_back,
                 net_fees: all.fees - all.fees_refunded,
-                roi: ratio(spend.to_decimal() * m.gross_margin - cost, cost),
+                roi: all.roi(spend.to_decimal() * m.gross_margin).map(hundredths),
                 surfaces: Surface::ALL
                     .iter()
                     .filter(|x| s.by_surface[x.index()].purchases > 0)
@@ -282,7 +285,7 @@ pub fn build(world: &World, out: &Outcome) -> Attribution {
         .collect();
     Attribution {
         rule: world.attribution.rule.name(),
-        window_days: world.attribution.window / 86_400,
+        window_days: world.attribution.window_secs / 86_400,
         surfaces,
         funnels,
         merchants,

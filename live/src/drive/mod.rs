@@ -20,6 +20,7 @@ use crate::contract::*;
 use crate::program::{merchant_body, offer_terms};
 use latency::{Endpoint, Summary, ENDPOINTS};
 use offersim_sim::core::rng::mix3;
+use offersim_sim::world::network::MessageKind;
 use offersim_sim::world::Token;
 use offersim_sim::world::World;
 use pace::Pace;
@@ -111,7 +112,7 @@ impl Wire {
         Wire { world, origin }
     }
     pub fn time(&self, t: offersim_sim::SimTime) -> String {
-        rfc3339(self.origin, self.world.utc_offset, t)
+        rfc3339(self.origin, self.world.utc_offset_secs, t)
     }
     /// The opaque handle of user `u`'s physical card `slot`.
     pub fn card(&self, u: u32, slot: u8) -> String {
@@ -129,8 +130,8 @@ impl Wire {
     ) -> MessageBody {
         let w = &self.world;
         let p = m.purchase;
-        let kind = Kind::of(m.kind);
-        let transaction = if kind == Kind::Refund { self.refund_id(p) } else { transaction_id(p.user, p.seq) };
+        let kind = m.kind;
+        let transaction = if kind == MessageKind::Refund { self.refund_id(p) } else { transaction_id(p.user, p.seq) };
         let code = &w.mids[f.mid.0 as usize].code;
         MessageBody {
             idempotency_key: format!("{transaction}:{}", kind.name()),
@@ -140,7 +141,7 @@ impl Wire {
             amount: money(m.amount),
             purchase_time: self.time(f.bought_at),
             network_time: self.time(m.network_time),
-            referenced: (kind == Kind::Refund && m.referenced).then(|| transaction_id(p.user, p.seq)),
+            referenced: (kind == MessageKind::Refund && m.referenced).then(|| transaction_id(p.user, p.seq)),
             channel: f.channel.name().to_string(),
             scheme: w.schemes.get(f.scheme as usize).cloned().unwrap_or_default(),
             transaction,

@@ -25,7 +25,7 @@ use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
 use offersim_sim::platform::service::{Live, LiveError, LiveTxn};
 use offersim_sim::platform::{CreditView, Delivery, MessageFacts};
-use offersim_sim::world::network::{NetworkMessage, PurchaseId};
+use offersim_sim::world::network::{MessageKind, NetworkMessage, PurchaseId};
 use offersim_sim::world::Token;
 use offersim_sim::world::{MidId, OfferId};
 use offersim_sim::SimTime;
@@ -408,11 +408,11 @@ async fn post_message(State(s): State<Shared>, headers: HeaderMap, bytes: axum::
         };
         let index = r.txn(&b.transaction)?;
         let purchase = match (b.kind, &b.referenced) {
-            (Kind::Refund, Some(original)) => PurchaseId { user, seq: r.txn(original)? },
+            (MessageKind::Refund, Some(original)) => PurchaseId { user, seq: r.txn(original)? },
             _ => PurchaseId { user, seq: index },
         };
         let m = NetworkMessage {
-            kind: b.kind.message_kind(),
+            kind: b.kind,
             purchase,
             amount,
             network_time,

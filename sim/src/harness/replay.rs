@@ -576,7 +576,7 @@ impl<'w> Harness<'w> {
 /// The merchant's local date-time of `t`, when the merchant keeps another time than the
 /// scenario.
 fn merchant_local_time(world: &World, merchant: MerchantId, t: SimTime) -> Option<String> {
-    let offset = world.merchants[merchant.0 as usize].local_offset;
+    let offset = world.merchants[merchant.0 as usize].local_offset_secs;
     (offset != 0).then(|| {
         let local = world.calendar.datetime(SimTime(0)) + chrono::Duration::seconds(t.0 as i64 + offset);
         local.format("%Y-%m-%dT%H:%M:%S").to_string()

@@ -3,6 +3,7 @@
 
 pub mod thresholds;
 
+pub mod metrics;
 pub mod surfaces;
 pub mod tally;
 

@@ -28,10 +28,6 @@ impl SurfaceStats {
         self.fees += *fees;
         self.fees_refunded += *fees_refunded;
     }
-    /// What the merchant paid for these purchases: rewards and fees, net of refunds.
-    pub fn cost(&self) -> Cents {
-        self.rewards - self.rewards_clawed_back + self.fees - self.fees_refunded
-    }
 }
 
 /// One merchant across touchpoints: spend by channel (in store, online, app) and by surface,

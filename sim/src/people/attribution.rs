@@ -55,7 +55,7 @@ pub(super) fn attribute(world: &World, events: &mut [(SimTime, UserEvent)]) {
                 let s = &world.shops[*shop as usize];
                 touches.add(s.merchant, s.surface, *t);
             }
-            UserEvent::Purchase(p) => p.touch = touches.of(p.merchant, *t, world.attribution.window),
+            UserEvent::Purchase(p) => p.touch = touches.of(p.merchant, *t, world.attribution.window_secs),
             _ => {}
         }
     }

@@ -204,7 +204,7 @@ impl Platform<'_> {
             period,
         }));
         // Pending until the return period after the clearing is over.
-        let due = stamp.plus_seconds(o.return_period).max(now);
+        let due = stamp.plus_seconds(o.return_period_secs).max(now);
         self.after(now, due, Timer::Confirm((purchase, offer), reward), out);
     }
 
@@ -223,7 +223,7 @@ impl Platform<'_> {
                 let offer = c.offer;
                 self.ledger.confirm(moved);
                 out.push(Decided::Confirmed { purchase: key.0, offer, amount: moved });
-                let delay = self.world.offers[offer.0 as usize].payout_delay;
+                let delay = self.world.offers[offer.0 as usize].payout_delay_secs;
                 self.after(now, now.plus_seconds(delay), Timer::Pay(key, moved), out);
             }
             Timer::Pay(key, amount) => {

@@ -99,7 +99,7 @@ impl Hot {
         Hot {
             start: secs(o.start.0),
             end: secs(o.end.0),
-            local_offset: o.local_offset as i32,
+            local_offset: o.local_offset_secs as i32,
             scheme_mask: o.scheme_mask,
             min_spend: o.min_spend.0,
             max_spend: o.max_spend.map_or(i64::MAX, |m| m.0),

@@ -364,7 +364,7 @@ mod tests {
         o.overspend = Overspend::FinishLast;
         assert!(o.fits(Cents(1), Cents(500)), "finish_last pays while anything is left");
         assert!(!o.fits(Cents::ZERO, Cents(500)));
-        o.period_budget = Some(PeriodBudget { amount: Cents(1_000), period: 86_400 });
+        o.period_budget = Some(PeriodBudget { amount: Cents(1_000), period_secs: 86_400 });
         o.start = SimTime::from_days(1);
         assert_eq!((o.period_of(SimTime::from_days(1)), o.period_of(SimTime(3 * 86_400 - 1))), (0, 1));
     }

@@ -71,12 +71,12 @@ impl Rule {
 pub struct Attribution {
     pub rule: Rule,
     /// Seconds a touch counts for after it happened.
-    pub window: u64,
+    pub window_secs: u64,
 }
 
 impl Default for Attribution {
     fn default() -> Self {
-        Attribution { rule: Rule::LastTouch, window: 7 * 86_400 }
+        Attribution { rule: Rule::LastTouch, window_secs: 7 * 86_400 }
     }
 }
 

@@ -140,7 +140,7 @@ pub fn build<N>(cfg: &ScenarioConfig<N>, schemes: &[String]) -> Result<World, Ve
         description: meta.description.trim().to_string(),
         seed: meta.seed,
         calendar,
-        utc_offset: cfg.scenario.utc_offset.0,
+        utc_offset_secs: i64::from(cfg.scenario.utc_offset.0),
         days,
         settle_days: meta.settle_days,
         users: pop.users,
@@ -461,7 +461,7 @@ pub(super) fn merchant(
         basket_sigma: m.basket.sigma,
         weight: m.popularity,
         gross_margin: m.gross_margin.0,
-        local_offset,
+        local_offset_secs: local_offset,
     }
 }
 
@@ -544,7 +544,7 @@ pub(super) fn build_attribution(
             format!("must be between 1 and {MAX_ATTRIBUTION_DAYS}, found {}", a.window_days),
         );
     }
-    Attribution { rule, window: a.window_days.clamp(1, MAX_ATTRIBUTION_DAYS) as u64 * SECONDS_PER_DAY }
+    Attribution { rule, window_secs: a.window_days.clamp(1, MAX_ATTRIBUTION_DAYS) as u64 * SECONDS_PER_DAY }
 }
 
 pub(super) fn build_behaviour(

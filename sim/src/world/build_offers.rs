@@ -113,7 +113,7 @@ pub(super) fn offer(
     let ctx_users = ctx.users;
     let p = |k: &str| with_key(base.clone(), k);
     // The offer's date-times are the merchant's local ones.
-    let local_offset = ctx.merchants.get(merchant.0 as usize).map_or(0, |m| m.local_offset);
+    let local_offset = ctx.merchants.get(merchant.0 as usize).map_or(0, |m| m.local_offset_secs);
     let reward = match (&o.reward.fixed, &o.reward.percent, &o.reward.cap) {
         (Some(f), None, None) => Reward::Fixed(money(pr, with_key(p("reward"), "fixed"), *f, false)),
         (None, Some(pc), cap) => {
@@ -279,8 +279,8 @@ pub(super) fn offer(
         hours,
         per_card_cap: o.per_card_cap,
         budget,
-        return_period: o.return_period_days as u64 * SECONDS_PER_DAY,
-        payout_delay: o.payout_delay_days as u64 * SECONDS_PER_DAY,
+        return_period_secs: o.return_period_days as u64 * SECONDS_PER_DAY,
+        payout_delay_secs: o.payout_delay_days as u64 * SECONDS_PER_DAY,
         per_user_cap: o.per_user_cap,
         per_enrollment_limit: o.transactions_per_enrollment,
         max_spend: rules.max_spend,
@@ -292,7 +292,7 @@ pub(super) fn offer(
         overspend: o.overspend,
         priority: o.priority,
         stackable: o.stackable,
-        local_offset,
+        local_offset_secs: local_offset,
         fee_percent: o.platform_fee_percent.0,
         uplift: o.uplift,
         targeting: Targeting {
@@ -443,7 +443,7 @@ pub(super) fn offer_rules(
         if b.days == 0 || b.days > MAX_DAYS {
             pr.push(bp("days"), format!("must be between 1 and {MAX_DAYS}, found {}", b.days));
         }
-        PeriodBudget { amount, period: b.days.max(1) as u64 * SECONDS_PER_DAY }
+        PeriodBudget { amount, period_secs: b.days.max(1) as u64 * SECONDS_PER_DAY }
     });
     if !(-MAX_PRIORITY..=MAX_PRIORITY).contains(&o.priority) {
         pr.push(p("priority"), format!("must be between -{MAX_PRIORITY} and {MAX_PRIORITY}, found {}", o.priority));

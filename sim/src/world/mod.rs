@@ -143,7 +143,7 @@ pub struct Merchant {
     pub gross_margin: Decimal,
     /// Seconds from the scenario's clock to the merchant's local time (its UTC offset minus the
     /// scenario's).
-    pub local_offset: i64,
+    pub local_offset_secs: i64,
 }
 
 impl Merchant {
@@ -203,7 +203,7 @@ pub struct Targeting {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PeriodBudget {
     pub amount: Cents,
-    pub period: u64,
+    pub period_secs: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -220,9 +220,9 @@ pub struct Offer {
     pub per_card_cap: Option<u32>,
     pub budget: Option<Cents>,
     /// Pending time after the clearing before a reward is confirmed.
-    pub return_period: u64,
+    pub return_period_secs: u64,
     /// Time from confirmation to the statement credit.
-    pub payout_delay: u64,
+    pub payout_delay_secs: u64,
     pub per_user_cap: Option<u32>,
     pub per_enrollment_limit: Option<u32>,
     pub max_spend: Option<Cents>,
@@ -239,7 +239,7 @@ pub struct Offer {
     pub priority: i32,
     pub stackable: bool,
     /// The merchant's `local_offset`: window, weekday and hour are judged in its local time.
-    pub local_offset: i64,
+    pub local_offset_secs: i64,
     pub fee_percent: Decimal,
     pub uplift: f64,
     pub targeting: Targeting,
@@ -263,8 +263,8 @@ impl Offer {
             hours: (0, 24),
             per_card_cap: None,
             budget: None,
-            return_period: 0,
-            payout_delay: 0,
+            return_period_secs: 0,
+            payout_delay_secs: 0,
             per_user_cap: None,
             per_enrollment_limit: None,
             max_spend: None,
@@ -276,7 +276,7 @@ impl Offer {
             overspend: Overspend::Decline,
             priority: 0,
             stackable: false,
-            local_offset: 0,
+            local_offset_secs: 0,
             fee_percent: Decimal::TEN,
             uplift: 0.0,
             targeting: Targeting {
@@ -306,7 +306,7 @@ impl Offer {
     /// The budget period a reward granted at `t` counts against.
     pub fn period_of(&self, t: SimTime) -> u32 {
         match self.period_budget {
-            Some(b) => (t.0.saturating_sub(self.start.0) / b.period) as u32,
+            Some(b) => (t.0.saturating_sub(self.start.0) / b.period_secs) as u32,
             None => 0,
         }
     }
@@ -335,7 +335,7 @@ impl Offer {
     /// Whether the window, weekday and hour rules admit a purchase at `t`.
     /// Weekday and hour are the merchant's local ones; the window is stored in scenario time.
     pub fn admits_time(&self, cal: &Calendar, t: SimTime) -> bool {
-        let local = t.0 as i64 + self.local_offset;
+        let local = t.0 as i64 + self.local_offset_secs;
         let h = (local.rem_euclid(SECONDS_PER_DAY as i64) / SECONDS_PER_HOUR as i64) as u8;
         t >= self.start
             && t < self.end
@@ -360,7 +360,7 @@ pub struct World {
     pub seed: u64,
     pub calendar: Calendar,
     /// The scenario's clock, in seconds ahead of UTC (`[scenario] utc_offset`).
-    pub utc_offset: i32,
+    pub utc_offset_secs: i64,
     pub days: u32,
     pub settle_days: u32,
     pub users: u64,

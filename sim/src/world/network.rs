@@ -46,7 +46,9 @@ pub struct PurchaseFacts {
     pub mid: MidId,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+/// The kind of a feed message; on the wire (`offersim-live`'s contract, the event log) by its
+/// snake_case name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MessageKind {
     Auth,
@@ -61,6 +63,15 @@ impl MessageKind {
     /// A bit per kind, for sets of kinds.
     pub fn bit(self) -> u8 {
         1 << self as u8
+    }
+    /// Its name on the wire.
+    pub fn name(self) -> &'static str {
+        match self {
+            MessageKind::Auth => "auth",
+            MessageKind::Clearing => "clearing",
+            MessageKind::Reversal => "reversal",
+            MessageKind::Refund => "refund",
+        }
     }
 }
 

@@ -100,7 +100,7 @@ fn shop(
             Channel::App
         }
     };
-    let local = merchant.local_offset;
+    let local = merchant.local_offset_secs;
     let at = |k: &str, v: Option<crate::world::config::DateTimeInput>, default: SimTime, pr: &mut Problems| match v {
         None => default,
         Some(dt) => ctx.cal.instant_in(dt.0, local).unwrap_or_else(|| {
