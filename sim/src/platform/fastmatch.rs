@@ -292,8 +292,8 @@ impl<'w> MatchIndex<'w> {
             if let Some(w) = t.new_customer {
                 if counters.seen_customer(
                     MerchantId(merchant),
-                    crate::SimTime(x.at.saturating_sub(w)),
-                    crate::SimTime(x.at),
+                    crate::core::time::SimTime(x.at.saturating_sub(w)),
+                    crate::core::time::SimTime(x.at),
                 ) {
                     continue;
                 }
