@@ -39,7 +39,7 @@ use cli::exit::{finish, Exit};
 use cli::gates::{diff, regress, RegressOptions};
 use cli::live::{drive, serve, DriveOptions, ServeOptions};
 use cli::sweep::{sweep, Metric, SweepOptions};
-use cli::Threads;
+use cli::{OutDir, Quiet, Threads};
 
 #[derive(Parser)]
 #[command(name = "offersim", version, about = "Deterministic simulator and test harness for card-linked offers")]
@@ -57,17 +57,15 @@ enum Command {
         /// Replace the scenario's seed.
         #[arg(long)]
         seed: Option<u64>,
-        /// Directory for the reports [default: reports/out/<scenario name>/].
-        #[arg(long)]
-        out: Option<PathBuf>,
+        #[command(flatten)]
+        out: OutDir,
         #[command(flatten)]
         threads: Threads,
         /// Also write every event, one JSON object per line, to this file.
         #[arg(long)]
         events: Option<PathBuf>,
-        /// No progress bar.
-        #[arg(long, short)]
-        quiet: bool,
+        #[command(flatten)]
+        quiet: Quiet,
         /// Run even if the estimated memory exceeds what this machine has available.
         #[arg(long)]
         force: bool,
@@ -114,15 +112,13 @@ enum Command {
         /// and fees, what the merchant gains).
         #[arg(long, value_enum, default_value_t = Metric::NetMargin)]
         metric: Metric,
-        /// Directory for sweep.md, sweep.csv, sweep.json, sweep.html and the variants' files
-        /// [default: reports/out/sweep/<scenario name>/].
-        #[arg(long)]
-        out: Option<PathBuf>,
+        // sweep.md, sweep.csv, sweep.json, sweep.html and the variants' files.
+        #[command(flatten)]
+        out: OutDir,
         #[command(flatten)]
         threads: Threads,
-        /// No progress bar.
-        #[arg(long, short)]
-        quiet: bool,
+        #[command(flatten)]
+        quiet: Quiet,
     },
     /// Replay every scenario at its pinned seed and compare its report with the committed
     /// baseline (exactly); exit 1 on drift. `--update` rewrites the baselines.
@@ -167,7 +163,7 @@ fn main() -> ExitCode {
         Command::Check { scenarios, threads, force } => Ok(check(&scenarios, threads.get(), force)),
         Command::Diff { before, after, tolerances } => diff(&before, &after, &tolerances),
         Command::Sweep { scenario, sets, seeds, max_variants, metric, out, threads, quiet } => {
-            let o = SweepOptions { seeds, max_variants, metric, out, threads: threads.get(), quiet };
+            let o = SweepOptions { seeds, max_variants, metric, out: out.dir, threads: threads.get(), quiet: quiet.on };
             sweep(&scenario, &sets, &o)
         }
         Command::Regress { files, update, baselines, out, max_users, threads } => {
@@ -177,7 +173,7 @@ fn main() -> ExitCode {
         Command::Serve { options } => serve(&options),
         Command::Drive { scenario, options } => drive(&scenario, &options),
         Command::Run { scenario, seed, out, threads, events, quiet, force } => {
-            run_command(&scenario, seed, out, threads.get(), events.as_deref(), quiet, force)
+            run_command(&scenario, seed, out.dir, threads.get(), events.as_deref(), quiet.on, force)
         }
     })
 }

@@ -12,7 +12,7 @@ use offersim_live::drive::{self, loopback_base, plan, Options, Progress, Wire};
 use offersim_live::serve::Limits;
 use std::collections::BTreeSet;
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::Duration;
@@ -105,17 +105,16 @@ pub struct DriveOptions {
     /// service.
     #[arg(long = "user", value_name = "N")]
     pub users: Vec<u32>,
-    /// Directory for drive.json and drive.md [default: reports/out/drive/<scenario name>/].
-    #[arg(long)]
-    pub out: Option<PathBuf>,
+    // drive.json and drive.md.
+    #[command(flatten)]
+    pub out: super::OutDir,
     /// Replace the scenario's seed.
     #[arg(long)]
     pub seed: Option<u64>,
     #[command(flatten)]
     pub threads: super::Threads,
-    /// No progress line.
-    #[arg(long, short)]
-    pub quiet: bool,
+    #[command(flatten)]
+    pub quiet: super::Quiet,
 }
 
 pub fn drive(path: &Path, o: &DriveOptions) -> Result<Exit> {
@@ -176,7 +175,7 @@ pub fn drive(path: &Path, o: &DriveOptions) -> Result<Exit> {
     let plan = Arc::new(plan);
     let progress = Arc::new(Progress::default());
     let rt = runtime().context("cannot start the runtime")?;
-    let show = !o.quiet && std::io::stderr().is_terminal();
+    let show = !o.quiet.on && std::io::stderr().is_terminal();
     let measured = rt.block_on(async {
         let ticker = show.then(|| tokio::spawn(tick(progress.clone(), wire.clone())));
         let m = drive::drive(wire.clone(), plan.clone(), &opts, progress.clone()).await;
@@ -210,7 +209,7 @@ pub fn drive(path: &Path, o: &DriveOptions) -> Result<Exit> {
         replay,
         &conditions,
     );
-    let dir = o.out.clone().unwrap_or_else(|| Path::new("reports").join("out").join("drive").join(&w.name));
+    let dir = o.out.dir.clone().unwrap_or_else(|| Path::new("reports").join("out").join("drive").join(&w.name));
     let md = report.markdown();
     let written = std::fs::create_dir_all(&dir)
         .map_err(anyhow::Error::from)

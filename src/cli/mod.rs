@@ -20,3 +20,20 @@ impl Threads {
         self.count as usize
     }
 }
+
+/// `--out`, the same for every command that writes reports for one scenario.
+#[derive(clap::Args, Clone, Debug)]
+pub struct OutDir {
+    /// Directory for the command's files [default: reports/out/<scenario name>/ for `run`,
+    /// reports/out/<command>/<scenario name>/ for the others].
+    #[arg(long = "out", value_name = "OUT")]
+    pub dir: Option<std::path::PathBuf>,
+}
+
+/// `--quiet`, the same for every command with a progress bar.
+#[derive(clap::Args, Clone, Copy, Debug)]
+pub struct Quiet {
+    /// No progress bar.
+    #[arg(long = "quiet", short = 'q')]
+    pub on: bool,
+}

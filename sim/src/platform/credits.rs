@@ -75,6 +75,18 @@ impl CreditRecord {
     }
 }
 
+/// A clearing being credited: received `now`, stamped `stamp` by the network (its budget
+/// period), on card `slot` linked under `token` (`link`: its index among the user's links).
+struct Clearing {
+    now: SimTime,
+    stamp: SimTime,
+    purchase: PurchaseId,
+    token: Token,
+    slot: u8,
+    link: usize,
+    txn: Txn,
+}
+
 /// Moves up to `amount` from one reward state to the next (less if a refund took some back);
 /// returns what moved.
 fn shift(from: &mut Cents, to: &mut Cents, amount: Cents) -> Cents {
@@ -85,101 +97,79 @@ fn shift(from: &mut Cents, to: &mut Cents, amount: Cents) -> Cents {
 }
 
 impl Platform<'_> {
-    /// Matches a clearing (`li`: the card's link at its network timestamp) and credits it.
+    /// Matches a clearing (`link`: the card's link at its network timestamp) and credits it.
     pub(super) fn clear(
         &mut self,
         now: SimTime,
         m: &NetworkMessage,
         facts: &MessageFacts,
-        li: usize,
+        link: usize,
         token: Token,
         out: &mut Vec<Decided>,
     ) {
         let world = self.world;
-        let (purchase, stamp) = (m.purchase, m.network_time);
-        let u = purchase.user;
-        let merchant = world.mids[facts.mid.0 as usize].merchant;
+        let u = m.purchase.user;
         let txn = Txn {
             at: facts.bought_at,
-            merchant,
+            merchant: world.mids[facts.mid.0 as usize].merchant,
             amount: m.amount,
             channel: facts.channel,
             scheme: facts.scheme,
             mid: facts.mid,
         };
+        let c = Clearing { now, stamp: m.network_time, purchase: m.purchase, token, slot: facts.slot, link, txn };
         let mut decision = std::mem::take(&mut self.decision);
-        let view = self.budgets.view(world, &self.redeemed[u], facts.slot, &self.received[u], purchase, stamp);
-        match_txn(&txn, &world.calendar, &world.offers, &self.links[u][li].enrolled, &view, &mut decision);
+        let view = self.budgets.view(world, &self.redeemed[u], c.slot, &self.received[u], c.purchase, c.stamp);
+        match_txn(&txn, &world.calendar, &world.offers, &self.links[u][link].enrolled, &view, &mut decision);
         if let Some(rule) = self.budgets.rule.as_deref_mut() {
-            rule.decided(purchase, stamp, &decision);
+            rule.decided(c.purchase, c.stamp, &decision);
         }
         if !decision.awards.is_empty() || !decision.declines.is_empty() {
             out.push(Decided::Qualified);
         }
         for &(offer, why) in &decision.declines {
-            self.decline(now, stamp, purchase, offer, why, out);
+            self.decline(&c, offer, why, out);
         }
         for &(offer, reward) in &decision.awards {
-            self.award(now, stamp, purchase, token, facts.slot, li, &txn, offer, reward, out);
+            self.award(&c, offer, reward, out);
         }
         self.decision = decision;
     }
 
-    fn decline(
-        &mut self,
-        now: SimTime,
-        stamp: SimTime,
-        purchase: PurchaseId,
-        offer: OfferId,
-        why: Decline,
-        out: &mut Vec<Decided>,
-    ) {
+    fn decline(&mut self, c: &Clearing, offer: OfferId, why: Decline, out: &mut Vec<Decided>) {
         let scope = match why {
             Decline::Budget => {
-                self.budgets.ran_out_at[offer.0 as usize].get_or_insert(now);
+                self.budgets.ran_out_at[offer.0 as usize].get_or_insert(c.now);
                 Some(super::BudgetScope::Total)
             }
             Decline::PeriodBudget => {
-                Some(super::BudgetScope::Period(self.world.offers[offer.0 as usize].period_of(stamp)))
+                Some(super::BudgetScope::Period(self.world.offers[offer.0 as usize].period_of(c.stamp)))
             }
             _ => None,
         };
-        out.push(Decided::Declined { purchase, offer, why, scope });
+        out.push(Decided::Declined { purchase: c.purchase, offer, why, scope });
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn award(
-        &mut self,
-        now: SimTime,
-        stamp: SimTime,
-        purchase: PurchaseId,
-        token: Token,
-        slot: u8,
-        li: usize,
-        txn: &Txn,
-        offer: OfferId,
-        reward: Cents,
-        out: &mut Vec<Decided>,
-    ) {
+    fn award(&mut self, c: &Clearing, offer: OfferId, reward: Cents, out: &mut Vec<Decided>) {
         let world = self.world;
-        let u = purchase.user;
+        let (u, purchase) = (c.purchase.user, c.purchase);
         let o = &world.offers[offer.0 as usize];
         let fee = percent_of(reward, o.fee_percent);
-        for e in self.links[u][li].enrolled.iter_mut().filter(|e| e.offer == offer) {
+        for e in self.links[u][c.link].enrolled.iter_mut().filter(|e| e.offer == offer) {
             e.credited += 1;
         }
-        match self.redeemed[u].iter_mut().find(|(s, o, _)| *s == slot && *o == offer) {
+        match self.redeemed[u].iter_mut().find(|(s, o, _)| *s == c.slot && *o == offer) {
             Some((_, _, n)) => *n += 1,
-            None => self.redeemed[u].push((slot, offer, 1)),
+            None => self.redeemed[u].push((c.slot, offer, 1)),
         }
         self.ledger.grant(o.merchant, reward, fee);
-        let (overspend, period_overspend, period) = self.budgets.spend(now, stamp, offer, o, reward);
+        let (overspend, period_overspend, period) = self.budgets.spend(c.now, c.stamp, offer, o, reward);
         self.credits
             .entry((purchase, offer))
             .or_insert(CreditRecord {
                 offer,
-                token,
-                slot,
+                token: c.token,
+                slot: c.slot,
                 merchant: o.merchant,
                 reward,
                 pending: Cents::ZERO,
@@ -193,19 +183,19 @@ impl Platform<'_> {
         out.push(Decided::Awarded(Award {
             purchase,
             offer,
-            card: token,
+            card: c.token,
             merchant: o.merchant,
             reward,
             fee,
-            spend: txn.amount,
-            bought_at: txn.at,
+            spend: c.txn.amount,
+            bought_at: c.txn.at,
             overspend,
             period_overspend,
             period,
         }));
         // Pending until the return period after the clearing is over.
-        let due = stamp.plus_seconds(o.return_period_secs).max(now);
-        self.after(now, due, Timer::Confirm((purchase, offer), reward), out);
+        let due = c.stamp.plus_seconds(o.return_period_secs).max(c.now);
+        self.after(c.now, due, Timer::Confirm((purchase, offer), reward), out);
     }
 
     /// A reward timer that fell due: confirms what is still pending of its amount (the return

@@ -109,84 +109,15 @@ pub(super) fn offer(
     o: &OfferConfig,
     ctx: &OfferCtx<'_>,
 ) -> Offer {
-    let OfferCtx { cal, period_end, segments, tag_index, .. } = *ctx;
+    let OfferCtx { cal, period_end, .. } = *ctx;
     let ctx_users = ctx.users;
     let p = |k: &str| with_key(base.clone(), k);
     // The offer's date-times are the merchant's local ones.
     let local_offset = ctx.merchants.get(merchant.0 as usize).map_or(0, |m| m.local_offset_secs);
-    let reward = match (&o.reward.fixed, &o.reward.percent, &o.reward.cap) {
-        (Some(f), None, None) => Reward::Fixed(money(pr, with_key(p("reward"), "fixed"), *f, false)),
-        (None, Some(pc), cap) => {
-            if pc.0 <= Decimal::ZERO || pc.0 > Decimal::ONE_HUNDRED {
-                pr.push(
-                    with_key(p("reward"), "percent"),
-                    format!("must be more than 0 and at most 100, found {}", pc.0),
-                );
-            }
-            let cap = cap.map(|c| money(pr, with_key(p("reward"), "cap"), c, false));
-            Reward::Percent { percent: pc.0, cap }
-        }
-        (Some(_), _, Some(_)) => {
-            pr.push(with_key(p("reward"), "cap"), "`cap` applies to a percent reward; a fixed reward is its own cap");
-            Reward::Fixed(Cents(1))
-        }
-        (Some(_), Some(_), _) => {
-            pr.push(p("reward"), "choose one of `fixed` or `percent`, not both");
-            Reward::Fixed(Cents(1))
-        }
-        (None, None, _) => {
-            pr.push(p("reward"), "set `fixed = 2.00` or `percent = 5` (with an optional `cap`)");
-            Reward::Fixed(Cents(1))
-        }
-    };
+    let reward = offer_reward(pr, &p, o);
     let min_spend = money(pr, p("min_spend"), o.min_spend, true);
-    let start = match o.start {
-        None => SimTime::ZERO,
-        // A merchant ahead of the scenario's clock may start at its local midnight of the first
-        // day, hours before the scenario's: the offer then starts with the scenario.
-        Some(dt) => cal.instant_in(dt.0, local_offset).unwrap_or_else(|| {
-            if cal.instant(dt.0).is_none() {
-                pr.push(p("start"), format!("{} is before the scenario starts ({})", dt.0, cal.start_date()));
-            }
-            SimTime::ZERO
-        }),
-    };
-    let end = match o.end {
-        None => period_end,
-        Some(dt) => match cal.instant_in(dt.0, local_offset) {
-            Some(t) => t,
-            None => {
-                pr.push(p("end"), format!("{} is before the scenario starts ({})", dt.0, cal.start_date()));
-                period_end
-            }
-        },
-    };
-    if end <= start {
-        pr.push(p("end"), format!("the offer ends ({}) before it starts ({})", cal.format(end), cal.format(start)));
-    } else if start >= period_end {
-        pr.push(p("start"), format!("the offer starts after the scenario's last day ({})", cal.format(period_end)));
-    }
-    let mut days_mask = 0u8;
-    match &o.days {
-        None => days_mask = 0x7f,
-        Some(days) if days.is_empty() => {
-            pr.push(p("days"), "list at least one weekday, or remove `days` for every day")
-        }
-        Some(days) => {
-            for (i, d) in days.iter().enumerate() {
-                match WEEKDAY_NAMES.iter().position(|n| n.eq_ignore_ascii_case(d)) {
-                    Some(w) => days_mask |= 1 << w,
-                    None => pr.push(
-                        with_index(p("days"), i),
-                        format!(
-                            "unknown weekday `{d}`{}; use mon, tue, wed, thu, fri, sat, sun",
-                            hint(d, WEEKDAY_NAMES.iter())
-                        ),
-                    ),
-                }
-            }
-        }
-    }
+    let (start, end) = offer_window(pr, &p, o, cal, period_end, local_offset);
+    let days_mask = offer_days(pr, &p, o);
     let hours = hours_window(pr, p("hours"), &o.hours);
     if o.per_card_cap == Some(0) {
         pr.push(p("per_card_cap"), "must be at least 1; remove it for no cap");
@@ -198,76 +129,12 @@ pub(super) fn offer(
         }
     }
     let rules = offer_rules(pr, &p, merchant, o, min_spend, ctx);
-    // Sharded runs split budgets (`World::shard_world`): a share smaller than one reward would
-    // silently pay nothing (or overspend in every shard).
-    let largest_reward = match reward {
-        Reward::Fixed(c) => Some(c),
-        Reward::Percent { cap: Some(c), .. } => Some(c),
-        Reward::Percent { percent, cap: None } => {
-            rules.max_spend.map(|m| Cents::from_decimal_half_even(m.to_decimal() * percent / Decimal::ONE_HUNDRED))
-        }
-    };
-    let shards = ctx.shards.max(1) as i64;
-    let periodic = rules.period_budget.map(|b| (p("budget_per_period"), b.amount));
-    for (at, amount) in budget.map(|b| (p("budget"), b)).into_iter().chain(periodic) {
-        if let Some(r) = largest_reward.filter(|r| shards > 1 && Cents(amount.0 / shards) < *r) {
-            pr.push(
-                at,
-                format!(
-                    "{amount} split between {shards} shards is {} per shard, less than one reward ({r}): \
-                     raise the budget or lower `[population] shards`",
-                    Cents(amount.0 / shards)
-                ),
-            );
-        }
-    }
+    check_budget_shares(pr, &p, reward, budget, &rules, ctx.shards);
     if o.platform_fee_percent.0 < Decimal::ZERO || o.platform_fee_percent.0 > Decimal::ONE_HUNDRED {
         pr.push(p("platform_fee_percent"), format!("must be between 0 and 100, found {}", o.platform_fee_percent.0));
     }
     check_range(pr, p("uplift"), o.uplift, 0.0, 10.0);
-    let t = &o.targeting;
-    let tp = |k: &str| with_key(p("targeting"), k);
-    let mut seg_ids = Vec::new();
-    for (i, s) in t.segments.iter().flatten().enumerate() {
-        match segments.iter().position(|x| &x.id == s) {
-            Some(k) => seg_ids.push(SegmentId(k as u32)),
-            None => pr.push(
-                with_index(tp("segments"), i),
-                format!("unknown segment `{s}`{}", hint(s, segments.iter().map(|x| &x.id))),
-            ),
-        }
-    }
-    if t.segments.as_ref().is_some_and(|s| s.is_empty()) {
-        pr.push(tp("segments"), "an empty list targets nobody; remove `segments` to target every segment");
-    }
-    if t.hashtags.as_ref().is_some_and(|h| h.is_empty()) {
-        pr.push(tp("hashtags"), "an empty list targets nobody; remove `hashtags` to target people whatever they post");
-    }
-    let tags: Vec<u32> = t.hashtags.iter().flatten().filter_map(|h| tag_index(h)).collect();
-    let (offer_start, offer_end) = (start, end);
-    let exposure_hours = hours_window(pr, tp("hours"), &t.hours);
-    let mut bursts = Vec::new();
-    for (i, b) in t.bursts.iter().enumerate() {
-        let bp = |k: &str| with_key(with_index(tp("bursts"), i), k);
-        let start = match cal.instant_in(b.start.0, local_offset) {
-            Some(s) if s < period_end => s,
-            _ => {
-                pr.push(bp("start"), format!("{} is outside the activity period", b.start.0));
-                SimTime::ZERO
-            }
-        };
-        if !(1..=MAX_BURST_MINUTES).contains(&b.minutes) {
-            pr.push(bp("minutes"), format!("must be between 1 and {MAX_BURST_MINUTES}, found {}", b.minutes));
-        }
-        check_range(pr, bp("impressions"), b.impressions, 0.0, MAX_IMPRESSIONS_PER_DAY);
-        let burst_end = start.plus_seconds(b.minutes.clamp(1, MAX_BURST_MINUTES) as u64 * 60).min(period_end);
-        if start < offer_start || burst_end > offer_end.min(period_end) {
-            pr.push(bp("start"), "the burst must fall inside the offer's window (start to end)");
-        }
-        bursts.push((start, burst_end, b.impressions));
-    }
-    check_range(pr, tp("impressions_per_day"), t.impressions_per_day, 0.0, MAX_IMPRESSIONS_PER_DAY);
-    check_range(pr, tp("holdout"), t.holdout, 0.0, 0.99);
+    let targeting = offer_targeting(pr, &p, o, ctx, local_offset, (start, end));
     Offer {
         id,
         merchant,
@@ -295,14 +162,7 @@ pub(super) fn offer(
         local_offset_secs: local_offset,
         fee_percent: o.platform_fee_percent.0,
         uplift: o.uplift,
-        targeting: Targeting {
-            segments: seg_ids,
-            hashtags: tags,
-            hours: exposure_hours,
-            impressions_per_day: t.impressions_per_day,
-            holdout: t.holdout,
-            bursts,
-        },
+        targeting,
         hashtag_sync: o.hashtag_sync.as_ref().map(|h| {
             let tag = h.tag.trim_start_matches('#');
             let ok = !tag.is_empty() && tag.len() <= 64 && tag.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
@@ -332,6 +192,194 @@ pub(super) fn offer(
                 max_reach: s.max_reach.unwrap_or((ctx_users * 5).min(5_000_000)).clamp(1, MAX_SHARE_REACH),
             }
         }),
+    }
+}
+
+/// The offer's reward: fixed, or a percent with an optional cap.
+fn offer_reward(pr: &mut Problems, p: &dyn Fn(&str) -> Vec<PathSeg>, o: &OfferConfig) -> Reward {
+    match (&o.reward.fixed, &o.reward.percent, &o.reward.cap) {
+        (Some(f), None, None) => Reward::Fixed(money(pr, with_key(p("reward"), "fixed"), *f, false)),
+        (None, Some(pc), cap) => {
+            if pc.0 <= Decimal::ZERO || pc.0 > Decimal::ONE_HUNDRED {
+                pr.push(
+                    with_key(p("reward"), "percent"),
+                    format!("must be more than 0 and at most 100, found {}", pc.0),
+                );
+            }
+            let cap = cap.map(|c| money(pr, with_key(p("reward"), "cap"), c, false));
+            Reward::Percent { percent: pc.0, cap }
+        }
+        (Some(_), _, Some(_)) => {
+            pr.push(with_key(p("reward"), "cap"), "`cap` applies to a percent reward; a fixed reward is its own cap");
+            Reward::Fixed(Cents(1))
+        }
+        (Some(_), Some(_), _) => {
+            pr.push(p("reward"), "choose one of `fixed` or `percent`, not both");
+            Reward::Fixed(Cents(1))
+        }
+        (None, None, _) => {
+            pr.push(p("reward"), "set `fixed = 2.00` or `percent = 5` (with an optional `cap`)");
+            Reward::Fixed(Cents(1))
+        }
+    }
+}
+
+/// The offer's window in scenario time, from its dates in the merchant's local time.
+fn offer_window(
+    pr: &mut Problems,
+    p: &dyn Fn(&str) -> Vec<PathSeg>,
+    o: &OfferConfig,
+    cal: &Calendar,
+    period_end: SimTime,
+    local_offset: i64,
+) -> (SimTime, SimTime) {
+    let start = match o.start {
+        None => SimTime::ZERO,
+        // A merchant ahead of the scenario's clock may start at its local midnight of the first
+        // day, hours before the scenario's: the offer then starts with the scenario.
+        Some(dt) => cal.instant_in(dt.0, local_offset).unwrap_or_else(|| {
+            if cal.instant(dt.0).is_none() {
+                pr.push(p("start"), format!("{} is before the scenario starts ({})", dt.0, cal.start_date()));
+            }
+            SimTime::ZERO
+        }),
+    };
+    let end = match o.end {
+        None => period_end,
+        Some(dt) => match cal.instant_in(dt.0, local_offset) {
+            Some(t) => t,
+            None => {
+                pr.push(p("end"), format!("{} is before the scenario starts ({})", dt.0, cal.start_date()));
+                period_end
+            }
+        },
+    };
+    if end <= start {
+        pr.push(p("end"), format!("the offer ends ({}) before it starts ({})", cal.format(end), cal.format(start)));
+    } else if start >= period_end {
+        pr.push(p("start"), format!("the offer starts after the scenario's last day ({})", cal.format(period_end)));
+    }
+    (start, end)
+}
+
+/// The weekdays the offer pays on, one bit each (Monday first).
+fn offer_days(pr: &mut Problems, p: &dyn Fn(&str) -> Vec<PathSeg>, o: &OfferConfig) -> u8 {
+    let mut days_mask = 0u8;
+    match &o.days {
+        None => days_mask = 0x7f,
+        Some(days) if days.is_empty() => {
+            pr.push(p("days"), "list at least one weekday, or remove `days` for every day")
+        }
+        Some(days) => {
+            for (i, d) in days.iter().enumerate() {
+                match WEEKDAY_NAMES.iter().position(|n| n.eq_ignore_ascii_case(d)) {
+                    Some(w) => days_mask |= 1 << w,
+                    None => pr.push(
+                        with_index(p("days"), i),
+                        format!(
+                            "unknown weekday `{d}`{}; use mon, tue, wed, thu, fri, sat, sun",
+                            hint(d, WEEKDAY_NAMES.iter())
+                        ),
+                    ),
+                }
+            }
+        }
+    }
+    days_mask
+}
+
+/// Sharded runs split budgets (`World::shard_world`): a share smaller than one reward would
+/// silently pay nothing (or overspend in every shard).
+fn check_budget_shares(
+    pr: &mut Problems,
+    p: &dyn Fn(&str) -> Vec<PathSeg>,
+    reward: Reward,
+    budget: Option<Cents>,
+    rules: &Rules,
+    shards: u32,
+) {
+    let largest_reward = match reward {
+        Reward::Fixed(c) => Some(c),
+        Reward::Percent { cap: Some(c), .. } => Some(c),
+        Reward::Percent { percent, cap: None } => {
+            rules.max_spend.map(|m| Cents::from_decimal_half_even(m.to_decimal() * percent / Decimal::ONE_HUNDRED))
+        }
+    };
+    let shards = shards.max(1) as i64;
+    let periodic = rules.period_budget.map(|b| (p("budget_per_period"), b.amount));
+    for (at, amount) in budget.map(|b| (p("budget"), b)).into_iter().chain(periodic) {
+        if let Some(r) = largest_reward.filter(|r| shards > 1 && Cents(amount.0 / shards) < *r) {
+            pr.push(
+                at,
+                format!(
+                    "{amount} split between {shards} shards is {} per shard, less than one reward ({r}): \
+                     raise the budget or lower `[population] shards`",
+                    Cents(amount.0 / shards)
+                ),
+            );
+        }
+    }
+}
+
+/// Whom the offer targets and when they see it: segments, hashtags, hours, bursts, holdout.
+fn offer_targeting(
+    pr: &mut Problems,
+    p: &dyn Fn(&str) -> Vec<PathSeg>,
+    o: &OfferConfig,
+    ctx: &OfferCtx<'_>,
+    local_offset: i64,
+    (offer_start, offer_end): (SimTime, SimTime),
+) -> Targeting {
+    let OfferCtx { cal, period_end, segments, tag_index, .. } = *ctx;
+    let t = &o.targeting;
+    let tp = |k: &str| with_key(p("targeting"), k);
+    let mut seg_ids = Vec::new();
+    for (i, s) in t.segments.iter().flatten().enumerate() {
+        match segments.iter().position(|x| &x.id == s) {
+            Some(k) => seg_ids.push(SegmentId(k as u32)),
+            None => pr.push(
+                with_index(tp("segments"), i),
+                format!("unknown segment `{s}`{}", hint(s, segments.iter().map(|x| &x.id))),
+            ),
+        }
+    }
+    if t.segments.as_ref().is_some_and(|s| s.is_empty()) {
+        pr.push(tp("segments"), "an empty list targets nobody; remove `segments` to target every segment");
+    }
+    if t.hashtags.as_ref().is_some_and(|h| h.is_empty()) {
+        pr.push(tp("hashtags"), "an empty list targets nobody; remove `hashtags` to target people whatever they post");
+    }
+    let tags: Vec<u32> = t.hashtags.iter().flatten().filter_map(|h| tag_index(h)).collect();
+    let exposure_hours = hours_window(pr, tp("hours"), &t.hours);
+    let mut bursts = Vec::new();
+    for (i, b) in t.bursts.iter().enumerate() {
+        let bp = |k: &str| with_key(with_index(tp("bursts"), i), k);
+        let start = match cal.instant_in(b.start.0, local_offset) {
+            Some(s) if s < period_end => s,
+            _ => {
+                pr.push(bp("start"), format!("{} is outside the activity period", b.start.0));
+                SimTime::ZERO
+            }
+        };
+        if !(1..=MAX_BURST_MINUTES).contains(&b.minutes) {
+            pr.push(bp("minutes"), format!("must be between 1 and {MAX_BURST_MINUTES}, found {}", b.minutes));
+        }
+        check_range(pr, bp("impressions"), b.impressions, 0.0, MAX_IMPRESSIONS_PER_DAY);
+        let burst_end = start.plus_seconds(b.minutes.clamp(1, MAX_BURST_MINUTES) as u64 * 60).min(period_end);
+        if start < offer_start || burst_end > offer_end.min(period_end) {
+            pr.push(bp("start"), "the burst must fall inside the offer's window (start to end)");
+        }
+        bursts.push((start, burst_end, b.impressions));
+    }
+    check_range(pr, tp("impressions_per_day"), t.impressions_per_day, 0.0, MAX_IMPRESSIONS_PER_DAY);
+    check_range(pr, tp("holdout"), t.holdout, 0.0, 0.99);
+    Targeting {
+        segments: seg_ids,
+        hashtags: tags,
+        hours: exposure_hours,
+        impressions_per_day: t.impressions_per_day,
+        holdout: t.holdout,
+        bursts,
     }
 }
 
