@@ -15,7 +15,8 @@ use std::collections::BTreeMap;
 
 pub struct Tally {
     out: Outcome,
-    /// The surface each credited purchase is credited to (its clawbacks go to the same one).
+    /// The surface each credited purchase is credited to when not organic (its clawbacks go to
+    /// the same one).
     credited_surface: BTreeMap<PurchaseId, Surface>,
 }
 
@@ -279,7 +280,10 @@ impl Tally {
                 };
             }
             Decided::Awarded(a) => {
-                self.credited_surface.insert(a.purchase, surface);
+                // Most purchases are organic (the default): only the others need remembering.
+                if surface != Surface::Organic {
+                    self.credited_surface.insert(a.purchase, surface);
+                }
                 for s in [
                     &mut out.surfaces[surface.index()],
                     &mut out.merchants[a.merchant.0 as usize].by_surface[surface.index()],
