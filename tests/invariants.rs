@@ -385,7 +385,7 @@ struct Faults {
     auth_after_clearing_rate: f64,
     /// (start hour, hours, on scheme `a` only)
     outage: Option<(u32, u32, bool)>,
-    lossy: Option<(f64, f64, f64, f64)>,
+    lossy: Option<(f64, f64, f64, f64, f64)>,
     return_period_days: u32,
 }
 
@@ -395,7 +395,7 @@ fn faults_strategy(lossy: bool) -> impl Strategy<Value = Faults> {
         0.0f64..0.5,
         proptest::option::of((0u32..6 * 24, 1u32..48, if lossy { any::<bool>().boxed() } else { Just(false).boxed() })),
         if lossy {
-            proptest::option::of((0.0f64..0.2, 0.0f64..0.3, 0.0f64..1.0, 0.0f64..1.0)).boxed()
+            proptest::option::of((0.0f64..0.2, 0.0f64..0.3, 0.0f64..1.0, 0.0f64..1.0, 0.0f64..1.0)).boxed()
         } else {
             Just(None).boxed()
         },
@@ -413,7 +413,7 @@ fn faults_strategy(lossy: bool) -> impl Strategy<Value = Faults> {
 fn with_faults(text: &str, f: &Faults) -> String {
     let mut s =
         text.replace("uplift = 0.5\n", &format!("uplift = 0.5\nreturn_period_days = {}\n", f.return_period_days));
-    if let Some((_, _, partial, unreferenced)) = f.lossy {
+    if let Some((_, _, partial, unreferenced, _)) = f.lossy {
         s = s.replace(
             "refund_delay_days = {",
             &format!(
@@ -425,10 +425,14 @@ fn with_faults(text: &str, f: &Faults) -> String {
         "[network.faults]\nduplicate_rate = {}\nauth_after_clearing_rate = {}\n",
         f.duplicate_rate, f.auth_after_clearing_rate
     );
-    if let Some((unknown, late, _, _)) = f.lossy {
+    if let Some((unknown, late, _, _, _)) = f.lossy {
         s += &format!(
             "unknown_mid_rate = {unknown}\nlate_submission_rate = {late}\nclearing_amount_change_rate = 0.3\n"
         );
+    }
+    if let Some((_, _, _, _, auth_share)) = f.lossy {
+        // Locations that only clear: their purchases are never reversed.
+        s += &format!("\n[network]\nauth_enabled_share = {auth_share}\n");
     }
     if let Some((start_hour, hours, one_scheme)) = f.outage {
         s += &format!(
@@ -464,7 +468,9 @@ proptest! {
         let out = run_text(&text)?;
         let c = &out.correctness;
         prop_assert_eq!(c.unexplained(), 0, "{:?}\n{}", c, text);
-        if f.lossy.is_none_or(|(_, _, _, unreferenced)| unreferenced == 0.0) {
+        // Conservation: every purchase ends in exactly one clearing or one reversal.
+        prop_assert_eq!(out.feed.clearings + out.feed.reversals, out.funnel.purchases, "{}", text);
+        if f.lossy.is_none_or(|(_, _, _, unreferenced, _)| unreferenced == 0.0) {
             prop_assert!(!c.explained.contains_key(&offersim_sim::truth::Policy::UnreferencedRefund));
         }
         prop_assert!(out.ledger.is_balanced());

@@ -3,8 +3,10 @@
 //!
 //! - lifecycle: an authorization seconds after the purchase (only at locations that authorize),
 //!   then either a reversal of the authorization or a clearing one to three days later, released
-//!   in the scheme's clearing batches; for some cleared purchases a refund days or weeks later,
-//!   full or partial, with or without a reference to the original;
+//!   in the scheme's clearing batches (a purchase with no authorization always clears: only an
+//!   authorization can be reversed, so every purchase ends in exactly one clearing or one
+//!   reversal); for some cleared purchases a refund days or weeks later, full or partial, with
+//!   or without a reference to the original;
 //! - faults: repeated deliveries (at-least-once), an authorization delivered after its
 //!   clearing, a clearing amount different from the authorization (tips, partial shipments), a
 //!   terminal id the platform does not know, a merchant submitting days late, and feed outages
@@ -436,12 +438,13 @@ impl CardNetwork for MockNetwork {
         if unknown_mid {
             faults.unknown_mid_purchases += 1;
         }
-        if reversed {
-            if authorizes {
-                emitted.push((auth_at, msg(MessageKind::Auth, auth_amount, auth_at)));
-                let at = auth_at.plus_seconds(reversal_after);
-                emitted.push((at, msg(MessageKind::Reversal, auth_amount, at)));
-            }
+        // Only an authorization can be reversed: at a location that only clears, the reversal
+        // fate does not apply and the purchase clears like any other (every purchase ends in
+        // exactly one clearing or one reversal).
+        if reversed && authorizes {
+            emitted.push((auth_at, msg(MessageKind::Auth, auth_amount, auth_at)));
+            let at = auth_at.plus_seconds(reversal_after);
+            emitted.push((at, msg(MessageKind::Reversal, auth_amount, at)));
         } else {
             let mut ready = p.at.plus_seconds((clearing_hours * SECONDS_PER_HOUR as f64) as u64).max(auth_at);
             if late {
@@ -629,6 +632,43 @@ mod tests {
         let out = report(&n, 1);
         assert_eq!(out[0].1.amount, Cents(1028), "12.34 / 1.2 = 10.283 before the tip");
         assert_eq!(out[1].1.amount, Cents(1234));
+    }
+
+    /// Conservation: whatever the mix of locations that authorize, reversals and faults, every
+    /// purchase ends in exactly one clearing or one reversal (first copies), and a reversal only
+    /// ever follows its authorization.
+    #[test]
+    fn every_purchase_ends_in_exactly_one_clearing_or_one_reversal() {
+        for auth in ["0.0", "0.5", "1.0"] {
+            for reversal in [0.0, 0.3, 1.0] {
+                let faults = "[faults]\nduplicate_rate = 0.5\nunknown_mid_rate = 0.2\nlate_submission_rate = 0.2";
+                let n = net(&format!("auth_enabled_share = {auth}\n{faults}")).with_scheme(|s| {
+                    s.reversal_rate = reversal;
+                    s.refund_rate = 0.3;
+                });
+                for seq in 0..400 {
+                    let p = PurchaseFacts {
+                        id: PurchaseId { user: 1, seq },
+                        at: SimTime(1_000),
+                        amount: Cents(1234),
+                        scheme: 0,
+                        channel: Channel::InStore,
+                        mid: MidId(seq % 97),
+                    };
+                    let mut out = Vec::new();
+                    let mut rng = Stream::new(1, Purpose::Network, seq as u64, 1);
+                    n.report(&p, &mut rng, &mut out, &mut FaultCounts::default());
+                    let first: Vec<MessageKind> =
+                        out.iter().filter(|(_, m)| m.copy == 0).map(|(_, m)| m.kind).collect();
+                    let ends =
+                        first.iter().filter(|k| matches!(k, MessageKind::Clearing | MessageKind::Reversal)).count();
+                    assert_eq!(ends, 1, "auth share {auth}, reversal rate {reversal}, purchase {seq}: {first:?}");
+                    if first.contains(&MessageKind::Reversal) {
+                        assert!(first.contains(&MessageKind::Auth), "a reversal without its authorization: {first:?}");
+                    }
+                }
+            }
+        }
     }
 
     #[test]
