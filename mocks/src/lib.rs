@@ -521,15 +521,20 @@ mod tests {
         MockNetwork::new(&cfg, &cal(), 7)
     }
 
-    fn report_with(net: &MockNetwork, seq: u32, faults: &mut FaultCounts) -> Vec<(SimTime, NetworkMessage)> {
-        let p = PurchaseFacts {
+    /// Purchase `seq` of user 1: $12.34 in store at location `mid`, at second 1,000.
+    fn purchase(seq: u32, mid: u32) -> PurchaseFacts {
+        PurchaseFacts {
             id: PurchaseId { user: 1, seq },
             at: SimTime(1_000),
             amount: Cents(1234),
             scheme: 0,
             channel: Channel::InStore,
-            mid: MidId(3),
-        };
+            mid: MidId(mid),
+        }
+    }
+
+    fn report_with(net: &MockNetwork, seq: u32, faults: &mut FaultCounts) -> Vec<(SimTime, NetworkMessage)> {
+        let p = purchase(seq, 3);
         let mut out = Vec::new();
         net.report(&p, &mut Stream::new(1, Purpose::Network, seq as u64, 1), &mut out, faults);
         out
@@ -647,14 +652,7 @@ mod tests {
                     s.refund_rate = 0.3;
                 });
                 for seq in 0..400 {
-                    let p = PurchaseFacts {
-                        id: PurchaseId { user: 1, seq },
-                        at: SimTime(1_000),
-                        amount: Cents(1234),
-                        scheme: 0,
-                        channel: Channel::InStore,
-                        mid: MidId(seq % 97),
-                    };
+                    let p = purchase(seq, seq % 97);
                     let mut out = Vec::new();
                     let mut rng = Stream::new(1, Purpose::Network, seq as u64, 1);
                     n.report(&p, &mut rng, &mut out, &mut FaultCounts::default());
