@@ -31,10 +31,6 @@ impl Op {
             Op::Ge => actual >= limit,
         }
     }
-
-    pub fn symbol(self) -> &'static str {
-        OPS.iter().find(|(_, op)| *op == self).map_or("", |(s, _)| s)
-    }
 }
 
 /// `op limit` → the operator and the limit's text (trimmed); none without a leading operator.
@@ -69,7 +65,7 @@ mod tests {
     fn each_operator_compares_as_written() {
         let cases = [(Op::Eq, [false, true, false]), (Op::Ne, [true, false, true]), (Op::Lt, [true, false, false])];
         for (op, want) in cases {
-            assert_eq!([op.holds(1, 2), op.holds(2, 2), op.holds(3, 2)], want, "{}", op.symbol());
+            assert_eq!([op.holds(1, 2), op.holds(2, 2), op.holds(3, 2)], want, "{op:?}");
         }
         assert_eq!([Op::Le.holds(2.0, 2.0), Op::Gt.holds(2.5, 2.0), Op::Ge.holds(1.0, 2.0)], [true, true, false]);
     }

@@ -296,14 +296,14 @@ impl<'w> Platform<'w> {
 
     /// The card linked under `token` enrolls in `offer` (from `now`).
     pub fn enroll(&mut self, now: SimTime, user: u32, token: Token, offer: OfferId) -> Result<(), Refused> {
-        let link = self.links[user].iter_mut().find(|l| l.token == token && l.active()).ok_or(Refused::NotLinked)?;
+        let link = self.link_mut(user, token).ok_or(Refused::NotLinked)?;
         link.enrolled.push(Enrolled { offer, since: now, credited: 0 });
         Ok(())
     }
 
     /// The card linked under `token` is deleted: its enrollments end.
     pub fn delete_card(&mut self, now: SimTime, user: u32, token: Token, out: &mut Vec<Decided>) {
-        if let Some(link) = self.links[user].iter_mut().find(|l| l.token == token && l.active()) {
+        if let Some(link) = self.link_mut(user, token) {
             link.deleted = Some(now);
             out.extend(link.enrolled.iter().map(|e| Decided::EnrollmentEnded { offer: e.offer }));
         }
@@ -311,12 +311,21 @@ impl<'w> Platform<'w> {
 
     /// Whether `token` is a linked card of `user`.
     pub fn is_linked(&self, user: u32, token: Token) -> bool {
-        self.links[user].iter().any(|l| l.token == token && l.active())
+        self.link(user, token).is_some()
     }
 
     /// Whether the card linked under `token` is enrolled in `offer`.
     pub fn is_enrolled(&self, user: u32, token: Token, offer: OfferId) -> bool {
-        self.links[user].iter().any(|l| l.token == token && l.active() && l.enrolled.iter().any(|e| e.offer == offer))
+        self.link(user, token).is_some_and(|l| l.enrolled.iter().any(|e| e.offer == offer))
+    }
+
+    /// The card of `user` linked under `token` now (a deleted card's token links nothing).
+    fn link(&self, user: u32, token: Token) -> Option<&Link> {
+        self.links[user].iter().find(|l| l.token == token && l.active())
+    }
+
+    fn link_mut(&mut self, user: u32, token: Token) -> Option<&mut Link> {
+        self.links[user].iter_mut().find(|l| l.token == token && l.active())
     }
 
     /// The token card `slot` of `user` is linked under now, if it is.
