@@ -35,6 +35,7 @@ macro_rules! tell {
 }
 
 mod cli;
+use cli::audit::{audit, AuditOptions};
 use cli::exit::{finish, Exit};
 use cli::gates::{diff, regress, RegressOptions};
 use cli::live::{drive, serve, DriveOptions, ServeOptions};
@@ -140,6 +141,14 @@ enum Command {
         #[command(flatten)]
         threads: Threads,
     },
+    /// Check a run's event log from the outside, with code that shares nothing with the engine:
+    /// every network message of every purchase on a linked card accounted for, every reward on
+    /// a clearing of an enrolled, linked card, confirmed and paid at its time, every clawback
+    /// caused by a refund or reversal; prints the books. Exit 1 naming the first violations.
+    Audit {
+        #[command(flatten)]
+        options: AuditOptions,
+    },
     /// Serve the project's own offers platform over the HTTP contract (mocks/README.md) on a
     /// loopback port: the baseline `drive` is demonstrated and measured against.
     Serve {
@@ -170,6 +179,7 @@ fn main() -> ExitCode {
             let opts = RegressOptions { update, baselines, out, max_users, threads: threads.get() };
             regress(files, &opts)
         }
+        Command::Audit { options } => audit(&options),
         Command::Serve { options } => serve(&options),
         Command::Drive { scenario, options } => drive(&scenario, &options),
         Command::Run { scenario, seed, out, threads, events, quiet, force } => {

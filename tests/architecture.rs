@@ -141,9 +141,14 @@ fn dependencies(manifest: &str) -> Vec<String> {
 fn every_crate_uses_each_of_its_dependencies() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut unused = Vec::new();
-    for (krate, dirs) in
-        [(".", &["src"][..]), ("sim", &["src"]), ("mocks", &["src"]), ("reports", &["src"]), ("live", &["src"])]
-    {
+    for (krate, dirs) in [
+        (".", &["src"][..]),
+        ("sim", &["src"]),
+        ("mocks", &["src"]),
+        ("reports", &["src"]),
+        ("live", &["src"]),
+        ("audit", &["src"]),
+    ] {
         let manifest = std::fs::read_to_string(root.join(krate).join("Cargo.toml")).expect("manifest");
         let mut files = Vec::new();
         for d in dirs {
@@ -159,4 +164,21 @@ fn every_crate_uses_each_of_its_dependencies() {
         }
     }
     assert!(unused.is_empty(), "dependencies no source uses: {unused:?}");
+}
+
+/// `offersim audit` is a third opinion: its crate depends on no other offersim crate, so it
+/// cannot share the engine's matching, truth or model.
+#[test]
+fn the_auditor_shares_no_code_with_the_engine() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let manifest = std::fs::read_to_string(root.join("audit").join("Cargo.toml")).expect("manifest");
+    let deps = dependencies(&manifest);
+    assert!(deps.iter().all(|d| !d.starts_with("offersim")), "audit/Cargo.toml depends on {deps:?}");
+    let mut files = Vec::new();
+    rust_files(&root.join("audit").join("src"), &mut files);
+    assert!(!files.is_empty());
+    for f in files {
+        let text = std::fs::read_to_string(&f).expect("source");
+        assert!(!text.contains("offersim_sim") && !text.contains("#[path"), "{} reaches into the engine", f.display());
+    }
 }

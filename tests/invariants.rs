@@ -235,6 +235,10 @@ proptest! {
         let out = offersim_sim::run(&s.world, &s.network, RunOptions::threads(1), &NoProgress, Some(&mut log)).unwrap();
         let report = offersim_reports::build(&s.world, &out);
 
+        // The outside auditor (`offersim audit`), from the log alone, finds nothing wrong.
+        let lines: String = log.0.iter().map(|v| format!("{v}\n")).collect();
+        let violations = common::audit(&s.world, lines.as_bytes());
+        prop_assert!(violations.is_empty(), "{}\n{}", violations, text);
         // The ledger and the report's own cross-checks.
         prop_assert!(report.ledger.balanced);
         prop_assert!(report.ledger.credits_match_rewards);
@@ -456,6 +460,16 @@ fn run_text(text: &str) -> Result<offersim_sim::outcome::Outcome, TestCaseError>
     Ok(offersim_sim::run(&s.world, &s.network, RunOptions::threads(1), &NoProgress, None).unwrap())
 }
 
+/// Runs a scenario with its event log and returns the outcome and what `offersim audit` finds
+/// wrong in the log (nothing, when all is well).
+fn run_audited(text: &str) -> Result<(offersim_sim::outcome::Outcome, String), TestCaseError> {
+    let s = load_str("prop.toml", text, &Overrides::default())
+        .map_err(|d| TestCaseError::fail(format!("{d:?}\n{text}")))?;
+    let mut log = common::JsonLines::default();
+    let out = offersim_sim::run(&s.world, &s.network, RunOptions::threads(1), &NoProgress, Some(&mut log)).unwrap();
+    Ok((out, common::audit(&s.world, &log.0)))
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
 
@@ -465,9 +479,11 @@ proptest! {
     #[test]
     fn with_any_fault_mix_the_pipeline_matches_the_ground_truth(text in scenario_strategy(), f in faults_strategy(true)) {
         let text = with_faults(&text, &f);
-        let out = run_text(&text)?;
+        let (out, violations) = run_audited(&text)?;
         let c = &out.correctness;
         prop_assert_eq!(c.unexplained(), 0, "{:?}\n{}", c, text);
+        // The outside auditor, from the event log alone, finds nothing wrong either.
+        prop_assert!(violations.is_empty(), "{}\n{}", violations, text);
         // Conservation: every purchase ends in exactly one clearing or one reversal.
         prop_assert_eq!(out.feed.clearings + out.feed.reversals, out.funnel.purchases, "{}", text);
         if f.lossy.is_none_or(|(_, _, _, unreferenced, _)| unreferenced == 0.0) {

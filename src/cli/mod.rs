@@ -1,6 +1,7 @@
 //! The subcommands beyond `run` and `check`, one module each (they share `say!`, `tell!` and
 //! `invalid` from `main.rs`), and the exit codes (`exit.rs`).
 
+pub mod audit;
 pub mod exit;
 pub mod gates;
 pub mod live;

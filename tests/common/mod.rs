@@ -47,6 +47,24 @@ impl EventLog for Memory {
     }
 }
 
+/// Every record of a run as `--events` writes it (JSON lines), kept in memory.
+#[derive(Default)]
+pub struct JsonLines(pub Vec<u8>);
+
+impl EventLog for JsonLines {
+    fn record(&mut self, r: &Record<'_>) {
+        serde_json::to_writer(&mut self.0, r).expect("records serialize");
+        self.0.push(b'\n');
+    }
+}
+
+/// `offersim audit` of a run's log: the violations it found, one per line (empty: it passed).
+pub fn audit(world: &offersim_sim::world::World, log: &[u8]) -> String {
+    let limits = offersim_audit::Limits { keep_violations: 5, ..Default::default() };
+    let f = offersim_audit::audit(log, &offersim::audit_terms(world), limits).expect("the log reads");
+    f.violations.iter().map(|v| format!("{v}\n")).collect()
+}
+
 /// A money string of the reports (`"12.50"`, `"-0.05"`) in cents; exactly two decimals.
 pub fn cents(v: &Value) -> i64 {
     let s = v.as_str().expect("money is a string");

@@ -6,7 +6,7 @@ use crate::core::time::SimTime;
 use crate::platform::{BudgetScope, Input};
 use crate::world::network::{MessageKind, PurchaseId};
 use crate::world::Channel;
-use crate::world::Token;
+use crate::world::{PhysicalCard, Token};
 use serde::Serialize;
 
 #[derive(Debug, Serialize)]
@@ -67,9 +67,12 @@ pub enum LogEvent<'a> {
         user: u32,
         offer: &'a str,
     },
+    /// A card entered and linked under a new token (`physical_card`: which of the person's
+    /// cards; a deleted card added again is the same physical card under a new token).
     CardAdded {
         user: u32,
         card: Token,
+        physical_card: PhysicalCard,
     },
     Enrollment {
         user: u32,
@@ -92,6 +95,8 @@ pub enum LogEvent<'a> {
         scheme: &'a str,
         /// The card's token when it is linked, else null (the platform knows nothing of it).
         card: Option<Token>,
+        /// The card paid with, linked or not.
+        physical_card: PhysicalCard,
         /// The merchant's local date-time, when the merchant is in another time zone than the
         /// scenario (what the network reports as the transaction time).
         #[serde(skip_serializing_if = "Option::is_none")]
@@ -103,34 +108,67 @@ pub enum LogEvent<'a> {
         #[serde(skip_serializing_if = "Option::is_none")]
         top_up: Option<Cents>,
     },
+    /// The network's messages that reach the platform (its feed: cards linked at the message's
+    /// network time). `network_t`: the network's timestamp (seconds since the scenario start),
+    /// which the rules judge by; the line's `t` is its delivery. `mid_known`: false under a
+    /// terminal id the MID registry lacks (such a clearing earns nothing, policy `unknown_mid`).
+    /// `physical_card`: the card the network reported, whatever token it is linked under.
     Auth {
         purchase: PurchaseId,
         amount: Cents,
         card: Token,
+        network_t: SimTime,
+        mid_known: bool,
+        physical_card: PhysicalCard,
     },
     Clearing {
         purchase: PurchaseId,
         amount: Cents,
         card: Token,
+        network_t: SimTime,
+        mid_known: bool,
+        physical_card: PhysicalCard,
     },
     Reversal {
         purchase: PurchaseId,
         amount: Cents,
         card: Token,
+        network_t: SimTime,
+        mid_known: bool,
+        physical_card: PhysicalCard,
     },
     Refund {
         purchase: PurchaseId,
         amount: Cents,
+        /// Null when the card is no longer linked (`physical_card` says which card it is for).
         card: Option<Token>,
         /// False when the refund does not reference its original (the platform then finds it by
         /// card, merchant and amount; the clawback names the purchase it chose).
         referenced: bool,
+        network_t: SimTime,
+        mid_known: bool,
+        physical_card: PhysicalCard,
     },
     /// A message delivered again (same identity) and ignored.
     DuplicateIgnored {
         purchase: PurchaseId,
         kind: MessageKind,
         copy: u8,
+        network_t: SimTime,
+        physical_card: PhysicalCard,
+    },
+    /// A message of a purchase made on a linked card that the platform never acted on:
+    /// `reason` `not_linked` (no card linked at its network time: deleted since), or
+    /// `after_horizon` (due at `due_t`, after the run's end; logged when the purchase is).
+    Undelivered {
+        purchase: PurchaseId,
+        kind: MessageKind,
+        copy: u8,
+        amount: Cents,
+        network_t: SimTime,
+        due_t: SimTime,
+        reason: &'static str,
+        physical_card: PhysicalCard,
     },
     /// A reward granted on a clearing: pending until the offer's return period is over.
     Match {
@@ -179,6 +217,8 @@ pub struct Record<'a> {
     pub t: SimTime,
     /// Local date-time of `t`.
     pub at: &'a str,
+    /// The shard whose replay produced the line (budgets are split between shards).
+    pub shard: u32,
     #[serde(flatten)]
     pub event: LogEvent<'a>,
 }
@@ -187,6 +227,21 @@ pub struct Record<'a> {
 /// errors; the engine never does I/O.
 pub trait EventLog: Send {
     fn record(&mut self, r: &Record<'_>);
+}
+
+/// Where a shard's lines go: the run's log, the shard's number, and the `seq` of its first
+/// event (shards are logged one after another).
+pub struct ShardLog<'a> {
+    pub log: &'a mut dyn EventLog,
+    pub shard: u32,
+    pub seq_base: u64,
+}
+
+impl<'a> ShardLog<'a> {
+    /// The log of a run of one shard.
+    pub fn first(log: Option<&'a mut dyn EventLog>) -> Option<ShardLog<'a>> {
+        log.map(|log| ShardLog { log, shard: 0, seq_base: 0 })
+    }
 }
 
 /// Receives progress while a run goes on (a terminal progress bar, or nothing).

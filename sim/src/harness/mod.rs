@@ -16,7 +16,7 @@ mod replay;
 mod stream;
 
 use crate::core::time::SimTime;
-use crate::harness::events::{EventLog, Progress, Tap};
+use crate::harness::events::{EventLog, Progress, ShardLog, Tap};
 use crate::outcome::Outcome;
 use crate::people::sharing::{cascades, Cascades};
 use crate::people::UserEvent;
@@ -70,7 +70,8 @@ pub fn run<'a>(
         let users = world.shard_users(0);
         progress.phase("users", users.len() as u64);
         let stream = generate(Some(&pool), world, users.clone(), log.is_none(), progress, &shares);
-        let (mut out, _) = Harness::new(world, network, users, opts, log, None, 0).replay(stream, progress, true);
+        let (mut out, _) =
+            Harness::new(world, network, users, opts, ShardLog::first(log), None).replay(stream, progress, true);
         out.sharing = shares.stats;
         return Ok(out);
     }
@@ -136,9 +137,8 @@ fn run_shard(
     let users = world.shard_users(s);
     let stream = generate(gen_pool, &shard, users.clone(), log.is_none(), progress, shares);
     generated();
-    Harness::new(&shard, network, users, opts, log.map(|l| l as &mut dyn EventLog), None, seq_base)
-        .replay(stream, progress, false)
-        .0
+    let log = log.map(|log| ShardLog { log, shard: s, seq_base });
+    Harness::new(&shard, network, users, opts, log, None).replay(stream, progress, false).0
 }
 
 /// A shard's progress as the whole run's bar shows it: its events and simulated time, not its
@@ -174,7 +174,7 @@ pub fn run_scripted<'a>(
     for b in &mut stream.buckets {
         b.sort_by_key(|(at, u, _)| (*at, *u));
     }
-    Harness::new(world, network, 0..users, opts, log, None, 0)
+    Harness::new(world, network, 0..users, opts, ShardLog::first(log), None)
         .replay(stream, &crate::harness::events::NoProgress, true)
         .0
 }
@@ -197,8 +197,7 @@ pub fn run_tapped<'a>(
     progress.phase("users", users.len() as u64);
     let shares = cascades(world);
     let stream = generate(Some(&pool), world, users.clone(), true, progress, &shares);
-    let (mut out, granted) =
-        Harness::new(world, network, users, opts, None, Some(tap), 0).replay(stream, progress, true);
+    let (mut out, granted) = Harness::new(world, network, users, opts, None, Some(tap)).replay(stream, progress, true);
     out.sharing = shares.stats;
     Ok((out, granted))
 }

@@ -11,7 +11,7 @@ use crate::core::per_user::PerUser;
 use crate::core::queue::EventQueue;
 use crate::core::rng::{Purpose, Stream};
 use crate::core::time::SimTime;
-use crate::harness::events::{EventLog, LogEvent, Progress, Record, Tap};
+use crate::harness::events::{LogEvent, Progress, Record, ShardLog, Tap};
 use crate::outcome::tally::Tally;
 use crate::outcome::Outcome;
 use crate::people::{Assignment, Effect, Purchase, UserEvent};
@@ -19,8 +19,8 @@ use crate::platform::{Decided, Delivery, Input, MessageFacts, Platform, Timer};
 use crate::truth::{self, reconcile, Granted, Oracle, Policy};
 use crate::world::attribution::Surface;
 use crate::world::network::{CardNetwork, CreditKey, MessageKind, NetworkMessage, PurchaseFacts, PurchaseId};
-use crate::world::Token;
 use crate::world::{MerchantId, OfferId, World};
+use crate::world::{PhysicalCard, Token};
 use std::collections::BTreeMap;
 use std::ops::Range;
 
@@ -50,6 +50,9 @@ struct TxnContext {
     incremental: Option<(OfferId, Cents)>,
     /// The surface the purchase is credited to (`attribution.rs`).
     surface: Surface,
+    /// Whether the card was linked when the purchase was made (the event log accounts for
+    /// every message of such a purchase, `undelivered` when the platform never gets one).
+    on_linked_card: bool,
 }
 
 pub(super) struct Harness<'w> {
@@ -60,11 +63,9 @@ pub(super) struct Harness<'w> {
     tally: Tally,
     /// What the platform decided on the current input (reused).
     decided: Vec<Decided>,
-    log: Option<&'w mut dyn EventLog>,
+    log: Option<ShardLog<'w>>,
     /// Receives the platform's inputs (`run_tapped`, the live driver's plan).
     tap: Option<&'w mut dyn Tap>,
-    /// The event log's sequence number of this shard's first event.
-    seq_base: u64,
     /// Purchases where the platform applied a documented policy (for the reconciliation).
     policies: BTreeMap<PurchaseId, Policy>,
     /// The shard's first user; users who link a card at some point of the run (known from their
@@ -89,9 +90,8 @@ impl<'w> Harness<'w> {
         network: &'w dyn CardNetwork,
         users: Range<u32>,
         opts: RunOptions,
-        log: Option<&'w mut dyn EventLog>,
+        log: Option<ShardLog<'w>>,
         tap: Option<&'w mut dyn Tap>,
-        seq_base: u64,
     ) -> Self {
         let platform = Platform::new(world, users.clone());
         Harness {
@@ -103,7 +103,6 @@ impl<'w> Harness<'w> {
             decided: Vec::new(),
             log,
             tap,
-            seq_base,
             policies: BTreeMap::new(),
             first: users.start,
             linkers: BitSet::new(users.len()),
@@ -155,7 +154,7 @@ impl<'w> Harness<'w> {
                     InFlight::Timer(t) => {
                         self.decided.clear();
                         self.platform.timer(at, t, &mut self.decided);
-                        self.settle(at, Surface::default());
+                        self.settle(at, None);
                     }
                 }
                 for (t, timer) in self.platform.take_timers() {
@@ -194,9 +193,10 @@ impl<'w> Harness<'w> {
     }
 
     fn record(&mut self, now: SimTime, event: LogEvent<'_>) {
-        if let Some(log) = self.log.as_deref_mut() {
+        if let Some(l) = self.log.as_mut() {
             let at = self.world.calendar.format(now);
-            log.record(&Record { seq: self.seq_base + self.tally.events_processed(), t: now, at: &at, event });
+            let seq = l.seq_base + self.tally.events_processed();
+            l.log.record(&Record { seq, t: now, at: &at, shard: l.shard, event });
         }
     }
 
@@ -224,7 +224,8 @@ impl<'w> Harness<'w> {
                 }
                 self.oracle.card_added(now, u, slot, token);
                 self.platform.card_added(now, u, slot, token);
-                self.record(now, LogEvent::CardAdded { user: u, card: token });
+                let physical_card = PhysicalCard { user: u, slot };
+                self.record(now, LogEvent::CardAdded { user: u, card: token, physical_card });
             }
             UserEvent::Enrolled { offer, token, one_tap, .. } => {
                 if let Some(tap) = self.tap.as_deref_mut() {
@@ -372,10 +373,12 @@ impl<'w> Harness<'w> {
             self.transactions = self.transactions.checked_add(1).expect("at most 2^32 purchases per shard");
         }
         let facts = MessageFacts { slot: p.slot, mid: p.mid, channel: p.channel, scheme: p.scheme, bought_at: now };
-        let ctx = TxnContext { facts, index, incremental, surface: p.touch.credited(world.attribution.rule) };
+        let card = if self.log.is_some() { self.platform.linked_token(u, p.slot) } else { None };
+        let surface = p.touch.credited(world.attribution.rule);
+        let ctx = TxnContext { facts, index, incremental, surface, on_linked_card: card.is_some() };
+        let physical_card = PhysicalCard { user: u, slot: p.slot };
         self.tally.purchase(now, &p, ctx.surface);
         if self.log.is_some() {
-            let card = self.platform.linked_token(u, p.slot);
             self.record(
                 now,
                 LogEvent::Purchase {
@@ -387,6 +390,7 @@ impl<'w> Harness<'w> {
                     amount: p.amount,
                     scheme: &world.schemes[p.scheme as usize],
                     card,
+                    physical_card,
                     local_at: merchant_local_time(world, p.merchant, now),
                     touch: p.touch,
                     top_up: match p.effect {
@@ -407,6 +411,9 @@ impl<'w> Harness<'w> {
             debug_assert!(at >= m.network_time && m.network_time >= now);
             self.tally.sent(&m, at >= horizon);
             if at >= horizon {
+                if ctx.on_linked_card {
+                    self.record(now, undelivered(&m, at, "after_horizon", physical_card));
+                }
                 continue;
             }
             if !heard {
@@ -471,17 +478,24 @@ impl<'w> Harness<'w> {
         self.decided.clear();
         if self.platform.message(now, m, &ctx.facts, ctx.index, &mut self.decided) == Delivery::NotLinked {
             self.tally.not_linked();
+            if ctx.on_linked_card {
+                let physical_card = PhysicalCard { user: m.purchase.user, slot: ctx.facts.slot };
+                self.record(now, undelivered(&m, now, "not_linked", physical_card));
+            }
             return;
         }
         if let Some(tap) = self.tap.as_deref_mut() {
             tap.input(now, Input::Message { m, facts: ctx.facts });
         }
-        self.settle(now, ctx.surface);
+        self.settle(now, Some(&ctx));
     }
 
-    /// Hands what the platform just decided to the tally, the tap, the reconciliation's policy
-    /// record and the event log, in the order it was decided.
-    fn settle(&mut self, now: SimTime, surface: Surface) {
+    /// Hands what the platform just decided (on a delivery of the message `ctx` travels with,
+    /// or a timer) to the tally, the tap, the reconciliation's policy record and the event log,
+    /// in the order it was decided.
+    fn settle(&mut self, now: SimTime, ctx: Option<&TxnContext>) {
+        let surface = ctx.map_or(Surface::default(), |c| c.surface);
+        let slot = ctx.map_or(0, |c| c.facts.slot);
         let decided = std::mem::take(&mut self.decided);
         for d in &decided {
             self.tally.decided(now, d, surface);
@@ -490,7 +504,7 @@ impl<'w> Harness<'w> {
                 self.policies.insert(purchase, Policy::UnreferencedRefund);
             }
             if self.log.is_some() {
-                self.log_decided(now, d);
+                self.log_decided(now, d, slot);
             }
         }
         self.decided = decided;
@@ -516,23 +530,43 @@ impl<'w> Harness<'w> {
         }
     }
 
-    fn log_decided(&mut self, now: SimTime, d: &Decided) {
+    /// The log line of a decision; `slot`: the card of the message decided on (0 for a timer).
+    fn log_decided(&mut self, now: SimTime, d: &Decided, slot: u8) {
         let world = self.world;
         let descriptor = |m: MerchantId| world.merchants[m.0 as usize].descriptor.as_str();
         let event = match *d {
             Decided::Received { m, card } => {
-                let (purchase, amount) = (m.purchase, m.amount);
+                let (purchase, amount, network_t, mid_known) = (m.purchase, m.amount, m.network_time, m.mid_known);
+                let physical_card = PhysicalCard { user: m.purchase.user, slot };
                 match (m.kind, card) {
-                    (MessageKind::Refund, card) => {
-                        LogEvent::Refund { purchase, amount, card, referenced: m.referenced }
+                    (MessageKind::Refund, card) => LogEvent::Refund {
+                        purchase,
+                        amount,
+                        card,
+                        referenced: m.referenced,
+                        network_t,
+                        mid_known,
+                        physical_card,
+                    },
+                    (MessageKind::Auth, Some(card)) => {
+                        LogEvent::Auth { purchase, amount, card, network_t, mid_known, physical_card }
                     }
-                    (MessageKind::Auth, Some(card)) => LogEvent::Auth { purchase, amount, card },
-                    (MessageKind::Reversal, Some(card)) => LogEvent::Reversal { purchase, amount, card },
-                    (MessageKind::Clearing, Some(card)) => LogEvent::Clearing { purchase, amount, card },
+                    (MessageKind::Reversal, Some(card)) => {
+                        LogEvent::Reversal { purchase, amount, card, network_t, mid_known, physical_card }
+                    }
+                    (MessageKind::Clearing, Some(card)) => {
+                        LogEvent::Clearing { purchase, amount, card, network_t, mid_known, physical_card }
+                    }
                     (_, None) => unreachable!("only a refund reaches the platform on a card no longer linked"),
                 }
             }
-            Decided::Duplicate { m } => LogEvent::DuplicateIgnored { purchase: m.purchase, kind: m.kind, copy: m.copy },
+            Decided::Duplicate { m } => LogEvent::DuplicateIgnored {
+                purchase: m.purchase,
+                kind: m.kind,
+                copy: m.copy,
+                network_t: m.network_time,
+                physical_card: PhysicalCard { user: m.purchase.user, slot },
+            },
             Decided::Declined { purchase, offer, why, .. } => {
                 LogEvent::Declined { purchase, offer: self.offer_id(offer), reason: why.name() }
             }
@@ -570,6 +604,25 @@ impl<'w> Harness<'w> {
             _ => return,
         };
         self.record(now, event);
+    }
+}
+
+/// The log line of a message the platform never acts on, due at `due`.
+fn undelivered(
+    m: &NetworkMessage,
+    due: SimTime,
+    reason: &'static str,
+    physical_card: PhysicalCard,
+) -> LogEvent<'static> {
+    LogEvent::Undelivered {
+        purchase: m.purchase,
+        kind: m.kind,
+        copy: m.copy,
+        amount: m.amount,
+        network_t: m.network_time,
+        due_t: due,
+        reason,
+        physical_card,
     }
 }
 

@@ -60,6 +60,27 @@ impl serde::Serialize for Token {
     }
 }
 
+/// A physical card: a person's card (`slot`) whatever token it is linked under, for the event
+/// log. Printed as `pc_<user>_<slot>`: an opaque id, never a card number (the person's id and
+/// a slot number, far from a card number's 13 to 19 digits).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct PhysicalCard {
+    pub user: u32,
+    pub slot: u8,
+}
+
+impl std::fmt::Display for PhysicalCard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "pc_{}_{}", self.user, self.slot)
+    }
+}
+
+impl serde::Serialize for PhysicalCard {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
 /// An offer's sharing settings (`[offers.<id>.sharing]`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sharing {
