@@ -227,3 +227,51 @@ impl Order {
         self.last = Some((l.seq, l.shard, l.t));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn terms() -> Terms {
+        let offer = OfferTerms { id: "o".into(), merchant: "m".into(), return_period_secs: 0, payout_delay_secs: 0 };
+        Terms { offers: vec![offer], merchants: vec!["m".into()], horizon_t: 1_000, shards: 2 }
+    }
+
+    fn line(seq: u64, t: u64, shard: u32, rest: &str) -> String {
+        format!("{{\"seq\":{seq},\"t\":{t},\"at\":\"-\",\"shard\":{shard},{rest}}}\n")
+    }
+
+    #[test]
+    fn time_going_back_within_a_shard_or_past_the_end_is_an_order_violation() {
+        let click = "\"type\":\"click\",\"user\":1,\"offer\":\"o\"";
+        let log =
+            [line(0, 10, 0, click), line(1, 5, 0, click), line(2, 1, 1, click), line(3, 1_000, 1, click)].concat();
+        let f = audit(log.as_bytes(), &terms(), Limits::default()).unwrap();
+        let lines: Vec<(u64, &str)> = f.violations.iter().map(|v| (v.line, v.check)).collect();
+        // Shard 1 may start earlier than shard 0 ended; t = 1000 is the end of the run.
+        assert_eq!(lines, [(2, "order"), (4, "order")], "{:?}", f.violations);
+    }
+
+    #[test]
+    fn a_line_too_long_and_a_table_too_full_are_errors_not_violations() {
+        let click = line(0, 0, 0, "\"type\":\"click\",\"user\":1,\"offer\":\"o\"");
+        let short = Limits { max_line_bytes: 20, ..Limits::default() };
+        assert!(matches!(audit(click.as_bytes(), &terms(), short), Err(AuditError::TooLong { line: 1, .. })));
+        let card = |n: u64, tok: &str| {
+            line(
+                n,
+                0,
+                0,
+                &format!("\"type\":\"card_added\",\"user\":1,\"card\":\"{tok}\",\"physical_card\":\"pc_1_0\""),
+            )
+        };
+        let log = [card(0, "tok_aaaaaaaaaaaaab"), card(1, "tok_aaaaaaaaaaaaac")].concat();
+        let one = Limits { max_entries: 1, ..Limits::default() };
+        match audit(log.as_bytes(), &terms(), one) {
+            Err(e @ AuditError::TooMany { line: 2, what: "cards", .. }) => {
+                assert!(e.to_string().contains("more than 1 cards held at once"))
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}
