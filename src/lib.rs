@@ -4,6 +4,7 @@
 pub mod diff;
 pub mod machine;
 pub mod output;
+pub mod parts;
 pub mod progress;
 pub mod scenario;
 pub mod sweep;

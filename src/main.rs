@@ -39,6 +39,7 @@ use cli::audit::{audit, AuditOptions};
 use cli::exit::{finish, Exit};
 use cli::gates::{diff, regress, RegressOptions};
 use cli::live::{drive, serve, DriveOptions, ServeOptions};
+use cli::parts::{merge, run_part};
 use cli::sweep::{sweep, Metric, SweepOptions};
 use cli::{OutDir, Quiet, Threads};
 
@@ -70,6 +71,20 @@ enum Command {
         /// Run even if the estimated memory exceeds what this machine has available.
         #[arg(long)]
         force: bool,
+        /// Run only part K of N of the scenario's shards and write `part.json` (no reports):
+        /// `offersim merge` adds the N parts up into the one-process run's reports.
+        #[arg(long, value_name = "K/N", conflicts_with = "events")]
+        part: Option<offersim::parts::PartSpec>,
+    },
+    /// Add up the parts of a run (`run --part K/N`, each in its own directory) into its
+    /// report.json, report.md and report.html, byte-identical to a run in one process. Every
+    /// part must be there once, of the same scenario, seed and version; else nothing is written.
+    Merge {
+        /// The parts' output directories (each holds a part.json).
+        #[arg(required = true)]
+        parts: Vec<PathBuf>,
+        #[command(flatten)]
+        out: OutDir,
     },
     /// Validate scenario files without running them.
     Check {
@@ -182,9 +197,13 @@ fn main() -> ExitCode {
         Command::Audit { options } => audit(&options),
         Command::Serve { options } => serve(&options),
         Command::Drive { scenario, options } => drive(&scenario, &options),
-        Command::Run { scenario, seed, out, threads, events, quiet, force } => {
+        Command::Run { scenario, seed, out, threads, quiet, part: Some(spec), .. } => {
+            run_part(&scenario, seed, spec, out.dir, threads.get(), quiet.on)
+        }
+        Command::Run { scenario, seed, out, threads, events, quiet, force, part: None } => {
             run_command(&scenario, seed, out.dir, threads.get(), events.as_deref(), quiet.on, force)
         }
+        Command::Merge { parts, out } => merge(&parts, out.dir),
     })
 }
 
@@ -367,13 +386,34 @@ fn run_in(s: &Scenario, dir: &Path, threads: usize, events: Option<&Path>, quiet
         }
     };
     let elapsed = started.elapsed();
-    let report = offersim_reports::build(w, &outcome);
     let mut staged = Staged::new();
     let lines = log.map(|l| l.finish(&mut staged)).transpose()?;
+    let report = publish(w, &outcome, dir, staged)?;
+    if let (Some(n), Some(p)) = (lines, events) {
+        say!("events: {} ({n} lines)", p.display());
+    }
+    let secs = elapsed.as_secs_f64();
+    tell!(
+        "ran in {secs:.2} s: {} events, {} events/s",
+        count(outcome.events_processed),
+        count((outcome.events_processed as f64 / secs.max(1e-9)) as u64)
+    );
+    Ok(thresholds_hold(&report))
+}
+
+/// Writes a run's reports into `dir` together with what is already `staged` (all or none), and
+/// says what the run did and where the reports are.
+fn publish(
+    w: &offersim_sim::World,
+    outcome: &offersim_sim::outcome::Outcome,
+    dir: &Path,
+    mut staged: Staged,
+) -> Result<offersim_reports::Report> {
+    let report = offersim_reports::build(w, outcome);
     let json = offersim_reports::json_text(&report).context("cannot write the report as JSON")?;
     staged.write(&dir.join("report.json"), &json)?;
     staged.write(&dir.join("report.md"), &offersim_reports::markdown(&report))?;
-    staged.write(&dir.join("report.html"), &offersim_reports::html(&report, &outcome))?;
+    staged.write(&dir.join("report.html"), &offersim_reports::html(&report, outcome))?;
     staged.commit()?;
     let f = &report.funnel;
     let m = &report.money;
@@ -396,15 +436,11 @@ fn run_in(s: &Scenario, dir: &Path, threads: usize, events: Option<&Path>, quiet
         dir.join("report.md").display(),
         dir.join("report.html").display()
     );
-    if let (Some(n), Some(p)) = (lines, events) {
-        say!("events: {} ({n} lines)", p.display());
-    }
-    let secs = elapsed.as_secs_f64();
-    tell!(
-        "ran in {secs:.2} s: {} events, {} events/s",
-        count(outcome.events_processed),
-        count((outcome.events_processed as f64 / secs.max(1e-9)) as u64)
-    );
+    Ok(report)
+}
+
+/// Says which of the scenario's thresholds failed; whether all hold.
+fn thresholds_hold(report: &offersim_reports::Report) -> bool {
     let failed: Vec<_> = report.thresholds.iter().filter(|t| !t.passed).collect();
     for t in &failed {
         tell!("threshold failed: {} {} (actual {})", t.metric, t.condition, t.actual);
@@ -412,5 +448,5 @@ fn run_in(s: &Scenario, dir: &Path, threads: usize, events: Option<&Path>, quiet
     if !report.thresholds.is_empty() && failed.is_empty() {
         say!("thresholds: all {} hold", report.thresholds.len());
     }
-    Ok(failed.is_empty())
+    failed.is_empty()
 }

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod exit;
 pub mod gates;
 pub mod live;
+pub mod parts;
 pub mod sweep;
 
 /// `--threads`, the same for every command that runs scenarios.

@@ -38,6 +38,16 @@ impl Serialize for Cents {
     }
 }
 
+/// Read back from the same string (a partial outcome, `offersim run --part`): exactly, or an
+/// error for anything with sub-cent digits.
+impl<'de> serde::Deserialize<'de> for Cents {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        let v: Decimal = s.parse().map_err(serde::de::Error::custom)?;
+        Cents::from_decimal_exact(v).ok_or_else(|| serde::de::Error::custom(format!("{s} is not an amount in cents")))
+    }
+}
+
 impl std::fmt::Display for Cents {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{:.2}", self.to_decimal())

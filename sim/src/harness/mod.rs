@@ -18,13 +18,14 @@ mod stream;
 use crate::core::time::SimTime;
 use crate::harness::events::{EventLog, Progress, ShardLog, Tap};
 use crate::outcome::Outcome;
-use crate::people::sharing::{cascades, Cascades};
+use crate::people::sharing::{cascades, Cascades, ShareStats};
 use crate::people::UserEvent;
 use crate::truth::Granted;
 use crate::world::network::{CardNetwork, CreditKey};
 use crate::world::World;
 use replay::Harness;
 use std::collections::BTreeMap;
+use std::ops::Range;
 use stream::{generate, UserStream};
 
 #[derive(Debug, Clone, Copy)]
@@ -58,8 +59,51 @@ pub fn run<'a>(
     network: &'a dyn CardNetwork,
     opts: RunOptions,
     progress: &dyn Progress,
-    mut log: Option<&'a mut dyn EventLog>,
+    log: Option<&'a mut dyn EventLog>,
 ) -> Result<Outcome, RunError> {
+    let part = run_shards(world, network, opts, progress, 0..world.shards, log)?;
+    Ok(merge(world, part.outcomes, part.sharing))
+}
+
+/// What some of a run's shards produced: each shard's outcome, in shard order, and the sharing
+/// cascades' reach (the whole run's: cascades span shards).
+pub struct Part {
+    pub outcomes: Vec<Outcome>,
+    pub sharing: Vec<ShareStats>,
+}
+
+/// Runs the shards `shards` of a scenario (`offersim run --part`): what `run` would compute for
+/// them, not yet added up. `merge` of every shard's outcome, in shard order, is `run`'s result.
+pub fn run_part(
+    world: &World,
+    network: &dyn CardNetwork,
+    opts: RunOptions,
+    progress: &dyn Progress,
+    shards: Range<u32>,
+) -> Result<Part, RunError> {
+    assert!(shards.end <= world.shards, "shards {shards:?} of a scenario with {}", world.shards);
+    run_shards(world, network, opts, progress, shards, None)
+}
+
+/// The run's outcome from every shard's outcome (in shard order) and the cascades' reach.
+pub fn merge(world: &World, outcomes: Vec<Outcome>, sharing: Vec<ShareStats>) -> Outcome {
+    let mut out = if world.shards == 1 && outcomes.len() == 1 {
+        outcomes.into_iter().next().unwrap_or_else(|| Outcome::empty(world))
+    } else {
+        Outcome::sum_of_shards(world, outcomes)
+    };
+    out.sharing = sharing;
+    out
+}
+
+fn run_shards<'a>(
+    world: &'a World,
+    network: &'a dyn CardNetwork,
+    opts: RunOptions,
+    progress: &dyn Progress,
+    shards: Range<u32>,
+    mut log: Option<&'a mut dyn EventLog>,
+) -> Result<Part, RunError> {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(opts.threads)
         .build()
@@ -70,12 +114,11 @@ pub fn run<'a>(
         let users = world.shard_users(0);
         progress.phase("users", users.len() as u64);
         let stream = generate(Some(&pool), world, users.clone(), log.is_none(), progress, &shares);
-        let (mut out, _) =
+        let (out, _) =
             Harness::new(world, network, users, opts, ShardLog::first(log), None).replay(stream, progress, true);
-        out.sharing = shares.stats;
-        return Ok(out);
+        return Ok(Part { outcomes: vec![out], sharing: shares.stats });
     }
-    progress.phase("shards", world.users);
+    progress.phase("shards", shards.clone().map(|s| world.shard_users(s).len() as u64).sum());
     let per_shard = ShardProgress(progress);
     // A shard with the whole run's bar: half its users when generated, half when replayed.
     let one_shard = |s: u32, log: Option<&mut dyn EventLog>, seq: u64, gen_pool: Option<&rayon::ThreadPool>| {
@@ -87,7 +130,7 @@ pub fn run<'a>(
     };
     let outcomes: Vec<Outcome> = if log.is_some() {
         let mut outs: Vec<Outcome> = Vec::new();
-        for s in 0..world.shards {
+        for s in shards {
             let seq = outs.iter().map(|o| o.events_processed).sum();
             let log: Option<&mut dyn EventLog> = match log.as_mut() {
                 Some(l) => Some(&mut **l),
@@ -99,11 +142,11 @@ pub fn run<'a>(
     } else {
         // Each worker takes the next shard and runs it whole (generation and replay), so at
         // most one shard per thread is in memory.
-        let next = std::sync::atomic::AtomicU32::new(0);
+        let next = std::sync::atomic::AtomicU32::new(shards.start);
         let done: std::sync::Mutex<Vec<(u32, Outcome)>> = std::sync::Mutex::new(Vec::new());
         pool.broadcast(|_| loop {
             let s = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            if s >= world.shards {
+            if s >= shards.end {
                 break;
             }
             let out = one_shard(s, None, 0, None);
@@ -113,9 +156,7 @@ pub fn run<'a>(
         done.sort_by_key(|(s, _)| *s);
         done.into_iter().map(|(_, o)| o).collect()
     };
-    let mut out = Outcome::sum_of_shards(world, outcomes);
-    out.sharing = shares.stats;
-    Ok(out)
+    Ok(Part { outcomes, sharing: shares.stats })
 }
 
 /// One shard, generated (on `gen_pool` or this thread) and replayed; `generated` is called

@@ -9,7 +9,7 @@ use crate::core::money::Cents;
 use crate::world::MerchantId;
 use std::collections::BTreeMap;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Account {
     /// What a merchant has paid for its campaigns (negative: money out).
     MerchantFunding(MerchantId),
@@ -23,8 +23,10 @@ pub enum Account {
     PlatformFees,
 }
 
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Ledger {
+    /// As (account, balance) pairs when written (a partial outcome): JSON keys are strings.
+    #[serde(with = "pairs")]
     balances: BTreeMap<Account, Cents>,
     entries: u64,
     /// Sum of every posting ever made: zero after every entry.
@@ -133,5 +135,24 @@ mod tests {
     #[should_panic(expected = "unbalanced")]
     fn an_unbalanced_entry_is_refused() {
         Ledger::default().post(&[(Account::PlatformFees, Cents(1))]);
+    }
+}
+
+/// A map with keys JSON cannot hold, written as a list of pairs.
+mod pairs {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use std::collections::BTreeMap;
+
+    pub fn serialize<S: Serializer, K: Serialize + Ord, V: Serialize>(
+        m: &BTreeMap<K, V>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        s.collect_seq(m.iter())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>, K: Deserialize<'de> + Ord, V: Deserialize<'de>>(
+        d: D,
+    ) -> Result<BTreeMap<K, V>, D::Error> {
+        Ok(Vec::<(K, V)>::deserialize(d)?.into_iter().collect())
     }
 }

@@ -5,7 +5,7 @@
 use super::Expected;
 use crate::core::money::Cents;
 use crate::world::network::{CreditKey, PurchaseId};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// What the pipeline did about one reward, as `reconcile` needs it.
@@ -19,7 +19,7 @@ pub struct Granted {
 }
 
 /// Why a difference between pipeline and truth is expected: a documented policy.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Policy {
     /// A refund without reference was matched by card, merchant and amount to another purchase
@@ -28,7 +28,7 @@ pub enum Policy {
 }
 
 /// The comparison of pipeline and truth, purchase by purchase.
-#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Correctness {
     /// Purchases the truth says earn a reward.
     pub expected_credits: u64,
@@ -61,6 +61,31 @@ pub struct Discrepancy {
     pub policy: Option<Policy>,
     pub expected: Cents,
     pub credited: Cents,
+}
+
+/// The kinds of discrepancy, as `Discrepancy::kind` names them.
+const KINDS: [&str; 5] = ["missed", "false", "double", "wrong_amount", "wrong_reversal"];
+
+/// A discrepancy as read back (a partial outcome), its kind checked against `KINDS`.
+#[derive(Deserialize)]
+struct DiscrepancyRead {
+    purchase: PurchaseId,
+    offer: String,
+    kind: String,
+    policy: Option<Policy>,
+    expected: Cents,
+    credited: Cents,
+}
+
+impl<'de> Deserialize<'de> for Discrepancy {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let DiscrepancyRead { purchase, offer, kind, policy, expected, credited } = DiscrepancyRead::deserialize(d)?;
+        let kind = KINDS
+            .iter()
+            .find(|k| **k == kind)
+            .ok_or_else(|| serde::de::Error::custom(format!("`{kind}` is not a discrepancy kind")))?;
+        Ok(Discrepancy { purchase, offer, kind, policy, expected, credited })
+    }
 }
 
 impl Correctness {

@@ -22,6 +22,15 @@ impl std::fmt::Display for PurchaseId {
     }
 }
 
+impl<'de> serde::Deserialize<'de> for PurchaseId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        let bad = || serde::de::Error::custom(format!("`{s}` is not a purchase id like P12.3"));
+        let (user, seq) = s.strip_prefix('P').and_then(|r| r.split_once('.')).ok_or_else(bad)?;
+        Ok(PurchaseId { user: user.parse().map_err(|_| bad())?, seq: seq.parse().map_err(|_| bad())? })
+    }
+}
+
 impl Serialize for PurchaseId {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.collect_str(self)
@@ -99,7 +108,7 @@ pub struct NetworkMessage {
 
 /// Faults the network injected, counted once per affected message (repeated deliveries once
 /// per extra copy).
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct FaultCounts {
     /// Extra deliveries of a message already delivered (at-least-once delivery).
     pub duplicate_deliveries: u64,
