@@ -40,7 +40,7 @@ use cli::exit::{finish, Exit};
 use cli::gates::{diff, regress, RegressOptions};
 use cli::live::{drive, serve, DriveOptions, ServeOptions};
 use cli::parts::{merge, run_part};
-use cli::sweep::{sweep, Metric, SweepOptions};
+use cli::sweep::{collect as sweep_collect, sweep, Metric, SweepOptions};
 use cli::{OutDir, Quiet, Threads};
 
 #[derive(Parser)]
@@ -112,12 +112,21 @@ enum Command {
     /// and compare them with 95% intervals; names the best by `--metric`.
     Sweep {
         /// The scenario file (TOML).
-        scenario: PathBuf,
+        #[arg(required_unless_present = "collect")]
+        scenario: Option<PathBuf>,
         /// A setting of the file and the values to try, e.g.
         /// `offers.cafe_2_over_5.min_spend=5.00,10.00`, or a range with a step,
         /// `offers.cafe_2_over_5.reward=0.5..5/0.5`. Repeatable: the grid is every combination.
-        #[arg(long = "set", value_name = "PATH=V1,V2,...", required = true)]
+        #[arg(long = "set", value_name = "PATH=V1,V2,...", required_unless_present = "collect")]
         sets: Vec<String>,
+        /// Run nothing: write the variants, DIR/jobs.txt (one shell command per run, each
+        /// runnable from DIR, e.g. as a cluster's array task) and DIR/plan.json.
+        #[arg(long, value_name = "DIR", conflicts_with_all = ["collect", "dir"])]
+        plan: Option<PathBuf>,
+        /// Read the finished runs of the plan in DIR and write the sweep's files (into --out,
+        /// else DIR), byte-identical to the same sweep run here with that --out.
+        #[arg(long, value_name = "DIR", conflicts_with_all = ["scenario", "sets"])]
+        collect: Option<PathBuf>,
         /// Seeds per variant: the file's seed and the next ones.
         #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=10_000))]
         seeds: u32,
@@ -186,9 +195,21 @@ fn main() -> ExitCode {
     finish(match cli.command {
         Command::Check { scenarios, threads, force } => Ok(check(&scenarios, threads.get(), force)),
         Command::Diff { before, after, tolerances } => diff(&before, &after, &tolerances),
-        Command::Sweep { scenario, sets, seeds, max_variants, metric, out, threads, quiet } => {
-            let o = SweepOptions { seeds, max_variants, metric, out: out.dir, threads: threads.get(), quiet: quiet.on };
-            sweep(&scenario, &sets, &o)
+        Command::Sweep { collect: Some(dir), out, .. } => sweep_collect(&dir, out.dir),
+        Command::Sweep { scenario, sets, seeds, max_variants, metric, out, threads, quiet, plan, collect: None } => {
+            let o = SweepOptions {
+                seeds,
+                max_variants,
+                metric,
+                out: out.dir,
+                threads: threads.get(),
+                quiet: quiet.on,
+                plan,
+            };
+            match scenario {
+                Some(scenario) => sweep(&scenario, &sets, &o),
+                None => Err(anyhow::anyhow!("a scenario file is required")),
+            }
         }
         Command::Regress { files, update, baselines, out, max_users, threads } => {
             let opts = RegressOptions { update, baselines, out, max_users, threads: threads.get() };

@@ -169,3 +169,56 @@ fn a_range_sweep_charts_each_metric_against_the_setting_and_judges_the_best_by_i
     assert_eq!(chart.matches("class=\"dot datum\"").count(), 5, "one point per value");
     assert!(chart.contains("class=\"band\""));
 }
+
+/// `sweep --plan DIR` runs nothing and writes one command per run; run from DIR (as a cluster's
+/// array tasks would, in any order) and collected with `--out OUT`, the sweep's files are the
+/// bytes `sweep --out OUT` writes here. A missing run is named by its command, nothing written.
+#[test]
+fn a_planned_sweep_run_line_by_line_and_collected_is_byte_identical_to_a_local_sweep() {
+    let tmp = tempfile::tempdir().unwrap();
+    let plan = tmp.path().join("plan");
+    let out = tmp.path().join("out");
+    let grid = ["--set", "offers.cafe_2_over_5.min_spend=5.00,10.00", "--seeds", "2", "--quiet"];
+    let sweep = |extra: &[&str]| {
+        let mut args = vec!["sweep", "scenarios/cafe.toml"];
+        args.extend_from_slice(&grid);
+        args.extend_from_slice(extra);
+        let o = common::offersim(&args);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    };
+    sweep(&["--out", out.to_str().unwrap()]);
+    let local: Vec<Vec<u8>> = ["sweep.md", "sweep.csv", "sweep.json", "sweep.html"]
+        .iter()
+        .map(|f| std::fs::read(out.join(f)).unwrap())
+        .collect();
+    std::fs::remove_dir_all(&out).unwrap();
+    sweep(&["--plan", plan.to_str().unwrap()]);
+    assert!(!plan.join("sweep.md").exists() && !plan.join("runs").exists(), "a plan runs nothing");
+    let jobs = std::fs::read_to_string(plan.join("jobs.txt")).unwrap();
+    let lines: Vec<&str> = jobs.lines().collect();
+    assert_eq!(lines.len(), 4, "2 variants × 2 seeds: {jobs}");
+    for line in lines.iter().rev() {
+        let o = std::process::Command::new("sh")
+            .args(["-c", line])
+            .current_dir(&plan)
+            .env("OFFERSIM", env!("CARGO_BIN_EXE_offersim"))
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{line}: {}", String::from_utf8_lossy(&o.stderr));
+    }
+    let collect = |out: &std::path::Path| {
+        common::offersim(&["sweep", "--collect", plan.to_str().unwrap(), "--out", out.to_str().unwrap()])
+    };
+    assert!(collect(&out).status.success());
+    for (f, bytes) in ["sweep.md", "sweep.csv", "sweep.json", "sweep.html"].iter().zip(&local) {
+        assert!(&std::fs::read(out.join(f)).unwrap() == bytes, "{f} differs from the local sweep's");
+    }
+    // One run missing: named with its command, nothing written.
+    std::fs::remove_dir_all(plan.join("runs").join("v2-s2014")).unwrap();
+    let elsewhere = tmp.path().join("elsewhere");
+    let o = collect(&elsewhere);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(err.contains("1 of 4 planned runs are missing or failed") && err.contains(lines[3]), "{err}");
+    assert!(!elsewhere.exists());
+}

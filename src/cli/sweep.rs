@@ -1,4 +1,7 @@
-//! `offersim sweep`: running a grid of scenario variants at common random numbers.
+//! `offersim sweep`: running a grid of scenario variants at common random numbers, here or, as
+//! a plan of one command per run, on a cluster (`sweep/plan.rs`), then collected.
+
+mod plan;
 
 use super::exit::Exit;
 use crate::invalid;
@@ -43,28 +46,53 @@ pub struct SweepOptions {
     pub out: Option<PathBuf>,
     pub threads: usize,
     pub quiet: bool,
+    /// Write the plan (variants, jobs.txt, plan.json) here instead of running it.
+    pub plan: Option<PathBuf>,
+}
+
+/// A sweep ready to run: its variants' texts and seeds, checked.
+struct Prepared {
+    name: String,
+    file: PathBuf,
+    calendar: offersim_sim::core::time::Calendar,
+    variants: Vec<Vec<(Vec<String>, String)>>,
+    texts: Vec<String>,
+    seeds: Vec<u64>,
 }
 
 pub fn sweep(path: &Path, sets: &[String], o: &SweepOptions) -> Result<Exit> {
-    use offersim::sweep as sw;
-    // Invalid input: told, and nothing is run or written.
-    let fail = |msg: String| {
-        tell!("error: {msg}");
-        Ok(Exit::Invalid)
+    let p = match prepare(path, sets, o) {
+        Ok(p) => p,
+        Err(msg) => {
+            if !msg.is_empty() {
+                tell!("error: {msg}");
+            }
+            return Ok(Exit::Invalid);
+        }
     };
+    match &o.plan {
+        Some(dir) => plan::write(dir, &p.name, &p.file, &p.variants, &p.texts, &p.seeds, o.metric.index()),
+        None => run_local(&p, o),
+    }
+}
+
+/// Checks the settings and builds every variant; an invalid input is told (`Err` with the
+/// message, empty when the diagnostics were printed already).
+fn prepare(path: &Path, sets: &[String], o: &SweepOptions) -> std::result::Result<Prepared, String> {
+    use offersim::sweep as sw;
     let base = match load_file(path, &Overrides::default()) {
         Ok(s) => s,
-        Err(diags) => return Ok(invalid(&diags)),
+        Err(diags) => {
+            invalid(&diags);
+            return Err(String::new());
+        }
     };
-    let metric = o.metric.index();
-    let settings: Vec<sw::Setting> = match sets.iter().map(|s| s.parse()).collect::<std::result::Result<_, String>>() {
-        Ok(v) => v,
-        Err(e) => return fail(format!("--set {e}")),
-    };
+    let settings: Vec<sw::Setting> =
+        sets.iter().map(|s| s.parse()).collect::<std::result::Result<_, String>>().map_err(|e| format!("--set {e}"))?;
     for (i, a) in settings.iter().enumerate() {
         if settings[..i].iter().any(|b| b.path == a.path) {
             let path = a.path.join(".");
-            return fail(format!("--set {path} is given twice; put every value in one --set ({path}=V1,V2,...)"));
+            return Err(format!("--set {path} is given twice; put every value in one --set ({path}=V1,V2,...)"));
         }
     }
     // The grid's size is known before it is built: refuse one too large to run.
@@ -78,48 +106,41 @@ pub fn sweep(path: &Path, sets: &[String], o: &SweepOptions) -> Result<Exit> {
         }
         (n, _) => {
             let n = n.map_or("more than 18 quintillion".to_string(), count);
-            return fail(format!(
+            return Err(format!(
                 "the grid has {n} variants, more than --max-variants {}; sweep fewer values or raise the limit",
                 count(o.max_variants)
             ));
         }
     }
-    // load_file read it already, bounded; read again the same way for the variants.
-    let text = match offersim::output::read_bounded(path, offersim::scenario::MAX_SCENARIO_BYTES)
-        .map_err(|e| e.to_string())
-        .and_then(|b| String::from_utf8(b).map_err(|e| e.to_string()))
-    {
-        Ok(t) => t,
-        Err(e) => return fail(format!("{}: {e}", path.display())),
-    };
     let variants = sw::grid(&settings);
     let mut texts = Vec::new();
     for v in &variants {
         let label = sw::label(v);
-        let t = match sw::apply(&text, v) {
-            Ok(t) => t,
-            Err(e) => return fail(format!("variant {label}: {e}")),
-        };
+        let t = sw::apply(&base.text, v).map_err(|e| format!("variant {label}: {e}"))?;
         if let Err(diags) = load_variant(path, &label, &t, None) {
             for d in &diags {
                 tell!("{d}");
             }
-            return fail(format!("variant {label} is not a valid scenario; nothing was run"));
+            return Err(format!("variant {label} is not a valid scenario; nothing was run"));
         }
         texts.push(t);
     }
     let w = &base.world;
-    let dir = o.out.clone().unwrap_or_else(|| Path::new("reports").join("out").join("sweep").join(&w.name));
     let seeds: Vec<u64> = (0..o.seeds as u64).map(|i| w.seed.wrapping_add(i)).collect();
+    Ok(Prepared { name: w.name.clone(), file: path.to_path_buf(), calendar: w.calendar, variants, texts, seeds })
+}
+
+/// Runs every (variant, seed) here, on the worker threads.
+fn run_local(p: &Prepared, o: &SweepOptions) -> Result<Exit> {
+    use offersim::sweep as sw;
+    let (path, variants, texts, seeds) = (&p.file, &p.variants, &p.texts, &p.seeds);
+    let dir = o.out.clone().unwrap_or_else(|| Path::new("reports").join("out").join("sweep").join(&p.name));
     let pool = rayon::ThreadPoolBuilder::new().num_threads(o.threads).build().context("cannot start worker threads")?;
-    let bar = Bar::new(w.calendar, !o.quiet && std::io::stderr().is_terminal());
+    let bar = Bar::new(p.calendar, !o.quiet && std::io::stderr().is_terminal());
     bar.phase("runs", (variants.len() * seeds.len()) as u64);
     let started = Instant::now();
     // The variants' files first: a failed run names the file that replays it.
-    let written = std::fs::create_dir_all(dir.join("variants"))
-        .with_context(|| format!("cannot create {}", dir.display()))
-        .and_then(|_| texts.iter().enumerate().try_for_each(|(k, t)| write_atomic(&variant_file(&dir, k), t)));
-    written?;
+    write_variants(&dir, texts)?;
     let jobs: Vec<(usize, u64)> = (0..variants.len()).flat_map(|v| seeds.iter().map(move |&s| (v, s))).collect();
     let results: Vec<std::result::Result<Vec<Option<f64>>, String>> = pool.install(|| {
         use rayon::prelude::*;
@@ -151,18 +172,89 @@ pub fn sweep(path: &Path, sets: &[String], o: &SweepOptions) -> Result<Exit> {
             }
         }
     }
-    let sweep = sw::Sweep::new(&w.name, path, &variants, &seeds, metric, &runs);
+    let sweep = sw::Sweep::new(&p.name, path, variants, seeds, o.metric.index(), &runs);
+    publish(&sweep, &dir)?;
+    tell!("ran {} runs in {:.1} s", jobs.len(), started.elapsed().as_secs_f64());
+    Ok(Exit::Ok)
+}
+
+/// Writes the variants' files into `dir/variants/`.
+fn write_variants(dir: &Path, texts: &[String]) -> Result<()> {
+    std::fs::create_dir_all(dir.join("variants"))
+        .with_context(|| format!("cannot create {}", dir.display()))
+        .and_then(|_| texts.iter().enumerate().try_for_each(|(k, t)| write_atomic(&variant_file(dir, k), t)))
+}
+
+/// Writes sweep.md, .csv, .html and .json into `dir` (all or none) and shows the summary.
+fn publish(sweep: &offersim::sweep::Sweep, dir: &Path) -> Result<()> {
     let mut staged = Staged::new();
-    let written = staged
-        .write(&dir.join("sweep.md"), &sweep.markdown(&dir))
+    staged
+        .write(&dir.join("sweep.md"), &sweep.markdown(dir))
         .and_then(|_| staged.write(&dir.join("sweep.csv"), &sweep.csv()))
         .and_then(|_| staged.write(&dir.join("sweep.html"), &sweep.html()))
         .and_then(|_| staged.write(&dir.join("sweep.json"), &sweep.json()))
-        .and_then(|_| staged.commit());
-    written?;
-    say!("{}", sweep.markdown(&dir));
+        .and_then(|_| staged.commit())?;
+    say!("{}", sweep.markdown(dir));
     say!("sweep: {}", dir.join("sweep.md").display());
-    tell!("ran {} runs in {:.1} s", jobs.len(), started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+/// `offersim sweep --collect DIR [--out OUT]`: the planned runs' parts, read and measured, into
+/// the sweep's files in OUT (DIR by default), as `offersim sweep --out OUT` writes them.
+pub fn collect(dir: &Path, out: Option<PathBuf>) -> Result<Exit> {
+    let plan = match plan::read(dir) {
+        Ok(p) => p,
+        Err(e) => {
+            tell!("error: {e}; nothing was written");
+            return Ok(Exit::Invalid);
+        }
+    };
+    let metric = match offersim::sweep::METRICS.iter().position(|(m, _, _)| *m == plan.metric) {
+        Some(m) => m,
+        None => {
+            tell!("error: {}: unknown metric `{}`; nothing was written", dir.display(), plan.metric);
+            return Ok(Exit::Invalid);
+        }
+    };
+    let mut runs: Vec<Vec<Vec<Option<f64>>>> = vec![Vec::new(); plan.variants.len()];
+    let mut failed = Vec::new();
+    for job in &plan.jobs {
+        match plan::measure(dir, &plan, job) {
+            Ok(m) => runs[job.variant].push(m),
+            Err(why) => failed.push(format!("  {} ({why})", job.command)),
+        }
+    }
+    if !failed.is_empty() {
+        tell!(
+            "error: {} of {} planned runs are missing or failed; run them from {}:",
+            failed.len(),
+            plan.jobs.len(),
+            dir.display()
+        );
+        for f in failed.iter().take(20) {
+            tell!("{f}");
+        }
+        if failed.len() > 20 {
+            tell!("  … and {} more", failed.len() - 20);
+        }
+        tell!("nothing was written");
+        return Ok(Exit::Failed);
+    }
+    let out = out.unwrap_or_else(|| dir.to_path_buf());
+    if offersim::output::resolved(&out) != offersim::output::resolved(dir) {
+        let texts: Vec<String> = plan
+            .variants
+            .iter()
+            .map(|v| {
+                std::fs::read_to_string(dir.join(&v.file))
+                    .with_context(|| format!("cannot read {}", dir.join(&v.file).display()))
+            })
+            .collect::<Result<_>>()?;
+        write_variants(&out, &texts)?;
+    }
+    let grid: Vec<Vec<(Vec<String>, String)>> = plan.variants.iter().map(|v| v.settings.clone()).collect();
+    let sweep = offersim::sweep::Sweep::new(&plan.scenario, Path::new(&plan.file), &grid, &plan.seeds, metric, &runs);
+    publish(&sweep, &out)?;
     Ok(Exit::Ok)
 }
 
