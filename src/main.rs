@@ -37,7 +37,7 @@ macro_rules! tell {
 mod cli;
 use cli::audit::{audit, AuditOptions};
 use cli::exit::{finish, Exit};
-use cli::gates::{diff, regress, RegressOptions};
+use cli::gates::{collect as regress_collect, diff, regress, RegressOptions};
 use cli::live::{drive, serve, DriveOptions, ServeOptions};
 use cli::parts::{merge, run_part};
 use cli::sweep::{collect as sweep_collect, sweep, Metric, SweepOptions};
@@ -164,6 +164,14 @@ enum Command {
         max_users: Option<u64>,
         #[command(flatten)]
         threads: Threads,
+        /// Run nothing: copy the scenarios into DIR and write DIR/jobs.txt, one shell command
+        /// per scenario (runnable from DIR, e.g. as a cluster's array task), and DIR/plan.json.
+        #[arg(long, value_name = "DIR", conflicts_with_all = ["collect", "update"])]
+        plan: Option<PathBuf>,
+        /// Judge the finished runs of the plan in DIR against the baselines, as a regression
+        /// run here would (with --update, rewrite them).
+        #[arg(long, value_name = "DIR", conflicts_with_all = ["files", "max_users"])]
+        collect: Option<PathBuf>,
     },
     /// Check a run's event log from the outside, with code that shares nothing with the engine:
     /// every network message of every purchase on a linked card accounted for, every reward on
@@ -211,9 +219,12 @@ fn main() -> ExitCode {
                 None => Err(anyhow::anyhow!("a scenario file is required")),
             }
         }
-        Command::Regress { files, update, baselines, out, max_users, threads } => {
-            let opts = RegressOptions { update, baselines, out, max_users, threads: threads.get() };
-            regress(files, &opts)
+        Command::Regress { files, update, baselines, out, max_users, threads, plan, collect } => {
+            let opts = RegressOptions { update, plan, baselines, out, max_users, threads: threads.get() };
+            match collect {
+                Some(dir) => regress_collect(&dir, &opts),
+                None => regress(files, &opts),
+            }
         }
         Command::Audit { options } => audit(&options),
         Command::Serve { options } => serve(&options),

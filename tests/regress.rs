@@ -135,3 +135,55 @@ fn a_regress_that_cannot_write_exits_1_and_an_invalid_scenario_exits_2() {
     let o = regress(&scen, &base, &dir.path().join("out"), true);
     assert_eq!(code(&o), 2, "{}", text(&o));
 }
+
+/// `regress --plan DIR` runs nothing; its lines, run from DIR in any order (a cluster's array
+/// tasks), then `regress --collect DIR` judge exactly as a regression run here: no drift on the
+/// committed baselines, a drift when a run's scenario changed, and a missing run named by its
+/// command (exit 1).
+#[test]
+fn a_planned_regression_run_line_by_line_and_collected_judges_like_a_local_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let plan = tmp.path().join("plan");
+    let out = tmp.path().join("out");
+    let files = [scenario("cafe.toml"), scenario("duplicate_webhooks.toml")];
+    let mut args = vec!["regress", "--plan", plan.to_str().unwrap()];
+    args.extend(files.iter().map(|f| f.to_str().unwrap()));
+    let o = offersim(&args);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    assert!(!plan.join("runs").exists(), "a plan runs nothing");
+    let jobs = std::fs::read_to_string(plan.join("jobs.txt")).unwrap();
+    let run_all = || {
+        for line in jobs.lines().rev() {
+            let o = std::process::Command::new("sh")
+                .args(["-c", line])
+                .current_dir(&plan)
+                .env("OFFERSIM", env!("CARGO_BIN_EXE_offersim"))
+                .output()
+                .unwrap();
+            assert!(o.status.success(), "{line}: {}", String::from_utf8_lossy(&o.stderr));
+        }
+    };
+    run_all();
+    let collect = || offersim(&["regress", "--collect", plan.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    let o = collect();
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    assert!(text(&o).contains("ok     cafe") && text(&o).contains("2 scenario(s) replayed, no drift"), "{}", text(&o));
+    // The planned copy of the café changed, and run again: collect reports the drift.
+    let copy = plan.join("scenarios").join("cafe.toml");
+    let cafe = std::fs::read_to_string(&copy).unwrap();
+    std::fs::write(&copy, cafe.replace("reward = { fixed = 2.00 }", "reward = { fixed = 3.00 }")).unwrap();
+    run_all();
+    let o = collect();
+    assert_eq!(code(&o), 1, "{}", text(&o));
+    assert!(text(&o).contains("is not a whole run of scenarios/cafe.toml at seed 2013"), "{}", text(&o));
+    // A missing run is named by its command.
+    std::fs::remove_dir_all(plan.join("runs").join("duplicate_webhooks")).unwrap();
+    let o = collect();
+    assert_eq!(code(&o), 1);
+    let line = jobs.lines().find(|l| l.contains("duplicate_webhooks")).unwrap();
+    assert!(
+        text(&o).contains("duplicate_webhooks: the planned run is missing or failed") && text(&o).contains(line),
+        "{}",
+        text(&o)
+    );
+}

@@ -2,6 +2,8 @@
 //! against its committed baseline.
 
 use super::exit::Exit;
+
+mod plan;
 use anyhow::{Context, Result};
 use offersim::output::{write_atomic, Staged};
 use offersim::{load_file, Overrides, Scenario};
@@ -97,6 +99,8 @@ pub fn diff(before: &Path, after: &Path, tolerances: &[String]) -> Result<Exit> 
 
 pub struct RegressOptions {
     pub update: bool,
+    /// Write the runs as commands into this directory instead of running them.
+    pub plan: Option<PathBuf>,
     pub baselines: PathBuf,
     pub out: PathBuf,
     pub max_users: Option<u64>,
@@ -115,9 +119,8 @@ fn report_of(s: &Scenario, threads: usize) -> Result<offersim_reports::Report> {
     Ok(offersim_reports::build(&s.world, &outcome))
 }
 
-/// Replays each scenario and compares (or, with `--update`, rewrites) its baseline. Exit 2 if a
-/// scenario or a baseline is invalid, else 1 if a run or a write failed or a report drifted.
-pub fn regress(mut files: Vec<PathBuf>, o: &RegressOptions) -> Result<Exit> {
+/// The scenario files a regression covers: those given, else every scenarios/*.toml.
+fn scenario_files(mut files: Vec<PathBuf>) -> Result<Vec<PathBuf>> {
     if files.is_empty() {
         files = std::fs::read_dir("scenarios")
             .context("cannot list scenarios/")?
@@ -126,8 +129,16 @@ pub fn regress(mut files: Vec<PathBuf>, o: &RegressOptions) -> Result<Exit> {
             .collect();
         files.sort();
     }
-    // Invalid input (a scenario, a baseline) and failed runs or writes, told as they come.
-    let (mut drifted, mut invalid, mut failed, mut checked) = (Vec::new(), false, false, 0usize);
+    Ok(files)
+}
+
+/// Replays each scenario and compares (or, with `--update`, rewrites) its baseline. Exit 2 if a
+/// scenario or a baseline is invalid, else 1 if a run or a write failed or a report drifted.
+/// With `--plan DIR`, runs nothing and writes the runs as commands instead (`gates/plan.rs`).
+pub fn regress(files: Vec<PathBuf>, o: &RegressOptions) -> Result<Exit> {
+    let files = scenario_files(files)?;
+    let mut verdict = Verdict::default();
+    let mut planned = Vec::new();
     for file in &files {
         let s = match load_file(file, &Overrides::default()) {
             Ok(s) => s,
@@ -135,109 +146,158 @@ pub fn regress(mut files: Vec<PathBuf>, o: &RegressOptions) -> Result<Exit> {
                 for d in &diags {
                     tell!("{d}");
                 }
-                invalid = true;
+                verdict.invalid = true;
                 continue;
             }
         };
-        let name = s.world.name.clone();
         if o.max_users.is_some_and(|m| s.world.users > m) {
-            say!("skip   {name}: {} users (over --max-users)", count(s.world.users));
+            say!("skip   {}: {} users (over --max-users)", s.world.name, count(s.world.users));
             continue;
         }
-        checked += 1;
-        let baseline = o.baselines.join(format!("{name}.json"));
-        let dir = o.out.join(&name);
-        let actual = match report_of(&s, o.threads).and_then(|r| {
-            std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-            let text = offersim_reports::json_text(&r).context("cannot write the report as JSON")?;
-            let mut staged = Staged::new();
-            staged.write(&dir.join("report.json"), &text)?;
-            staged.write(&dir.join("report.md"), &offersim_reports::markdown(&r))?;
-            staged.commit()?;
-            Ok(text)
-        }) {
-            Ok(t) => t,
+        if o.plan.is_some() {
+            planned.push((file.clone(), s));
+            continue;
+        }
+        let report = report_of(&s, o.threads);
+        judge(&s.world.name, file, s.world.seed, report, o, &mut verdict);
+    }
+    match &o.plan {
+        Some(dir) if !verdict.invalid => plan::write(dir, &planned),
+        Some(_) => Ok(Exit::Invalid),
+        None => Ok(verdict.conclude(o)),
+    }
+}
+
+/// `offersim regress --collect DIR`: the planned runs' parts, judged against the baselines as
+/// `regress` judges its own runs.
+pub fn collect(dir: &Path, o: &RegressOptions) -> Result<Exit> {
+    let plan = match plan::read(dir) {
+        Ok(p) => p,
+        Err(e) => {
+            tell!("error: {e}; nothing was judged");
+            return Ok(Exit::Invalid);
+        }
+    };
+    let mut verdict = Verdict::default();
+    for run in &plan.runs {
+        let report = plan::report(dir, run);
+        judge(&run.scenario, Path::new(&run.file), run.seed, report, o, &mut verdict);
+    }
+    Ok(verdict.conclude(o))
+}
+
+/// What a regression found so far.
+#[derive(Default)]
+struct Verdict {
+    drifted: Vec<String>,
+    invalid: bool,
+    failed: bool,
+    checked: usize,
+}
+
+/// Writes one scenario's report to `--out`, and compares it with (or writes it as) its baseline.
+fn judge(
+    name: &str,
+    file: &Path,
+    seed: u64,
+    report: Result<offersim_reports::Report>,
+    o: &RegressOptions,
+    v: &mut Verdict,
+) {
+    v.checked += 1;
+    let baseline = o.baselines.join(format!("{name}.json"));
+    let dir = o.out.join(name);
+    let actual = match report.and_then(|r| {
+        std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        let text = offersim_reports::json_text(&r).context("cannot write the report as JSON")?;
+        let mut staged = Staged::new();
+        staged.write(&dir.join("report.json"), &text)?;
+        staged.write(&dir.join("report.md"), &offersim_reports::markdown(&r))?;
+        staged.commit()?;
+        Ok(text)
+    }) {
+        Ok(t) => t,
+        Err(e) => {
+            tell!("error: {name}: {e:#}");
+            v.failed = true;
+            return;
+        }
+    };
+    // A missing baseline is new; one that cannot be read or is not a report is corrupt,
+    // and never offered for overwriting as if it were new.
+    let expected = match read_baseline(&baseline) {
+        Ok(text) => text,
+        Err(_) if o.update => None,
+        Err(why) => {
+            tell!(
+                "CORRUPT {name}: the baseline {}{why}; restore it (git checkout -- {}) or rewrite it with --update",
+                baseline.display(),
+                baseline.display()
+            );
+            v.invalid = true;
+            return;
+        }
+    };
+    if expected.as_deref() == Some(actual.as_str()) {
+        say!("ok     {name}");
+        return;
+    }
+    if o.update {
+        let written = std::fs::create_dir_all(&o.baselines)
+            .with_context(|| format!("cannot create {}", o.baselines.display()))
+            .and_then(|_| write_atomic(&baseline, &actual));
+        match written {
+            Ok(()) => say!("update {name}: {}", baseline.display()),
             Err(e) => {
                 tell!("error: {name}: {e:#}");
-                failed = true;
-                continue;
-            }
-        };
-        // A missing baseline is new; one that cannot be read or is not a report is corrupt,
-        // and never offered for overwriting as if it were new.
-        let expected = match read_baseline(&baseline) {
-            Ok(text) => text,
-            Err(_) if o.update => None,
-            Err(why) => {
-                tell!(
-                    "CORRUPT {name}: the baseline {}{why}; restore it (git checkout -- {}) or rewrite it with --update",
-                    baseline.display(),
-                    baseline.display()
-                );
-                invalid = true;
-                continue;
-            }
-        };
-        if expected.as_deref() == Some(actual.as_str()) {
-            say!("ok     {name}");
-            continue;
-        }
-        if o.update {
-            let written = std::fs::create_dir_all(&o.baselines)
-                .with_context(|| format!("cannot create {}", o.baselines.display()))
-                .and_then(|_| write_atomic(&baseline, &actual));
-            match written {
-                Ok(()) => say!("update {name}: {}", baseline.display()),
-                Err(e) => {
-                    tell!("error: {name}: {e:#}");
-                    failed = true;
-                }
-            }
-            continue;
-        }
-        let replay = format!(
-            "offersim run {} --seed {} --out {} && offersim diff {} {}",
-            file.display(),
-            s.world.seed,
-            dir.display(),
-            baseline.display(),
-            dir.join("report.json").display()
-        );
-        match expected {
-            None => {
-                say!(
-                    "NEW    {name}: no baseline at {} (accept it with `offersim regress --update`)",
-                    baseline.display()
-                )
-            }
-            Some(text) => {
-                let diffs = match (serde_json::from_str(&text), serde_json::from_str(&actual)) {
-                    (Ok(a), Ok(b)) => offersim::diff::compare(&a, &b, &[]),
-                    _ => vec![],
-                };
-                say!("DRIFT  {name}: {} field(s) differ from {}", diffs.len(), baseline.display());
-                print_differences(&diffs);
-                say!("  replay: {replay}");
+                v.failed = true;
             }
         }
-        drifted.push(name);
+        return;
     }
-    if invalid {
-        return Ok(Exit::Invalid);
+    let replay = format!(
+        "offersim run {} --seed {seed} --out {} && offersim diff {} {}",
+        file.display(),
+        dir.display(),
+        baseline.display(),
+        dir.join("report.json").display()
+    );
+    match expected {
+        None => {
+            say!("NEW    {name}: no baseline at {} (accept it with `offersim regress --update`)", baseline.display())
+        }
+        Some(text) => {
+            let diffs = match (serde_json::from_str(&text), serde_json::from_str(&actual)) {
+                (Ok(a), Ok(b)) => offersim::diff::compare(&a, &b, &[]),
+                _ => vec![],
+            };
+            say!("DRIFT  {name}: {} field(s) differ from {}", diffs.len(), baseline.display());
+            print_differences(&diffs);
+            say!("  replay: {replay}");
+        }
     }
-    if failed {
-        return Ok(Exit::Failed);
-    }
-    if drifted.is_empty() {
-        let what = if o.update { "baselines up to date" } else { "no drift" };
-        say!("regress: {checked} scenario(s) replayed, {what}");
-        Ok(Exit::Ok)
-    } else {
-        say!(
-            "regress: drift in {}; if the change is intended: offersim regress --update (and commit {})",
-            drifted.join(", "),
-            o.baselines.display()
-        );
-        Ok(Exit::Failed)
+    v.drifted.push(name.to_string());
+}
+
+impl Verdict {
+    fn conclude(self, o: &RegressOptions) -> Exit {
+        if self.invalid {
+            return Exit::Invalid;
+        }
+        if self.failed {
+            return Exit::Failed;
+        }
+        if self.drifted.is_empty() {
+            let what = if o.update { "baselines up to date" } else { "no drift" };
+            say!("regress: {} scenario(s) replayed, {what}", self.checked);
+            Exit::Ok
+        } else {
+            say!(
+                "regress: drift in {}; if the change is intended: offersim regress --update (and commit {})",
+                self.drifted.join(", "),
+                o.baselines.display()
+            );
+            Exit::Failed
+        }
     }
 }
