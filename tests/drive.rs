@@ -289,3 +289,66 @@ fn every_offer_term_round_trips_through_the_wire() {
         }
     }
 }
+
+/// Three drivers, each with a third of the people (`--part K/3`), at once against one service,
+/// then `--collect`: the merged report covers every request, its latency histograms add up
+/// exactly, and the oracle, run once over everything the service credited, finds it correct.
+/// A missing part is named, with nothing read from the service or written.
+#[test]
+fn three_drivers_in_parts_collected_judge_the_service_like_one() {
+    let text = std::fs::read_to_string(scenario("black_friday.toml")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("black_friday_small.toml");
+    std::fs::write(&file, text.replace("users = 100_000", "users = 4_000")).unwrap();
+    let served = Served::start();
+    let part_dir = |k: u32| dir.path().join(format!("part{k}"));
+    let drivers: Vec<std::process::Child> = (1..=3)
+        .map(|k| {
+            std::process::Command::new(env!("CARGO_BIN_EXE_offersim"))
+                .args(["drive", file.to_str().unwrap(), "--target", &served.url, "--rate", "20000/s"])
+                .args(["--connections", "8", "--part", &format!("{k}/3"), "--quiet", "--out"])
+                .arg(part_dir(k))
+                .stdout(std::process::Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for mut d in drivers {
+        assert!(d.wait().unwrap().success());
+    }
+    let parts: Vec<Value> = (1..=3)
+        .map(|k| serde_json::from_str(&std::fs::read_to_string(part_dir(k).join("drive-part.json")).unwrap()).unwrap())
+        .collect();
+    let dirs: Vec<String> = (1..=3).map(|k| part_dir(k).display().to_string()).collect();
+    let mut extra: Vec<&str> = vec!["--collect"];
+    extra.extend(dirs.iter().map(String::as_str));
+    let (o, r) = drive(&file, &served.url, &dir.path().join("merged"), &extra);
+    assert_agrees(&o, &r);
+    // Every planned request was played by exactly one part.
+    let planned: u64 = parts.iter().map(|p| p["planned"].as_u64().unwrap()).sum();
+    assert_eq!(r["traffic"]["planned"].as_u64().unwrap(), planned);
+    assert!(parts.iter().all(|p| p["planned"].as_u64().unwrap() > 0));
+    // The merged histograms hold every part's answers.
+    let answered: u64 = parts
+        .iter()
+        .flat_map(|p| p["endpoints"].as_array().unwrap().iter())
+        .flat_map(|e| e["latency_us"].as_array().unwrap().iter())
+        .map(|pair| pair[1].as_u64().unwrap())
+        .sum();
+    assert_eq!(r["all"]["requests"].as_u64().unwrap(), answered);
+    // A part missing: named, nothing read or written.
+    let o = offersim(
+        &["drive", file.to_str().unwrap(), "--target", &served.url, "--collect", &dirs[0], &dirs[2], "--out"]
+            .iter()
+            .copied()
+            .chain([dir.path().join("two").to_str().unwrap()])
+            .collect::<Vec<_>>(),
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("parts missing: 2/3"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(!dir.path().join("two").exists());
+}

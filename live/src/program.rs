@@ -105,7 +105,7 @@ pub fn offer_terms(w: &World, o: &Offer) -> Value {
 
 /// What a service has been told so far, in order of first registration (a new PUT of the same
 /// id replaces the old body in its place).
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, PartialEq)]
 pub struct Registry {
     pub merchants: Vec<(String, MerchantBody)>,
     pub offers: Vec<(String, Value)>,

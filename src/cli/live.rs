@@ -7,6 +7,7 @@ use anyhow::{anyhow, Context, Result};
 use offersim::output::write_atomic;
 use offersim::{load_file, Overrides};
 use offersim_live::drive::pace::Pace;
+use offersim_live::drive::parts::{self, DrivePart, Identity};
 use offersim_live::drive::report::{parse_condition, DriveReport};
 use offersim_live::drive::{self, loopback_base, plan, Options, Progress, Wire};
 use offersim_live::serve::Limits;
@@ -115,6 +116,15 @@ pub struct DriveOptions {
     pub threads: super::Threads,
     #[command(flatten)]
     pub quiet: super::Quiet,
+    /// Play only part K of N of the people (a person's requests stay in one driver, in order),
+    /// each request when the whole drive's pace sends it, so N parts together make the pace;
+    /// writes drive-part.json (no credits read, no verdict) for `--collect`.
+    #[arg(long, value_name = "K/N", conflicts_with = "collect")]
+    pub part: Option<offersim::parts::PartSpec>,
+    /// Add up the parts in these directories (latency histograms merged exactly), then read the
+    /// target's credits once and judge them: drive.json and drive.md as one driver writes them.
+    #[arg(long, value_name = "DIR", num_args = 1..)]
+    pub collect: Vec<std::path::PathBuf>,
 }
 
 pub fn drive(path: &Path, o: &DriveOptions) -> Result<Exit> {
@@ -170,20 +180,75 @@ pub fn drive(path: &Path, o: &DriveOptions) -> Result<Exit> {
         timeout: Duration::from_millis(o.timeout_ms),
         retries: o.retries,
         max_duration: Duration::from_secs(o.max_seconds),
+        part: o.part.map(|p| (p.k, p.n)),
+    };
+    let identity = Identity {
+        offersim: env!("CARGO_PKG_VERSION").into(),
+        scenario: w.name.clone(),
+        scenario_sha256: offersim::parts::sha256_hex(&s.text),
+        seed: w.seed,
+        target: o.target.clone(),
+        pace: opts.pace.describe(),
+        users: (!o.users.is_empty()).then(|| o.users.clone()),
+        parts: o.part.map_or_else(|| o.collect.len() as u32, |p| p.n),
+    };
+    // The parts to add up, read before anything is sent.
+    let mut pace_shown = opts.pace.describe();
+    let collected = if o.collect.is_empty() {
+        None
+    } else {
+        match read_parts(&o.collect, &identity) {
+            Ok((t, pace)) => {
+                pace_shown = pace;
+                Some(t)
+            }
+            Err(e) => return fail(format!("{e}; nothing was read from the target or written")),
+        }
     };
     let wire = Arc::new(Wire::new(Arc::new(s.world.clone())));
     let plan = Arc::new(plan);
     let progress = Arc::new(Progress::default());
     let rt = runtime().context("cannot start the runtime")?;
     let show = !o.quiet.on && std::io::stderr().is_terminal();
+    if let Some(part) = o.part {
+        let traffic = rt.block_on(async {
+            let ticker = show.then(|| tokio::spawn(tick(progress.clone(), wire.clone())));
+            let t = drive::traffic(wire.clone(), plan.clone(), &opts, progress.clone()).await;
+            if let Some(t) = ticker {
+                t.abort();
+                let _ = t.await;
+            }
+            t
+        });
+        let traffic = traffic.map_err(|e| anyhow!("{e}"))?;
+        let dir = o.out.dir.clone().unwrap_or_else(|| {
+            Path::new("reports").join("out").join("drive").join(&w.name).join(format!("part-{}-of-{}", part.k, part.n))
+        });
+        let file = DrivePart::new(identity, part.k, opts.connections, &traffic);
+        std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        write_atomic(&dir.join(parts::FILE), &serde_json::to_string(&file)?)?;
+        say!(
+            "drive part {part}: {} of {} planned requests sent in {:.1} s; {}",
+            traffic.sent,
+            traffic.planned,
+            traffic.wall_seconds,
+            dir.join(parts::FILE).display()
+        );
+        return Ok(Exit::Ok);
+    }
     let measured = rt.block_on(async {
-        let ticker = show.then(|| tokio::spawn(tick(progress.clone(), wire.clone())));
-        let m = drive::drive(wire.clone(), plan.clone(), &opts, progress.clone()).await;
-        if let Some(t) = ticker {
-            t.abort();
-            let _ = t.await;
+        match collected {
+            Some(t) => drive::judge(&wire, &plan, &opts, t).await,
+            None => {
+                let ticker = show.then(|| tokio::spawn(tick(progress.clone(), wire.clone())));
+                let m = drive::drive(wire.clone(), plan.clone(), &opts, progress.clone()).await;
+                if let Some(t) = ticker {
+                    t.abort();
+                    let _ = t.await;
+                }
+                m
+            }
         }
-        m
     });
     let measured = measured.map_err(|e| anyhow!("{e}"))?;
     let mut replay = format!("offersim drive {} --target {}", path.display(), o.target);
@@ -204,7 +269,7 @@ pub fn drive(path: &Path, o: &DriveOptions) -> Result<Exit> {
         &path.display().to_string(),
         w.seed,
         &o.target,
-        opts.pace.describe(),
+        pace_shown,
         opts.connections,
         replay,
         &conditions,
@@ -231,6 +296,34 @@ pub fn drive(path: &Path, o: &DriveOptions) -> Result<Exit> {
         Ok(Exit::Threshold)
     }
 }
+
+/// Reads the drive parts in `dirs` and adds them up, if they are every part of the drive that
+/// `identity` describes.
+/// The pace is the parts' own (the collecting command need not repeat it); returns it too.
+fn read_parts(
+    dirs: &[std::path::PathBuf],
+    identity: &Identity,
+) -> std::result::Result<(drive::Traffic, String), String> {
+    let mut read = Vec::with_capacity(dirs.len());
+    let mut names = Vec::with_capacity(dirs.len());
+    for d in dirs {
+        let path = d.join(parts::FILE);
+        let bytes = offersim::output::read_bounded(&path, MAX_DRIVE_PART_BYTES)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        read.push(DrivePart::parse(&bytes).map_err(|e| format!("{}: {e}", path.display()))?);
+        names.push(d.display().to_string());
+    }
+    // The number of parts and the pace are the parts' own: a missing part is named as missing.
+    let mut identity = identity.clone();
+    if let Some(first) = read.first() {
+        identity.parts = first.identity.parts;
+        identity.pace.clone_from(&first.identity.pace);
+    }
+    Ok((parts::merge(&identity, &names, &read)?, identity.pace))
+}
+
+/// The largest drive-part.json read (four histograms of at most ~30,000 buckets each).
+const MAX_DRIVE_PART_BYTES: u64 = 64 << 20;
 
 /// The progress line: requests answered, errors, rate, simulated time (stderr, terminals only).
 async fn tick(p: Arc<Progress>, wire: Arc<Wire>) {

@@ -12,6 +12,7 @@
 pub mod latency;
 pub mod oracle;
 pub mod pace;
+pub mod parts;
 pub mod plan;
 pub mod replay;
 pub mod report;
@@ -44,6 +45,16 @@ pub struct Options {
     pub retries: u32,
     /// The traffic phase stops sending after this long (the report then says incomplete).
     pub max_duration: Duration,
+    /// Only part K of N of the people (`user % N == K - 1`), each request at the time the whole
+    /// plan's pace gives it: N such drivers together send the whole plan at the pace's rate.
+    pub part: Option<(u32, u32)>,
+}
+
+impl Options {
+    /// Whether this driver plays user `u`'s requests.
+    fn plays(&self, u: u32) -> bool {
+        self.part.is_none_or(|(k, n)| u % n == k - 1)
+    }
 }
 
 /// Live figures for a progress line.
@@ -479,15 +490,20 @@ pub struct Measured {
     pub verdict: oracle::Verdict,
 }
 
-/// Runs the whole drive: setup, traffic, credits, verdict.
-pub async fn drive(
-    wire: Arc<Wire>,
-    plan: Arc<Plan>,
-    opts: &Options,
-    progress: Arc<Progress>,
-) -> Result<Measured, DriveError> {
-    let base = loopback_base(&opts.target)?;
-    let http = reqwest::Client::builder()
+/// What the traffic phase measured (of one driver, or of several added up: `parts`).
+pub struct Traffic {
+    /// Merchants and offers registered.
+    pub setup: (usize, usize),
+    /// Per endpoint, in `ENDPOINTS` order.
+    pub per: Vec<Endpoint>,
+    pub sent: u64,
+    pub planned: u64,
+    pub wall_seconds: f64,
+    pub complete: bool,
+}
+
+fn http_client(opts: &Options) -> Result<reqwest::Client, DriveError> {
+    reqwest::Client::builder()
         .pool_max_idle_per_host(opts.connections)
         // Close idle connections before a service does (`offersim serve` closes one idle for
         // 10 s): a request never races the server's close of the connection it is sent on.
@@ -499,22 +515,53 @@ pub async fn drive(
         // A redirect could lead off loopback: never follow one.
         .redirect(reqwest::redirect::Policy::none())
         .build()
-        .map_err(|e| DriveError::Client(e.to_string()))?;
-    // Setup and the final read of credits are bounded by their retries; the traffic phase by
-    // `max_duration` from its start.
-    let setup_client = Client {
-        http: http.clone(),
-        base: base.clone(),
+        .map_err(|e| DriveError::Client(e.to_string()))
+}
+
+/// A client for setup and the final read of credits: bounded by its retries, not by a deadline.
+fn patient_client(opts: &Options) -> Result<Client, DriveError> {
+    Ok(Client {
+        http: http_client(opts)?,
+        base: loopback_base(&opts.target)?,
         timeout: opts.timeout,
         retries: opts.retries,
         deadline: Instant::now() + Duration::from_secs(24 * 3600),
-    };
+    })
+}
+
+/// Runs the whole drive: setup, traffic, credits, verdict.
+pub async fn drive(
+    wire: Arc<Wire>,
+    plan: Arc<Plan>,
+    opts: &Options,
+    progress: Arc<Progress>,
+) -> Result<Measured, DriveError> {
+    let t = traffic(wire.clone(), plan.clone(), opts, progress).await?;
+    judge(&wire, &plan, opts, t).await
+}
+
+/// Setup, then the plan's requests (this driver's part of them) at their pace.
+pub async fn traffic(
+    wire: Arc<Wire>,
+    plan: Arc<Plan>,
+    opts: &Options,
+    progress: Arc<Progress>,
+) -> Result<Traffic, DriveError> {
+    let setup_client = patient_client(opts)?;
     let setup = setup(&setup_client, &wire).await?;
+    // The traffic phase is bounded by `max_duration` from its start.
     let start = Instant::now();
     let deadline = start.checked_add(opts.max_duration).unwrap_or(start + Duration::from_secs(365 * 86_400));
-    let client = Arc::new(Client { http, base, timeout: opts.timeout, retries: opts.retries, deadline });
+    let client = Arc::new(Client {
+        http: http_client(opts)?,
+        base: setup_client.base.clone(),
+        timeout: opts.timeout,
+        retries: opts.retries,
+        deadline,
+    });
     let n = plan.steps.len();
-    progress.total.store(n as u64, Relaxed);
+    let mine = plan.steps.iter().filter(|s| opts.plays(s.user)).count();
+    progress.total.store(mine as u64, Relaxed);
     let lanes = opts.connections.max(1);
     let mut senders = Vec::with_capacity(lanes);
     let mut tasks = Vec::with_capacity(lanes);
@@ -529,6 +576,10 @@ pub async fn drive(
     let mut dispatched = 0u64;
     let mut complete = true;
     for (i, step) in plan.steps.iter().enumerate() {
+        if !opts.plays(step.user) {
+            continue;
+        }
+        // Due when the whole plan's pace says: a part sends its share at the whole's times.
         let due = start.checked_add(opts.pace.offset(i, n, step.at, first)).unwrap_or(deadline);
         if due >= deadline || Instant::now() >= deadline {
             complete = false;
@@ -550,24 +601,36 @@ pub async fn drive(
     }
     let per = std::mem::take(&mut *stats_of(&stats));
     let wall_seconds = start.elapsed().as_secs_f64();
+    let dropped: u64 = per.iter().map(|e| e.dropped).sum();
+    // Requests queued when the time limit passed were never sent.
+    Ok(Traffic {
+        setup,
+        per,
+        sent: dispatched - dropped,
+        planned: mine as u64,
+        wall_seconds,
+        complete: complete && dropped == 0,
+    })
+}
+
+/// Reads the target's credits once and judges them against the plan (`oracle`).
+pub async fn judge(wire: &Wire, plan: &Plan, opts: &Options, t: Traffic) -> Result<Measured, DriveError> {
+    let client = patient_client(opts)?;
+    let max_pages = (plan.reference.len() * 4 + 100_000) / crate::serve::PAGE + 10;
+    let got = credits(&client, max_pages).await?;
+    let verdict = oracle::judge(&wire.world, plan, &got);
     let mut all = Endpoint::new();
-    for e in &per {
+    for e in &t.per {
         all.add(e);
     }
-    // Requests queued when the time limit passed were never sent.
-    let dispatched = dispatched - all.dropped;
-    let complete = complete && all.dropped == 0;
-    let max_pages = (plan.reference.len() * 4 + 100_000) / crate::serve::PAGE + 10;
-    let got = credits(&setup_client, max_pages).await?;
-    let verdict = oracle::judge(&wire.world, &plan, &got);
     Ok(Measured {
-        setup,
-        endpoints: ENDPOINTS.iter().zip(&per).map(|(name, e)| Summary::of(name, e)).collect(),
+        setup: t.setup,
+        endpoints: ENDPOINTS.iter().zip(&t.per).map(|(name, e)| Summary::of(name, e)).collect(),
         all: Summary::of("all", &all),
-        sent: dispatched,
-        planned: n as u64,
-        wall_seconds,
-        complete,
+        sent: t.sent,
+        planned: t.planned,
+        wall_seconds: t.wall_seconds,
+        complete: t.complete,
         verdict,
     })
 }

@@ -217,9 +217,14 @@ fn register(
     valid: impl FnOnce(&Registry) -> Result<(), Vec<String>>,
 ) -> Result<StatusCode, Refusal> {
     let mut s = lock(s)?;
-    s.fixed()?;
     let mut next = s.registry.clone();
     change(&mut next);
+    // Once traffic has started the program is fixed; registering it again as it is changes
+    // nothing (several drivers, `drive --part`, each register the same program).
+    if next == s.registry && s.running.is_some() {
+        return Ok(StatusCode::NO_CONTENT);
+    }
+    s.fixed()?;
     valid(&next).map_err(|ps| unprocessable(ps.join("; ")))?;
     s.registry = next;
     Ok(StatusCode::NO_CONTENT)
