@@ -149,6 +149,34 @@ impl Drop for Staged {
     }
 }
 
+/// Reads a JSON document that offersim wrote with `format` and `version` fields (a sweep's or a
+/// regression's plan), read at most `limit` bytes; another format or version is refused by
+/// name before the rest is parsed.
+pub fn read_versioned<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    format: &str,
+    version: u32,
+    limit: u64,
+) -> std::result::Result<T, String> {
+    #[derive(serde::Deserialize)]
+    struct Header {
+        format: String,
+        version: u32,
+    }
+    let bytes = read_bounded(path, limit).map_err(|e| format!("{}: {e}", path.display()))?;
+    let h: Header =
+        serde_json::from_slice(&bytes).map_err(|e| format!("{} is not a `{format}`: {e}", path.display()))?;
+    if h.format != format || h.version != version {
+        return Err(format!(
+            "{} is a `{}` version {} (this offersim reads `{format}` version {version})",
+            path.display(),
+            h.format,
+            h.version
+        ));
+    }
+    serde_json::from_slice(&bytes).map_err(|e| format!("{} is not a `{format}`: {e}", path.display()))
+}
+
 /// Writes `contents` to `path` on its own, all or nothing.
 pub fn write_atomic(path: &Path, contents: &str) -> Result<()> {
     let mut s = Staged::new();

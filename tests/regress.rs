@@ -151,24 +151,13 @@ fn a_planned_regression_run_line_by_line_and_collected_judges_like_a_local_one()
     let o = offersim(&args);
     assert_eq!(code(&o), 0, "{}", text(&o));
     assert!(!plan.join("runs").exists(), "a plan runs nothing");
-    let jobs = std::fs::read_to_string(plan.join("jobs.txt")).unwrap();
-    let run_all = || {
-        for line in jobs.lines().rev() {
-            let o = std::process::Command::new("sh")
-                .args(["-c", line])
-                .current_dir(&plan)
-                .env("OFFERSIM", env!("CARGO_BIN_EXE_offersim"))
-                .output()
-                .unwrap();
-            assert!(o.status.success(), "{line}: {}", String::from_utf8_lossy(&o.stderr));
-        }
-    };
-    run_all();
+    let run_all = || common::run_jobs(&plan);
+    let jobs = run_all();
     let collect = || offersim(&["regress", "--collect", plan.to_str().unwrap(), "--out", out.to_str().unwrap()]);
     let o = collect();
     assert_eq!(code(&o), 0, "{}", text(&o));
     assert!(text(&o).contains("ok     cafe") && text(&o).contains("2 scenario(s) replayed, no drift"), "{}", text(&o));
-    // The planned copy of the café changed, and run again: collect reports the drift.
+    // The planned copy of the café changed, and run again: not the planned run, refused.
     let copy = plan.join("scenarios").join("cafe.toml");
     let cafe = std::fs::read_to_string(&copy).unwrap();
     std::fs::write(&copy, cafe.replace("reward = { fixed = 2.00 }", "reward = { fixed = 3.00 }")).unwrap();
@@ -180,9 +169,10 @@ fn a_planned_regression_run_line_by_line_and_collected_judges_like_a_local_one()
     std::fs::remove_dir_all(plan.join("runs").join("duplicate_webhooks")).unwrap();
     let o = collect();
     assert_eq!(code(&o), 1);
-    let line = jobs.lines().find(|l| l.contains("duplicate_webhooks")).unwrap();
+    let line = jobs.iter().find(|l| l.contains("duplicate_webhooks")).unwrap();
     assert!(
-        text(&o).contains("duplicate_webhooks: the planned run is missing or failed") && text(&o).contains(line),
+        text(&o).contains("duplicate_webhooks: the planned run is missing or failed")
+            && text(&o).contains(line.as_str()),
         "{}",
         text(&o)
     );

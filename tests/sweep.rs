@@ -194,18 +194,8 @@ fn a_planned_sweep_run_line_by_line_and_collected_is_byte_identical_to_a_local_s
     std::fs::remove_dir_all(&out).unwrap();
     sweep(&["--plan", plan.to_str().unwrap()]);
     assert!(!plan.join("sweep.md").exists() && !plan.join("runs").exists(), "a plan runs nothing");
-    let jobs = std::fs::read_to_string(plan.join("jobs.txt")).unwrap();
-    let lines: Vec<&str> = jobs.lines().collect();
-    assert_eq!(lines.len(), 4, "2 variants × 2 seeds: {jobs}");
-    for line in lines.iter().rev() {
-        let o = std::process::Command::new("sh")
-            .args(["-c", line])
-            .current_dir(&plan)
-            .env("OFFERSIM", env!("CARGO_BIN_EXE_offersim"))
-            .output()
-            .unwrap();
-        assert!(o.status.success(), "{line}: {}", String::from_utf8_lossy(&o.stderr));
-    }
+    let lines = common::run_jobs(&plan);
+    assert_eq!(lines.len(), 4, "2 variants × 2 seeds: {lines:?}");
     let collect = |out: &std::path::Path| {
         common::offersim(&["sweep", "--collect", plan.to_str().unwrap(), "--out", out.to_str().unwrap()])
     };
@@ -219,6 +209,6 @@ fn a_planned_sweep_run_line_by_line_and_collected_is_byte_identical_to_a_local_s
     let o = collect(&elsewhere);
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(1));
-    assert!(err.contains("1 of 4 planned runs are missing or failed") && err.contains(lines[3]), "{err}");
+    assert!(err.contains("1 of 4 planned runs are missing or failed") && err.contains(&lines[3]), "{err}");
     assert!(!elsewhere.exists());
 }

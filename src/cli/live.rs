@@ -211,15 +211,12 @@ pub fn drive(path: &Path, o: &DriveOptions) -> Result<Exit> {
     let rt = runtime().context("cannot start the runtime")?;
     let show = !o.quiet.on && std::io::stderr().is_terminal();
     if let Some(part) = o.part {
-        let traffic = rt.block_on(async {
-            let ticker = show.then(|| tokio::spawn(tick(progress.clone(), wire.clone())));
-            let t = drive::traffic(wire.clone(), plan.clone(), &opts, progress.clone()).await;
-            if let Some(t) = ticker {
-                t.abort();
-                let _ = t.await;
-            }
-            t
-        });
+        let traffic = rt.block_on(ticking(
+            show,
+            &progress,
+            &wire,
+            drive::traffic(wire.clone(), plan.clone(), &opts, progress.clone()),
+        ));
         let traffic = traffic.map_err(|e| anyhow!("{e}"))?;
         let dir = o.out.dir.clone().unwrap_or_else(|| {
             Path::new("reports").join("out").join("drive").join(&w.name).join(format!("part-{}-of-{}", part.k, part.n))
@@ -240,13 +237,7 @@ pub fn drive(path: &Path, o: &DriveOptions) -> Result<Exit> {
         match collected {
             Some(t) => drive::judge(&wire, &plan, &opts, t).await,
             None => {
-                let ticker = show.then(|| tokio::spawn(tick(progress.clone(), wire.clone())));
-                let m = drive::drive(wire.clone(), plan.clone(), &opts, progress.clone()).await;
-                if let Some(t) = ticker {
-                    t.abort();
-                    let _ = t.await;
-                }
-                m
+                ticking(show, &progress, &wire, drive::drive(wire.clone(), plan.clone(), &opts, progress.clone())).await
             }
         }
     });
@@ -324,6 +315,22 @@ fn read_parts(
 
 /// The largest drive-part.json read (four histograms of at most ~30,000 buckets each).
 const MAX_DRIVE_PART_BYTES: u64 = 64 << 20;
+
+/// Runs `work` with the progress line shown (when `show`), and takes the line down after.
+async fn ticking<T>(
+    show: bool,
+    progress: &Arc<Progress>,
+    wire: &Arc<Wire>,
+    work: impl std::future::Future<Output = T>,
+) -> T {
+    let ticker = show.then(|| tokio::spawn(tick(progress.clone(), wire.clone())));
+    let out = work.await;
+    if let Some(t) = ticker {
+        t.abort();
+        let _ = t.await;
+    }
+    out
+}
 
 /// The progress line: requests answered, errors, rate, simulated time (stderr, terminals only).
 async fn tick(p: Arc<Progress>, wire: Arc<Wire>) {

@@ -65,6 +65,23 @@ pub fn audit(world: &offersim_sim::world::World, log: &[u8]) -> String {
     f.violations.iter().map(|v| format!("{v}\n")).collect()
 }
 
+/// Runs every line of `dir/jobs.txt` (a sweep's or a regression's plan) from `dir`, last line
+/// first (a cluster runs them in any order), with the binary under test as `$OFFERSIM`.
+pub fn run_jobs(dir: &Path) -> Vec<String> {
+    let jobs = std::fs::read_to_string(dir.join("jobs.txt")).expect("jobs.txt");
+    let lines: Vec<String> = jobs.lines().map(str::to_string).collect();
+    for line in lines.iter().rev() {
+        let o = Command::new("sh")
+            .args(["-c", line])
+            .current_dir(dir)
+            .env("OFFERSIM", env!("CARGO_BIN_EXE_offersim"))
+            .output()
+            .expect("sh runs");
+        assert!(o.status.success(), "{line}: {}", String::from_utf8_lossy(&o.stderr));
+    }
+    lines
+}
+
 /// A money string of the reports (`"12.50"`, `"-0.05"`) in cents; exactly two decimals.
 pub fn cents(v: &Value) -> i64 {
     let s = v.as_str().expect("money is a string");

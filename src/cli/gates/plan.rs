@@ -82,20 +82,7 @@ pub fn write(dir: &Path, planned: &[(PathBuf, Scenario)]) -> Result<Exit> {
 }
 
 pub fn read(dir: &Path) -> std::result::Result<Plan, String> {
-    let path = dir.join(FILE);
-    let bytes =
-        offersim::output::read_bounded(&path, MAX_PLAN_BYTES).map_err(|e| format!("{}: {e}", path.display()))?;
-    let plan: Plan =
-        serde_json::from_slice(&bytes).map_err(|e| format!("{} is not a regression plan: {e}", path.display()))?;
-    if plan.format != FORMAT || plan.version != VERSION {
-        return Err(format!(
-            "{} is a `{}` version {} (this offersim reads `{FORMAT}` version {VERSION})",
-            path.display(),
-            plan.format,
-            plan.version
-        ));
-    }
-    Ok(plan)
+    offersim::output::read_versioned(&dir.join(FILE), FORMAT, VERSION, MAX_PLAN_BYTES)
 }
 
 /// The report of a planned run, from its part; an error naming the run's command when it is

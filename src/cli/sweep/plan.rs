@@ -104,18 +104,7 @@ pub fn write(
 /// Reads `dir/plan.json`.
 pub fn read(dir: &Path) -> std::result::Result<Plan, String> {
     let path = dir.join(FILE);
-    let bytes =
-        offersim::output::read_bounded(&path, MAX_PLAN_BYTES).map_err(|e| format!("{}: {e}", path.display()))?;
-    let plan: Plan =
-        serde_json::from_slice(&bytes).map_err(|e| format!("{} is not a sweep plan: {e}", path.display()))?;
-    if plan.format != FORMAT || plan.version != VERSION {
-        return Err(format!(
-            "{} is a `{}` version {} (this offersim reads `{FORMAT}` version {VERSION})",
-            path.display(),
-            plan.format,
-            plan.version
-        ));
-    }
+    let plan: Plan = offersim::output::read_versioned(&path, FORMAT, VERSION, MAX_PLAN_BYTES)?;
     if plan.jobs.iter().any(|j| j.variant >= plan.variants.len()) {
         return Err(format!("{}: a job names a variant the plan does not have", path.display()));
     }
