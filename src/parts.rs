@@ -166,8 +166,9 @@ pub struct Merged {
 
 /// Checks that `parts` (read from `dirs`) are every part of one run, once, and adds them up.
 pub fn merge(dirs: &[PathBuf], parts: Vec<PartFile>) -> Result<Merged, MergeError> {
-    let first = &parts[0];
-    let first_dir = &dirs[0];
+    let (Some(first), Some(first_dir)) = (parts.first(), dirs.first()) else {
+        return Err(MergeError::Missing { missing: "every part".into(), n: 0, have: "none".into() });
+    };
     for (dir, p) in dirs.iter().zip(&parts).skip(1) {
         let differs = |what: &'static str, theirs: String, ours: String| MergeError::OtherRun {
             dir: dir.clone(),
