@@ -1,6 +1,7 @@
 //! The `offersim` command's library: loading scenario files with precise diagnostics, running
 //! them, and writing reports. Only this crate touches the file system and the terminal.
 
+pub mod annotate;
 pub mod diff;
 pub mod machine;
 pub mod output;

@@ -96,6 +96,11 @@ enum Command {
         /// Accept a scenario whose estimated memory exceeds what this machine has available.
         #[arg(long)]
         force: bool,
+        /// How problems are written: `text` (file:line:column: message, on stderr), `json` (one
+        /// object per line on stdout: file, line, column, path, message, hint), or `github`
+        /// (GitHub Actions `::error` commands on stdout, annotating the pull request's lines).
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
     },
     /// Compare two report.json files field by field; exit 1 if they differ beyond tolerances.
     Diff {
@@ -201,7 +206,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     finish(match cli.command {
-        Command::Check { scenarios, threads, force } => Ok(check(&scenarios, threads.get(), force)),
+        Command::Check { scenarios, threads, force, format } => Ok(check(&scenarios, threads.get(), force, format)),
         Command::Diff { before, after, tolerances } => diff(&before, &after, &tolerances),
         Command::Sweep { collect: Some(dir), out, .. } => sweep_collect(&dir, out.dir),
         Command::Sweep { scenario, sets, seeds, max_variants, metric, out, threads, quiet, plan, collect: None } => {
@@ -320,14 +325,29 @@ fn workload(w: &offersim_sim::World, threads: usize, logged: bool) -> (String, O
     (line, Some(why))
 }
 
-fn check(paths: &[PathBuf], threads: usize, force: bool) -> Exit {
+/// `check --format`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum Format {
+    Text,
+    Json,
+    Github,
+}
+
+fn check(paths: &[PathBuf], threads: usize, force: bool, format: Format) -> Exit {
     let mut failed = false;
+    let report = |d: &Diagnostic| match format {
+        Format::Text => tell!("{d}"),
+        Format::Json => say!("{}", offersim::annotate::json(d)),
+        Format::Github => say!("{}", offersim::annotate::github(d)),
+    };
     for p in paths {
         match load_file(p, &Overrides::default()) {
             Ok(s) => {
                 let w = &s.world;
                 let (work, too_big) = workload(w, threads, false);
-                say!(
+                // What is fine goes to stderr when stdout is for another program.
+                let ok = |line: String| if format == Format::Text { say!("{line}") } else { tell!("{line}") };
+                ok(format!(
                     "{}: ok: scenario `{}`, seed {}, {} days from {}, {} users, {} segments, {} merchants, {} offers, {} schemes; {work}",
                     p.display(),
                     w.name,
@@ -339,16 +359,18 @@ fn check(paths: &[PathBuf], threads: usize, force: bool) -> Exit {
                     w.merchants.len(),
                     w.offers.len(),
                     w.schemes.len(),
-                );
+                ));
                 if let (Some(why), false) = (too_big, force) {
-                    tell!("{}: error: {why}", p.display());
+                    report(&Diagnostic {
+                        file: p.display().to_string(),
+                        position: None,
+                        message: format!("error: {why}"),
+                    });
                     failed = true;
                 }
             }
             Err(diags) => {
-                for d in &diags {
-                    tell!("{d}");
-                }
+                diags.iter().for_each(&report);
                 failed = true;
             }
         }

@@ -86,3 +86,40 @@ fn check_accepts_every_shipped_scenario() {
         }
     }
 }
+
+/// `check --format json` and `--format github` carry every bad case's diagnostics for other
+/// programs: the JSON object's line, column and message say what the text form says (path,
+/// message and hint put back together are the text's message), and the GitHub Actions command
+/// names the file, line and column.
+#[test]
+fn every_bad_scenario_is_located_alike_as_json_and_as_a_github_annotation() {
+    let dir = root().join("tests").join("bad");
+    let mut cases: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    cases.sort();
+    for case in &cases {
+        let rel = case.strip_prefix(root()).unwrap().to_str().unwrap().to_string();
+        let text = offersim(&["check", &rel]);
+        let first = String::from_utf8_lossy(&text.stderr).lines().next().unwrap_or_default().to_string();
+        let json = offersim(&["check", &rel, "--format", "json"]);
+        assert_eq!(json.status.code(), Some(2), "{rel}");
+        let line = String::from_utf8_lossy(&json.stdout).lines().next().unwrap_or_default().to_string();
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{rel}: {e}: {line}"));
+        let (l, c) = (v["line"].as_u64().unwrap(), v["column"].as_u64().unwrap());
+        let mut message = v["message"].as_str().unwrap().to_string();
+        if let Some(p) = v["path"].as_str() {
+            message = format!("{p}: {message}");
+        }
+        if let Some(h) = v["hint"].as_str() {
+            message = format!("{message}; {h}");
+        }
+        assert_eq!(format!("{rel}:{l}:{c}: {message}"), first, "{rel}");
+        let gh = offersim(&["check", &rel, "--format", "github"]);
+        assert_eq!(gh.status.code(), Some(2));
+        let annotation = String::from_utf8_lossy(&gh.stdout).lines().next().unwrap_or_default().to_string();
+        assert!(annotation.starts_with(&format!("::error file={rel},line={l},col={c}")), "{rel}: {annotation}");
+    }
+}
