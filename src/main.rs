@@ -186,6 +186,14 @@ enum Command {
         #[command(flatten)]
         options: AuditOptions,
     },
+    /// Print a shell completion script: `offersim completions bash > ~/.local/share/bash-completion/completions/offersim`
+    /// (zsh: into a directory of `$fpath` as `_offersim`; fish: `~/.config/fish/completions/offersim.fish`).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff): `offersim man > offersim.1 && man ./offersim.1`.
+    Man,
     /// Serve the project's own offers platform over the HTTP contract (mocks/README.md) on a
     /// loopback port: the baseline `drive` is demonstrated and measured against.
     Serve {
@@ -232,6 +240,18 @@ fn main() -> ExitCode {
             }
         }
         Command::Audit { options } => audit(&options),
+        Command::Completions { shell } => {
+            let mut out = Vec::new();
+            clap_complete::generate(shell, &mut <Cli as clap::CommandFactory>::command(), "offersim", &mut out);
+            print_bytes(&out, "the completion script")
+        }
+        Command::Man => {
+            let mut out = Vec::new();
+            clap_mangen::Man::new(<Cli as clap::CommandFactory>::command())
+                .render(&mut out)
+                .context("cannot render the manual page")
+                .and_then(|_| print_bytes(&out, "the manual page"))
+        }
         Command::Serve { options } => serve(&options),
         Command::Drive { scenario, options } => drive(&scenario, &options),
         Command::Run { scenario, seed, out, threads, quiet, part: Some(spec), .. } => {
@@ -279,6 +299,14 @@ fn run_command(
         tell!("replay: offersim run {} --seed {}", scenario.display(), loaded.world.seed);
         Ok(Exit::Threshold)
     }
+}
+
+/// Writes `bytes` to stdout (a generated file: a completion script, the manual page).
+fn print_bytes(bytes: &[u8], what: &str) -> Result<Exit> {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    out.write_all(bytes).and_then(|_| out.flush()).with_context(|| format!("cannot write {what}"))?;
+    Ok(Exit::Ok)
 }
 
 fn invalid(diags: &[Diagnostic]) -> Exit {

@@ -91,3 +91,36 @@ fn the_event_log_can_go_in_the_output_directory() {
     assert!(log.lines().count() > 1_000);
     assert!(!out.join("events.jsonl.partial").exists());
 }
+
+/// `offersim completions SHELL` prints a script the shell loads, offering every subcommand;
+/// `offersim man` prints a roff manual page that names them all.
+#[test]
+fn completions_load_in_bash_and_the_manual_page_names_every_subcommand() {
+    let commands =
+        ["run", "check", "diff", "sweep", "regress", "audit", "merge", "serve", "drive", "completions", "man"];
+    let bash = offersim(&["completions", "bash"]);
+    assert!(bash.status.success());
+    let script = String::from_utf8(bash.stdout).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("offersim.bash");
+    std::fs::write(&file, &script).unwrap();
+    let loaded = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(format!("source {} && complete -p offersim", file.display()))
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&loaded.stdout).contains("-F _offersim offersim"), "{loaded:?}");
+    for shell in ["zsh", "fish"] {
+        let o = offersim(&["completions", shell]);
+        assert!(o.status.success() && String::from_utf8_lossy(&o.stdout).contains("offersim"), "{shell}");
+    }
+    let man = offersim(&["man"]);
+    assert!(man.status.success());
+    let page = String::from_utf8(man.stdout).unwrap();
+    assert!(page.contains(".TH offersim 1"), "{}", &page[..200.min(page.len())]);
+    for c in commands {
+        assert!(script.contains(c), "bash completion offers `{c}`");
+        assert!(page.contains(c), "the manual page names `{c}`");
+    }
+    assert_eq!(offersim(&["completions", "tcsh"]).status.code(), Some(2), "an unknown shell is a usage error");
+}
