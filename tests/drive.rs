@@ -352,3 +352,29 @@ fn three_drivers_in_parts_collected_judge_the_service_like_one() {
     );
     assert!(!dir.path().join("two").exists());
 }
+
+/// `--allow-remote` is what lets a target off this machine through: refused without it, with a
+/// message naming it; parsed with it (here an https target on loopback port 1, where nothing
+/// listens: the drive fails to connect, no traffic leaves the machine).
+#[test]
+fn a_remote_target_is_refused_naming_the_flag_and_allow_remote_takes_https() {
+    let o = offersim(&["drive", "scenarios/cafe.toml", "--target", "https://offers.example.com"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--allow-remote"), "{}", String::from_utf8_lossy(&o.stderr));
+    let dir = tempfile::tempdir().unwrap();
+    let o = offersim(&[
+        "drive",
+        "scenarios/cafe.toml",
+        "--target",
+        "https://127.0.0.1:1",
+        "--allow-remote",
+        "--retries",
+        "0",
+        "--quiet",
+        "--out",
+        dir.path().to_str().unwrap(),
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("could not reach the target at https://127.0.0.1:1"), "{err}");
+}

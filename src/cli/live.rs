@@ -9,7 +9,7 @@ use offersim::{load_file, Overrides};
 use offersim_live::drive::pace::Pace;
 use offersim_live::drive::parts::{self, DrivePart, Identity};
 use offersim_live::drive::report::{parse_condition, DriveReport};
-use offersim_live::drive::{self, loopback_base, plan, Options, Progress, Wire};
+use offersim_live::drive::{self, plan, target_base, Options, Progress, Wire};
 use offersim_live::serve::Limits;
 use std::collections::BTreeSet;
 use std::io::IsTerminal;
@@ -75,9 +75,14 @@ pub fn serve(o: &ServeOptions) -> Result<Exit> {
 
 #[derive(clap::Args)]
 pub struct DriveOptions {
-    /// The service, on a loopback address: http://127.0.0.1:PORT.
+    /// The service, on a loopback address: http://127.0.0.1:PORT (any http(s) root with
+    /// --allow-remote).
     #[arg(long)]
     pub target: String,
+    /// Accept a target off this machine (http:// or https://). Without it, traffic goes to
+    /// loopback addresses only.
+    #[arg(long)]
+    pub allow_remote: bool,
     /// Pace by the scenario's timeline, compressed: `3600x` is a simulated hour per second
     /// [default: 3600x].
     #[arg(long)]
@@ -137,7 +142,7 @@ pub fn drive(path: &Path, o: &DriveOptions) -> Result<Exit> {
         Ok(s) => s,
         Err(diags) => return Ok(invalid(&diags)),
     };
-    if let Err(e) = loopback_base(&o.target) {
+    if let Err(e) = target_base(&o.target, o.allow_remote) {
         return fail(e.to_string());
     }
     let pace = match (&o.speed, &o.rate) {
@@ -175,6 +180,7 @@ pub fn drive(path: &Path, o: &DriveOptions) -> Result<Exit> {
     );
     let opts = Options {
         target: o.target.clone(),
+        allow_remote: o.allow_remote,
         pace,
         connections: o.connections as usize,
         timeout: Duration::from_millis(o.timeout_ms),

@@ -34,8 +34,10 @@ use tokio::sync::mpsc;
 
 #[derive(Debug, Clone)]
 pub struct Options {
-    /// `http://127.0.0.1:PORT` (loopback only, see `loopback_base`).
+    /// `http://127.0.0.1:PORT`, or any http(s) root with `allow_remote` (`target_base`).
     pub target: String,
+    /// Whether a target off this machine is accepted (`--allow-remote`).
+    pub allow_remote: bool,
     pub pace: Pace,
     /// Lanes, each one request in flight: at most this many connections.
     pub connections: usize,
@@ -91,24 +93,33 @@ pub enum DriveError {
     Client(String),
 }
 
-/// `http://HOST:PORT` with a loopback HOST (127.0.0.0/8, `localhost`, `[::1]`); no path, no TLS.
-pub fn loopback_base(url: &str) -> Result<String, DriveError> {
+/// The service's root URL. Without `allow_remote`: `http://HOST:PORT` with a loopback HOST
+/// (127.0.0.0/8, `localhost`, `[::1]`), as offersim has always required; with it, any
+/// `http://` or `https://` HOST[:PORT]. Never a path or credentials.
+pub fn target_base(url: &str, allow_remote: bool) -> Result<String, DriveError> {
     let bad = |why: &str| DriveError::Target(url.to_string(), why.to_string());
-    let rest = url.strip_prefix("http://").ok_or_else(|| bad("write it as http://127.0.0.1:PORT"))?;
+    let (scheme, rest) = match (url.split_once("://"), allow_remote) {
+        (Some(("http", rest)), _) => ("http", rest),
+        (Some(("https", rest)), true) => ("https", rest),
+        (_, false) => return Err(bad("write it as http://127.0.0.1:PORT (--allow-remote also takes https://HOST)")),
+        (_, true) => return Err(bad("write it as http://HOST[:PORT] or https://HOST[:PORT]")),
+    };
     let hostport = rest.trim_end_matches('/');
-    if hostport.contains('/') || hostport.contains('@') {
+    if hostport.contains('/') || hostport.contains('@') || hostport.contains('?') || hostport.contains('#') {
         return Err(bad("give the service's root, http://HOST:PORT, without a path"));
     }
     let host = match hostport.rsplit_once(':') {
-        Some((h, p)) if p.parse::<u16>().is_ok() => h,
+        Some((h, p)) if p.parse::<u16>().is_ok() && !h.is_empty() => h,
+        _ if allow_remote && !hostport.is_empty() && !hostport.ends_with(':') => hostport,
         _ => return Err(bad("a port is required, e.g. http://127.0.0.1:8080")),
     };
     let loopback =
         host == "localhost" || host == "[::1]" || host.parse::<std::net::Ipv4Addr>().is_ok_and(|a| a.is_loopback());
-    if !loopback {
-        return Err(bad("offersim sends traffic to loopback addresses only (127.0.0.1, localhost, [::1])"));
+    if !loopback && !allow_remote {
+        return Err(bad("offersim sends traffic to loopback addresses only (127.0.0.1, localhost, [::1]); \
+             --allow-remote sends it to any http(s) host"));
     }
-    Ok(format!("http://{hostport}"))
+    Ok(format!("{scheme}://{hostport}"))
 }
 
 /// The wire's view of the world: names, handles, times.
@@ -512,7 +523,7 @@ fn http_client(opts: &Options) -> Result<reqwest::Client, DriveError> {
         .tcp_nodelay(true)
         // A connection not made within the timeout is told apart from an answer not given.
         .connect_timeout(opts.timeout)
-        // A redirect could lead off loopback: never follow one.
+        // A redirect could lead elsewhere (off loopback): never follow one.
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .map_err(|e| DriveError::Client(e.to_string()))
@@ -522,7 +533,7 @@ fn http_client(opts: &Options) -> Result<reqwest::Client, DriveError> {
 fn patient_client(opts: &Options) -> Result<Client, DriveError> {
     Ok(Client {
         http: http_client(opts)?,
-        base: loopback_base(&opts.target)?,
+        base: target_base(&opts.target, opts.allow_remote)?,
         timeout: opts.timeout,
         retries: opts.retries,
         deadline: Instant::now() + Duration::from_secs(24 * 3600),
@@ -681,6 +692,20 @@ mod tests {
             }
         });
         (url, written)
+    }
+
+    #[test]
+    fn a_remote_target_needs_allow_remote_and_then_any_http_or_https_root_is_taken() {
+        let refused = |url: &str, remote: bool| target_base(url, remote).expect_err(url).to_string();
+        assert!(refused("http://example.com:80", false).contains("--allow-remote sends it to any http(s) host"));
+        assert!(refused("http://10.0.0.1:80", false).contains("loopback addresses only"));
+        assert!(refused("https://127.0.0.1:443", false).contains("--allow-remote also takes https://HOST"));
+        assert_eq!(target_base("http://127.0.0.1:8080/", false).unwrap(), "http://127.0.0.1:8080");
+        assert_eq!(target_base("https://offers.example.com", true).unwrap(), "https://offers.example.com");
+        assert_eq!(target_base("http://10.0.0.1:8080", true).unwrap(), "http://10.0.0.1:8080");
+        for bad in ["ftp://h:1", "https://h/v1", "https://u@h", "https://", "http://h:", "h:80"] {
+            assert!(target_base(bad, true).is_err(), "{bad}");
+        }
     }
 
     #[tokio::test]
