@@ -228,19 +228,12 @@ pub fn measure(world: &offersim_sim::world::World, out: &offersim_sim::outcome::
     ]
 }
 
-/// Student's t quantile 0.975 for `df` degrees of freedom.
+/// Student's t quantile 0.975 for `df` degrees of freedom (`statrs`; NaN for none).
 fn t975(df: usize) -> f64 {
-    const TABLE: [f64; 30] = [
-        12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145, 2.131,
-        2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042,
-    ];
-    match df {
-        0 => f64::NAN,
-        1..=30 => TABLE[df - 1],
-        31..=40 => 2.021,
-        41..=60 => 2.000,
-        61..=120 => 1.980,
-        _ => 1.960,
+    use statrs::distribution::{ContinuousCDF, StudentsT};
+    match StudentsT::new(0.0, 1.0, df as f64) {
+        Ok(t) if df > 0 => t.inverse_cdf(0.975),
+        _ => f64::NAN,
     }
 }
 
@@ -296,6 +289,8 @@ pub struct Sweep {
     /// The best variant's grid neighbours (one setting one step away), each with the best's
     /// metric minus the neighbour's, seed by seed.
     pub neighbours: Vec<(usize, Option<Estimate>)>,
+    /// Every run's metrics: `runs[v][i]` of variant `v` at seed `i` (runs.csv).
+    pub runs: Vec<Vec<Vec<Option<f64>>>>,
 }
 
 /// The variants one step away from variant `k` along one setting of the grid (`dims`: values
@@ -392,7 +387,29 @@ impl Sweep {
             variants: results,
             best,
             neighbours,
+            runs: runs.to_vec(),
         }
+    }
+
+    /// `runs.csv`: one row per (variant, seed) run with every setting and every metric (money
+    /// in dollars, ROI as a ratio; empty where a metric has no value), for a dataframe.
+    pub fn runs_csv(&self) -> String {
+        let quoted = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+        let settings: Vec<&String> =
+            self.variants.first().map(|v| v.settings.iter().map(|(p, _)| p).collect()).unwrap_or_default();
+        let mut header = vec!["variant".to_string(), "seed".to_string()];
+        header.extend(settings.iter().map(|p| quoted(p)));
+        header.extend(METRICS.iter().map(|(m, _, _)| m.to_string()));
+        let mut s = header.join(",") + "\n";
+        for (k, (v, runs)) in self.variants.iter().zip(&self.runs).enumerate() {
+            for (seed, run) in self.seeds.iter().zip(runs) {
+                let mut row = vec![(k + 1).to_string(), seed.to_string()];
+                row.extend(v.settings.iter().map(|(_, x)| quoted(x)));
+                row.extend(run.iter().map(|m| m.map(|x| x.to_string()).unwrap_or_default()));
+                s.push_str(&(row.join(",") + "\n"));
+            }
+        }
+        s
     }
 
     pub fn markdown(&self, dir: &std::path::Path) -> String {
@@ -622,6 +639,14 @@ impl Sweep {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_t_quantile_is_students_to_four_decimals() {
+        for (df, t) in [(1, 12.7062), (4, 2.7764), (9, 2.2622), (19, 2.0930), (30, 2.0423), (1_000, 1.9623)] {
+            assert!((t975(df) - t).abs() < 5e-5, "t(0.975, {df}) = {}", t975(df));
+        }
+        assert!(t975(0).is_nan());
+    }
 
     #[test]
     fn settings_split_values_at_top_level_commas_only() {

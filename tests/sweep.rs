@@ -200,7 +200,7 @@ fn a_planned_sweep_run_line_by_line_and_collected_is_byte_identical_to_a_local_s
         common::offersim(&["sweep", "--collect", plan.to_str().unwrap(), "--out", out.to_str().unwrap()])
     };
     assert!(collect(&out).status.success());
-    for (f, bytes) in ["sweep.md", "sweep.csv", "sweep.json", "sweep.html"].iter().zip(&local) {
+    for (f, bytes) in ["sweep.md", "sweep.csv", "sweep.json", "sweep.html", "runs.csv"].iter().zip(&local) {
         assert!(&std::fs::read(out.join(f)).unwrap() == bytes, "{f} differs from the local sweep's");
     }
     // One run missing: named with its command, nothing written.
@@ -211,4 +211,29 @@ fn a_planned_sweep_run_line_by_line_and_collected_is_byte_identical_to_a_local_s
     assert_eq!(o.status.code(), Some(1));
     assert!(err.contains("1 of 4 planned runs are missing or failed") && err.contains(&lines[3]), "{err}");
     assert!(!elsewhere.exists());
+}
+
+/// `runs.csv` has one row per (variant, seed) with the variant's settings and every metric, and
+/// each variant's mean in sweep.csv is the mean of its rows.
+#[test]
+fn runs_csv_holds_every_run_and_the_means_are_theirs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = min_spend_sweep(tmp.path(), "3");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let runs = std::fs::read_to_string(tmp.path().join("runs.csv")).unwrap();
+    let mut lines = runs.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    assert_eq!(&header[..3], ["variant", "seed", "\"offers.cafe_2_over_5.min_spend\""]);
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    assert_eq!(rows.len(), 2 * 3, "2 variants × 3 seeds");
+    let col = header.iter().position(|h| *h == "enrollments").unwrap();
+    let summary = std::fs::read_to_string(tmp.path().join("sweep.csv")).unwrap();
+    for v in ["1", "2"] {
+        let xs: Vec<f64> = rows.iter().filter(|r| r[0] == v).map(|r| r[col].parse().unwrap()).collect();
+        let mean = xs.iter().sum::<f64>() / xs.len() as f64;
+        let line = summary.lines().find(|l| l.starts_with(&format!("{v},")) && l.contains(",enrollments,")).unwrap();
+        let shown: f64 = line.split(',').nth(3).unwrap().parse().unwrap();
+        // sweep.csv shows counts to one decimal.
+        assert!((shown - mean).abs() <= 0.05 + 1e-9, "variant {v}: {shown} against {mean}");
+    }
 }

@@ -193,6 +193,7 @@ fn publish(sweep: &offersim::sweep::Sweep, dir: &Path) -> Result<()> {
         .and_then(|_| staged.write(&dir.join("sweep.csv"), &sweep.csv()))
         .and_then(|_| staged.write(&dir.join("sweep.html"), &sweep.html()))
         .and_then(|_| staged.write(&dir.join("sweep.json"), &sweep.json()))
+        .and_then(|_| staged.write(&dir.join("runs.csv"), &sweep.runs_csv()))
         .and_then(|_| staged.commit())?;
     say!("{}", sweep.markdown(dir));
     say!("sweep: {}", dir.join("sweep.md").display());
