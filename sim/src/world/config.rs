@@ -587,7 +587,12 @@ fn parse_datetime(s: &str) -> Option<NaiveDateTime> {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").ok().and_then(|d| d.and_hms_opt(0, 0, 0))
 }
 
-/// Accepts a string, or TOML's own date/date-time (which serde presents as a one-entry map).
+/// The key under which the `toml` crate presents a TOML date or date-time to serde (a map of
+/// one entry whose value is the date's text).
+const TOML_DATETIME_KEY: &str = "$__toml_private_datetime";
+
+/// Accepts a string, or TOML's own date/date-time, and nothing else: a table that merely has
+/// one string entry (`start = { date = "2026-11-23" }`) is not a date.
 struct TimeVisitor<T>(fn(&str) -> Option<T>, &'static str);
 
 impl<'de, T> Visitor<'de> for TimeVisitor<T> {
@@ -599,9 +604,16 @@ impl<'de, T> Visitor<'de> for TimeVisitor<T> {
         (self.0)(v).ok_or_else(|| E::custom(format!("`{v}` is not {}", self.1)))
     }
     fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<T, A::Error> {
-        match m.next_entry::<String, String>()? {
-            Some((_, v)) => self.visit_str(&v),
-            None => Err(de::Error::custom(format!("expected {}", self.1))),
+        let not_a_date = || de::Error::custom(format!("a table is not a date: expected {}", self.1));
+        match m.next_key::<String>()? {
+            Some(k) if k == TOML_DATETIME_KEY => {
+                let v: String = m.next_value()?;
+                if m.next_key::<String>()?.is_some() {
+                    return Err(not_a_date());
+                }
+                self.visit_str(&v)
+            }
+            _ => Err(not_a_date()),
         }
     }
 }
