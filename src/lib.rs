@@ -3,6 +3,7 @@
 
 pub mod annotate;
 pub mod diff;
+pub mod junit;
 pub mod machine;
 pub mod output;
 pub mod parts;

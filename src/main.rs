@@ -5,6 +5,7 @@
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
+use offersim::junit::Case;
 use offersim::output::{JsonlLog, Staged};
 use offersim::progress::Bar;
 use offersim::{load_file, Diagnostic, Overrides, Scenario};
@@ -75,6 +76,9 @@ enum Command {
         /// `offersim merge` adds the N parts up into the one-process run's reports.
         #[arg(long, value_name = "K/N", conflicts_with = "events")]
         part: Option<offersim::parts::PartSpec>,
+        /// Also write the scenario's thresholds (and the ledger's balance) as JUnit XML here.
+        #[arg(long, value_name = "FILE", conflicts_with = "part")]
+        junit: Option<PathBuf>,
     },
     /// Add up the parts of a run (`run --part K/N`, each in its own directory) into its
     /// report.json, report.md and report.html, byte-identical to a run in one process. Every
@@ -177,6 +181,10 @@ enum Command {
         /// run here would (with --update, rewrite them).
         #[arg(long, value_name = "DIR", conflicts_with_all = ["files", "max_users"])]
         collect: Option<PathBuf>,
+        /// Also write one JUnit test case per scenario here (a drift is a failure, with the
+        /// fields and the replay command).
+        #[arg(long, value_name = "FILE", conflicts_with = "plan")]
+        junit: Option<PathBuf>,
     },
     /// Check a run's event log from the outside, with code that shares nothing with the engine:
     /// every network message of every purchase on a linked card accounted for, every reward on
@@ -232,8 +240,8 @@ fn main() -> ExitCode {
                 None => Err(anyhow::anyhow!("a scenario file is required")),
             }
         }
-        Command::Regress { files, update, baselines, out, max_users, threads, plan, collect } => {
-            let opts = RegressOptions { update, plan, baselines, out, max_users, threads: threads.get() };
+        Command::Regress { files, update, baselines, out, max_users, threads, plan, collect, junit } => {
+            let opts = RegressOptions { update, plan, junit, baselines, out, max_users, threads: threads.get() };
             match collect {
                 Some(dir) => regress_collect(&dir, &opts),
                 None => regress(files, &opts),
@@ -257,23 +265,32 @@ fn main() -> ExitCode {
         Command::Run { scenario, seed, out, threads, quiet, part: Some(spec), .. } => {
             run_part(&scenario, seed, spec, out.dir, threads.get(), quiet.on)
         }
-        Command::Run { scenario, seed, out, threads, events, quiet, force, part: None } => {
-            run_command(&scenario, seed, out.dir, threads.get(), events.as_deref(), quiet.on, force)
+        Command::Run { scenario, seed, out, threads, events, quiet, force, part: None, junit } => {
+            let files = Outputs { events: events.as_deref(), junit: junit.as_deref() };
+            run_command(&scenario, seed, out.dir, threads.get(), files, quiet.on, force)
         }
         Command::Merge { parts, out } => merge(&parts, out.dir),
     })
 }
 
 /// `offersim run`: load, check the machine and the paths, run, write.
+/// The files a run writes besides its reports, if asked.
+#[derive(Clone, Copy)]
+struct Outputs<'a> {
+    events: Option<&'a Path>,
+    junit: Option<&'a Path>,
+}
+
 fn run_command(
     scenario: &Path,
     seed: Option<u64>,
     out: Option<PathBuf>,
     threads: usize,
-    events: Option<&Path>,
+    files: Outputs,
     quiet: bool,
     force: bool,
 ) -> Result<Exit> {
+    let events = files.events;
     let loaded = match load_file(scenario, &Overrides { seed }) {
         Ok(s) => s,
         Err(diags) => return Ok(invalid(&diags)),
@@ -293,7 +310,7 @@ fn run_command(
             return Ok(Exit::Invalid);
         }
     }
-    if run(&loaded, &dir, threads, events, quiet)? {
+    if run(&loaded, &dir, threads, files, quiet)? {
         Ok(Exit::Ok)
     } else {
         tell!("replay: offersim run {} --seed {}", scenario.display(), loaded.world.seed);
@@ -435,17 +452,17 @@ fn events_path_is_free(events: &Path, dir: &Path, scenario: &Path) -> std::resul
 /// Runs a scenario and writes its reports; `Ok(false)` when a threshold of the scenario failed.
 /// The reports and the event log are put in place together, or none of them (`Staged`); a
 /// failed run removes the output directory if it made it.
-fn run(s: &Scenario, dir: &Path, threads: usize, events: Option<&Path>, quiet: bool) -> Result<bool> {
+fn run(s: &Scenario, dir: &Path, threads: usize, files: Outputs, quiet: bool) -> Result<bool> {
     let existed = dir.exists();
-    let result = run_in(s, dir, threads, events, quiet);
+    let result = run_in(s, dir, threads, files, quiet);
     if result.is_err() && !existed {
         let _ = std::fs::remove_dir(dir);
     }
     result
 }
 
-fn run_in(s: &Scenario, dir: &Path, threads: usize, events: Option<&Path>, quiet: bool) -> Result<bool> {
-    let w = &s.world;
+fn run_in(s: &Scenario, dir: &Path, threads: usize, files: Outputs, quiet: bool) -> Result<bool> {
+    let (w, events) = (&s.world, files.events);
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create the output directory {}", dir.display()))?;
     let mut log = events.map(JsonlLog::create).transpose()?;
     let bar = Bar::new(w.calendar, !quiet && std::io::stderr().is_terminal());
@@ -471,6 +488,28 @@ fn run_in(s: &Scenario, dir: &Path, threads: usize, events: Option<&Path>, quiet
     let mut staged = Staged::new();
     let lines = log.map(|l| l.finish(&mut staged)).transpose()?;
     let report = publish(w, &outcome, dir, staged)?;
+    if let Some(path) = files.junit {
+        let mut cases: Vec<Case> = report
+            .thresholds
+            .iter()
+            .map(|t| match t.passed {
+                true => Case::passed(format!("{} {}", t.metric, t.condition), &w.name),
+                false => Case::failed(
+                    format!("{} {}", t.metric, t.condition),
+                    &w.name,
+                    format!("actual {}", t.actual),
+                    format!("replay: offersim run {} --seed {}", s.file, w.seed),
+                ),
+            })
+            .collect();
+        cases.push(match report.ledger.balanced {
+            true => Case::passed("ledger balanced", &w.name),
+            false => {
+                Case::failed("ledger balanced", &w.name, "the ledger does not balance", "see report.json's ledger")
+            }
+        });
+        offersim::output::write_atomic(path, &offersim::junit::render(&format!("run {}", w.name), &cases))?;
+    }
     if let (Some(n), Some(p)) = (lines, events) {
         say!("events: {} ({n} lines)", p.display());
     }

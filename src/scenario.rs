@@ -17,6 +17,8 @@ pub type FileConfig = ScenarioConfig<NetworkConfig>;
 /// A scenario ready to run.
 #[derive(Debug, Clone)]
 pub struct Scenario {
+    /// The file it was read from, as named (diagnostics, replay commands).
+    pub file: String,
     /// The file's text, as loaded (a part of a run carries it, `parts.rs`).
     pub text: String,
     pub config: FileConfig,
@@ -148,7 +150,7 @@ pub fn load_str(file: &str, text: &str, overrides: &Overrides) -> Result<Scenari
     match world {
         Some(world) => {
             let network = MockNetwork::new(&config.network, &world.calendar, world.seed);
-            Ok(Scenario { text: text.to_string(), config, world, network })
+            Ok(Scenario { file: file.to_string(), text: text.to_string(), config, world, network })
         }
         None => {
             let doc = toml_edit::Document::parse(text.to_string()).ok();

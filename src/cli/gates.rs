@@ -5,6 +5,7 @@ use super::exit::Exit;
 
 mod plan;
 use anyhow::{Context, Result};
+use offersim::junit::Case;
 use offersim::output::{write_atomic, Staged};
 use offersim::{load_file, Overrides, Scenario};
 use offersim_reports::numbers::count;
@@ -101,6 +102,8 @@ pub struct RegressOptions {
     pub update: bool,
     /// Write the runs as commands into this directory instead of running them.
     pub plan: Option<PathBuf>,
+    /// Also write one JUnit test case per scenario here.
+    pub junit: Option<PathBuf>,
     pub baselines: PathBuf,
     pub out: PathBuf,
     pub max_users: Option<u64>,
@@ -193,6 +196,8 @@ struct Verdict {
     invalid: bool,
     failed: bool,
     checked: usize,
+    /// One per scenario judged, for `--junit`.
+    cases: Vec<Case>,
 }
 
 /// Writes one scenario's report to `--out`, and compares it with (or writes it as) its baseline.
@@ -220,6 +225,7 @@ fn judge(
         Err(e) => {
             tell!("error: {name}: {e:#}");
             v.failed = true;
+            v.cases.push(Case::failed(name, name, "the run failed", format!("{e:#}")));
             return;
         }
     };
@@ -235,11 +241,13 @@ fn judge(
                 baseline.display()
             );
             v.invalid = true;
+            v.cases.push(Case::failed(name, name, "corrupt baseline", format!("{}{why}", baseline.display())));
             return;
         }
     };
     if expected.as_deref() == Some(actual.as_str()) {
         say!("ok     {name}");
+        v.cases.push(Case::passed(name, name));
         return;
     }
     if o.update {
@@ -247,10 +255,14 @@ fn judge(
             .with_context(|| format!("cannot create {}", o.baselines.display()))
             .and_then(|_| write_atomic(&baseline, &actual));
         match written {
-            Ok(()) => say!("update {name}: {}", baseline.display()),
+            Ok(()) => {
+                say!("update {name}: {}", baseline.display());
+                v.cases.push(Case::passed(name, name));
+            }
             Err(e) => {
                 tell!("error: {name}: {e:#}");
                 v.failed = true;
+                v.cases.push(Case::failed(name, name, "cannot write the baseline", format!("{e:#}")));
             }
         }
         return;
@@ -264,7 +276,9 @@ fn judge(
     );
     match expected {
         None => {
-            say!("NEW    {name}: no baseline at {} (accept it with `offersim regress --update`)", baseline.display())
+            say!("NEW    {name}: no baseline at {} (accept it with `offersim regress --update`)", baseline.display());
+            let text = format!("accept it with `offersim regress --update`; replay: {replay}");
+            v.cases.push(Case::failed(name, name, format!("no baseline at {}", baseline.display()), text));
         }
         Some(text) => {
             let diffs = match (serde_json::from_str(&text), serde_json::from_str(&actual)) {
@@ -274,6 +288,9 @@ fn judge(
             say!("DRIFT  {name}: {} field(s) differ from {}", diffs.len(), baseline.display());
             print_differences(&diffs);
             say!("  replay: {replay}");
+            let fields: String = diffs.iter().take(50).map(|d| format!("{d}\n")).collect();
+            let message = format!("{} field(s) differ from {}", diffs.len(), baseline.display());
+            v.cases.push(Case::failed(name, name, message, format!("{fields}replay: {replay}")));
         }
     }
     v.drifted.push(name.to_string());
@@ -281,6 +298,12 @@ fn judge(
 
 impl Verdict {
     fn conclude(self, o: &RegressOptions) -> Exit {
+        if let Some(path) = &o.junit {
+            if let Err(e) = write_atomic(path, &offersim::junit::render("regress", &self.cases)) {
+                tell!("error: --junit: {e:#}");
+                return Exit::Failed;
+            }
+        }
         if self.invalid {
             return Exit::Invalid;
         }

@@ -130,6 +130,9 @@ pub struct DriveOptions {
     /// target's credits once and judge them: drive.json and drive.md as one driver writes them.
     #[arg(long, value_name = "DIR", num_args = 1..)]
     pub collect: Vec<std::path::PathBuf>,
+    /// Also write the thresholds (the oracle's verdict among them) as JUnit XML here.
+    #[arg(long, value_name = "FILE", conflicts_with = "part")]
+    pub junit: Option<std::path::PathBuf>,
 }
 
 pub fn drive(path: &Path, o: &DriveOptions) -> Result<Exit> {
@@ -281,6 +284,32 @@ pub fn drive(path: &Path, o: &DriveOptions) -> Result<Exit> {
         })
         .and_then(|_| write_atomic(&dir.join("drive.md"), &md));
     written.with_context(|| format!("cannot write the drive report in {}", dir.display()))?;
+    if let Some(path) = &o.junit {
+        use offersim::junit::Case;
+        let mut cases: Vec<Case> = report
+            .thresholds
+            .iter()
+            .map(|t| match t.passed {
+                true => Case::passed(&t.condition, &w.name),
+                false => Case::failed(
+                    &t.condition,
+                    &w.name,
+                    format!("actual {}", t.actual),
+                    format!("replay: {}", report.replay),
+                ),
+            })
+            .collect();
+        cases.push(match report.traffic.complete {
+            true => Case::passed("every planned request sent", &w.name),
+            false => Case::failed(
+                "every planned request sent",
+                &w.name,
+                "the drive stopped early (--max-seconds)",
+                report.replay.clone(),
+            ),
+        });
+        write_atomic(path, &offersim::junit::render(&format!("drive {}", w.name), &cases))?;
+    }
     say!("{md}");
     say!("reports: {}, {}", dir.join("drive.json").display(), dir.join("drive.md").display());
     for t in report.thresholds.iter().filter(|t| !t.passed) {
