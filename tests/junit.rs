@@ -6,15 +6,18 @@ use common::served::Served;
 use common::{offersim, scenario};
 use std::path::Path;
 
-/// (suite name, [(case name, failure message and text if failed)]) of a JUnit file, checked to
-/// be well-formed and to count its cases and failures right.
-fn cases(path: &Path) -> (String, Vec<(String, Option<(String, String)>)>) {
+/// Each test case: its name, and its failure's message and text if it failed.
+type Cases = Vec<(String, Option<(String, String)>)>;
+
+/// The suite's name and cases of a JUnit file, checked to be well-formed and to count its cases
+/// and failures right.
+fn cases(path: &Path) -> (String, Cases) {
     let xml = std::fs::read_to_string(path).unwrap();
     let doc = roxmltree::Document::parse(&xml).unwrap_or_else(|e| panic!("{}: {e}\n{xml}", path.display()));
     let root = doc.root_element();
     assert_eq!(root.tag_name().name(), "testsuites");
     let suite = root.children().find(|n| n.has_tag_name("testsuite")).expect("a testsuite");
-    let list: Vec<(String, Option<(String, String)>)> = suite
+    let list: Cases = suite
         .children()
         .filter(|n| n.has_tag_name("testcase"))
         .map(|c| {
