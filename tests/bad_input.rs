@@ -15,8 +15,8 @@ fn expectation(case: &Path) -> (String, String) {
     (pos.to_string(), msg.to_string())
 }
 
-#[test]
-fn every_bad_scenario_gets_a_located_error_and_nothing_is_written() {
+/// Every `tests/bad/*.toml`, in name order.
+fn bad_cases() -> Vec<std::path::PathBuf> {
     let dir = root().join("tests").join("bad");
     let mut cases: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()
@@ -24,6 +24,12 @@ fn every_bad_scenario_gets_a_located_error_and_nothing_is_written() {
         .filter(|p| p.extension().is_some_and(|e| e == "toml"))
         .collect();
     cases.sort();
+    cases
+}
+
+#[test]
+fn every_bad_scenario_gets_a_located_error_and_nothing_is_written() {
+    let cases = bad_cases();
     assert!(cases.len() >= 40, "a battery of at least 40 cases, found {}", cases.len());
     let out = tempfile::tempdir().unwrap();
     for case in &cases {
@@ -93,13 +99,7 @@ fn check_accepts_every_shipped_scenario() {
 /// names the file, line and column.
 #[test]
 fn every_bad_scenario_is_located_alike_as_json_and_as_a_github_annotation() {
-    let dir = root().join("tests").join("bad");
-    let mut cases: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
-        .collect();
-    cases.sort();
+    let cases = bad_cases();
     for case in &cases {
         let rel = case.strip_prefix(root()).unwrap().to_str().unwrap().to_string();
         let text = offersim(&["check", &rel]);
