@@ -728,8 +728,8 @@ mod tests {
         let e = estimate([Some(1.0), Some(2.0), Some(3.0), None]).unwrap();
         assert_eq!(e.n, 3);
         assert!((e.mean - 2.0).abs() < 1e-12);
-        // sd = 1, se = 1/√3, t(0.975, 2) = 4.303.
-        assert!((e.half_width.unwrap() - 4.303 / 3f64.sqrt()).abs() < 1e-9);
+        // sd = 1, se = 1/√3, t(0.975, 2) = 4.30265.
+        assert!((e.half_width.unwrap() - 4.30265 / 3f64.sqrt()).abs() < 1e-5);
         assert_eq!(estimate([Some(5.0)]).unwrap().half_width, None);
         assert!(estimate([None]).is_none());
         assert_eq!(show_estimate(Unit::Money, Some(e)), "2.00 ± 2.48");
