@@ -6,13 +6,14 @@
 //! The type is generic over the card network's own section (`N`), which the mock network crate
 //! owns, so that this crate does not depend on any particular network.
 
-use chrono::{NaiveDate, NaiveDateTime};
 use rust_decimal::Decimal;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
+
+pub use super::dates::{DateInput, DateTimeInput};
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -568,70 +569,6 @@ pub fn parse_offset(s: &str) -> Option<i32> {
     (m < 60).then_some(sign * (h * 3_600 + m * 60))
 }
 
-/// A local date: `"2026-11-23"` or a TOML date `2026-11-23`.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct DateInput(pub NaiveDate);
-
-/// A local date-time: `"2026-11-27T00:00"`, `"2026-11-27 00:00:00"`, a bare date (midnight) or
-/// the TOML local date-time form.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct DateTimeInput(pub NaiveDateTime);
-
-fn parse_datetime(s: &str) -> Option<NaiveDateTime> {
-    let s = s.trim();
-    for fmt in ["%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M"] {
-        if let Ok(dt) = NaiveDateTime::parse_from_str(s, fmt) {
-            return Some(dt);
-        }
-    }
-    NaiveDate::parse_from_str(s, "%Y-%m-%d").ok().and_then(|d| d.and_hms_opt(0, 0, 0))
-}
-
-/// The key under which the `toml` crate presents a TOML date or date-time to serde (a map of
-/// one entry whose value is the date's text).
-const TOML_DATETIME_KEY: &str = "$__toml_private_datetime";
-
-/// Accepts a string, or TOML's own date/date-time, and nothing else: a table that merely has
-/// one string entry (`start = { date = "2026-11-23" }`) is not a date.
-struct TimeVisitor<T>(fn(&str) -> Option<T>, &'static str);
-
-impl<'de, T> Visitor<'de> for TimeVisitor<T> {
-    type Value = T;
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str(self.1)
-    }
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<T, E> {
-        (self.0)(v).ok_or_else(|| E::custom(format!("`{v}` is not {}", self.1)))
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<T, A::Error> {
-        let not_a_date = || de::Error::custom(format!("a table is not a date: expected {}", self.1));
-        match m.next_key::<String>()? {
-            Some(k) if k == TOML_DATETIME_KEY => {
-                let v: String = m.next_value()?;
-                if m.next_key::<String>()?.is_some() {
-                    return Err(not_a_date());
-                }
-                self.visit_str(&v)
-            }
-            _ => Err(not_a_date()),
-        }
-    }
-}
-
-impl<'de> Deserialize<'de> for DateInput {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let parse = |s: &str| NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").ok().map(DateInput);
-        d.deserialize_any(TimeVisitor(parse, "a date like \"2026-11-23\""))
-    }
-}
-
-impl<'de> Deserialize<'de> for DateTimeInput {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let parse = |s: &str| parse_datetime(s).map(DateTimeInput);
-        d.deserialize_any(TimeVisitor(parse, "a local date-time like \"2026-11-27T09:00\""))
-    }
-}
-
 /// One step of a path into the scenario file: a key or an array index.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PathSeg {
@@ -710,12 +647,5 @@ mod tests {
         assert_eq!(t.a.0.to_string(), "2.675");
         assert_eq!(t.b.0, Decimal::from(5));
         assert_eq!(t.c.0.to_string(), "0.10");
-    }
-
-    #[test]
-    fn datetimes_accept_minutes_or_a_bare_date() {
-        assert_eq!(parse_datetime("2026-11-27T09:30").unwrap().to_string(), "2026-11-27 09:30:00");
-        assert_eq!(parse_datetime("2026-11-27").unwrap().to_string(), "2026-11-27 00:00:00");
-        assert!(parse_datetime("2026-13-01").is_none());
     }
 }

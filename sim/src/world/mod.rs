@@ -9,6 +9,7 @@ mod build;
 mod build_offers;
 mod check;
 pub mod config;
+mod dates;
 pub mod limits;
 pub mod network;
 pub mod shops;
