@@ -563,8 +563,9 @@ pub async fn traffic(
     // The traffic phase is bounded by `max_duration` from its start.
     let start = Instant::now();
     let deadline = start.checked_add(opts.max_duration).unwrap_or(start + Duration::from_secs(365 * 86_400));
+    // The same connection pool as setup's (a clone shares it), as before traffic was split out.
     let client = Arc::new(Client {
-        http: http_client(opts)?,
+        http: setup_client.http.clone(),
         base: setup_client.base.clone(),
         timeout: opts.timeout,
         retries: opts.retries,
