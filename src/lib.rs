@@ -9,6 +9,7 @@ pub mod output;
 pub mod parts;
 pub mod progress;
 pub mod scenario;
+pub mod schema;
 pub mod sweep;
 
 pub use scenario::{load_file, load_str, Diagnostic, Overrides, Scenario};

@@ -200,6 +200,12 @@ enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+    /// Print the JSON Schema of a scenario file, report.json or sweep.json (the files under
+    /// schemas/): for editors (a scenario's `#:schema` directive), validators and code generators.
+    Schema {
+        #[arg(value_enum)]
+        which: offersim::schema::Which,
+    },
     /// Print the manual page (roff): `offersim man > offersim.1 && man ./offersim.1`.
     Man,
     /// Serve the project's own offers platform over the HTTP contract (mocks/README.md) on a
@@ -253,6 +259,7 @@ fn main() -> ExitCode {
             clap_complete::generate(shell, &mut <Cli as clap::CommandFactory>::command(), "offersim", &mut out);
             print_bytes(&out, "the completion script")
         }
+        Command::Schema { which } => print_bytes(offersim::schema::text(which).as_bytes(), "the schema"),
         Command::Man => {
             let mut out = Vec::new();
             clap_mangen::Man::new(<Cli as clap::CommandFactory>::command())

@@ -15,6 +15,9 @@
 
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
+use schemars::JsonSchema;
+use serde::Serialize;
+use std::collections::BTreeMap;
 
 /// One `--set PATH=V1,V2,...`: a setting of the scenario file and the values to try.
 #[derive(Debug, Clone, PartialEq)]
@@ -594,46 +597,98 @@ impl Sweep {
     }
 
     pub fn json(&self) -> String {
-        let est = |unit: Unit, e: Option<Estimate>| match e {
-            None => serde_json::Value::Null,
-            Some(e) => serde_json::json!({
-                "mean": show(unit, e.mean),
-                "ci95": e.half_width.map(|h| vec![show(unit, e.mean - h), show(unit, e.mean + h)]),
-                "runs": e.n,
-            }),
+        let est = |unit: Unit, e: Option<Estimate>| {
+            e.map(|e| EstimateJson {
+                ci95: e.half_width.map(|h| [show(unit, e.mean - h), show(unit, e.mean + h)]),
+                mean: show(unit, e.mean),
+                runs: e.n,
+            })
         };
         let (name, unit, higher) = METRICS[self.metric];
-        let variants: Vec<serde_json::Value> = self
-            .variants
-            .iter()
-            .map(|v| {
-                let metrics: serde_json::Map<String, serde_json::Value> =
-                    METRICS.iter().enumerate().map(|(m, (n, u, _))| (n.to_string(), est(*u, v.estimates[m]))).collect();
-                serde_json::json!({
-                    "label": v.label,
-                    "settings": v.settings.iter().map(|(p, x)| serde_json::json!({"path": p, "value": x})).collect::<Vec<_>>(),
-                    "metrics": metrics,
-                    "paired_vs_first": est(unit, v.paired),
+        let doc = SweepJson {
+            best: self.best.map(|b| b + 1),
+            best_minus_neighbours: self
+                .neighbours
+                .iter()
+                .map(|&(n, e)| NeighbourJson { clear: clear(e), paired: est(unit, e), variant: n + 1 })
+                .collect(),
+            file: &self.file,
+            higher_is_better: higher,
+            metric: name,
+            scenario: &self.scenario,
+            schema: SWEEP_SCHEMA,
+            seeds: &self.seeds,
+            variants: self
+                .variants
+                .iter()
+                .map(|v| VariantJson {
+                    label: &v.label,
+                    metrics: METRICS.iter().enumerate().map(|(m, (n, u, _))| (*n, est(*u, v.estimates[m]))).collect(),
+                    paired_vs_first: est(unit, v.paired),
+                    settings: v.settings.iter().map(|(path, value)| SettingJson { path, value }).collect(),
                 })
-            })
-            .collect();
-        let doc = serde_json::json!({
-            "schema": "offersim.sweep/1",
-            "scenario": self.scenario,
-            "file": self.file,
-            "seeds": self.seeds,
-            "metric": name,
-            "higher_is_better": higher,
-            "variants": variants,
-            "best": self.best.map(|b| b + 1),
-            "best_minus_neighbours": self.neighbours.iter().map(|&(n, e)| serde_json::json!({
-                "variant": n + 1, "paired": est(unit, e), "clear": clear(e)
-            })).collect::<Vec<_>>(),
-        });
+                .collect(),
+        };
         let mut text = serde_json::to_string_pretty(&doc).unwrap_or_default();
         text.push('\n');
         text
     }
+}
+
+/// The shape tag at the top of sweep.json (and the `$id` of its schema).
+pub const SWEEP_SCHEMA: &str = "offersim.sweep/1";
+
+/// sweep.json, field by field (keys in alphabetical order, as the file has always had them).
+#[derive(Serialize, JsonSchema)]
+pub struct SweepJson<'a> {
+    /// The best variant by `metric`, numbered from 1 (null when no variant has a value).
+    pub best: Option<usize>,
+    /// The best variant's metric minus each grid neighbour's (one setting one step away), seed
+    /// by seed; `clear` when the 95% interval excludes 0.
+    pub best_minus_neighbours: Vec<NeighbourJson>,
+    pub file: &'a str,
+    pub higher_is_better: bool,
+    /// The metric that names the best variant.
+    pub metric: &'static str,
+    pub scenario: &'a str,
+    pub schema: &'static str,
+    pub seeds: &'a [u64],
+    pub variants: Vec<VariantJson<'a>>,
+}
+
+/// A mean over seeds, as text in the metric's unit, with its 95% Student-t interval (null
+/// with fewer than two runs).
+#[derive(Serialize, JsonSchema)]
+pub struct EstimateJson {
+    pub ci95: Option<[String; 2]>,
+    pub mean: String,
+    pub runs: usize,
+}
+
+#[derive(Serialize, JsonSchema)]
+pub struct NeighbourJson {
+    pub clear: bool,
+    pub paired: Option<EstimateJson>,
+    /// Numbered from 1.
+    pub variant: usize,
+}
+
+#[derive(Serialize, JsonSchema)]
+pub struct VariantJson<'a> {
+    pub label: &'a str,
+    /// Every metric (null when no run measured it).
+    pub metrics: BTreeMap<&'static str, Option<EstimateJson>>,
+    /// The chosen metric minus the first variant's, seed by seed (common random numbers).
+    pub paired_vs_first: Option<EstimateJson>,
+    pub settings: Vec<SettingJson<'a>>,
+}
+
+#[derive(Serialize, JsonSchema)]
+pub struct SettingJson<'a> {
+    /// The dotted path into the scenario file.
+    pub path: &'a str,
+    /// The value as TOML text.
+    pub value: &'a str,
 }
 
 #[cfg(test)]

@@ -25,6 +25,7 @@ use offersim_sim::core::time::{Calendar, SimTime, SECONDS_PER_DAY, SECONDS_PER_H
 use offersim_sim::world::config::{path, with_index, with_key, DateTimeInput, Ordered, PathSeg, Problem, Problems};
 use offersim_sim::world::network::{CardNetwork, FaultCounts, MessageKind, NetworkMessage, PurchaseFacts};
 use offersim_sim::Cents;
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 pub const MAX_SCHEMES: usize = 16;
@@ -39,7 +40,7 @@ pub const MAX_LATE_SUBMISSION_DAYS: u32 = 60;
 pub const MAX_AMOUNT_CHANGE_PERCENT: f64 = 90.0;
 
 /// `[network]`: the schemes in file order, the locations that authorize, faults, outages.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NetworkConfig {
     pub schemes: Ordered<SchemeConfig>,
@@ -53,7 +54,7 @@ pub struct NetworkConfig {
 }
 
 /// `[network.schemes.<name>]`: one scheme's timing profile and rates.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SchemeConfig {
     /// Authorization delay after the purchase, uniform in [min, max] seconds.
@@ -84,7 +85,7 @@ pub struct SchemeConfig {
 }
 
 /// `[network.faults]`: how the feed misbehaves. Every rate defaults to 0.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FaultConfig {
     /// Share of messages delivered more than once.
@@ -135,7 +136,7 @@ impl Default for FaultConfig {
 
 /// `[[network.outages]]`: nothing is delivered from `start` for `hours`; what the network
 /// emitted meanwhile arrives in one burst at the end, in the network's order.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OutageConfig {
     pub start: DateTimeInput,
@@ -173,7 +174,7 @@ fn default_late_days() -> [u32; 2] {
 }
 
 /// A triangular distribution.
-#[derive(Debug, Clone, Copy, Deserialize)]
+#[derive(Debug, Clone, Copy, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Triangle {
     pub min: f64,

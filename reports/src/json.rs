@@ -14,7 +14,7 @@ use serde::Serialize;
 
 pub const SCHEMA: &str = "offersim.report/2";
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct Report {
     pub schema: &'static str,
     pub scenario: ScenarioInfo,
@@ -38,7 +38,7 @@ pub struct Report {
     pub attribution: crate::surfaces::Attribution,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct ThresholdRow {
     pub metric: &'static str,
     pub condition: String,
@@ -46,7 +46,7 @@ pub struct ThresholdRow {
     pub passed: bool,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct ScenarioInfo {
     pub name: String,
     pub description: String,
@@ -66,7 +66,7 @@ pub struct ScenarioInfo {
     pub schemes: Vec<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct Network {
     pub auths: u64,
     pub clearings: u64,
@@ -81,7 +81,7 @@ pub struct Network {
     pub after_horizon: u64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct Money {
     pub spend: Cents,
     pub refunded: Cents,
@@ -94,7 +94,7 @@ pub struct Money {
     pub merchant_cost: Cents,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct OfferRow {
     pub id: String,
     pub merchant: String,
@@ -159,7 +159,7 @@ pub struct OfferRow {
 }
 
 /// An offer's `behaviour` (scenarios/README.md, "Behaviour").
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct BehaviourRow {
     /// Enrollments by the impression of the offer they came at.
     pub enrollments_by_impressions: Vec<ImpressionBucket>,
@@ -173,14 +173,14 @@ pub struct BehaviourRow {
     pub pull_forward_cut_by_period: bool,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct ImpressionBucket {
     /// `"1"`, `"2"`, `"3"`, `"4"`, `"5-9"`, `"10+"`.
     pub impressions: &'static str,
     pub enrollments: u64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct BasketBin {
     /// Percent of the minimum spend, `[from, to)`; null: unbounded.
     pub from_percent: Option<u32>,
@@ -247,7 +247,7 @@ fn behaviour_row(world: &World, k: usize, s: &offersim_sim::outcome::OfferStats)
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct SurgeRow {
     pub name: String,
     pub start: String,
@@ -255,7 +255,7 @@ pub struct SurgeRow {
     pub multiplier: f64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct DayRow {
     pub date: String,
     pub weekday: &'static str,
@@ -266,7 +266,7 @@ pub struct DayRow {
     pub clawbacks: u64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct HourRow {
     /// Local start of the hour.
     pub hour: String,
@@ -276,7 +276,7 @@ pub struct HourRow {
     pub rewards: Cents,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct TimeToCredit {
     pub credits: usize,
     pub p50_seconds: Option<u64>,
@@ -289,7 +289,7 @@ pub struct TimeToCredit {
     pub max: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct LedgerInfo {
     pub balanced: bool,
     pub entries: u64,

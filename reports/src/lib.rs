@@ -12,7 +12,7 @@ pub mod numbers;
 pub mod surfaces;
 
 pub use html::render as html;
-pub use json::{build, Report};
+pub use json::{build, Report, SCHEMA};
 pub use markdown::render as markdown;
 
 /// `report.json` text: pretty-printed, with a final newline.

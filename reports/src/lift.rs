@@ -20,13 +20,13 @@ use serde::Serialize;
 const Z975: f64 = 1.959_963_985;
 
 /// An estimate with its 95% interval, as text (money in dollars, lifts in percent).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct Interval {
     pub estimate: String,
     pub ci95: Option<[String; 2]>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct LiftRow {
     pub holdout_share: f64,
     pub exposed_users: u64,

@@ -17,7 +17,7 @@ use rust_decimal::{Decimal, RoundingStrategy};
 use serde::Serialize;
 use std::fmt::Write;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct Attribution {
     pub rule: &'static str,
     pub window_days: u64,
@@ -31,7 +31,7 @@ pub struct Attribution {
     pub sharing: Vec<SharingRow>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct SharingRow {
     pub offer: String,
     /// Hashtag posts that reached the posters' followers.
@@ -49,7 +49,7 @@ pub struct SharingRow {
 
 /// A surface's funnel: impressions → engagements (clicks on "Get offer", taps on a product or
 /// "Buy") → conversions (enrollments for the offer card, orders for the shops).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct FunnelRow {
     pub surface: &'static str,
     pub impressions: u64,
@@ -59,7 +59,7 @@ pub struct FunnelRow {
     pub conversion: &'static str,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct ShopRow {
     pub id: String,
     pub surface: &'static str,
@@ -80,7 +80,7 @@ pub struct ShopRow {
     pub refused_sold_out: u64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct SurfaceRow {
     pub surface: &'static str,
     pub purchases: u64,
@@ -92,14 +92,14 @@ pub struct SurfaceRow {
     pub roi: Option<Decimal>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct ChannelSpend {
     pub in_store: Cents,
     pub online: Cents,
     pub app: Cents,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct MerchantRow {
     pub id: String,
     pub name: String,

@@ -38,6 +38,19 @@ impl Serialize for Cents {
     }
 }
 
+impl schemars::JsonSchema for Cents {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Money".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "An amount of money: a decimal string with exactly two places (\"12.50\", \"-0.40\").",
+            "type": "string",
+            "pattern": "^-?[0-9]+\\.[0-9]{2}$"
+        })
+    }
+}
+
 /// Read back from the same string (a partial outcome, `offersim run --part`): exactly, or an
 /// error for anything with sub-cent digits.
 impl<'de> serde::Deserialize<'de> for Cents {

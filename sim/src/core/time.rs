@@ -9,7 +9,20 @@ pub const SECONDS_PER_HOUR: u64 = 3_600;
 pub const SECONDS_PER_DAY: u64 = 86_400;
 
 /// Seconds since the scenario start. Ordered, copyable, never negative.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, serde::Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Default,
+    Serialize,
+    serde::Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(transparent)]
 pub struct SimTime(pub u64);
 

@@ -14,7 +14,7 @@ use crate::truth::Correctness;
 use crate::world::network::FaultCounts;
 
 /// The funnel, from impressions to credits. Serialized as is in `report.json`.
-#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct Funnel {
     pub impressions: u64,
     pub clicks: u64,
@@ -39,7 +39,7 @@ pub struct Funnel {
 
 /// Transaction messages, as the network sent them and as the platform received them (the feed
 /// covers linked cards only).
-#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct Feed {
     /// Messages the network emitted, by kind (each once, however often delivered).
     pub auths: u64,
@@ -64,7 +64,7 @@ pub struct Feed {
     pub after_horizon: u64,
 }
 
-#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct MoneyTotals {
     pub spend: Cents,
     pub refunded: Cents,
@@ -78,7 +78,7 @@ pub struct MoneyTotals {
 }
 
 /// Rewards taken back by refunds, by the state they were in.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct Reversals {
     pub pending: Cents,
     pub confirmed: Cents,
@@ -87,7 +87,7 @@ pub struct Reversals {
     pub clawbacks_from_cardholders: u64,
 }
 
-#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct OfferStats {
     pub impressions: u64,
     pub clicks: u64,
@@ -154,7 +154,7 @@ pub struct OfferStats {
 
 /// Per-user spend at the offer's merchant during the offer's window, summed over a group of
 /// targeted users (exact integers: cents and cents squared).
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct GroupSpend {
     pub users: u64,
     pub sum: i128,
@@ -178,7 +178,7 @@ impl GroupSpend {
 /// An offer's holdout experiment: the targeted audience split at random into people shown the
 /// offer (exposed) and people never shown it (held out); and, for the naive comparison, the
 /// exposed split by whether they enrolled.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct Experiment {
     pub exposed: GroupSpend,
     pub held_out: GroupSpend,
@@ -205,7 +205,7 @@ impl OfferStats {
     }
 }
 
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct Bucket {
     pub purchases: u64,
     pub spend: Cents,

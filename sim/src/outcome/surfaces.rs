@@ -7,7 +7,7 @@ use crate::world::attribution::Surface;
 use serde::Serialize;
 
 /// What the purchases credited to one surface brought and cost.
-#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct SurfaceStats {
     pub purchases: u64,
     pub spend: Cents,
@@ -32,7 +32,7 @@ impl SurfaceStats {
 
 /// One merchant across touchpoints: spend by channel (in store, online, app) and by surface,
 /// and what its offers cost.
-#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct MerchantStats {
     /// By `Channel` index.
     pub purchases_by_channel: [u64; 3],
@@ -57,7 +57,7 @@ impl MerchantStats {
 }
 
 /// One shop's funnel and sales.
-#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct ShopStats {
     pub impressions: u64,
     pub taps: u64,

@@ -49,7 +49,7 @@ pub struct ShareEvent {
 }
 
 /// Reach of one offer's cascade, by generation.
-#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct ShareStats {
     /// Hashtag posts that reached the posters' followers (generation 0, besides the sharers).
     pub posts: u64,

@@ -38,7 +38,7 @@ pub struct Enrolled {
 }
 
 /// Why a transaction that met an offer's terms earned nothing from it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Decline {
     PerCardCap,

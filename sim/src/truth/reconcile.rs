@@ -19,7 +19,7 @@ pub struct Granted {
 }
 
 /// Why a difference between pipeline and truth is expected: a documented policy.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Policy {
     /// A refund without reference was matched by card, merchant and amount to another purchase
@@ -28,7 +28,7 @@ pub enum Policy {
 }
 
 /// The comparison of pipeline and truth, purchase by purchase.
-#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct Correctness {
     /// Purchases the truth says earn a reward.
     pub expected_credits: u64,
@@ -53,7 +53,7 @@ pub struct Correctness {
     pub examples: Vec<Discrepancy>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Discrepancy {
     pub purchase: PurchaseId,
     pub offer: String,

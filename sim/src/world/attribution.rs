@@ -12,7 +12,7 @@
 use serde::Serialize;
 
 /// Where a purchase came from. `Organic`: no touch with the merchant within the window.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Surface {
     #[default]
@@ -50,7 +50,7 @@ impl Surface {
 }
 
 /// Which touch a purchase is credited to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Rule {
     #[default]
@@ -82,7 +82,7 @@ impl Default for Attribution {
 
 /// The surfaces that led to a purchase: the first and last touch within the window, and the
 /// chain of every surface touched, in the order first touched.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, schemars::JsonSchema)]
 pub struct Touch {
     pub first: Surface,
     pub last: Surface,
@@ -113,6 +113,20 @@ impl Chain {
 impl Serialize for Chain {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.collect_seq(self.iter().map(Surface::name))
+    }
+}
+
+impl schemars::JsonSchema for Chain {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "SurfaceChain".into()
+    }
+    fn json_schema(g: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "The surfaces a person touched, in order (at most five).",
+            "type": "array",
+            "items": g.subschema_for::<Surface>(),
+            "maxItems": 5
+        })
     }
 }
 

@@ -7,15 +7,21 @@
 //! owns, so that this crate does not depend on any particular network.
 
 use rust_decimal::Decimal;
+use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
 pub use super::dates::{DateInput, DateTimeInput};
 
-#[derive(Debug, Clone, Deserialize)]
+/// The scenario format's shape tag: its JSON Schema's title (`offersim schema scenario`).
+pub const SCENARIO_SCHEMA: &str = "offersim.scenario/1";
+
+/// A scenario file: the world (people, merchants, offers), the card network and what to check.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScenarioConfig<N> {
     pub scenario: ScenarioMeta,
@@ -53,7 +59,7 @@ pub struct ScenarioConfig<N> {
 
 /// `[behaviour]`: the response to an offer's value (`behaviour.rs`; defaults and their sources
 /// in scenarios/README.md).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct BehaviourConfig {
     pub reference_value: f64,
@@ -83,7 +89,7 @@ impl Default for BehaviourConfig {
 }
 
 /// A shop carousel: product photos on a merchant's profile; a tap opens the merchant's site.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CarouselConfig {
     pub merchant: String,
@@ -114,7 +120,7 @@ fn default_site_conversion() -> f64 {
 
 /// A buy button: a product sold inside a post, paid with the stored card in one click (the
 /// first time, after typing the card).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BuyButtonConfig {
     pub merchant: String,
@@ -141,7 +147,7 @@ fn default_button_conversion() -> f64 {
     0.05
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AttributionConfig {
     /// `last_touch` (default) or `first_touch`.
@@ -165,7 +171,7 @@ fn default_window_days() -> u32 {
     7
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScenarioMeta {
     pub name: String,
@@ -186,7 +192,7 @@ fn default_settle_days() -> u32 {
     30
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PopulationConfig {
     pub users: u64,
@@ -198,7 +204,7 @@ pub struct PopulationConfig {
     pub shards: Option<u32>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SegmentConfig {
     pub share: f64,
@@ -235,7 +241,7 @@ fn default_primary_card_share() -> f64 {
     0.8
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MerchantConfig {
     /// Required for `[merchants.*]`; a group's template takes its names from the group.
@@ -270,14 +276,14 @@ fn default_margin() -> DecimalInput {
     DecimalInput(Decimal::new(30, 2))
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BasketConfig {
     pub median: DecimalInput,
     pub sigma: f64,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MerchantGroupConfig {
     pub id_prefix: String,
@@ -286,7 +292,7 @@ pub struct MerchantGroupConfig {
     pub template: MerchantConfig,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OfferConfig {
     /// Required for `[offers.*]`; a group's template takes its merchants from the group.
@@ -344,7 +350,7 @@ pub struct OfferConfig {
     pub sharing: Option<SharingConfig>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SharingConfig {
     /// Shares per person who sees the post (at their first view of it).
@@ -367,7 +373,7 @@ fn default_share_delay_hours() -> f64 {
     3.0
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HashtagSyncConfig {
     pub tag: String,
@@ -381,7 +387,7 @@ fn default_post_rate() -> f64 {
     0.05
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PeriodBudgetConfig {
     pub amount: DecimalInput,
@@ -389,7 +395,7 @@ pub struct PeriodBudgetConfig {
 }
 
 /// The overspend policy of an offer's budgets.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Overspend {
     /// A reward that does not fit in what is left is declined: budgets are never exceeded.
@@ -400,7 +406,7 @@ pub enum Overspend {
     FinishLast,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RewardConfig {
     pub fixed: Option<DecimalInput>,
@@ -408,7 +414,7 @@ pub struct RewardConfig {
     pub cap: Option<DecimalInput>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TargetingConfig {
     pub segments: Option<Vec<String>>,
@@ -427,7 +433,7 @@ pub struct TargetingConfig {
 
 /// A burst of exposures: every targeted person sees the offer on average `impressions` more
 /// times within `minutes` from `start`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BurstConfig {
     pub start: DateTimeInput,
@@ -448,7 +454,7 @@ impl Default for TargetingConfig {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OfferGroupConfig {
     pub id_prefix: String,
@@ -458,7 +464,7 @@ pub struct OfferGroupConfig {
     pub template: OfferConfig,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SurgeConfig {
     pub name: String,
@@ -495,6 +501,22 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Ordered<T> {
             }
         }
         d.deserialize_map(V(std::marker::PhantomData))
+    }
+}
+
+impl<T: JsonSchema> JsonSchema for Ordered<T> {
+    fn schema_name() -> Cow<'static, str> {
+        format!("Ordered_{}", T::schema_name()).into()
+    }
+    fn inline_schema() -> bool {
+        true
+    }
+    fn json_schema(g: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "A table of named entries, kept in file order.",
+            "type": "object",
+            "additionalProperties": g.subschema_for::<T>(),
+        })
     }
 }
 
@@ -536,6 +558,21 @@ impl<'de> Deserialize<'de> for DecimalInput {
     }
 }
 
+impl JsonSchema for DecimalInput {
+    fn schema_name() -> Cow<'static, str> {
+        "Decimal".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "A decimal number: 2.50, 2 or \"2.50\" (a string keeps every digit written).",
+            "anyOf": [
+                {"type": "number"},
+                {"type": "string", "pattern": "^\\s*[+-]?([0-9]+(\\.[0-9]*)?|\\.[0-9]+)\\s*$"}
+            ]
+        })
+    }
+}
+
 /// A fixed offset from UTC: `"-05:00"`, `"+05:30"`, `"Z"` (no daylight saving). Seconds east
 /// of UTC; validated by the world (range, quarter hours).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -546,6 +583,19 @@ impl<'de> Deserialize<'de> for OffsetInput {
         let s = String::deserialize(d)?;
         parse_offset(&s).map(OffsetInput).ok_or_else(|| {
             de::Error::custom(format!("`{s}` is not a UTC offset; write it like \"-05:00\", \"+05:30\" or \"Z\""))
+        })
+    }
+}
+
+impl JsonSchema for OffsetInput {
+    fn schema_name() -> Cow<'static, str> {
+        "UtcOffset".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "A fixed offset from UTC: \"-05:00\", \"+05:30\" or \"Z\".",
+            "type": "string",
+            "pattern": "^\\s*([+-][0-9]{2}:[0-5][0-9]|[Zz])\\s*$"
         })
     }
 }

@@ -2,8 +2,10 @@
 //! `"2026-11-27T09:00"`) or TOML's own date and date-time, and nothing else.
 
 use chrono::{NaiveDate, NaiveDateTime};
+use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
+use std::borrow::Cow;
 use std::fmt;
 
 /// A local date: `"2026-11-23"` or a TOML date `2026-11-23`.
@@ -67,6 +69,33 @@ impl<'de> Deserialize<'de> for DateTimeInput {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let parse = |s: &str| parse_datetime(s).map(DateTimeInput);
         d.deserialize_any(TimeVisitor(parse, "a local date-time like \"2026-11-27T09:00\""))
+    }
+}
+
+// In a JSON view of the file (an editor's, the schema test's) a TOML date is its text.
+impl JsonSchema for DateInput {
+    fn schema_name() -> Cow<'static, str> {
+        "Date".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "A local date: \"2026-11-23\" or the TOML date 2026-11-23.",
+            "type": "string",
+            "pattern": "^\\s*[+-]?[0-9]{4,}-[0-9]{2}-[0-9]{2}\\s*$"
+        })
+    }
+}
+
+impl JsonSchema for DateTimeInput {
+    fn schema_name() -> Cow<'static, str> {
+        "LocalDateTime".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "A local date-time: \"2026-11-27T09:00\", \"2026-11-27 09:00:00\", a bare date (midnight) or the TOML local date-time 2026-11-27T09:00:00.",
+            "type": "string",
+            "pattern": "^\\s*[+-]?[0-9]{4,}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2})?)?\\s*$"
+        })
     }
 }
 

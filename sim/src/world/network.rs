@@ -37,6 +37,15 @@ impl Serialize for PurchaseId {
     }
 }
 
+impl schemars::JsonSchema for PurchaseId {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "PurchaseId".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({"description": "A purchase: `P<user>.<n>`.", "type": "string", "pattern": "^P[0-9]+\\.[0-9]+$"})
+    }
+}
+
 /// A reward: the purchase and the offer that pays it (stackable offers pay several on one
 /// purchase).
 pub type CreditKey = (PurchaseId, crate::world::OfferId);
@@ -57,7 +66,9 @@ pub struct PurchaseFacts {
 
 /// The kind of a feed message; on the wire (`offersim-live`'s contract, the event log) by its
 /// snake_case name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum MessageKind {
     Auth,
@@ -108,7 +119,7 @@ pub struct NetworkMessage {
 
 /// Faults the network injected, counted once per affected message (repeated deliveries once
 /// per extra copy).
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct FaultCounts {
     /// Extra deliveries of a message already delivered (at-least-once delivery).
     pub duplicate_deliveries: u64,
