@@ -108,9 +108,8 @@ pub fn offer_terms(w: &World, o: &Offer) -> Value {
 /// An offer's terms: the scenario file's `[offers.*]` keys, resolved (`scenarios/README.md`
 /// defines each; an offer group's members one by one); absent keys have the file's defaults.
 /// The service judges them with the scenario loader's rules and messages.
-///
-/// (The reference service reads the terms as JSON; this type describes what `offer_terms`
-/// writes, for the OpenAPI document.)
+// For the OpenAPI document: the reference service reads the terms as JSON, and this type
+// describes what `offer_terms` writes (`tests/openapi.rs` checks every shipped offer fits it).
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"merchant": "cafe_lumiere", "reward": {"fixed": "2.00"}, "min_spend": "5.00",
