@@ -208,8 +208,9 @@ enum Command {
     },
     /// Print the manual page (roff): `offersim man > offersim.1 && man ./offersim.1`.
     Man,
-    /// Serve the project's own offers platform over the HTTP contract (mocks/README.md) on a
-    /// loopback port: the baseline `drive` is demonstrated and measured against.
+    /// Serve the project's own offers platform over the HTTP contract (live/README.md; its OpenAPI
+    /// document at GET /openapi.json) on a loopback port: the baseline `drive` is demonstrated and
+    /// measured against.
     Serve {
         #[command(flatten)]
         options: ServeOptions,

@@ -1,7 +1,10 @@
 //! A soak of `offersim serve`: thousands of random stateful requests (valid and hostile) from
 //! concurrent clients while slow clients hold connections, bounded in count and in time. The
 //! service never panics, never answers 5xx, never echoes a card number, and its peak memory
-//! stays under `RSS_LIMIT_KIB`.
+//! stays under `RSS_LIMIT_KIB`, and every status it answers is one the OpenAPI document
+//! (`live/openapi.json`) lists for the route.
+
+mod common;
 
 use serde_json::{json, Value};
 use std::io::{BufRead, BufReader};
@@ -177,15 +180,16 @@ async fn the_service_survives_a_soak_of_random_and_hostile_requests() {
     // The traffic: each client its own seeded stream of requests, keeping the tokens it got.
     let answered = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let mut clients = Vec::new();
+    let doc = Arc::new(common::openapi::generated());
     for c in 0..CLIENTS {
-        let (http, url, answered) = (http.clone(), url.clone(), answered.clone());
+        let (http, url, answered, doc) = (http.clone(), url.clone(), answered.clone(), doc.clone());
         clients.push(tokio::spawn(async move {
             let mut r = Rng(0x5eed ^ c as u64);
             let mut tokens: Vec<String> = Vec::new();
             let mut problems = Vec::new();
             for _ in 0..REQUESTS / CLIENTS {
                 let (method, path, body, t) = request(&mut r, &tokens);
-                let mut req = http.request(method, format!("{url}{path}")).header("x-offersim-time", t);
+                let mut req = http.request(method.clone(), format!("{url}{path}")).header("x-offersim-time", t);
                 if let Some(b) = body {
                     req = req.header("content-type", "application/json").body(b);
                 }
@@ -194,6 +198,16 @@ async fn the_service_survives_a_soak_of_random_and_hostile_requests() {
                     continue;
                 };
                 let status = resp.status().as_u16();
+                // The path as sent (`../` segments resolved): a route, or none (the router's 404).
+                let sent = resp.url().path().to_string();
+                let shown: String = sent.chars().take(80).collect();
+                match common::openapi::statuses(&doc, method.as_str(), &sent) {
+                    Some(listed) if !listed.contains(&status) => {
+                        problems.push(format!("{status} for {method} {shown}: not in the document's {listed:?}"))
+                    }
+                    None if status != 404 => problems.push(format!("{status} for {method} {shown}, not a route")),
+                    _ => {}
+                }
                 let text = resp.text().await.unwrap_or_default();
                 answered.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 if status >= 500 {

@@ -6,12 +6,14 @@
 //! builds its own `World` back from them (`Registry::build`) with the same validation as a
 //! scenario file, so a bad offer is refused with the same messages.
 
-use crate::contract::MerchantBody;
+use crate::contract::{ChannelName, Id, MerchantBody, Money};
 use chrono::{Datelike, NaiveDate, NaiveDateTime};
 use offersim_sim::world::config::{DateTimeInput, ScenarioConfig};
 use offersim_sim::world::{self, Channel, Offer, Reward, World};
 use offersim_sim::SimTime;
+use serde::Deserialize;
 use serde_json::{json, Map, Value};
+use utoipa::ToSchema;
 
 const DAY: i64 = 86_400;
 
@@ -101,6 +103,159 @@ pub fn offer_terms(w: &World, o: &Offer) -> Value {
     t.insert("payout_delay_days".into(), json!(o.payout_delay_secs / DAY as u64));
     t.insert("platform_fee_percent".into(), json!(o.fee_percent.to_string()));
     Value::Object(t)
+}
+
+/// An offer's terms: the scenario file's `[offers.*]` keys, resolved (`scenarios/README.md`
+/// defines each; an offer group's members one by one); absent keys have the file's defaults.
+/// The service judges them with the scenario loader's rules and messages.
+// For the OpenAPI document: the reference service reads the terms as JSON, and this type
+// describes what `offer_terms` writes (`tests/openapi.rs` checks every shipped offer fits it).
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"merchant": "cafe_lumiere", "reward": {"fixed": "2.00"}, "min_spend": "5.00",
+    "start": "2013-11-11T00:00:00", "end": "2013-11-18T00:00:00"}))]
+pub struct OfferTerms {
+    /// A merchant registered with `PUT /v1/merchants/{merchant}`.
+    #[schema(value_type = Id)]
+    pub merchant: String,
+    pub reward: RewardTerms,
+    /// The least a purchase must spend to qualify (default 0.00).
+    #[schema(value_type = Money)]
+    #[serde(default)]
+    pub min_spend: Option<String>,
+    /// Purchases above this amount do not qualify.
+    #[schema(value_type = Money)]
+    #[serde(default)]
+    pub max_spend: Option<String>,
+    /// The first instant of the window, in the merchant's local time.
+    #[schema(pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2})?$", example = "2013-11-11T00:00:00")]
+    pub start: String,
+    /// The end of the window (excluded), in the merchant's local time.
+    #[schema(pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2})?$", example = "2013-11-18T00:00:00")]
+    pub end: String,
+    /// The weekdays that qualify (default: all).
+    #[schema(value_type = Vec<Weekday>)]
+    #[serde(default)]
+    pub days: Option<Vec<Weekday>>,
+    /// The local hours that qualify: `[from, to)`, 0 to 24 (default `[0, 24]`).
+    #[schema(value_type = Vec<u32>, min_items = 2, max_items = 2)]
+    #[serde(default)]
+    pub hours: Option<Vec<u32>>,
+    /// Credits per card.
+    #[schema(value_type = u32)]
+    #[serde(default)]
+    pub per_card_cap: Option<u32>,
+    /// Credits per user across all their cards.
+    #[schema(value_type = u32)]
+    #[serde(default)]
+    pub per_user_cap: Option<u32>,
+    /// Transactions one enrollment (card token × offer) can earn on; a new enrollment starts over.
+    #[schema(value_type = u32)]
+    #[serde(default)]
+    pub transactions_per_enrollment: Option<u32>,
+    /// The most the offer pays in all (rewards).
+    #[schema(value_type = Money)]
+    #[serde(default)]
+    pub budget: Option<String>,
+    /// A budget for every period of `days` days from the offer's start, besides `budget`.
+    #[schema(value_type = PeriodBudgetTerms)]
+    #[serde(default)]
+    pub budget_per_period: Option<PeriodBudgetTerms>,
+    /// What happens when a reward does not fit in what is left of a budget (default `decline`).
+    #[schema(value_type = OverspendTerms)]
+    #[serde(default)]
+    pub overspend: Option<OverspendTerms>,
+    /// Precedence among offers a transaction qualifies for: higher first (default 0; ties go
+    /// to the offer registered first).
+    #[schema(value_type = i32)]
+    #[serde(default)]
+    pub priority: Option<i32>,
+    /// Paid on top of the winning offer instead of competing with it (default false).
+    #[schema(value_type = bool)]
+    #[serde(default)]
+    pub stackable: Option<bool>,
+    /// Days after the clearing during which the reward stays pending (0 confirms it at once).
+    #[schema(value_type = u32)]
+    #[serde(default)]
+    pub return_period_days: Option<u32>,
+    /// Days from confirmation to the statement credit (0 pays at once).
+    #[schema(value_type = u32)]
+    #[serde(default)]
+    pub payout_delay_days: Option<u32>,
+    /// The platform's fee, in percent of the reward (default 0).
+    #[schema(value_type = String, pattern = r"^[0-9]+(\.[0-9]+)?$", example = "7.5")]
+    #[serde(default)]
+    pub platform_fee_percent: Option<String>,
+    /// Purchase channels that qualify (default: all).
+    #[schema(value_type = Vec<ChannelName>)]
+    #[serde(default)]
+    pub channels: Option<Vec<String>>,
+    /// Card schemes that qualify (default: all).
+    #[schema(value_type = Vec<String>)]
+    #[serde(default)]
+    pub schemes: Option<Vec<String>>,
+    /// The merchant's terminal ids that qualify (default: all).
+    #[schema(value_type = Vec<Id>)]
+    #[serde(default)]
+    pub mids: Option<Vec<String>>,
+    /// New customers only: no purchase at the merchant seen in the last this many days.
+    #[schema(value_type = u32)]
+    #[serde(default)]
+    pub new_customer_days: Option<u32>,
+}
+
+/// An offer's reward: a fixed amount, or a percent of the purchase with an optional cap.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum RewardTerms {
+    Fixed(FixedReward),
+    Percent(PercentReward),
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FixedReward {
+    #[schema(value_type = Money)]
+    pub fixed: String,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PercentReward {
+    #[schema(pattern = r"^[0-9]+(\.[0-9]+)?$", example = "10")]
+    pub percent: String,
+    #[schema(value_type = Money)]
+    #[serde(default)]
+    pub cap: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PeriodBudgetTerms {
+    #[schema(value_type = Money)]
+    pub amount: String,
+    #[schema(minimum = 1)]
+    pub days: u32,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Weekday {
+    Mon,
+    Tue,
+    Wed,
+    Thu,
+    Fri,
+    Sat,
+    Sun,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[schema(as = Overspend)]
+pub enum OverspendTerms {
+    Decline,
+    FinishLast,
 }
 
 /// What a service has been told so far, in order of first registration (a new PUT of the same

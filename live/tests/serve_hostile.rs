@@ -127,8 +127,10 @@ async fn ids_beyond_the_limit_are_refused_and_not_kept() {
     }
     // A body over the limit is refused whole.
     let huge = json!({"card": "y".repeat(200_000)});
-    let (status, _) = post(&c, &url, "/v1/users/u2/cards", &huge).await;
+    let (status, body) = post(&c, &url, "/v1/users/u2/cards", &huge).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    let refusal: Value = serde_json::from_str(&body).unwrap_or_else(|e| panic!("413 is not JSON ({e}): {body}"));
+    assert!(refusal["error"].as_str().is_some_and(|e| e.contains("length limit")), "{body}");
 }
 
 #[tokio::test]

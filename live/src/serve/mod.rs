@@ -11,17 +11,19 @@
 //! users, transactions or the scenario loader's limits, bodies by `MAX_BODY_BYTES`; connections
 //! by `listen`. Nothing a client sends is echoed at length or if it could be a card number.
 
+mod document;
 mod listen;
+pub use document::{openapi, openapi_json};
 pub use listen::{serve, Limits};
 
 use crate::contract::*;
 use crate::guard::{self, shown};
-use crate::program::{Program, Registry};
-use axum::extract::rejection::{PathRejection, QueryRejection};
+use crate::program::{OfferTerms, Program, Registry};
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
 use offersim_sim::platform::service::{Live, LiveError, LiveTxn};
 use offersim_sim::platform::{CreditView, Delivery, MessageFacts};
@@ -32,6 +34,8 @@ use offersim_sim::SimTime;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// Credits per page of `GET /v1/credits` unless `limit` says otherwise (at most `MAX_PAGE`).
 pub const PAGE: usize = 1_000;
@@ -199,9 +203,11 @@ fn lock(s: &Shared) -> Result<std::sync::MutexGuard<'_, Service>, Refusal> {
     })
 }
 
-/// Parses a JSON body, refusing it with 400 and serde's message.
-fn body<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T, Refusal> {
-    serde_json::from_slice(bytes).map_err(|e| bad(format!("body: {e}")))
+/// Parses a JSON body, refusing it with 400 and serde's message (and one that could not be read,
+/// over `MAX_BODY_BYTES` or cut short, with axum's status and message).
+fn body<T: for<'de> Deserialize<'de>>(bytes: Result<Bytes, BytesRejection>) -> Result<T, Refusal> {
+    let bytes = bytes.map_err(|e| Refusal(e.status(), format!("body: {}", e.body_text())))?;
+    serde_json::from_slice(&bytes).map_err(|e| bad(format!("body: {e}")))
 }
 
 /// A path segment, or the refusal of one that could not be read.
@@ -230,15 +236,30 @@ fn register(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Registers a merchant with its terminal ids, or replaces it (idempotent: retried).
+///
+/// Before any traffic. Once traffic has started the program is fixed: a `PUT` that registers
+/// what is already registered changes nothing (204), any other is refused (409).
+#[utoipa::path(put, path = "/v1/merchants/{merchant}", tag = "program",
+    params(("merchant" = Id, Path, description = "The merchant's id.")),
+    request_body = MerchantBody,
+    responses(
+        (status = 204, description = "Registered (or already registered as it is)."),
+        (status = 400, description = "The body is not a merchant.", body = ErrorBody),
+        (status = 409, description = "Traffic has started: the program is fixed.", body = ErrorBody),
+        (status = 422, description = "An id, the name or the terminal ids are out of bounds, the UTC \
+            offset is not one, or a terminal id belongs to another merchant (the scenario loader's \
+            message, `merchants.<id>.<key>: ...`). Nothing is kept.", body = ErrorBody),
+    ))]
 async fn put_merchant(
     State(s): State<Shared>,
     id: Result<Path<String>, PathRejection>,
-    bytes: axum::body::Bytes,
+    bytes: Result<Bytes, BytesRejection>,
 ) -> Response {
     let run = || -> Result<_, Refusal> {
         let id = segment(id)?;
         checked("merchant", &id)?;
-        let b: MerchantBody = body(&bytes)?;
+        let b: MerchantBody = body(bytes)?;
         if b.name.len() > guard::MAX_NAME_BYTES {
             return Err(unprocessable(format!("merchants.{id}.name: longer than {} bytes", guard::MAX_NAME_BYTES)));
         }
@@ -257,30 +278,60 @@ async fn put_merchant(
     run().into_response()
 }
 
+/// Registers an offer, or replaces it (idempotent: retried).
+///
+/// Before any traffic; registration order is precedence order among equal offers. Once traffic
+/// has started the program is fixed: a `PUT` that registers what is already registered changes
+/// nothing (204), any other is refused (409).
+#[utoipa::path(put, path = "/v1/offers/{offer}", tag = "program",
+    params(("offer" = Id, Path, description = "The offer's id.")),
+    request_body = OfferTerms,
+    responses(
+        (status = 204, description = "Registered (or already registered as it is)."),
+        (status = 400, description = "The body is not JSON.", body = ErrorBody),
+        (status = 409, description = "Traffic has started: the program is fixed.", body = ErrorBody),
+        (status = 422, description = "The terms break the scenario loader's rules; the message names \
+            each problem as the loader would (`offers.<id>.min_spend: ...`). Nothing is kept.", body = ErrorBody),
+    ))]
 async fn put_offer(
     State(s): State<Shared>,
     id: Result<Path<String>, PathRejection>,
-    bytes: axum::body::Bytes,
+    bytes: Result<Bytes, BytesRejection>,
 ) -> Response {
     let run = || -> Result<_, Refusal> {
         let id = segment(id)?;
         checked("offer", &id)?;
-        let terms: serde_json::Value = body(&bytes)?;
+        let terms: serde_json::Value = body(bytes)?;
         register(&s, |r| r.offer(&id, terms), |r| r.build(1).map(|_| ()))
     };
     run().into_response()
 }
 
+/// Links a card to a user: the service answers with its own token for it.
+///
+/// Not retried. The first traffic request fixes the program.
+#[utoipa::path(post, path = "/v1/users/{user}/cards", tag = "traffic",
+    params(("user" = Id, Path, description = "The user's id."), TimeHeader),
+    request_body = CardBody,
+    responses(
+        (status = 201, description = "Linked: a new token.", body = TokenAnswer),
+        (status = 200, description = "The card is linked already: its token.", body = TokenAnswer),
+        (status = 400, description = "The body is not a card, or `X-Offersim-Time` is missing or not RFC 3339.", body = ErrorBody),
+        (status = 409, description = "The card belongs to another user.", body = ErrorBody),
+        (status = 422, description = "The card field holds a card number, an id is out of bounds, the time \
+            is before the program's first day, no offer is registered, or the service holds no more users, \
+            links or cards for this user.", body = ErrorBody),
+    ))]
 async fn post_card(
     State(s): State<Shared>,
     user: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
-    bytes: axum::body::Bytes,
+    bytes: Result<Bytes, BytesRejection>,
 ) -> Response {
     let run = || -> Result<_, Refusal> {
         let user = segment(user)?;
         checked("user", &user)?;
-        let b: CardBody = body(&bytes)?;
+        let b: CardBody = body(bytes)?;
         guard::card_handle("card", &b.card).map_err(unprocessable)?;
         let mut s = lock(&s)?;
         let max = s.limits.max_users;
@@ -333,6 +384,18 @@ async fn post_card(
     run().into_response()
 }
 
+/// Deletes a card: its token earns nothing from then on.
+///
+/// Not retried.
+#[utoipa::path(delete, path = "/v1/cards/{token}", tag = "traffic",
+    params(("token" = Id, Path, description = "A token `POST /v1/users/{user}/cards` answered."), TimeHeader),
+    responses(
+        (status = 204, description = "Deleted."),
+        (status = 400, description = "`X-Offersim-Time` is missing or not RFC 3339.", body = ErrorBody),
+        (status = 404, description = "Unknown token.", body = ErrorBody),
+        (status = 409, description = "The token is not linked (deleted already).", body = ErrorBody),
+        (status = 422, description = "The token is out of bounds, or the time is before the program's first day.", body = ErrorBody),
+    ))]
 async fn delete_card(
     State(s): State<Shared>,
     token: Result<Path<String>, PathRejection>,
@@ -354,9 +417,27 @@ async fn delete_card(
     run().into_response()
 }
 
-async fn post_enrollment(State(s): State<Shared>, headers: HeaderMap, bytes: axum::body::Bytes) -> Response {
+/// Enrolls a card (by its token) in an offer.
+///
+/// Not retried.
+#[utoipa::path(post, path = "/v1/enrollments", tag = "traffic",
+    params(TimeHeader),
+    request_body = EnrollmentBody,
+    responses(
+        (status = 201, description = "Enrolled."),
+        (status = 200, description = "Already enrolled: nothing changes."),
+        (status = 400, description = "The body is not an enrollment, or `X-Offersim-Time` is missing or not RFC 3339.", body = ErrorBody),
+        (status = 404, description = "Unknown offer or token.", body = ErrorBody),
+        (status = 409, description = "The card was deleted.", body = ErrorBody),
+        (status = 422, description = "An id is out of bounds, or the time is before the program's first day.", body = ErrorBody),
+    ))]
+async fn post_enrollment(
+    State(s): State<Shared>,
+    headers: HeaderMap,
+    bytes: Result<Bytes, BytesRejection>,
+) -> Response {
     let run = || -> Result<_, Refusal> {
-        let b: EnrollmentBody = body(&bytes)?;
+        let b: EnrollmentBody = body(bytes)?;
         checked("token", &b.token)?;
         checked("offer", &b.offer)?;
         let mut s = lock(&s)?;
@@ -373,9 +454,23 @@ async fn post_enrollment(State(s): State<Shared>, headers: HeaderMap, bytes: axu
     run().into_response()
 }
 
-async fn post_message(State(s): State<Shared>, headers: HeaderMap, bytes: axum::body::Bytes) -> Response {
+/// One delivery of the card network's feed (at least once: retried).
+///
+/// A message on a card the service does not know is answered 200 and ignored.
+#[utoipa::path(post, path = "/v1/network/messages", tag = "traffic",
+    params(TimeHeader),
+    request_body = MessageBody,
+    responses(
+        (status = 200, description = "Taken (or a repeat of a key already taken).", body = MessageAnswer),
+        (status = 400, description = "The body is not a message, the amount is not a positive amount in cents, \
+            the channel is unknown, a time is not RFC 3339, or `X-Offersim-Time` is missing.", body = ErrorBody),
+        (status = 422, description = "The card field holds a card number, an id is out of bounds, the amount is more than \
+            one purchase can be, the times are out of order (`purchase_time <= network_time <= X-Offersim-Time`), \
+            or the service holds no more transaction ids.", body = ErrorBody),
+    ))]
+async fn post_message(State(s): State<Shared>, headers: HeaderMap, bytes: Result<Bytes, BytesRejection>) -> Response {
     let run = || -> Result<_, Refusal> {
-        let b: MessageBody = body(&bytes)?;
+        let b: MessageBody = body(bytes)?;
         // A card number is refused whether or not the card is one of this service's.
         guard::card_handle("card", &b.card).map_err(unprocessable)?;
         checked("idempotency_key", &b.idempotency_key)?;
@@ -432,10 +527,26 @@ async fn post_message(State(s): State<Shared>, headers: HeaderMap, bytes: axum::
     run().into_response()
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct CreditsQuery {
+    /// The cursor a previous page answered as `next` (absent or empty: the first page).
+    #[param(max_length = 1024)]
     after: Option<String>,
+    /// Credits per page at most (default 1,000; clamped to 1 to 10,000).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 10000)]
     limit: Option<usize>,
+}
+
+/// `X-Offersim-Time`, the simulated instant a traffic request belongs to (for the document).
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Header)]
+#[allow(dead_code)]
+struct TimeHeader {
+    /// The simulated instant the request belongs to: offer windows, weekdays, hours, budget
+    /// periods and return periods are judged by it, never by the wall clock.
+    #[param(rename = "X-Offersim-Time", value_type = Rfc3339)]
+    time: String,
 }
 
 fn state_of(c: &CreditView) -> &'static str {
@@ -477,6 +588,16 @@ pub fn credit_bodies(
     credits
 }
 
+/// The credits the service has granted, a page at a time (retried).
+///
+/// One entry per grant: a credit granted twice is listed twice. Pages are in a stable order once
+/// traffic stops; follow `next` until it is null.
+#[utoipa::path(get, path = "/v1/credits", tag = "traffic",
+    params(CreditsQuery),
+    responses(
+        (status = 200, description = "A page of credits.", body = CreditsPage),
+        (status = 400, description = "`after` is not a cursor from this service, or `limit` is not a number.", body = ErrorBody),
+    ))]
 async fn get_credits(State(s): State<Shared>, q: Result<Query<CreditsQuery>, QueryRejection>) -> Response {
     let run = || -> Result<_, Refusal> {
         let Query(q) = q.map_err(|e| bad(format!("query: {}", e.body_text())))?;
@@ -507,22 +628,40 @@ async fn get_credits(State(s): State<Shared>, q: Result<Query<CreditsQuery>, Que
     run().into_response()
 }
 
+/// Whether the service is up.
+#[utoipa::path(get, path = "/v1/health", tag = "service",
+    responses((status = 200, description = "Up.", body = String, content_type = "text/plain", example = "ok")))]
 async fn health() -> &'static str {
     "ok"
+}
+
+/// This document: the contract as OpenAPI 3.1.
+///
+/// Committed as `live/openapi.json`; only the reference service is expected to answer it.
+#[utoipa::path(get, path = "/openapi.json", tag = "service",
+    responses((status = 200, description = "The OpenAPI document.", body = Object, content_type = "application/json")))]
+async fn openapi_document() -> Response {
+    ([(axum::http::header::CONTENT_TYPE, "application/json")], openapi_json()).into_response()
+}
+
+/// Every route, each with its OpenAPI operation: the router and the document are built from the
+/// same list, so neither can have a route the other lacks.
+fn routes() -> OpenApiRouter<Shared> {
+    OpenApiRouter::with_openapi(document::base())
+        .routes(routes!(health))
+        .routes(routes!(openapi_document))
+        .routes(routes!(put_merchant))
+        .routes(routes!(put_offer))
+        .routes(routes!(post_card))
+        .routes(routes!(delete_card))
+        .routes(routes!(post_enrollment))
+        .routes(routes!(post_message))
+        .routes(routes!(get_credits))
 }
 
 /// The service's routes, over a fresh state within `limits`.
 pub fn router(limits: Limits) -> Router {
     let state: Shared = Arc::new(Mutex::new(Service::new(limits)));
-    Router::new()
-        .route("/v1/health", get(health))
-        .route("/v1/merchants/{merchant}", put(put_merchant))
-        .route("/v1/offers/{offer}", put(put_offer))
-        .route("/v1/users/{user}/cards", post(post_card))
-        .route("/v1/cards/{token}", delete(delete_card))
-        .route("/v1/enrollments", post(post_enrollment))
-        .route("/v1/network/messages", post(post_message))
-        .route("/v1/credits", get(get_credits))
-        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .with_state(state)
+    let (router, _) = routes().split_for_parts();
+    router.layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES)).with_state(state)
 }
