@@ -1,0 +1,109 @@
+//! A load test you can watch: `offersim drive` writes the traffic second by second (drive.json's
+//! `timeline`, timeline.csv) and drive.html charts it, the pace overlaid.
+
+mod common;
+
+use common::served::Served;
+use common::{offersim, scenario};
+use serde_json::Value;
+use std::path::Path;
+
+/// The café (1,000 requests) against `offersim serve`, ramping 200 → 800 requests/s: 2 s, the
+/// rate 200 + 300·t.
+fn ramp(out: &Path, extra: &[&str]) -> (std::process::Output, Value) {
+    let served = Served::start();
+    let mut args = vec!["drive", "scenarios/cafe.toml", "--target", &served.url, "--rate", "200..800/s"];
+    args.extend_from_slice(&["--out", out.to_str().unwrap(), "--quiet"]);
+    args.extend_from_slice(extra);
+    let o = offersim(&args);
+    let json = std::fs::read_to_string(out.join("drive.json"))
+        .unwrap_or_else(|_| panic!("drive.json written; stderr: {}", String::from_utf8_lossy(&o.stderr)));
+    (o, serde_json::from_str(&json).expect("drive.json parses"))
+}
+
+fn u(v: &Value) -> u64 {
+    v.as_u64().unwrap_or_else(|| panic!("a count: {v}"))
+}
+
+#[test]
+fn timeline_rows_add_up_to_the_drive_totals_and_follow_the_ramp() {
+    let dir = tempfile::tempdir().unwrap();
+    let (o, r) = ramp(dir.path(), &[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(r["timeline_step_s"], 1);
+    let rows = r["timeline"].as_array().unwrap();
+    assert!((2..=5).contains(&rows.len()), "about 2 s of traffic: {} rows", rows.len());
+    for (i, row) in rows.iter().enumerate() {
+        assert_eq!(u(&row["t"]), i as u64, "a row per second, in order");
+    }
+    let sum = |f: &dyn Fn(&Value) -> u64| rows.iter().map(f).sum::<u64>();
+    // Every request sent, answered and scheduled is in exactly one second (the drive's `sent`
+    // also counts the requests skipped, which never go out).
+    assert_eq!(sum(&|x| u(&x["sent"])), u(&r["traffic"]["sent"]) - u(&r["all"]["skipped"]));
+    assert_eq!(sum(&|x| u(&x["scheduled"])), u(&r["traffic"]["planned"]));
+    assert_eq!(sum(&|x| u(&x["completed"])), u(&r["all"]["requests"]));
+    assert_eq!(sum(&|x| u(&x["retries"])), u(&r["all"]["retries"]));
+    let errors = u(&r["all"]["errors"]) + u(&r["all"]["timeouts"]) + u(&r["all"]["failed"]);
+    assert_eq!(sum(&|x| u(&x["errors"])), errors);
+    for (k, e) in r["latency"].as_array().unwrap().iter().enumerate() {
+        let name = e["endpoint"].as_str().unwrap();
+        let per = sum(&|x| {
+            assert_eq!(x["endpoints"][k]["endpoint"], name);
+            u(&x["endpoints"][k]["completed"])
+        });
+        assert_eq!(per, u(&e["requests"]), "{name}: answers second by second add up to its total");
+        assert!(per > 0, "{name} exercised");
+        // A second with answers has their percentiles; p50 ≤ p99.
+        for x in rows {
+            let row = &x["endpoints"][k];
+            match (row["p50_ms"].as_f64(), row["p99_ms"].as_f64()) {
+                (Some(p50), Some(p99)) => assert!(u(&row["completed"]) > 0 && p50 > 0.0 && p50 <= p99, "{row}"),
+                (None, None) => assert_eq!(u(&row["completed"]), 0, "{row}"),
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+    // The pace column follows the ramp: 350 requests in the first second (200 + 300·t from 0 to
+    // 1), 650 in the second.
+    let scheduled: Vec<u64> = rows.iter().map(|x| u(&x["scheduled"])).collect();
+    assert!((345..=355).contains(&scheduled[0]), "{scheduled:?}");
+    assert!((645..=655).contains(&scheduled[1]), "{scheduled:?}");
+}
+
+#[test]
+fn timeline_csv_has_a_row_per_second_with_the_header() {
+    let dir = tempfile::tempdir().unwrap();
+    let (o, r) = ramp(dir.path(), &[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let csv = std::fs::read_to_string(dir.path().join("timeline.csv")).expect("timeline.csv written");
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let mut want: Vec<String> =
+        "t,scheduled,sent,completed,errors,errors_4xx,errors_5xx,timeouts,errors_other,retries,in_flight_max"
+            .split(',')
+            .map(String::from)
+            .collect();
+    for e in ["cards", "card_deletions", "enrollments", "network_messages"] {
+        want.extend(["completed", "errors", "p50_ms", "p99_ms"].map(|c| format!("{e}_{c}")));
+    }
+    assert_eq!(header, want);
+    let rows = r["timeline"].as_array().unwrap();
+    let body: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    assert_eq!(body.len(), rows.len(), "a line per second of drive.json's timeline");
+    for (line, row) in body.iter().zip(rows) {
+        assert_eq!(line.len(), header.len(), "{line:?}");
+        for (i, col) in header.iter().enumerate().take(11) {
+            assert_eq!(line[i], row[col].to_string(), "{col}");
+        }
+        let col = |name: &str| line[header.iter().position(|h| *h == name).unwrap()];
+        assert_eq!(col("enrollments_completed"), row["endpoints"][2]["completed"].to_string());
+        // Milliseconds with three decimals, or empty for a second without answers.
+        let p99 = col("network_messages_p99_ms");
+        match row["endpoints"][3]["p99_ms"].as_f64() {
+            Some(v) => assert_eq!(p99, format!("{v:.3}")),
+            None => assert_eq!(p99, ""),
+        }
+        assert!(p99.is_empty() || p99.split('.').nth(1).is_some_and(|d| d.len() == 3), "{p99}");
+    }
+    let _ = scenario("cafe.toml");
+}
