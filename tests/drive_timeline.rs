@@ -3,6 +3,7 @@
 
 mod common;
 
+use common::browser::{charts, chromium, headless};
 use common::served::Served;
 use common::{offersim, scenario};
 use serde_json::Value;
@@ -106,4 +107,57 @@ fn timeline_csv_has_a_row_per_second_with_the_header() {
         assert!(p99.is_empty() || p99.split('.').nth(1).is_some_and(|d| d.len() == 3), "{p99}");
     }
     let _ = scenario("cafe.toml");
+}
+
+/// The points of a chart's series (`data-series="NAME"`).
+fn points(svg: &str, series: &str) -> usize {
+    let at = svg.find(&format!("data-series=\"{series}\"")).unwrap_or_else(|| panic!("no series `{series}`"));
+    let line = &svg[at..];
+    let pts = line.split("points=\"").nth(1).and_then(|p| p.split('"').next()).unwrap_or("");
+    pts.split_whitespace().count()
+}
+
+#[test]
+fn drive_html_charts_the_timeline_with_the_pace_in_headless_chromium() {
+    let dir = tempfile::tempdir().unwrap();
+    let (o, r) = ramp(dir.path(), &["--threshold", "p99_latency{endpoint=enrollments} < 10s"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let html = std::fs::read_to_string(dir.path().join("drive.html")).expect("drive.html written");
+    for needle in ["<script", " src=", "<link", "@import", "url("] {
+        assert!(!html.contains(needle), "nothing loaded from anywhere: found `{needle}`");
+    }
+    let Some(browser) = chromium() else {
+        return;
+    };
+    let url = format!("file://{}", dir.path().join("drive.html").display());
+    let dom = headless(&browser, &dir.path().join("profile"), &["--dump-dom", &url]);
+    assert!(dom.status.success(), "chromium failed: {}", String::from_utf8_lossy(&dom.stderr));
+    let stderr = String::from_utf8_lossy(&dom.stderr);
+    let console: Vec<&str> = stderr.lines().filter(|l| l.contains("CONSOLE")).collect();
+    assert!(console.is_empty(), "console messages: {console:?}");
+    let rendered = String::from_utf8_lossy(&dom.stdout);
+    let found = charts(&rendered);
+    let chart = |name: &str| {
+        found.iter().find(|(l, _)| l == name).map(|(_, svg)| svg.clone()).unwrap_or_else(|| panic!("no `{name}`"))
+    };
+    let rows = r["timeline"].as_array().unwrap();
+    // Throughput: a point per second for every series and for the pace.
+    let throughput = chart("Throughput per second");
+    for series in ["sent", "completed", "errors", "pace (scheduled)"] {
+        assert_eq!(points(&throughput, series), rows.len(), "{series}");
+    }
+    assert!(throughput.contains("class=\"pace\""), "the pace is overlaid");
+    // Latency: a point per second with answers, for each endpoint; the pace overlaid.
+    for (title, key) in [("p99 latency per second", "p99_ms"), ("p50 latency per second", "p50_ms")] {
+        let svg = chart(title);
+        assert_eq!(points(&svg, "pace (scheduled)"), rows.len(), "{title}");
+        for (k, e) in ["cards", "card_deletions", "enrollments", "network_messages"].iter().enumerate() {
+            let with = rows.iter().filter(|x| x["endpoints"][k][key].is_f64()).count();
+            assert_eq!(points(&svg, e), with, "{title}: {e}");
+        }
+    }
+    // The thresholds with their results, and the oracle's verdict.
+    assert!(rendered.contains("p99_latency{endpoint=enrollments} &lt; 10s"), "the tag as written");
+    assert!(rendered.contains("class=\"pass\">Correct: "), "the oracle's verdict");
+    assert!(rendered.contains(">pass<"));
 }

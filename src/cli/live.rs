@@ -290,7 +290,8 @@ pub fn drive(path: &Path, o: &DriveOptions) -> Result<Exit> {
             write_atomic(&dir.join("drive.json"), &(json + "\n"))
         })
         .and_then(|_| write_atomic(&dir.join("drive.md"), &md))
-        .and_then(|_| write_atomic(&dir.join("timeline.csv"), &report.timeline_csv()));
+        .and_then(|_| write_atomic(&dir.join("timeline.csv"), &report.timeline_csv()))
+        .and_then(|_| write_atomic(&dir.join("drive.html"), &offersim_live::drive::html::render(&report)));
     written.with_context(|| format!("cannot write the drive report in {}", dir.display()))?;
     if let Some(path) = &o.junit {
         use offersim::junit::Case;
@@ -327,9 +328,10 @@ pub fn drive(path: &Path, o: &DriveOptions) -> Result<Exit> {
     }
     say!("{md}");
     say!(
-        "reports: {}, {}, {}",
+        "reports: {}, {}, {}, {}",
         dir.join("drive.json").display(),
         dir.join("drive.md").display(),
+        dir.join("drive.html").display(),
         dir.join("timeline.csv").display()
     );
     if let Some(a) = &report.aborted {

@@ -12,6 +12,7 @@
 //! 4. Credits: `GET /v1/credits` page by page, judged against the reference (`oracle`).
 
 pub mod abort;
+pub mod html;
 mod lanes;
 pub mod latency;
 pub mod oracle;
