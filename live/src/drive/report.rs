@@ -58,6 +58,9 @@ fn split_tag(s: &str, metric: &str) -> Result<(String, Option<usize>), String> {
     if key != "endpoint" {
         return Err(format!("`{s}`: `{key}` is not a tag of drive metrics; the one tag is `endpoint`"));
     }
+    if !METRICS.contains(&name) {
+        return Err(format!("`{name}` is not a drive metric; known: {}", METRICS.join(", ")));
+    }
     if !TAGGED_METRICS.contains(&name) {
         return Err(format!(
             "`{s}`: `{name}` is over the whole drive, not per endpoint; metrics with {{endpoint=...}}: {}",
@@ -400,5 +403,50 @@ mod tests {
         assert!(parse_condition("p99 < 10ms").unwrap_err().contains("p99_latency"));
         assert!(parse_condition("errors ~ 3").is_err());
         assert!(parse_condition("errors < many").unwrap_err().contains("not a number"));
+    }
+
+    #[test]
+    fn a_tag_names_one_endpoint_as_k6_writes_it() {
+        let c = parse_condition("p99_latency{endpoint=enrollments} < 20ms").unwrap();
+        assert_eq!((c.metric.as_str(), c.endpoint, c.op, c.limit), ("p99_latency", Some(2), Op::Lt, 20.0));
+        assert_eq!(c.text, "p99_latency{endpoint=enrollments} < 20ms", "shown as written");
+        let c = parse_condition(" errors{ endpoint = \"network_messages\" }<=3 ").unwrap();
+        assert_eq!((c.metric.as_str(), c.endpoint, c.op, c.limit), ("errors", Some(3), Op::Le, 3.0));
+        assert_eq!(parse_condition("max_latency{endpoint=cards} < 1s").unwrap().limit, 1000.0);
+        assert_eq!(parse_condition("skipped{endpoint=card_deletions} == 0").unwrap().endpoint, Some(1));
+        // Untagged: every endpoint.
+        assert_eq!(parse_condition("p99_latency < 20ms").unwrap().endpoint, None);
+    }
+
+    #[test]
+    fn a_bad_tag_is_refused_naming_what_is_known() {
+        let e = parse_condition("p99_latency{endpoint=payments} < 20ms").unwrap_err();
+        assert!(
+            e.contains("`payments` is not an endpoint; known: cards, card_deletions, enrollments, network_messages"),
+            "{e}"
+        );
+        let e = parse_condition("p99_latency{method=POST} < 20ms").unwrap_err();
+        assert!(e.contains("`method` is not a tag") && e.contains("`endpoint`"), "{e}");
+        let e = parse_condition("discrepancies{endpoint=cards} == 0").unwrap_err();
+        assert!(e.contains("not per endpoint") && e.contains("p99_latency, "), "{e}");
+        let e = parse_condition("achieved_rate{endpoint=cards} > 5").unwrap_err();
+        assert!(e.contains("not per endpoint"), "{e}");
+        assert!(parse_condition("p99_latency{endpoint=cards < 20ms").unwrap_err().contains("not closed"));
+        assert!(parse_condition("p99_latency{endpoint} < 20ms").unwrap_err().contains("{endpoint=NAME}"));
+        assert!(parse_condition("p99_latency{endpoint=cards}").unwrap_err().contains("operator"));
+        assert!(parse_condition("p99{endpoint=cards} < 1ms").unwrap_err().contains("not a drive metric"));
+    }
+
+    #[test]
+    fn a_tagged_threshold_is_judged_on_its_endpoint_alone() {
+        let mut slow = Summary::of("enrollments", &super::super::latency::Endpoint::new());
+        slow.p99_ms = 35.0;
+        let fast = Summary { endpoint: "cards".into(), p99_ms: 2.0, ..slow.clone() };
+        let all = Summary { endpoint: "all".into(), p99_ms: 30.0, ..slow.clone() };
+        let per = [fast.clone(), fast.clone(), slow, fast];
+        let actual = |c: &str| parse_condition(c).unwrap().actual(&all, &per, 0, 0.0);
+        assert_eq!(actual("p99_latency{endpoint=enrollments} < 20ms"), 35.0);
+        assert_eq!(actual("p99_latency{endpoint=cards} < 20ms"), 2.0);
+        assert_eq!(actual("p99_latency < 20ms"), 30.0);
     }
 }
