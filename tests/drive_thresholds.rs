@@ -146,3 +146,115 @@ fn an_unknown_endpoint_or_tag_is_invalid_input_naming_the_known_ones() {
         assert!(!out.exists(), "nothing written");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn abort_on_fail_stops_early_writes_the_report_and_exits_3() {
+    // At 200/s the café's 1,000 requests take 5 s; enrollments take 300 ms. Of 106 planned,
+    // two answered that slowly already make their p99 < 20ms impossible.
+    let server = slow_enrollments(Duration::from_millis(300)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let junit = dir.path().join("junit.xml");
+    let condition = "p99_latency{endpoint=enrollments} < 20ms";
+    let started = std::time::Instant::now();
+    let (o, r) = drive(
+        &server.uri(),
+        dir.path(),
+        "200/s",
+        &[
+            "--threshold",
+            "p99_latency{endpoint=cards} < 10s",
+            "--threshold",
+            condition,
+            "--abort-on-fail",
+            "--junit",
+            junit.to_str().unwrap(),
+        ],
+    )
+    .await;
+    let took = started.elapsed();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(3), "{err}");
+    let r = r.expect("drive.json written");
+    assert!(took < Duration::from_secs(4), "stopped early: {took:?}");
+    let a = &r["aborted"];
+    assert_eq!(a["condition"], condition, "{a}");
+    assert!(a["actual"].as_f64().unwrap() >= 300.0, "{a}");
+    assert!(a["at_s"].as_f64().unwrap() < 2.5, "{a}");
+    assert!(err.contains(&format!("aborted at t={} s: {condition} can no longer pass", a["at_s"])), "{err}");
+    // Nothing more was sent; what was sent is measured.
+    let t = &r["traffic"];
+    assert!(t["sent"].as_u64().unwrap() < t["planned"].as_u64().unwrap() / 2, "{t}");
+    assert_eq!(t["complete"], false);
+    let received = server.received_requests().await.unwrap();
+    let traffic = received.iter().filter(|q| q.method.as_str() != "PUT").count() as u64;
+    assert_eq!(traffic, t["sent"].as_u64().unwrap(), "sent as counted");
+    // An enrollment whose card was never linked because the drive stopped is dropped, not
+    // skipped (a skip is a failure of the service's making).
+    assert_eq!(r["all"]["skipped"], 0);
+    assert!(r["all"]["dropped"].as_u64().unwrap() > 0);
+    // A partial drive is not judged: no credits read, no verdict either way.
+    assert!(!received.iter().any(|q| q.url.path() == "/v1/credits"), "no credits read");
+    assert_eq!(r["correctness_judged"], false);
+    let d = threshold(&r, "discrepancies == 0");
+    assert!(d["not_judged"].as_str().unwrap().contains("aborted"), "{d}");
+    assert_eq!(threshold(&r, "p99_latency{endpoint=cards} < 10s")["passed"], true);
+    assert_eq!(threshold(&r, condition)["passed"], false);
+    // Every report is written, and says so.
+    let md = std::fs::read_to_string(dir.path().join("drive.md")).unwrap();
+    assert!(md.contains(&format!("**Aborted** at t={} s: `{condition}` was ", a["at_s"])), "{md}");
+    assert!(md.contains("**Correctness not judged**"), "{md}");
+    assert!(!md.contains("**WRONG**") && !md.contains("**Correct**"), "{md}");
+    assert!(md.contains("- not judged: `discrepancies == 0`"), "{md}");
+    let html = std::fs::read_to_string(dir.path().join("drive.html")).unwrap();
+    assert!(html.contains("Aborted at t="), "drive.html says so");
+    let csv = std::fs::read_to_string(dir.path().join("timeline.csv")).unwrap();
+    assert_eq!(csv.lines().count(), r["timeline"].as_array().unwrap().len() + 1);
+    assert!(err.contains("threshold not judged: discrepancies == 0"), "{err}");
+    assert!(!err.contains("threshold failed: discrepancies"), "{err}");
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(xml.contains("the drive was aborted at t="), "{xml}");
+    assert!(xml.contains("message=\"not judged: the drive was aborted"), "{xml}");
+}
+
+#[test]
+fn abort_on_fail_never_stops_a_drive_that_passes() {
+    let served = common::served::Served::start();
+    let dir = tempfile::tempdir().unwrap();
+    let o = offersim(&[
+        "drive",
+        "scenarios/cafe.toml",
+        "--target",
+        &served.url,
+        "--rate",
+        "2000/s",
+        "--threshold",
+        "p99_latency < 5s",
+        "--threshold",
+        "errors{endpoint=network_messages} == 0",
+        "--abort-on-fail",
+        "--quiet",
+        "--out",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let r: Value = serde_json::from_str(&std::fs::read_to_string(dir.path().join("drive.json")).unwrap()).unwrap();
+    assert!(r["aborted"].is_null());
+    assert_eq!(r["correctness_judged"], true);
+    assert_eq!(r["traffic"]["complete"], true);
+    assert_eq!(r["correctness"]["missed"], 0);
+}
+
+#[test]
+fn abort_on_fail_is_for_one_driver_not_parts() {
+    let o = offersim(&[
+        "drive",
+        "scenarios/cafe.toml",
+        "--target",
+        "http://127.0.0.1:9",
+        "--part",
+        "1/2",
+        "--abort-on-fail",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--abort-on-fail"));
+}

@@ -300,7 +300,12 @@ pub fn drive(path: &Path, o: &DriveOptions) -> Result<Exit> {
             .iter()
             .map(|t| match (t.passed, &t.not_judged) {
                 (true, _) => Case::passed(&t.condition, &w.name),
-                (false, Some(why)) => Case::failed(&t.condition, &w.name, why, format!("replay: {}", report.replay)),
+                (false, Some(why)) => Case::failed(
+                    &t.condition,
+                    &w.name,
+                    format!("not judged: {why}"),
+                    format!("replay: {}", report.replay),
+                ),
                 (false, None) => Case::failed(
                     &t.condition,
                     &w.name,
@@ -338,7 +343,10 @@ pub fn drive(path: &Path, o: &DriveOptions) -> Result<Exit> {
         tell!("aborted at t={} s: {} can no longer pass ({})", a.at_s, a.condition, a.why);
     }
     for t in report.thresholds.iter().filter(|t| !t.passed) {
-        tell!("threshold failed: {} (actual {})", t.condition, t.actual);
+        match &t.not_judged {
+            Some(why) => tell!("threshold not judged: {} ({why})", t.condition),
+            None => tell!("threshold failed: {} (actual {})", t.condition, t.actual),
+        }
     }
     if report.passed() {
         Ok(Exit::Ok)

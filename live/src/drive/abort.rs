@@ -119,7 +119,8 @@ impl Watch {
         let why = if q >= 1.0 {
             format!("{slow} answers already took longer")
         } else {
-            format!("{slow} answers already took longer, more than {:.3}% of the {planned} planned", (1.0 - q) * 100.0)
+            let share = ((1.0 - q) * 1000.0).round() / 10.0;
+            format!("{slow} answers already took longer, more than {share}% of the {planned} planned")
         };
         Some((ms(now), why))
     }

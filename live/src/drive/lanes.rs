@@ -32,6 +32,16 @@ fn endpoint_of(call: &Call) -> usize {
     }
 }
 
+/// A request that depends on one that failed: skipped, or dropped if the drive has stopped
+/// sending (then what it depended on was dropped: it is not the service's doing).
+fn unplayable(stats: &Stats, client: &Client, endpoint: usize) {
+    let e = &mut stats_of(stats).per[endpoint];
+    match client.halted() {
+        true => e.dropped += 1,
+        false => e.skipped += 1,
+    }
+}
+
 /// One lane: its users' requests, in order, one at a time.
 async fn lane(
     mut rx: mpsc::Receiver<(Instant, usize)>,
@@ -56,7 +66,7 @@ async fn lane(
             Call::Delete { token } => match token_of(token, &tokens) {
                 Some(t) => (reqwest::Method::DELETE, format!("/v1/cards/{t}"), None, false),
                 None => {
-                    stats_of(&stats).per[endpoint].skipped += 1;
+                    unplayable(&stats, &client, endpoint);
                     continue;
                 }
             },
@@ -67,7 +77,7 @@ async fn lane(
                     (reqwest::Method::POST, "/v1/enrollments".to_string(), body.ok(), false)
                 }
                 None => {
-                    stats_of(&stats).per[endpoint].skipped += 1;
+                    unplayable(&stats, &client, endpoint);
                     continue;
                 }
             },

@@ -266,7 +266,7 @@ impl Client {
     ) -> (Answer, u32) {
         let mut retries = 0;
         loop {
-            if Instant::now() >= self.deadline || self.stopped.load(Relaxed) {
+            if self.halted() {
                 return (Answer::Expired, retries);
             }
             let mut req = self.http.request(method.clone(), format!("{}{path}", self.base)).timeout(self.timeout);
@@ -296,6 +296,11 @@ impl Client {
             tokio::time::sleep(backoff).await;
             retries += 1;
         }
+    }
+
+    /// Whether nothing more is sent: past the deadline, or stopped.
+    fn halted(&self) -> bool {
+        Instant::now() >= self.deadline || self.stopped.load(Relaxed)
     }
 
     /// Why `what` (`PUT /v1/offers/x`) got no usable answer: the error for anything but a

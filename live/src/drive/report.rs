@@ -203,8 +203,7 @@ impl DriveReport {
             .iter()
             .map(|c| {
                 if c.metric == "discrepancies" && !m.judged {
-                    let why =
-                        "not judged: the drive was aborted, and a partial drive cannot be compared with the reference";
+                    let why = "the drive was aborted, and a partial drive cannot be compared with the reference";
                     return Judged {
                         condition: c.text.clone(),
                         actual: 0.0,
