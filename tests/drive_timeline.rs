@@ -161,3 +161,71 @@ fn drive_html_charts_the_timeline_with_the_pace_in_headless_chromium() {
     assert!(rendered.contains("class=\"pass\">Correct: "), "the oracle's verdict");
     assert!(rendered.contains(">pass<"));
 }
+
+/// The shell words of a README command (`"..."` quoted, `\` continuing a line).
+fn words(command: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut word: Option<String> = None;
+    let mut quoted = false;
+    for c in command.replace("\\\n", " ").chars() {
+        match c {
+            '"' => {
+                quoted = !quoted;
+                word.get_or_insert_with(String::new);
+            }
+            c if c.is_whitespace() && !quoted => out.extend(word.take()),
+            c => word.get_or_insert_with(String::new).push(c),
+        }
+    }
+    out.extend(word);
+    out
+}
+
+/// Every `drive` example of the README runs as written (against `offersim serve` rather than
+/// port 8080): the per-endpoint thresholds parse and pass, and `--abort-on-fail` stops with
+/// exit 3 and the reports written.
+#[test]
+fn the_readmes_drive_examples_run_as_shown() {
+    let readme = std::fs::read_to_string(common::root().join("README.md")).unwrap();
+    let commands: Vec<String> = readme
+        .split("```sh\n")
+        .skip(1)
+        .filter_map(|block| block.split("```").next())
+        .flat_map(|block| {
+            let joined = block.replace("\\\n", " ");
+            joined
+                .lines()
+                .filter(|l| l.starts_with("cargo run --release -- drive "))
+                .map(String::from)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert!(commands.iter().any(|c| c.contains("{endpoint=") && !c.contains("--abort-on-fail")), "{commands:?}");
+    assert!(commands.iter().any(|c| c.contains("--abort-on-fail")), "{commands:?}");
+    let served = Served::start();
+    for command in &commands {
+        let dir = tempfile::tempdir().unwrap();
+        let mut args: Vec<String> = words(command).into_iter().skip(4).collect();
+        for a in &mut args {
+            if a == "http://127.0.0.1:8080" {
+                a.clone_from(&served.url);
+            }
+        }
+        args.extend(["--out".into(), dir.path().display().to_string(), "--quiet".into()]);
+        let o = offersim(&args.iter().map(String::as_str).collect::<Vec<_>>());
+        let err = String::from_utf8_lossy(&o.stderr);
+        let json = std::fs::read_to_string(dir.path().join("drive.json"));
+        let r: Value =
+            serde_json::from_str(&json.unwrap_or_else(|e| panic!("{command}: {args:?}: {e}: {err}"))).unwrap();
+        if command.contains("--abort-on-fail") {
+            assert_eq!(o.status.code(), Some(3), "{command}: {err}");
+            assert!(r["aborted"]["condition"].as_str().is_some_and(|c| command.contains(c)), "{command}: {r}");
+        } else {
+            assert!(o.status.success(), "{command}: {err}");
+            assert!(r["aborted"].is_null());
+        }
+        for file in ["drive.md", "drive.html", "timeline.csv"] {
+            assert!(dir.path().join(file).exists(), "{command}: {file}");
+        }
+    }
+}
