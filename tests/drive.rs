@@ -336,6 +336,13 @@ fn three_drivers_in_parts_collected_judge_the_service_like_one() {
         .map(|pair| pair[1].as_u64().unwrap())
         .sum();
     assert_eq!(r["all"]["requests"].as_u64().unwrap(), answered);
+    // Their timelines merge second by second: every answer in one second, percentiles from the
+    // seconds' merged histograms.
+    assert!(parts.iter().all(|p| !p["timeline"]["latency_us"].as_array().unwrap().is_empty()));
+    let rows = r["timeline"].as_array().unwrap();
+    let completed: u64 = rows.iter().map(|x| x["completed"].as_u64().unwrap()).sum();
+    assert_eq!(completed, answered);
+    assert!(rows.iter().any(|x| x["endpoints"][3]["p99_ms"].as_f64().is_some_and(|v| v > 0.0)));
     // A part missing: named, nothing read or written.
     let o = offersim(
         &["drive", file.to_str().unwrap(), "--target", &served.url, "--collect", &dirs[0], &dirs[2], "--out"]

@@ -2,9 +2,9 @@
 //! (headless Chromium) without a console message.
 
 mod common;
+use common::browser::{charts, chromium, headless};
 use common::*;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
 /// The charts of a run with credits and budgets: purchases and rewards per hour, funnel, budget
 /// burn, time to credit.
@@ -18,17 +18,6 @@ fn report_html(dir: &Path) -> String {
 fn report_html_of(name: &str, dir: &Path) -> String {
     run_to(&scenario(name), dir, &[]);
     std::fs::read_to_string(dir.join("report.html")).expect("report.html written beside report.json")
-}
-
-/// Each chart's SVG, by its label.
-fn charts(html: &str) -> Vec<(String, String)> {
-    html.split("<svg ")
-        .skip(1)
-        .map(|part| {
-            let label = part.split("aria-label=\"").nth(1).and_then(|s| s.split('"').next()).unwrap_or("").to_string();
-            (label, part.split("</svg>").next().unwrap_or("").to_string())
-        })
-        .collect()
 }
 
 #[test]
@@ -46,42 +35,6 @@ fn the_html_report_is_self_contained_and_every_chart_has_data() {
         assert!(svg.contains("<title>"), "chart `{name}` has value tooltips");
     }
     assert!(html.contains("One NYC café"), "the scenario's description");
-}
-
-/// Chromium, if installed (`CHROMIUM` or /usr/bin/chromium). CI sets `OFFERSIM_REQUIRE_BROWSER`
-/// so that a missing browser fails instead of skipping.
-fn chromium() -> Option<PathBuf> {
-    let p = std::env::var_os("CHROMIUM").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"));
-    if p.exists() {
-        return Some(p);
-    }
-    assert!(
-        std::env::var_os("OFFERSIM_REQUIRE_BROWSER").is_none(),
-        "Chromium is required here: {} is missing",
-        p.display()
-    );
-    eprintln!("skipped: no Chromium at {} (CI installs it)", p.display());
-    None
-}
-
-fn headless(browser: &Path, profile: &Path, args: &[&str]) -> std::process::Output {
-    Command::new(browser)
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--enable-logging=stderr",
-            "--v=0",
-        ])
-        .arg(format!("--user-data-dir={}", profile.display()))
-        .args(args)
-        .output()
-        .expect("chromium starts")
 }
 
 #[test]

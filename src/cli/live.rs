@@ -104,9 +104,15 @@ pub struct DriveOptions {
     #[arg(long, default_value_t = 3_600)]
     pub max_seconds: u64,
     /// A condition on the drive, e.g. `p99_latency < 10ms`, `errors == 0`,
-    /// `achieved_rate >= 5000`. `discrepancies == 0` always applies unless given otherwise.
+    /// `achieved_rate >= 5000`; on one endpoint with k6's tag, `p99_latency{endpoint=enrollments}
+    /// < 20ms` (cards, card_deletions, enrollments, network_messages). `discrepancies == 0`
+    /// always applies unless given otherwise.
     #[arg(long = "threshold", value_name = "CONDITION")]
     pub thresholds: Vec<String>,
+    /// Stop the drive as soon as a threshold can no longer pass (exit 3, the reports written,
+    /// the credits not judged).
+    #[arg(long, conflicts_with_all = ["part", "collect"])]
+    pub abort_on_fail: bool,
     /// Only this user's traffic (repeatable): replays one person's story against a fresh
     /// service.
     #[arg(long = "user", value_name = "N")]
@@ -190,6 +196,7 @@ pub fn drive(path: &Path, o: &DriveOptions) -> Result<Exit> {
         retries: o.retries,
         max_duration: Duration::from_secs(o.max_seconds),
         part: o.part.map(|p| (p.k, p.n)),
+        abort: o.abort_on_fail.then(|| conditions.clone()),
     };
     let identity = Identity {
         offersim: env!("CARGO_PKG_VERSION").into(),
@@ -282,16 +289,24 @@ pub fn drive(path: &Path, o: &DriveOptions) -> Result<Exit> {
             let json = serde_json::to_string_pretty(&report)?;
             write_atomic(&dir.join("drive.json"), &(json + "\n"))
         })
-        .and_then(|_| write_atomic(&dir.join("drive.md"), &md));
+        .and_then(|_| write_atomic(&dir.join("drive.md"), &md))
+        .and_then(|_| write_atomic(&dir.join("timeline.csv"), &report.timeline_csv()))
+        .and_then(|_| write_atomic(&dir.join("drive.html"), &offersim_live::drive::html::render(&report)));
     written.with_context(|| format!("cannot write the drive report in {}", dir.display()))?;
     if let Some(path) = &o.junit {
         use offersim::junit::Case;
         let mut cases: Vec<Case> = report
             .thresholds
             .iter()
-            .map(|t| match t.passed {
-                true => Case::passed(&t.condition, &w.name),
-                false => Case::failed(
+            .map(|t| match (t.passed, &t.not_judged) {
+                (true, _) => Case::passed(&t.condition, &w.name),
+                (false, Some(why)) => Case::failed(
+                    &t.condition,
+                    &w.name,
+                    format!("not judged: {why}"),
+                    format!("replay: {}", report.replay),
+                ),
+                (false, None) => Case::failed(
                     &t.condition,
                     &w.name,
                     format!("actual {}", t.actual),
@@ -299,9 +314,15 @@ pub fn drive(path: &Path, o: &DriveOptions) -> Result<Exit> {
                 ),
             })
             .collect();
-        cases.push(match report.traffic.complete {
-            true => Case::passed("every planned request sent", &w.name),
-            false => Case::failed(
+        cases.push(match (report.traffic.complete, &report.aborted) {
+            (true, _) => Case::passed("every planned request sent", &w.name),
+            (false, Some(a)) => Case::failed(
+                "every planned request sent",
+                &w.name,
+                format!("the drive was aborted at t={} s: {} can no longer pass", a.at_s, a.condition),
+                report.replay.clone(),
+            ),
+            (false, None) => Case::failed(
                 "every planned request sent",
                 &w.name,
                 "the drive stopped early (--max-seconds)",
@@ -311,9 +332,21 @@ pub fn drive(path: &Path, o: &DriveOptions) -> Result<Exit> {
         write_atomic(path, &offersim::junit::render(&format!("drive {}", w.name), &cases))?;
     }
     say!("{md}");
-    say!("reports: {}, {}", dir.join("drive.json").display(), dir.join("drive.md").display());
+    say!(
+        "reports: {}, {}, {}, {}",
+        dir.join("drive.json").display(),
+        dir.join("drive.md").display(),
+        dir.join("drive.html").display(),
+        dir.join("timeline.csv").display()
+    );
+    if let Some(a) = &report.aborted {
+        tell!("aborted at t={} s: {} can no longer pass ({})", a.at_s, a.condition, a.why);
+    }
     for t in report.thresholds.iter().filter(|t| !t.passed) {
-        tell!("threshold failed: {} (actual {})", t.condition, t.actual);
+        match &t.not_judged {
+            Some(why) => tell!("threshold not judged: {} ({why})", t.condition),
+            None => tell!("threshold failed: {} (actual {})", t.condition, t.actual),
+        }
     }
     if report.passed() {
         Ok(Exit::Ok)
@@ -348,8 +381,9 @@ fn read_parts(
     Ok((parts::merge(&identity, &names, &read)?, identity.pace))
 }
 
-/// The largest drive-part.json read (four histograms of at most ~30,000 buckets each).
-const MAX_DRIVE_PART_BYTES: u64 = 64 << 20;
+/// The largest drive-part.json read: four histograms of at most ~30,000 buckets each, and the
+/// timeline (a few KB a second with its histograms: a day's drive fits).
+const MAX_DRIVE_PART_BYTES: u64 = 512 << 20;
 
 /// Runs `work` with the progress line shown (when `show`), and takes the line down after.
 async fn ticking<T>(

@@ -2,6 +2,7 @@
 
 #![allow(dead_code)]
 
+pub mod browser;
 pub mod openapi;
 pub mod script;
 pub mod served;

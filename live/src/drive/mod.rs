@@ -6,9 +6,14 @@
 //!    `connections` lanes, chosen by user, so one person's requests arrive in order (a card is
 //!    linked before it enrolls, a clearing before its refund); each lane sends one request at a
 //!    time. Latency is measured from the scheduled time (`latency`). Idempotent calls are retried
-//!    with exponential backoff on 5xx, timeouts and refused connections; others are not.
+//!    with exponential backoff on 5xx, timeouts and refused connections; others are not
+//!    (`lanes`). Each second's figures make the `timeline`; with `--abort-on-fail` the drive
+//!    stops at a threshold that can no longer pass (`abort`).
 //! 4. Credits: `GET /v1/credits` page by page, judged against the reference (`oracle`).
 
+pub mod abort;
+pub mod html;
+mod lanes;
 pub mod latency;
 pub mod oracle;
 pub mod pace;
@@ -16,9 +21,11 @@ pub mod parts;
 pub mod plan;
 pub mod replay;
 pub mod report;
+pub mod timeline;
 
 use crate::contract::*;
 use crate::program::{merchant_body, offer_terms};
+pub use lanes::traffic;
 use latency::{Endpoint, Summary, ENDPOINTS};
 use offersim_sim::core::rng::mix3;
 use offersim_sim::world::network::MessageKind;
@@ -50,6 +57,8 @@ pub struct Options {
     /// Only part K of N of the people (`user % N == K - 1`), each request at the time the whole
     /// plan's pace gives it: N such drivers together send the whole plan at the pace's rate.
     pub part: Option<(u32, u32)>,
+    /// `--abort-on-fail`: the thresholds to watch during traffic (`abort`).
+    pub abort: Option<Vec<report::Condition>>,
 }
 
 impl Options {
@@ -238,6 +247,8 @@ struct Client {
     retries: u32,
     /// Nothing is sent after this instant (`--max-seconds`).
     deadline: Instant,
+    /// Nothing more is sent once set (`--abort-on-fail`).
+    stopped: std::sync::atomic::AtomicBool,
 }
 
 impl Client {
@@ -255,7 +266,7 @@ impl Client {
     ) -> (Answer, u32) {
         let mut retries = 0;
         loop {
-            if Instant::now() >= self.deadline {
+            if self.halted() {
                 return (Answer::Expired, retries);
             }
             let mut req = self.http.request(method.clone(), format!("{}{path}", self.base)).timeout(self.timeout);
@@ -285,6 +296,11 @@ impl Client {
             tokio::time::sleep(backoff).await;
             retries += 1;
         }
+    }
+
+    /// Whether nothing more is sent: past the deadline, or stopped.
+    fn halted(&self) -> bool {
+        Instant::now() >= self.deadline || self.stopped.load(Relaxed)
     }
 
     /// Why `what` (`PUT /v1/offers/x`) got no usable answer: the error for anything but a
@@ -329,94 +345,6 @@ async fn setup(client: &Client, wire: &Wire) -> Result<(usize, usize), DriveErro
         put(format!("/v1/offers/{}", o.id), body, format!("offer `{}`", o.id)).await?;
     }
     Ok((w.merchants.len(), w.offers.len()))
-}
-
-/// The measurements of every lane, one set per endpoint: a lane holds it only to record one
-/// answer, so memory does not grow with `--connections` (a full-range histogram set is about
-/// 750 KB; one per lane made 4,096 connections take 3 GB).
-type Stats = Arc<std::sync::Mutex<Vec<Endpoint>>>;
-
-fn stats_of(s: &Stats) -> std::sync::MutexGuard<'_, Vec<Endpoint>> {
-    s.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// One lane: its users' requests, in order, one at a time.
-async fn lane(
-    mut rx: mpsc::Receiver<(Instant, usize)>,
-    plan: Arc<Plan>,
-    wire: Arc<Wire>,
-    client: Arc<Client>,
-    progress: Arc<Progress>,
-    stats: Stats,
-) {
-    // The reference's card tokens → the target's.
-    let mut tokens: BTreeMap<u64, String> = BTreeMap::new();
-    while let Some((due, i)) = rx.recv().await {
-        let step = plan.steps[i];
-        let time = wire.time(step.at);
-        let token_of = |t: Token, tokens: &BTreeMap<u64, String>| tokens.get(&t.0).cloned();
-        let (endpoint, method, path, body, idempotent) = match step.call {
-            Call::Card { slot, .. } => {
-                let body = serde_json::to_vec(&CardBody { card: wire.card(step.user, slot) });
-                (0, reqwest::Method::POST, format!("/v1/users/{}/cards", user_id(step.user)), body.ok(), false)
-            }
-            Call::Delete { token } => match token_of(token, &tokens) {
-                Some(t) => (1, reqwest::Method::DELETE, format!("/v1/cards/{t}"), None, false),
-                None => {
-                    stats_of(&stats)[1].skipped += 1;
-                    continue;
-                }
-            },
-            Call::Enroll { token, offer } => match token_of(token, &tokens) {
-                Some(t) => {
-                    let offer = wire.world.offers[offer.0 as usize].id.clone();
-                    let body = serde_json::to_vec(&EnrollmentBody { token: t, offer });
-                    (2, reqwest::Method::POST, "/v1/enrollments".to_string(), body.ok(), false)
-                }
-                None => {
-                    stats_of(&stats)[2].skipped += 1;
-                    continue;
-                }
-            },
-            Call::Message { m, facts } => {
-                let body = serde_json::to_vec(&wire.message(&m, &facts));
-                (3, reqwest::Method::POST, "/v1/network/messages".to_string(), body.ok(), true)
-            }
-        };
-        progress.sim_time.fetch_max(step.at.0, Relaxed);
-        progress.sent.fetch_add(1, Relaxed);
-        let (answer, retries) = client.send(method, &path, Some(&time), body, idempotent, MAX_ANSWER_BYTES).await;
-        let latency = due.elapsed().as_micros() as u64;
-        let mut all = stats_of(&stats);
-        let e = &mut all[endpoint];
-        if let Answer::Expired = answer {
-            e.dropped += 1;
-            continue;
-        }
-        e.retries += retries as u64;
-        e.record(latency);
-        progress.answered.fetch_add(1, Relaxed);
-        let failed = match answer {
-            Answer::Status(s, b) if (200..300).contains(&s) => match step.call {
-                Call::Card { token, .. } => match serde_json::from_slice::<TokenAnswer>(&b) {
-                    Ok(t) => {
-                        tokens.insert(token.0, t.token);
-                        None
-                    }
-                    Err(_) => Some(&mut e.errors),
-                },
-                _ => None,
-            },
-            Answer::Status(..) | Answer::TooLarge(_) => Some(&mut e.errors),
-            Answer::Timeout => Some(&mut e.timeouts),
-            Answer::Unreachable(_) | Answer::Failed(_) => Some(&mut e.failed),
-            Answer::Expired => None,
-        };
-        if let Some(count) = failed {
-            *count += 1;
-            progress.errors.fetch_add(1, Relaxed);
-        }
-    }
 }
 
 /// The longest credits cursor accepted (it goes back in a URL, and every one is kept to find
@@ -499,6 +427,10 @@ pub struct Measured {
     pub wall_seconds: f64,
     pub complete: bool,
     pub verdict: oracle::Verdict,
+    /// Whether the credits were read and judged (not when the drive was aborted).
+    pub judged: bool,
+    pub timeline: timeline::Timeline,
+    pub aborted: Option<abort::Aborted>,
 }
 
 /// What the traffic phase measured (of one driver, or of several added up: `parts`).
@@ -511,6 +443,9 @@ pub struct Traffic {
     pub planned: u64,
     pub wall_seconds: f64,
     pub complete: bool,
+    pub timeline: timeline::Timeline,
+    /// Why the drive stopped early (`--abort-on-fail`).
+    pub aborted: Option<abort::Aborted>,
 }
 
 fn http_client(opts: &Options) -> Result<reqwest::Client, DriveError> {
@@ -537,6 +472,7 @@ fn patient_client(opts: &Options) -> Result<Client, DriveError> {
         timeout: opts.timeout,
         retries: opts.retries,
         deadline: Instant::now() + Duration::from_secs(24 * 3600),
+        stopped: Default::default(),
     })
 }
 
@@ -551,86 +487,18 @@ pub async fn drive(
     judge(&wire, &plan, opts, t).await
 }
 
-/// Setup, then the plan's requests (this driver's part of them) at their pace.
-pub async fn traffic(
-    wire: Arc<Wire>,
-    plan: Arc<Plan>,
-    opts: &Options,
-    progress: Arc<Progress>,
-) -> Result<Traffic, DriveError> {
-    let setup_client = patient_client(opts)?;
-    let setup = setup(&setup_client, &wire).await?;
-    // The traffic phase is bounded by `max_duration` from its start.
-    let start = Instant::now();
-    let deadline = start.checked_add(opts.max_duration).unwrap_or(start + Duration::from_secs(365 * 86_400));
-    // The same connection pool as setup's (a clone shares it), as before traffic was split out.
-    let client = Arc::new(Client {
-        http: setup_client.http.clone(),
-        base: setup_client.base.clone(),
-        timeout: opts.timeout,
-        retries: opts.retries,
-        deadline,
-    });
-    let n = plan.steps.len();
-    let mine = plan.steps.iter().filter(|s| opts.plays(s.user)).count();
-    progress.total.store(mine as u64, Relaxed);
-    let lanes = opts.connections.max(1);
-    let mut senders = Vec::with_capacity(lanes);
-    let mut tasks = Vec::with_capacity(lanes);
-    let stats: Stats = Arc::new(std::sync::Mutex::new(ENDPOINTS.iter().map(|_| Endpoint::new()).collect()));
-    for _ in 0..lanes {
-        let (tx, rx) = mpsc::channel(4_096);
-        senders.push(tx);
-        let stats = stats.clone();
-        tasks.push(tokio::spawn(lane(rx, plan.clone(), wire.clone(), client.clone(), progress.clone(), stats)));
-    }
-    let first = plan.steps.first().map_or(offersim_sim::SimTime::ZERO, |s| s.at);
-    let mut dispatched = 0u64;
-    let mut complete = true;
-    for (i, step) in plan.steps.iter().enumerate() {
-        if !opts.plays(step.user) {
-            continue;
-        }
-        // Due when the whole plan's pace says: a part sends its share at the whole's times.
-        let due = start.checked_add(opts.pace.offset(i, n, step.at, first)).unwrap_or(deadline);
-        if due >= deadline || Instant::now() >= deadline {
-            complete = false;
-            break;
-        }
-        if due > Instant::now() {
-            tokio::time::sleep_until(due.into()).await;
-        }
-        let lane = step.user as usize % lanes;
-        if senders[lane].send((due, i)).await.is_err() {
-            complete = false;
-            break;
-        }
-        dispatched += 1;
-    }
-    drop(senders);
-    for t in tasks {
-        let _ = t.await;
-    }
-    let per = std::mem::take(&mut *stats_of(&stats));
-    let wall_seconds = start.elapsed().as_secs_f64();
-    let dropped: u64 = per.iter().map(|e| e.dropped).sum();
-    // Requests queued when the time limit passed were never sent.
-    Ok(Traffic {
-        setup,
-        per,
-        sent: dispatched - dropped,
-        planned: mine as u64,
-        wall_seconds,
-        complete: complete && dropped == 0,
-    })
-}
-
-/// Reads the target's credits once and judges them against the plan (`oracle`).
+/// Reads the target's credits once and judges them against the plan (`oracle`); an aborted
+/// drive's are not read: a partial drive cannot be compared with the reference.
 pub async fn judge(wire: &Wire, plan: &Plan, opts: &Options, t: Traffic) -> Result<Measured, DriveError> {
-    let client = patient_client(opts)?;
-    let max_pages = (plan.reference.len() * 4 + 100_000) / crate::serve::PAGE + 10;
-    let got = credits(&client, max_pages).await?;
-    let verdict = oracle::judge(&wire.world, plan, &got);
+    let judged = t.aborted.is_none();
+    let verdict = if judged {
+        let client = patient_client(opts)?;
+        let max_pages = (plan.reference.len() * 4 + 100_000) / crate::serve::PAGE + 10;
+        let got = credits(&client, max_pages).await?;
+        oracle::judge(&wire.world, plan, &got)
+    } else {
+        oracle::Verdict::default()
+    };
     let mut all = Endpoint::new();
     for e in &t.per {
         all.add(e);
@@ -644,6 +512,9 @@ pub async fn judge(wire: &Wire, plan: &Plan, opts: &Options, t: Traffic) -> Resu
         wall_seconds: t.wall_seconds,
         complete: t.complete,
         verdict,
+        judged,
+        timeline: t.timeline,
+        aborted: t.aborted,
     })
 }
 
@@ -659,6 +530,7 @@ mod tests {
             timeout,
             retries: 0,
             deadline: Instant::now() + Duration::from_secs(600),
+            stopped: Default::default(),
         }
     }
 

@@ -3,9 +3,12 @@
 //! its recorded (value, count) pairs, which rebuild it exactly, and its counts. `merge` checks
 //! the parts are every part of one drive, once, and adds them up: histograms merged bucket by
 //! bucket (HdrHistogram `add`, never an average of percentiles), counts summed, the longest
-//! part's wall time. The credits are then read and judged once, over everything.
+//! part's wall time. The credits are then read and judged once, over everything. Their
+//! timelines merge second by second (`Timeline::merge`: counts added, each second's histograms
+//! added), each part's seconds counted from its own start.
 
 use super::latency::{Endpoint, ENDPOINTS};
+use super::timeline::Timeline;
 use super::Traffic;
 use serde::{Deserialize, Serialize};
 
@@ -41,6 +44,9 @@ pub struct DrivePart {
     pub wall_seconds: f64,
     pub complete: bool,
     pub endpoints: Vec<Counts>,
+    /// Each second's figures, with its histograms (empty in a part from before timelines).
+    #[serde(default)]
+    pub timeline: Timeline,
 }
 
 /// One endpoint of one part.
@@ -97,6 +103,7 @@ impl DrivePart {
             wall_seconds: t.wall_seconds,
             complete: t.complete,
             endpoints: ENDPOINTS.iter().zip(&t.per).map(|(name, e)| Counts::of(name, e)).collect(),
+            timeline: t.timeline.clone(),
         }
     }
 
@@ -143,7 +150,17 @@ pub fn merge(identity: &Identity, names: &[String], parts: &[DrivePart]) -> Resu
         return Err(format!("parts missing: {}", missing.join(", ")));
     }
     let mut per: Vec<Endpoint> = ENDPOINTS.iter().map(|_| Endpoint::new()).collect();
-    let mut t = Traffic { setup: (0, 0), per: Vec::new(), sent: 0, planned: 0, wall_seconds: 0.0, complete: true };
+    let timeline = Timeline::merge(&parts.iter().map(|p| &p.timeline).collect::<Vec<_>>())?;
+    let mut t = Traffic {
+        setup: (0, 0),
+        per: Vec::new(),
+        sent: 0,
+        planned: 0,
+        wall_seconds: 0.0,
+        complete: true,
+        timeline,
+        aborted: None,
+    };
     for p in parts {
         for (sum, c) in per.iter_mut().zip(&p.endpoints) {
             sum.add(&c.endpoint()?);
