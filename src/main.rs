@@ -200,7 +200,7 @@ enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
-    /// Print the JSON Schema of a scenario file, report.json or sweep.json (the files under
+    /// Print the JSON Schema of a scenario file, report.json, drive.json or sweep.json (the files under
     /// schemas/): for editors (a scenario's `#:schema` directive), validators and code generators.
     Schema {
         #[arg(value_enum)]

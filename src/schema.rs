@@ -19,18 +19,21 @@ pub enum Which {
     Scenario,
     /// `report.json` of `offersim run`.
     Report,
+    /// `drive.json` of `offersim drive`.
+    Drive,
     /// `sweep.json` of `offersim sweep`.
     Sweep,
 }
 
 impl Which {
-    pub const ALL: [Which; 3] = [Which::Scenario, Which::Report, Which::Sweep];
+    pub const ALL: [Which; 4] = [Which::Scenario, Which::Report, Which::Drive, Which::Sweep];
 
     /// The committed file's name under `schemas/`.
     pub fn file_name(self) -> &'static str {
         match self {
             Which::Scenario => "scenario.schema.json",
             Which::Report => "report.schema.json",
+            Which::Drive => "drive.schema.json",
             Which::Sweep => "sweep.schema.json",
         }
     }
@@ -40,6 +43,7 @@ impl Which {
         match self {
             Which::Scenario => offersim_sim::world::config::SCENARIO_SCHEMA,
             Which::Report => offersim_reports::SCHEMA,
+            Which::Drive => offersim_live::drive::report::SCHEMA,
             Which::Sweep => crate::sweep::SWEEP_SCHEMA,
         }
     }
@@ -50,6 +54,9 @@ pub fn text(which: Which) -> String {
     let schema = match which {
         Which::Scenario => generate::<crate::scenario::FileConfig>(SchemaSettings::draft07()),
         Which::Report => generate::<offersim_reports::Report>(SchemaSettings::draft07().for_serialize()),
+        Which::Drive => {
+            generate::<offersim_live::drive::report::DriveReport>(SchemaSettings::draft07().for_serialize())
+        }
         Which::Sweep => generate::<crate::sweep::SweepJson>(SchemaSettings::draft07().for_serialize()),
     };
     let mut v = schema.to_value();

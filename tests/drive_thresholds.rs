@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::offersim;
+use common::{offersim, schema_errors};
 use serde_json::{json, Value};
 use std::path::Path;
 use std::time::Duration;
@@ -175,6 +175,7 @@ async fn abort_on_fail_stops_early_writes_the_report_and_exits_3() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(3), "{err}");
     let r = r.expect("drive.json written");
+    assert_eq!(schema_errors("drive", &r), Vec::<String>::new(), "an aborted drive's drive.json validates too");
     assert!(took < Duration::from_secs(4), "stopped early: {took:?}");
     let a = &r["aborted"];
     assert_eq!(a["condition"], condition, "{a}");

@@ -5,7 +5,7 @@ mod common;
 
 use common::browser::{charts, chromium, headless};
 use common::served::Served;
-use common::{offersim, scenario};
+use common::{offersim, scenario, schema_errors};
 use serde_json::Value;
 use std::path::Path;
 
@@ -32,6 +32,7 @@ fn timeline_rows_add_up_to_the_drive_totals_and_follow_the_ramp() {
     let (o, r) = ramp(dir.path(), &[]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert_eq!(r["timeline_step_s"], 1);
+    assert_eq!(schema_errors("drive", &r), Vec::<String>::new(), "drive.json validates against its schema");
     let rows = r["timeline"].as_array().unwrap();
     assert!((2..=5).contains(&rows.len()), "about 2 s of traffic: {} rows", rows.len());
     for (i, row) in rows.iter().enumerate() {

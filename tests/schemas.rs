@@ -1,7 +1,8 @@
 //! The JSON Schemas under `schemas/`: up to date with the types that read and write the files,
 //! valid draft-07 documents, and checked with an independent validator (the `jsonschema` crate)
 //! against real files: every shipped scenario and report, a sweep's output, and broken files
-//! that must fail.
+//! that must fail. drive.json is checked where drives run (tests/drive_timeline.rs, an aborted
+//! one in tests/drive_thresholds.rs).
 
 mod common;
 use common::*;

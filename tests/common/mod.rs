@@ -111,3 +111,12 @@ pub fn min_spend_sweep(out: &Path, seeds: &str) -> Output {
         "--quiet",
     ])
 }
+
+/// The errors of `doc` against the committed `schemas/<name>.schema.json` (the `jsonschema`
+/// crate, draft-07), one line each: empty when it validates.
+pub fn schema_errors(name: &str, doc: &Value) -> Vec<String> {
+    let path = root().join("schemas").join(format!("{name}.schema.json"));
+    let schema: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let v = jsonschema::draft7::new(&schema).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    v.iter_errors(doc).map(|e| format!("{}: {e}", e.instance_path)).collect()
+}

@@ -22,7 +22,7 @@ use super::report::{Condition, Op};
 use serde::Serialize;
 
 /// Why a drive was aborted.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Aborted {
     /// Seconds from the traffic phase's start.
     pub at_s: f64,

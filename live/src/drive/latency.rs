@@ -50,7 +50,7 @@ impl Default for Endpoint {
 }
 
 /// One endpoint's line of the report; latencies in milliseconds.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, schemars::JsonSchema)]
 pub struct Summary {
     pub endpoint: String,
     pub requests: u64,

@@ -61,7 +61,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 /// Examples listed per kind of discrepancy.
 pub const EXAMPLES: usize = 20;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Kind {
     Missed,
@@ -89,7 +89,7 @@ impl Kind {
 }
 
 /// One credit's figures: reward, fee, taken back, how many times listed.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Figures {
     pub reward: Cents,
     pub fee: Cents,
@@ -97,7 +97,7 @@ pub struct Figures {
     pub times: u32,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Discrepancy {
     pub kind: Kind,
     pub transaction: String,
@@ -107,7 +107,7 @@ pub struct Discrepancy {
     pub got: Option<Figures>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Verdict {
     /// Credits (purchase × offer) in the reference and in the target.
     pub expected_credits: u64,

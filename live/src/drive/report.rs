@@ -32,7 +32,7 @@ pub const METRICS: [&str; 9] = [
 pub const TAGGED_METRICS: [&str; 7] =
     ["p50_latency", "p90_latency", "p99_latency", "p99_9_latency", "max_latency", "errors", "skipped"];
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Condition {
     pub metric: String,
     /// `{endpoint=NAME}`: the endpoint's index in `ENDPOINTS`; none: over every endpoint.
@@ -135,7 +135,7 @@ impl Condition {
     }
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, schemars::JsonSchema)]
 pub struct Judged {
     pub condition: String,
     pub actual: f64,
@@ -146,7 +146,7 @@ pub struct Judged {
     pub not_judged: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Traffic {
     pub planned: u64,
     pub sent: u64,
@@ -157,7 +157,11 @@ pub struct Traffic {
     pub achieved_rate: f64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// The shape tag at the top of drive.json (and the title of its schema).
+pub const SCHEMA: &str = "offersim.drive/1";
+
+/// drive.json.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct DriveReport {
     pub schema: &'static str,
     pub scenario: String,
@@ -216,7 +220,7 @@ impl DriveReport {
             })
             .collect();
         DriveReport {
-            schema: "offersim.drive/1",
+            schema: SCHEMA,
             scenario: scenario.to_string(),
             file: file.to_string(),
             seed,

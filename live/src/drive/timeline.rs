@@ -47,7 +47,7 @@ pub enum Outcome {
     Other,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct EndpointRow {
     pub endpoint: String,
     pub completed: u64,
@@ -56,7 +56,7 @@ pub struct EndpointRow {
     pub p99_ms: Option<f64>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Row {
     /// Seconds from the traffic phase's start to the row's start.
     pub t: u64,
