@@ -222,8 +222,20 @@ fn the_readmes_drive_examples_run_as_shown() {
             assert_eq!(o.status.code(), Some(3), "{command}: {err}");
             assert!(r["aborted"]["condition"].as_str().is_some_and(|c| command.contains(c)), "{command}: {r}");
         } else {
-            assert!(o.status.success(), "{command}: {err}");
+            // Latency is this machine's (a loaded CI runner may miss 20 ms): the example must run
+            // and judge its thresholds; only a latency threshold may fail, never correctness.
+            assert!(matches!(o.status.code(), Some(0 | 3)), "{command}: {err}");
             assert!(r["aborted"].is_null());
+            let judged = r["thresholds"].as_array().unwrap();
+            for j in judged {
+                let condition = j["condition"].as_str().unwrap();
+                assert!(j["passed"] == true || condition.contains("_latency"), "{command}: {j}");
+            }
+            for tagged in ["p99_latency{endpoint=enrollments} < 20ms", "errors{endpoint=network_messages} == 0"] {
+                if command.contains(tagged) {
+                    assert!(judged.iter().any(|j| j["condition"] == tagged), "{command}: {tagged} judged");
+                }
+            }
         }
         for file in ["drive.md", "drive.html", "timeline.csv"] {
             assert!(dir.path().join(file).exists(), "{command}: {file}");

@@ -231,8 +231,10 @@ pub async fn traffic(
         let _ = t.await;
     }
     let end = Instant::now();
-    // Stopped, or still watching: either way the watcher is done.
-    let aborted: Option<Aborted> = if watcher.is_finished() {
+    // Only the watcher stops the drive, and it returns right after: wait for its finding (asking
+    // whether the task has finished could miss it, as it may not have returned yet). Still
+    // watching: the drive ran to its end, and the thresholds are judged there.
+    let aborted: Option<Aborted> = if client.stopped.load(Relaxed) {
         watcher.await.ok().flatten()
     } else {
         watcher.abort();
