@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::browser::{charts, chromium, headless};
+use common::browser::{charts, chromium, rendered_dom};
 use common::served::Served;
 use common::{offersim, scenario, schema_errors};
 use serde_json::Value;
@@ -130,13 +130,7 @@ fn drive_html_charts_the_timeline_with_the_pace_in_headless_chromium() {
     let Some(browser) = chromium() else {
         return;
     };
-    let url = format!("file://{}", dir.path().join("drive.html").display());
-    let dom = headless(&browser, &dir.path().join("profile"), &["--dump-dom", &url]);
-    assert!(dom.status.success(), "chromium failed: {}", String::from_utf8_lossy(&dom.stderr));
-    let stderr = String::from_utf8_lossy(&dom.stderr);
-    let console: Vec<&str> = stderr.lines().filter(|l| l.contains("CONSOLE")).collect();
-    assert!(console.is_empty(), "console messages: {console:?}");
-    let rendered = String::from_utf8_lossy(&dom.stdout);
+    let rendered = rendered_dom(&browser, &dir.path().join("drive.html"), &dir.path().join("profile"));
     let found = charts(&rendered);
     let chart = |name: &str| {
         found.iter().find(|(l, _)| l == name).map(|(_, svg)| svg.clone()).unwrap_or_else(|| panic!("no `{name}`"))

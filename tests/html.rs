@@ -2,7 +2,7 @@
 //! (headless Chromium) without a console message.
 
 mod common;
-use common::browser::{charts, chromium, headless};
+use common::browser::{charts, chromium, headless, rendered_dom};
 use common::*;
 use std::path::Path;
 
@@ -45,15 +45,9 @@ fn the_html_report_renders_in_headless_chromium_with_no_console_message() {
     // The main demo: Black Friday week, every chart drawn.
     let dir = tempfile::tempdir().unwrap();
     report_html_of("black_friday.toml", dir.path());
-    let url = format!("file://{}", dir.path().join("report.html").display());
     let profile = dir.path().join("profile");
-    let dom = headless(&browser, &profile, &["--dump-dom", &url]);
-    assert!(dom.status.success(), "chromium failed: {}", String::from_utf8_lossy(&dom.stderr));
-    let stderr = String::from_utf8_lossy(&dom.stderr);
-    let console: Vec<&str> = stderr.lines().filter(|l| l.contains("CONSOLE")).collect();
-    assert!(console.is_empty(), "console messages: {console:?}");
+    let rendered = rendered_dom(&browser, &dir.path().join("report.html"), &profile);
     // The rendered DOM (after parsing by the browser) holds every chart, with data.
-    let rendered = String::from_utf8_lossy(&dom.stdout);
     let found = charts(&rendered);
     for name in CHARTS {
         let (_, svg) =
@@ -65,7 +59,12 @@ fn the_html_report_renders_in_headless_chromium_with_no_console_message() {
     let shot = headless(
         &browser,
         &profile,
-        &["--hide-scrollbars", "--window-size=1200,2400", &format!("--screenshot={}", png.display()), &url],
+        &[
+            "--hide-scrollbars",
+            "--window-size=1200,2400",
+            &format!("--screenshot={}", png.display()),
+            &format!("file://{}", dir.path().join("report.html").display()),
+        ],
     );
     assert!(shot.status.success(), "{}", String::from_utf8_lossy(&shot.stderr));
     let bytes = std::fs::read(&png).expect("screenshot written");
@@ -84,12 +83,7 @@ fn the_sweep_comparison_renders_in_headless_chromium_with_every_metric_charted()
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let html = std::fs::read_to_string(out.join("sweep.html")).unwrap();
     assert!(!html.contains("http://") && !html.contains("https://") && !html.contains("<script"));
-    let url = format!("file://{}", out.join("sweep.html").display());
-    let dom = headless(&browser, &dir.path().join("profile"), &["--dump-dom", &url]);
-    assert!(dom.status.success());
-    let stderr = String::from_utf8_lossy(&dom.stderr);
-    assert!(!stderr.lines().any(|l| l.contains("CONSOLE")), "console messages: {stderr}");
-    let rendered = String::from_utf8_lossy(&dom.stdout);
+    let rendered = rendered_dom(&browser, &out.join("sweep.html"), &dir.path().join("profile"));
     let found = charts(&rendered);
     for metric in ["roi", "redemptions", "reward_cost", "incremental_spend"] {
         let (_, svg) = found.iter().find(|(l, _)| l == metric).unwrap_or_else(|| panic!("`{metric}` chart missing"));

@@ -49,3 +49,15 @@ pub fn charts(html: &str) -> Vec<(String, String)> {
         })
         .collect()
 }
+
+/// The DOM Chromium renders from `page` (a file), asserting that it started, rendered and
+/// logged no console message (a script error, a refused load).
+pub fn rendered_dom(browser: &Path, page: &Path, profile: &Path) -> String {
+    let url = format!("file://{}", page.display());
+    let dom = headless(browser, profile, &["--dump-dom", &url]);
+    assert!(dom.status.success(), "chromium failed: {}", String::from_utf8_lossy(&dom.stderr));
+    let stderr = String::from_utf8_lossy(&dom.stderr);
+    let console: Vec<&str> = stderr.lines().filter(|l| l.contains("CONSOLE")).collect();
+    assert!(console.is_empty(), "console messages in {}: {console:?}", page.display());
+    String::from_utf8_lossy(&dom.stdout).into_owned()
+}
