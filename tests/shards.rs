@@ -63,3 +63,44 @@ fn the_default_is_one_shard_per_quarter_million_users() {
         assert_eq!(w.shards, shards, "{users} users");
     }
 }
+
+/// Generation alone (`harness::generate_shard`, benches/generation.rs) produces the purchases a
+/// run counts: those that happen, and those withdrawn with their offer, pulled forward or refused
+/// as sold out; shard by shard, and a part of a shard is its first people's.
+#[test]
+fn generation_alone_makes_the_purchases_a_run_counts() {
+    use offersim_sim::harness::events::NoProgress;
+    use offersim_sim::harness::{generate_shard, Generated};
+    use offersim_sim::people::sharing::cascades;
+    use offersim_sim::RunOptions;
+    let mut scenarios: Vec<(String, offersim::Scenario)> =
+        ["cafe", "budget_exhaustion", "concert_buy_button", "refund_storm"]
+            .iter()
+            .map(|n| {
+                let path = format!("scenarios/{n}.toml");
+                (path.clone(), offersim::load_file(std::path::Path::new(&path), &Overrides::default()).expect("loads"))
+            })
+            .collect();
+    let text = std::fs::read_to_string("scenarios/budget_exhaustion.toml").expect("reads");
+    let sharded = text.replacen("[population]", "[population]\nshards = 3", 1);
+    scenarios.push((
+        "budget_exhaustion, 3 shards".into(),
+        offersim::load_str("s.toml", &sharded, &Overrides::default()).expect("loads"),
+    ));
+    for (name, s) in &scenarios {
+        let w = &s.world;
+        let shares = cascades(w);
+        let per_shard: Vec<Generated> = (0..w.shards).map(|k| generate_shard(w, k, None, &shares)).collect();
+        let generated: u64 = per_shard.iter().map(|g| g.purchases).sum();
+        let out = offersim_sim::run(w, &s.network, RunOptions::threads(2), &NoProgress, None).expect("runs");
+        let dropped: u64 = out.offers.iter().map(|o| o.uplift_purchases_withdrawn + o.pulled_forward).sum::<u64>()
+            + out.shops.iter().map(|k| k.refused_sold_out).sum::<u64>();
+        assert!(generated > 0, "{name}");
+        assert_eq!(generated, out.funnel.purchases + dropped, "{name}: generated purchases against the report's");
+        assert_eq!(per_shard.iter().map(|g| g.people).sum::<u64>(), w.users, "{name}");
+        // The first people of shard 0 are a part of it, generated the same way.
+        let part = generate_shard(w, 0, Some(100), &shares);
+        assert_eq!(part.people, 100.min(per_shard[0].people), "{name}");
+        assert!(part.purchases <= per_shard[0].purchases && part.events <= per_shard[0].events, "{name}");
+    }
+}

@@ -182,6 +182,43 @@ fn run_shard(
     Harness::new(&shard, network, users, opts, log, None).replay(stream, progress, false).0
 }
 
+/// What generating (some of) a shard's people produced (`generate_shard`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Generated {
+    /// People simulated.
+    pub people: u64,
+    /// Their user events: those in the stream a run replays, and the views, clicks and
+    /// abandoned card entries added up instead of replayed.
+    pub events: u64,
+    /// Purchases among them. A run reports as purchases those that happen: the rest are extra
+    /// visits withdrawn with their offer, visits pulled forward and buy-button orders refused.
+    pub purchases: u64,
+}
+
+/// Generation alone: simulates the people of shard `s` (the first `people` of them when given)
+/// on this thread and merges their events into the time-ordered stream a run replays, exactly
+/// as `run` does before its replay, then drops it; no network, no platform, no oracle.
+/// `shares`: the run's sharing cascades (`people::sharing::cascades(world)`, computed once per
+/// run). For benches (benches/generation.rs) and what a run counts.
+pub fn generate_shard(world: &World, s: u32, people: Option<u32>, shares: &Cascades) -> Generated {
+    let shard_world;
+    let w = if world.shards == 1 {
+        world
+    } else {
+        shard_world = world.shard_world(s);
+        &shard_world
+    };
+    let mut users = world.shard_users(s);
+    if let Some(n) = people {
+        users.end = users.end.min(users.start.saturating_add(n));
+    }
+    let stream = generate(None, w, users.clone(), true, &events::NoProgress, shares);
+    let queued = stream.buckets.iter().map(|b| b.len() as u64).sum::<u64>();
+    let purchases =
+        stream.buckets.iter().flatten().filter(|(_, _, e)| matches!(e, UserEvent::Purchase(_))).count() as u64;
+    Generated { people: users.len() as u64, events: queued + stream.folded_events, purchases }
+}
+
 /// A shard's progress as the whole run's bar shows it: its events and simulated time, not its
 /// phases.
 struct ShardProgress<'a>(&'a dyn Progress);
