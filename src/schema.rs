@@ -6,7 +6,7 @@
 //!
 //! Each schema carries its file's shape tag: `title` is the tag (`offersim.report/2`), `$id`
 //! is `urn:offersim:report:2`, and the file's own `schema` field must equal the tag. A change of
-//! shape is a visible diff of the committed schema; a change of tag, a new file name.
+//! shape is a visible diff of the committed schema, and a new version of the tag its new title.
 
 use schemars::generate::SchemaSettings;
 use schemars::{JsonSchema, Schema};
