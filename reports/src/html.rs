@@ -111,7 +111,9 @@ fn rows(title: &str, items: &[(String, String, f64)]) -> String {
     s
 }
 
-fn table(head: &[&str], body: &[Vec<String>], numeric_from: usize) -> String {
+/// A table: a header row, then the body's cells, right-aligned (`class="n"`) from column
+/// `numeric_from` on.
+pub fn table(head: &[&str], body: &[Vec<String>], numeric_from: usize) -> String {
     let mut s = String::from("<table><tr>");
     for h in head {
         let _ = write!(s, "<th>{}</th>", esc(h));

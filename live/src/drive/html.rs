@@ -11,7 +11,7 @@
 use super::latency::ENDPOINTS;
 use super::report::DriveReport;
 use super::timeline::Row;
-use offersim_reports::html::{escape, page};
+use offersim_reports::html::{escape, page, table};
 use std::fmt::Write as _;
 
 /// The most points a series has.
@@ -144,24 +144,6 @@ fn grouped<T>(rows: &[Row], f: impl Fn(&[Row]) -> T) -> (Vec<f64>, Vec<T>) {
     rows.chunks(size).map(|g| (g[0].t as f64, f(g))).unzip()
 }
 
-fn table(head: &[&str], body: &[Vec<String>]) -> String {
-    let mut s = String::from("<table><tr>");
-    for h in head {
-        let _ = write!(s, "<th>{}</th>", escape(h));
-    }
-    s.push_str("</tr>");
-    for row in body {
-        s.push_str("<tr>");
-        for (i, c) in row.iter().enumerate() {
-            let class = if i > 0 { r#" class="n""# } else { "" };
-            let _ = write!(s, "<td{class}>{}</td>", escape(c));
-        }
-        s.push_str("</tr>");
-    }
-    s.push_str("</table>");
-    s
-}
-
 /// The drive as a page.
 pub fn render(r: &DriveReport) -> String {
     let mut b = String::new();
@@ -288,6 +270,6 @@ pub fn render(r: &DriveReport) -> String {
         "endpoint", "requests", "p50", "p90", "p99", "p99.9", "max", "errors", "timeouts", "failed", "retries",
         "skipped",
     ];
-    b.push_str(&table(&head, &body));
+    b.push_str(&table(&head, &body, 1));
     page(&format!("offersim drive: {} against {}", r.scenario, r.target), &b)
 }
