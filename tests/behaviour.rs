@@ -396,3 +396,29 @@ fn a_third_of_extra_visits_are_borrowed_from_after_the_offer() {
     assert_eq!((none.extra_visits, none.pulled_forward), (o.extra_visits, 0));
     assert_eq!(none.incremental_spend, o.incremental_spend + o.pulled_forward_spend);
 }
+
+#[test]
+fn the_worlds_response_tables_give_the_behaviour_models_own_values() {
+    // `World::response` and `World::prompt` read tables built with the world; they must be the
+    // model's functions to the bit, on every shipped scenario (a table changes no draw).
+    let dir = root().join("scenarios");
+    let mut files: Vec<_> =
+        std::fs::read_dir(&dir).expect("scenarios/").filter_map(|e| e.ok().map(|e| e.path())).collect();
+    files.retain(|p| p.extension().is_some_and(|e| e == "toml"));
+    files.sort();
+    assert!(files.len() >= 10, "{files:?}");
+    for path in files {
+        let world = offersim::load_file(&path, &Overrides::default()).expect("scenario loads").world;
+        for s in 0..world.segments.len() {
+            for o in 0..world.offers.len() {
+                let (seg, offer) = (offersim_sim::world::SegmentId(s as u32), offersim_sim::world::OfferId(o as u32));
+                let own = world.behaviour.response(world.perceived_value(seg, offer));
+                assert_eq!(world.response(seg, offer).to_bits(), own.to_bits(), "{path:?} segment {s} offer {o}");
+            }
+        }
+        for n in 0..200 {
+            assert_eq!(world.prompt(n).to_bits(), world.behaviour.prompt(n).to_bits(), "{path:?} prompt {n}");
+        }
+        assert_eq!(world.max_response().to_bits(), world.behaviour.max_response().to_bits());
+    }
+}

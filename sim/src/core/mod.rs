@@ -5,6 +5,7 @@
 //! Invariant: depends on nothing else in the crate.
 
 pub mod bitset;
+pub mod chacha;
 pub mod condition;
 pub mod money;
 pub mod per_user;

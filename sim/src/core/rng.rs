@@ -3,8 +3,7 @@
 //! selects the ChaCha stream. Adding a merchant or an offer therefore never reshuffles what an
 //! existing user does: their streams are keyed by things that did not change.
 
-use rand_chacha::rand_core::{Rng as _, SeedableRng};
-use rand_chacha::ChaCha8Rng;
+use crate::core::chacha::ChaCha8;
 
 /// What a stream is used for. The discriminant is part of the key: never renumber.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,7 +40,7 @@ pub enum Purpose {
 
 /// A deterministic stream of random numbers.
 pub struct Stream {
-    rng: ChaCha8Rng,
+    rng: ChaCha8,
 }
 
 impl Stream {
@@ -52,10 +51,10 @@ impl Stream {
             state = splitmix64(state ^ word.wrapping_mul(0x9e37_79b9_7f4a_7c15));
             key[i * 8..i * 8 + 8].copy_from_slice(&state.to_le_bytes());
         }
-        let mut rng = ChaCha8Rng::from_seed(key);
-        rng.set_stream(entity);
-        Stream { rng }
+        // The key is ChaCha's, the entity its stream id (`rand_chacha`'s `set_stream`).
+        Stream { rng: ChaCha8::new(&key, entity) }
     }
+    #[inline]
     pub fn next_u64(&mut self) -> u64 {
         self.rng.next_u64()
     }

@@ -89,7 +89,7 @@ pub(super) fn funnel(
             Some(k) => k,
             None => {
                 let stream = Stream::new(world.seed, Purpose::Funnel, offer.0 as u64, user as u64);
-                let tap = seg.click_rate * world.behaviour.response(world.perceived_value(profile.segment, offer));
+                let tap = seg.click_rate * world.response(profile.segment, offer);
                 streams.push((offer, stream, tap, 0));
                 streams.len() - 1
             }
@@ -98,7 +98,7 @@ pub(super) fn funnel(
         *prompts += 1;
         // The chance to tap at this impression: the offer's value, and how many times it has
         // been seen (each further prompt works a little less).
-        let tap = (*tap * world.behaviour.prompt(*prompts)).clamp(0.0, 1.0);
+        let tap = (*tap * world.prompt(*prompts)).clamp(0.0, 1.0);
         let (click, typing, complete, keep) = (rng.unit(), 60 + rng.below(180), rng.unit(), rng.unit_open_low());
         let enrolled = enrollments.iter().any(|e| e.offer == offer && e.end > t);
         let first_view = generation == 0 && !first_views.contains(&offer);

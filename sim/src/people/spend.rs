@@ -116,11 +116,11 @@ pub(super) fn extra_visits(
     // Extra visits grow with the offer's value (`behaviour.rs`). Candidates come at the rate
     // the richest offer would have and are kept in proportion to this one's response, so a
     // richer offer keeps every visit a poorer one keeps, and more (common random numbers).
-    let response = world.behaviour.response(world.perceived_value(profile.segment, OfferId(k as u32)));
+    let response = world.response(profile.segment, OfferId(k as u32));
     if response <= 0.0 {
         return;
     }
-    let most = world.behaviour.max_response();
+    let most = world.max_response();
     let base = per_second * m.weight * offer.uplift * most;
     let peak = m.profile.iter().copied().fold(0.0, f64::max);
     let mut timing = Stream::new(world.seed, Purpose::Uplift, k as u64, user as u64);

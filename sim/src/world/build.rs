@@ -129,7 +129,9 @@ pub fn build<N>(cfg: &ScenarioConfig<N>, schemes: &[String]) -> Result<World, Ve
             .push(StablePick::new(merchants.iter().map(|m| m.weight * m.profile[h])).unwrap_or_default());
     }
     let audiences = targeting_index(segments.len(), hashtags.len(), &offers);
+    let tables = super::Tables::new(&segments, &offers, &merchants, &behaviour);
     Ok(World {
+        tables,
         attribution,
         behaviour,
         shops,

@@ -20,6 +20,7 @@ use crate::core::money::Cents;
 use crate::core::sample::Categorical;
 use crate::core::stable_pick::StablePick;
 use crate::core::time::{Calendar, SimTime, SECONDS_PER_DAY, SECONDS_PER_HOUR};
+use crate::world::behaviour::Behaviour;
 use crate::world::config::*;
 use rust_decimal::Decimal;
 
@@ -413,6 +414,51 @@ pub struct World {
     pub behaviour: crate::world::behaviour::Behaviour,
     /// `[carousels.*]` then `[buy_buttons.*]` (`shops.rs`).
     pub shops: Vec<crate::world::shops::Shop>,
+    /// The person model's pure functions of the terms, computed once (`tables`).
+    pub(crate) tables: Tables,
+}
+
+/// The behaviour model's values that depend only on (segment, offer) or on an impression's
+/// rank, computed once with the world: each costs two to four `pow`s, and people ask for them
+/// per impression and per enrolled offer. The same functions give the same bits, so a table
+/// changes no draw; past `MAX_RESPONSES` pairs the values are computed when asked.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Tables {
+    /// `Behaviour::response` of `World::perceived_value`, by segment × offers + offer.
+    responses: Vec<f64>,
+    /// `Behaviour::prompt(n)` for n below its length.
+    prompts: Vec<f64>,
+    max_response: f64,
+}
+
+/// The largest (segment, offer) table built (8 MB); a larger world computes each when asked.
+const MAX_RESPONSES: usize = 1 << 20;
+/// Impression ranks whose prompt factor is tabled (the wear-out factor of later ones is computed).
+const PROMPTS: u32 = 64;
+
+impl Tables {
+    pub(crate) fn new(segments: &[Segment], offers: &[Offer], merchants: &[Merchant], b: &Behaviour) -> Tables {
+        let pairs = segments.len() * offers.len();
+        let responses = if pairs <= MAX_RESPONSES {
+            segments
+                .iter()
+                .flat_map(|seg| {
+                    offers.iter().map(move |o| {
+                        let m = &merchants[o.merchant.0 as usize];
+                        b.response(perceived_value(b, seg, o, m))
+                    })
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        Tables { responses, prompts: (0..PROMPTS).map(|n| b.prompt(n)).collect(), max_response: b.max_response() }
+    }
+}
+
+/// The value of offer `o` at merchant `m` as a person of segment `seg` perceives it.
+fn perceived_value(b: &Behaviour, seg: &Segment, o: &Offer, m: &Merchant) -> f64 {
+    seg.value_sensitivity * b.value(&o.reward, o.min_spend, m.basket_median * seg.basket_multiplier)
 }
 
 /// The offers shown to a segment: those that need no hashtag, and by hashtag those that need it
@@ -525,10 +571,31 @@ impl World {
 
     /// The value of `offer` as a person of `segment` perceives it (`behaviour.rs`).
     pub fn perceived_value(&self, segment: SegmentId, offer: OfferId) -> f64 {
-        let seg = &self.segments[segment.0 as usize];
         let o = &self.offers[offer.0 as usize];
-        let m = &self.merchants[o.merchant.0 as usize];
-        seg.value_sensitivity * self.behaviour.value(&o.reward, o.min_spend, m.basket_median * seg.basket_multiplier)
+        perceived_value(&self.behaviour, &self.segments[segment.0 as usize], o, &self.merchants[o.merchant.0 as usize])
+    }
+
+    /// How a person of `segment` responds to `offer`: `behaviour.response` of its perceived
+    /// value (from the table when there is one).
+    pub fn response(&self, segment: SegmentId, offer: OfferId) -> f64 {
+        let i = segment.0 as usize * self.offers.len() + offer.0 as usize;
+        match self.tables.responses.get(i) {
+            Some(&r) => r,
+            None => self.behaviour.response(self.perceived_value(segment, offer)),
+        }
+    }
+
+    /// `behaviour.prompt(n)`: how well the `n`-th impression works relative to the first.
+    pub fn prompt(&self, n: u32) -> f64 {
+        match self.tables.prompts.get(n as usize) {
+            Some(&p) => p,
+            None => self.behaviour.prompt(n),
+        }
+    }
+
+    /// `behaviour.max_response()`.
+    pub fn max_response(&self) -> f64 {
+        self.tables.max_response
     }
 }
 
