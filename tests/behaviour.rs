@@ -398,7 +398,7 @@ fn a_third_of_extra_visits_are_borrowed_from_after_the_offer() {
 }
 
 #[test]
-fn the_worlds_response_tables_give_the_behaviour_models_own_values() {
+fn the_worlds_tables_give_the_behaviour_models_own_values_and_the_surge_pieces() {
     // `World::response` and `World::prompt` read tables built with the world; they must be the
     // model's functions to the bit, on every shipped scenario (a table changes no draw).
     let dir = root().join("scenarios");
@@ -420,5 +420,9 @@ fn the_worlds_response_tables_give_the_behaviour_models_own_values() {
             assert_eq!(world.prompt(n).to_bits(), world.behaviour.prompt(n).to_bits(), "{path:?} prompt {n}");
         }
         assert_eq!(world.max_response().to_bits(), world.behaviour.max_response().to_bits());
+        let bits = |v: &[(offersim_sim::SimTime, offersim_sim::SimTime, f64)]| {
+            v.iter().map(|&(a, b, f)| (a, b, f.to_bits())).collect::<Vec<_>>()
+        };
+        assert_eq!(bits(world.surge_pieces()), bits(&world.surge_segments()), "{path:?} surge pieces");
     }
 }

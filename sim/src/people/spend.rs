@@ -25,7 +25,7 @@ pub(super) fn spend(
     if per_second <= 0.0 {
         return;
     }
-    let segments = world.surge_segments();
+    let segments = world.surge_pieces();
     // Each process draws exactly two numbers per candidate from its timing stream; each
     // purchase's details come from its own stream and its merchant from a stable pick keyed by
     // the candidate index, so a change to one purchase never shifts the draws of the next.
@@ -33,7 +33,7 @@ pub(super) fn spend(
     let mut candidate = 0u64;
     let shape = |at: SimTime| world.hour_weight[at.hour_of_day()];
     let span = (SimTime::ZERO, world.period_end());
-    arrivals(&segments, &mut timing, span, per_second, world.max_hour_weight(), shape, &mut candidate, |at, c| {
+    arrivals(segments, &mut timing, span, per_second, world.max_hour_weight(), shape, &mut candidate, |at, c| {
         let pick = world.merchant_pick_by_hour[at.hour_of_day()].pick(mix3(world.seed, user as u64, c));
         let mut detail = Stream::new(world.seed, Purpose::PurchaseDetail, c, user as u64);
         let origin = Origin::Baseline { candidate: c };
@@ -46,7 +46,7 @@ pub(super) fn spend(
     let mut extra = Vec::new();
     for k in enrolled.into_iter().map(|o| o.0 as usize) {
         extra.clear();
-        extra_visits(world, user, profile, enrollments, k, per_second, &segments, &mut extra);
+        extra_visits(world, user, profile, enrollments, k, per_second, segments, &mut extra);
         let kept = incentive(world, user, enrollments, OfferId(k as u32), &mut extra, out);
         pull_forward(world, user, OfferId(k as u32), kept, out);
     }

@@ -429,6 +429,8 @@ pub(crate) struct Tables {
     /// `Behaviour::prompt(n)` for n below its length.
     prompts: Vec<f64>,
     max_response: f64,
+    /// `World::surge_segments`.
+    surge_pieces: Vec<(SimTime, SimTime, f64)>,
 }
 
 /// The largest (segment, offer) table built (8 MB); a larger world computes each when asked.
@@ -437,7 +439,13 @@ const MAX_RESPONSES: usize = 1 << 20;
 const PROMPTS: u32 = 64;
 
 impl Tables {
-    pub(crate) fn new(segments: &[Segment], offers: &[Offer], merchants: &[Merchant], b: &Behaviour) -> Tables {
+    pub(crate) fn new(
+        segments: &[Segment],
+        offers: &[Offer],
+        merchants: &[Merchant],
+        b: &Behaviour,
+        (end, surges): (SimTime, &[Surge]),
+    ) -> Tables {
         let pairs = segments.len() * offers.len();
         let responses = if pairs <= MAX_RESPONSES {
             segments
@@ -452,8 +460,25 @@ impl Tables {
         } else {
             Vec::new()
         };
-        Tables { responses, prompts: (0..PROMPTS).map(|n| b.prompt(n)).collect(), max_response: b.max_response() }
+        Tables {
+            responses,
+            prompts: (0..PROMPTS).map(|n| b.prompt(n)).collect(),
+            max_response: b.max_response(),
+            surge_pieces: surge_pieces(end, surges),
+        }
     }
+}
+
+/// The activity period (to `end`) cut where the surge factor changes (`World::surge_segments`).
+fn surge_pieces(end: SimTime, surges: &[Surge]) -> Vec<(SimTime, SimTime, f64)> {
+    let mut cuts: Vec<SimTime> = vec![SimTime::ZERO, end];
+    for s in surges {
+        cuts.extend([s.start.min(end), s.end.min(end)]);
+    }
+    cuts.sort_unstable();
+    cuts.dedup();
+    let factor = |t: SimTime| surges.iter().filter(|s| t >= s.start && t < s.end).map(|s| s.multiplier).product();
+    cuts.windows(2).map(|w| (w[0], w[1], factor(w[0]))).collect()
 }
 
 /// The value of offer `o` at merchant `m` as a person of segment `seg` perceives it.
@@ -509,14 +534,11 @@ impl World {
     /// The activity period cut where the surge factor changes: (start, end, factor) pieces in
     /// time order, covering [0, period end).
     pub fn surge_segments(&self) -> Vec<(SimTime, SimTime, f64)> {
-        let end = self.period_end();
-        let mut cuts: Vec<SimTime> = vec![SimTime::ZERO, end];
-        for s in &self.surges {
-            cuts.extend([s.start.min(end), s.end.min(end)]);
-        }
-        cuts.sort_unstable();
-        cuts.dedup();
-        cuts.windows(2).map(|w| (w[0], w[1], self.surge_at(w[0]))).collect()
+        surge_pieces(self.period_end(), &self.surges)
+    }
+    /// `surge_segments`, computed once with the world (each person's spending runs on them).
+    pub fn surge_pieces(&self) -> &[(SimTime, SimTime, f64)] {
+        &self.tables.surge_pieces
     }
     /// The largest surge factor at any instant of the period (surges multiply where they
     /// overlap).
