@@ -350,7 +350,8 @@ impl<'w> Harness<'w> {
         // is the network's business alone (counted, and the truth's bookkeeping done, without
         // queueing the messages).
         let heard = self.linkers.contains(u - self.first);
-        if heard {
+        let near_minimum = world.min_spend_span(p.merchant).is_some_and(|(from, to)| from <= now && now < to);
+        if heard && near_minimum {
             // Baskets on enrolled cards around each offer's minimum spend, at its merchant in
             // its window.
             for offer in self.platform.enrollments_at(u, p.slot, now) {

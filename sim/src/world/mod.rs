@@ -431,6 +431,9 @@ pub(crate) struct Tables {
     max_response: f64,
     /// `World::surge_segments`.
     surge_pieces: Vec<(SimTime, SimTime, f64)>,
+    /// Per merchant: from the earliest start to the latest end of its offers with a minimum
+    /// spend (`World::min_spend_span`).
+    min_spend_spans: Vec<Option<(SimTime, SimTime)>>,
 }
 
 /// The largest (segment, offer) table built (8 MB); a larger world computes each when asked.
@@ -465,6 +468,16 @@ impl Tables {
             prompts: (0..PROMPTS).map(|n| b.prompt(n)).collect(),
             max_response: b.max_response(),
             surge_pieces: surge_pieces(end, surges),
+            min_spend_spans: merchants
+                .iter()
+                .enumerate()
+                .map(|(m, _)| {
+                    let mine = offers.iter().filter(|o| o.merchant.0 as usize == m && o.min_spend.0 > 0);
+                    mine.fold(None, |span: Option<(SimTime, SimTime)>, o| {
+                        Some(span.map_or((o.start, o.end), |(a, b)| (a.min(o.start), b.max(o.end))))
+                    })
+                })
+                .collect(),
         }
     }
 }
@@ -613,6 +626,13 @@ impl World {
             Some(&p) => p,
             None => self.behaviour.prompt(n),
         }
+    }
+
+    /// From the earliest start to the latest end of the merchant's offers with a minimum spend:
+    /// outside it, no purchase there is a basket near an offer's minimum (the report's
+    /// bunching), and the harness need not look up the buyer's enrollments.
+    pub fn min_spend_span(&self, merchant: MerchantId) -> Option<(SimTime, SimTime)> {
+        self.tables.min_spend_spans.get(merchant.0 as usize).copied().flatten()
     }
 
     /// `behaviour.max_response()`.
