@@ -378,6 +378,27 @@ fn next_batch(t: SimTime, per_day: u32) -> SimTime {
     SimTime(t.0.div_ceil(every) * every)
 }
 
+/// A purchase's messages before delivery, in order: an authorization and its reversal, or an
+/// authorization, the clearing and a refund.
+#[derive(Default)]
+struct Emitted {
+    messages: [Option<(SimTime, NetworkMessage)>; 3],
+    len: usize,
+}
+
+impl Emitted {
+    fn push(&mut self, m: (SimTime, NetworkMessage)) {
+        debug_assert!(self.len < 3, "a purchase emits at most three messages");
+        if let Some(slot) = self.messages.get_mut(self.len) {
+            *slot = Some(m);
+            self.len += 1;
+        }
+    }
+    fn iter(&self) -> impl Iterator<Item = &(SimTime, NetworkMessage)> {
+        self.messages[..self.len].iter().flatten()
+    }
+}
+
 /// Round half away from zero of a non-negative f64 number of cents.
 fn cents_of(x: f64) -> Cents {
     Cents(libm::round(x) as i64)
@@ -430,7 +451,9 @@ impl CardNetwork for MockNetwork {
             mid_known: !unknown_mid,
             copy: 0,
         };
-        let mut emitted: Vec<(SimTime, NetworkMessage)> = Vec::with_capacity(4);
+        // At most three: auth and reversal, or auth, clearing and refund (no allocation per
+        // purchase).
+        let mut emitted = Emitted::default();
         let authorizes = self.authorizes(p.mid.0);
         let auth_at = p.at.plus_seconds(auth_delay);
         // The authorization is for the amount before a tip or a partial shipment.
@@ -485,7 +508,7 @@ impl CardNetwork for MockNetwork {
             }
         }
         // Delivery: repeated copies, then outages.
-        for (at, m) in emitted {
+        for &(at, m) in emitted.iter() {
             let copies = if rng.bernoulli(f.duplicate_rate) { uniform(rng, f.duplicate_copies) as u8 } else { 1 };
             let mut t = at;
             for copy in 0..copies {
