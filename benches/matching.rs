@@ -13,7 +13,7 @@
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use offersim::{load_str, Overrides};
 use offersim_sim::core::rng::{Purpose, Stream};
-use offersim_sim::platform::fastmatch::{Award, BatchScratch, CardTxn, MatchIndex};
+use offersim_sim::platform::fastmatch::{Award, BatchScratch, CardTxn, FastTxn, MatchIndex};
 use offersim_sim::platform::matching::{Counters, Decline, Enrolled};
 use offersim_sim::world::{Channel, MerchantId, MidId, OfferId, World};
 use offersim_sim::{Cents, SimTime};
@@ -122,11 +122,13 @@ fn setup(w: &World, cards: usize) -> (MatchIndex<'_>, Vec<CardTxn>) {
             };
             CardTxn {
                 card,
-                mid,
-                at: rng.below(8 * 86_400),
-                amount: Cents(100 + rng.below(10_000) as i64),
-                channel: Channel::InStore,
-                scheme: 0,
+                txn: FastTxn {
+                    mid,
+                    at: rng.below(8 * 86_400),
+                    amount: Cents(100 + rng.below(10_000) as i64),
+                    channel: Channel::InStore,
+                    scheme: 0,
+                },
             }
         })
         .collect();

@@ -1,34 +1,46 @@
-//! The matching core at hardware speed: the same decisions as `matching::match_txn` (checked by
-//! a property test against it), on a layout built for millions of cards.
+//! The matching core at hardware speed: the platform's decision for every clearing (`run` and
+//! `serve` alike), the same decisions as the reference `matching::match_txn` (held to it by a
+//! property test, `tests/fast_matching.rs`), on a layout built for millions of cards.
 //!
-//! - **Dense ids**: cards are `0..cards` (interned tokens), MIDs are `MidId`s, offers `OfferId`s.
-//! - **Card → enrollments** in compressed rows (CSR): `card_start[c]..card_start[c + 1]` indexes
-//!   a flat array of 16-byte records (merchant, offer, since, credits so far): a card's row is
-//!   one cache line or two, and the merchant is copied from the offer so that the usual case,
-//!   "not this merchant", costs no other lookup.
-//! - **Offers** as flat integer `Terms` (spend bounds, window, local weekday/hour masks, channel
-//!   and scheme masks, reward in basis points): no `Decimal` on the hot path unless a percent has
-//!   more than two decimals.
+//! - **One decision function**, `OfferTable::decide`: a transaction against one card's row of
+//!   16-byte enrollment records (merchant, offer, since, credits so far; the merchant is copied
+//!   from the offer so that the usual case, "not this merchant", costs no other lookup). The
+//!   platform keeps such a row per linked card, growing with its enrollments
+//!   (`OfferTable::enroll`); the batch index below calls the same function on its rows.
+//! - **Offers** as flat integer terms (`Hot`: spend bounds, window, local weekday/hour masks,
+//!   channel and scheme masks; `Terms`: reward in basis points, precedence, limits), built once
+//!   from the world's offers: no `Decimal` on the hot path unless a percent has more than two
+//!   decimals.
+//! - **Dense ids** in the batch index (`MatchIndex`, for load tests and `benches/matching.rs`):
+//!   cards are `0..cards` (interned tokens), card → enrollments in compressed rows (CSR):
+//!   `card_start[c]..card_start[c + 1]` indexes the flat array of records, a card's row one
+//!   cache line or two. The CSR is built once: it takes no enrollment afterwards.
 //! - **No allocation per transaction**; `match_batch` works on blocks of transactions in
 //!   passes (row bounds, then "any enrollment at this merchant?", then the full decision for
 //!   those that have one), so that the cache misses of a block overlap instead of queueing one
 //!   behind the other, and the last pass finds the rows still in cache.
 
 use crate::core::money::Cents;
-use crate::core::time::{Calendar, SECONDS_PER_DAY, SECONDS_PER_HOUR};
+use crate::core::time::{Calendar, SimTime, SECONDS_PER_DAY, SECONDS_PER_HOUR};
 use crate::platform::matching::{Counters, Decision, Decline, Enrolled};
-use crate::world::{Channel, MerchantId, MidId, Offer, OfferId, Reward};
+use crate::world::{Channel, MerchantId, MidId, Offer, OfferId, Reward, World};
 
-/// A transaction as the core sees it: a dense card id instead of a token.
+/// A cleared transaction as the decision reads it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CardTxn {
-    pub card: u32,
+pub struct FastTxn {
     pub mid: MidId,
     /// Purchase time, seconds since the scenario start.
     pub at: u64,
     pub amount: Cents,
     pub channel: Channel,
     pub scheme: u8,
+}
+
+/// A transaction of a batch: a dense card id instead of a token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CardTxn {
+    pub card: u32,
+    pub txn: FastTxn,
 }
 
 /// One reward of a batch: the transaction's index in the batch, the offer, the reward.
@@ -141,104 +153,85 @@ impl Terms {
     }
 }
 
-/// The index: cards → enrollments, MIDs → merchants, offers → terms.
-pub struct MatchIndex<'w> {
+/// The offers in flat integer form, and each MID's merchant: what `decide` reads besides the
+/// card's row. Built once from the world (the offers never change during a run, nor once `serve`
+/// has built its world from the registry).
+pub struct OfferTable<'w> {
     offers: &'w [Offer],
     hot: Vec<Hot>,
     terms: Vec<Terms>,
     mid_merchant: Vec<u32>,
     start_weekday: u8,
-    card_start: Vec<u32>,
-    enr: Vec<Enr>,
 }
 
-/// One enrollment, 16 bytes.
-#[derive(Debug, Clone, Copy)]
-struct Enr {
+/// One enrollment of a card, 16 bytes: the offer's merchant, the offer, since when (seconds
+/// since the start) and how many credits it has had.
+///
+/// `since` is kept in 32 bits, saturated: an offer's window ends within the run's 731 days at
+/// most, so a purchase at or past `u32::MAX` seconds is outside every window whatever `since`
+/// says, and one before it compares with a saturated `since` as with the exact one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Enrollment {
     merchant: u32,
     offer: u32,
-    /// Seconds since the start (a run is at most 731 days: it fits).
     since: u32,
     credited: u32,
 }
 
-/// Asks the CPU to bring `x` into cache (a hint: no effect on results).
-#[inline(always)]
-fn prefetch<T>(x: &T) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: a prefetch is a hint that never faults; the pointer comes from a reference.
-    unsafe {
-        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(x as *const T as *const i8);
+/// The merchant of an enrollment that never matches: a second enrollment of a card in the same
+/// offer (`match_txn` counts the first one only).
+const NO_MERCHANT: u32 = u32::MAX;
+
+impl Enrollment {
+    pub fn offer(&self) -> OfferId {
+        OfferId(self.offer)
     }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = x;
+
+    /// Credits this enrollment has had.
+    pub fn credited(&self) -> u32 {
+        self.credited
+    }
+
+    /// Counts a credit (for the limit of transactions per enrollment).
+    pub fn credit(&mut self) {
+        self.credited += 1;
+    }
 }
 
-/// `match_batch`'s working space, reused across batches (no allocation once warm).
-#[derive(Debug, Default)]
-pub struct BatchScratch {
-    rows: Vec<(u32, u32)>,
-    decision: Decision,
-}
-
-/// Transactions per block of `match_batch`.
-const BLOCK: usize = 64;
-
-impl<'w> MatchIndex<'w> {
-    /// Builds the index of `cards` (card `i`'s enrollments at position `i`). `mids` gives each
-    /// MID's merchant.
-    pub fn build<'a>(
-        cal: &Calendar,
-        offers: &'w [Offer],
-        mids: impl Iterator<Item = MerchantId>,
-        cards: impl Iterator<Item = &'a [Enrolled]>,
-    ) -> MatchIndex<'w> {
-        let mut ix = MatchIndex {
+impl<'w> OfferTable<'w> {
+    /// The table of `offers`; `mids` gives each MID's merchant.
+    pub fn new(cal: &Calendar, offers: &'w [Offer], mids: impl Iterator<Item = MerchantId>) -> OfferTable<'w> {
+        OfferTable {
             offers,
             hot: offers.iter().map(Hot::of).collect(),
             terms: offers.iter().map(Terms::of).collect(),
             mid_merchant: mids.map(|m| m.0).collect(),
             start_weekday: cal.weekday_of_day(0),
-            card_start: vec![0],
-            enr: Vec::new(),
-        };
-        for enrolled in cards {
-            for (k, e) in enrolled.iter().enumerate() {
-                if enrolled[..k].iter().any(|x| x.offer == e.offer) {
-                    continue; // the same offer twice on one card counts once, as in `match_txn`
-                }
-                ix.enr.push(Enr {
-                    merchant: offers[e.offer.0 as usize].merchant.0,
-                    offer: e.offer.0,
-                    since: u32::try_from(e.since.0).unwrap_or(u32::MAX),
-                    credited: e.credited,
-                });
-            }
-            let end = u32::try_from(ix.enr.len()).expect("at most 2^32 enrollments in one index");
-            ix.card_start.push(end);
         }
-        ix
     }
 
-    pub fn cards(&self) -> usize {
-        self.card_start.len() - 1
+    /// The table of the world's offers and MIDs.
+    pub fn of(world: &'w World) -> OfferTable<'w> {
+        OfferTable::new(&world.calendar, &world.offers, world.mids.iter().map(|m| m.merchant))
     }
 
-    pub fn enrollments(&self) -> usize {
-        self.enr.len()
-    }
-
-    /// Bytes held by the card index and the enrollments.
-    pub fn bytes(&self) -> usize {
-        self.card_start.len() * 4 + self.enr.len() * std::mem::size_of::<Enr>()
-    }
-
-    /// Records a credit on the enrollment of `card` in `offer` (its transaction count).
-    pub fn record_credit(&mut self, card: u32, offer: OfferId) {
-        let (a, b) = (self.card_start[card as usize] as usize, self.card_start[card as usize + 1] as usize);
-        if let Some(e) = self.enr[a..b].iter_mut().find(|e| e.offer == offer.0) {
-            e.credited += 1;
+    /// The record of an enrollment in `offer` since `since` with `credited` credits; a
+    /// `repeat` (the card holds the offer already) never matches.
+    fn record(&self, offer: OfferId, since: SimTime, credited: u32, repeat: bool) -> Enrollment {
+        Enrollment {
+            merchant: if repeat { NO_MERCHANT } else { self.offers[offer.0 as usize].merchant.0 },
+            offer: offer.0,
+            since: u32::try_from(since.0).unwrap_or(u32::MAX),
+            credited,
         }
+    }
+
+    /// Appends to a card's row its enrollment in `offer` from `since` (with `credited` credits
+    /// already). A second enrollment in an offer the row holds is kept (it was made) but never
+    /// matches: the first one counts, as in `match_txn`.
+    pub fn enroll(&self, row: &mut Vec<Enrollment>, offer: OfferId, since: SimTime, credited: u32) {
+        let repeat = row.iter().any(|e| e.offer == offer.0);
+        row.push(self.record(offer, since, credited, repeat));
     }
 
     fn reward(&self, offer: u32, t: &Terms, amount: i64) -> i64 {
@@ -251,7 +244,7 @@ impl<'w> MatchIndex<'w> {
 
     /// Whether the terms (not the limits) admit the transaction.
     #[inline]
-    fn admits(&self, offer: u32, t: &Hot, x: &CardTxn) -> bool {
+    fn admits(&self, offer: u32, t: &Hot, x: &FastTxn) -> bool {
         let local = x.at as i64 + t.local_offset as i64;
         let hour = (local.rem_euclid(SECONDS_PER_DAY as i64) / SECONDS_PER_HOUR as i64) as u8;
         let weekday = (self.start_weekday as i64 + local.div_euclid(SECONDS_PER_DAY as i64)).rem_euclid(7);
@@ -267,15 +260,21 @@ impl<'w> MatchIndex<'w> {
             && (!t.has_mids || self.offers[offer as usize].mids.binary_search(&x.mid).is_ok())
     }
 
-    /// Matches one transaction of the row `a..b` into `out`: the same decision as
+    /// The merchant of the transaction's MID.
+    #[inline]
+    fn merchant_of(&self, x: &FastTxn) -> u32 {
+        self.mid_merchant[x.mid.0 as usize]
+    }
+
+    /// Matches `x` against a card's `row` into `out`: the platform's decision, the same as
     /// `matching::match_txn` on the card's enrollments.
-    fn decide<C: Counters + ?Sized>(&self, x: &CardTxn, a: usize, b: usize, counters: &C, out: &mut Decision) {
+    pub fn decide<C: Counters + ?Sized>(&self, x: &FastTxn, row: &[Enrollment], counters: &C, out: &mut Decision) {
         out.clear();
-        let merchant = self.mid_merchant[x.mid.0 as usize];
+        let merchant = self.merchant_of(x);
         type Ranked = (i32, i64, std::cmp::Reverse<u32>);
         let mut best: Option<(Ranked, u32, i64)> = None;
         let mut blocked: Option<(Ranked, u32, Decline)> = None;
-        for e in &self.enr[a..b] {
+        for e in row {
             if e.merchant != merchant {
                 continue;
             }
@@ -290,11 +289,7 @@ impl<'w> MatchIndex<'w> {
             }
             let id = OfferId(offer);
             if let Some(w) = t.new_customer {
-                if counters.seen_customer(
-                    MerchantId(merchant),
-                    crate::core::time::SimTime(x.at.saturating_sub(w)),
-                    crate::core::time::SimTime(x.at),
-                ) {
+                if counters.seen_customer(MerchantId(merchant), SimTime(x.at.saturating_sub(w)), SimTime(x.at)) {
                     continue;
                 }
             }
@@ -330,11 +325,96 @@ impl<'w> MatchIndex<'w> {
             (None, None) => {}
         }
     }
+}
+
+/// The batch index: cards → enrollments in compressed rows, over an `OfferTable`.
+pub struct MatchIndex<'w> {
+    table: OfferTable<'w>,
+    card_start: Vec<u32>,
+    enr: Vec<Enrollment>,
+}
+
+/// Asks the CPU to bring `x` into cache (a hint: no effect on results).
+#[inline(always)]
+fn prefetch<T>(x: &T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch is a hint that never faults; the pointer comes from a reference.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(x as *const T as *const i8);
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = x;
+}
+
+/// `match_batch`'s working space, reused across batches (no allocation once warm).
+#[derive(Debug, Default)]
+pub struct BatchScratch {
+    rows: Vec<(u32, u32)>,
+    decision: Decision,
+}
+
+/// Transactions per block of `match_batch`.
+const BLOCK: usize = 64;
+
+impl<'w> MatchIndex<'w> {
+    /// Builds the index of `cards` (card `i`'s enrollments at position `i`). `mids` gives each
+    /// MID's merchant.
+    pub fn build<'a>(
+        cal: &Calendar,
+        offers: &'w [Offer],
+        mids: impl Iterator<Item = MerchantId>,
+        cards: impl Iterator<Item = &'a [Enrolled]>,
+    ) -> MatchIndex<'w> {
+        let mut ix = MatchIndex { table: OfferTable::new(cal, offers, mids), card_start: vec![0], enr: Vec::new() };
+        for enrolled in cards {
+            for (k, e) in enrolled.iter().enumerate() {
+                if enrolled[..k].iter().any(|x| x.offer == e.offer) {
+                    continue; // the same offer twice on one card counts once, as in `match_txn`
+                }
+                let record = ix.table.record(e.offer, e.since, e.credited, false);
+                ix.enr.push(record);
+            }
+            let end = u32::try_from(ix.enr.len()).expect("at most 2^32 enrollments in one index");
+            ix.card_start.push(end);
+        }
+        ix
+    }
+
+    /// The offer table the index decides with.
+    pub fn table(&self) -> &OfferTable<'w> {
+        &self.table
+    }
+
+    pub fn cards(&self) -> usize {
+        self.card_start.len() - 1
+    }
+
+    pub fn enrollments(&self) -> usize {
+        self.enr.len()
+    }
+
+    /// Bytes held by the card index and the enrollments.
+    pub fn bytes(&self) -> usize {
+        self.card_start.len() * 4 + self.enr.len() * std::mem::size_of::<Enrollment>()
+    }
+
+    /// Card `card`'s row.
+    fn row(&self, card: u32) -> &[Enrollment] {
+        let c = card as usize;
+        &self.enr[self.card_start[c] as usize..self.card_start[c + 1] as usize]
+    }
+
+    /// Records a credit on the enrollment of `card` in `offer` (its transaction count).
+    pub fn record_credit(&mut self, card: u32, offer: OfferId) {
+        let (a, b) = (self.card_start[card as usize] as usize, self.card_start[card as usize + 1] as usize);
+        if let Some(e) = self.enr[a..b].iter_mut().find(|e| e.offer == offer.0) {
+            e.credit();
+        }
+    }
 
     /// Matches one transaction into `out`.
     pub fn match_one<C: Counters + ?Sized>(&self, x: &CardTxn, counters: &C, out: &mut Decision) {
-        let c = x.card as usize;
-        self.decide(x, self.card_start[c] as usize, self.card_start[c + 1] as usize, counters, out);
+        self.table.decide(&x.txn, self.row(x.card), counters, out);
     }
 
     /// Matches a batch: appends every award to `out` (declines are not reported here). Row
@@ -347,6 +427,7 @@ impl<'w> MatchIndex<'w> {
         out: &mut Vec<Award>,
     ) {
         let BatchScratch { rows, decision } = scratch;
+        let table = &self.table;
         for (b, block) in txns.chunks(BLOCK).enumerate() {
             // Pass 1: each card's row (a tiny loop of independent reads, so that many of their
             // cache misses are in flight at once), then a prefetch of each row's cache lines.
@@ -360,10 +441,10 @@ impl<'w> MatchIndex<'w> {
             // cache), and ask for those offers' terms now so that pass 3 finds them in cache; an
             // empty row marks the others.
             for (x, row) in block.iter().zip(rows.iter_mut()) {
-                let merchant = self.mid_merchant[x.mid.0 as usize];
+                let merchant = table.merchant_of(&x.txn);
                 let mut hit = false;
                 for e in self.enr[row.0 as usize..row.1 as usize].iter().filter(|e| e.merchant == merchant) {
-                    prefetch(&self.hot[e.offer as usize]);
+                    prefetch(&table.hot[e.offer as usize]);
                     hit = true;
                 }
                 if !hit {
@@ -375,7 +456,7 @@ impl<'w> MatchIndex<'w> {
                 if a == e {
                     continue;
                 }
-                self.decide(x, a as usize, e as usize, counters, decision);
+                table.decide(&x.txn, &self.enr[a as usize..e as usize], counters, decision);
                 let k = (b * BLOCK + i) as u32;
                 for &(offer, reward) in &decision.awards {
                     out.push(Award { txn: k, offer, reward });
