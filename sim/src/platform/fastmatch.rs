@@ -51,20 +51,22 @@ pub struct Award {
     pub reward: Cents,
 }
 
-#[derive(Debug, Clone, Copy)]
-enum RewardRule {
-    Fixed(i64),
-    /// Percent in basis points (1% = 100), optional cap in cents.
-    BasisPoints {
-        bp: i64,
-        cap: i64,
-    },
+/// How an offer's reward is computed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Rule {
+    /// `Hot::reward` cents.
+    Fixed,
+    /// `Hot::reward` basis points of the amount (1% = 100), at most `Hot::cap` cents.
+    BasisPoints,
     /// A percent with more than two decimals: computed with `Decimal` (the offer's own reward).
     Exact,
 }
 
-/// The terms every candidate is checked against, 40 bytes: 10,000 offers fit in 400 KB.
+/// What the decision reads of an offer on every candidate, in one cache line: the terms, the
+/// reward and the precedence (10,000 offers in 640 KB). Caps, limits, budgets and the
+/// new-customer window are in `Terms`, read only for an offer that has one (`checks`).
 #[derive(Debug, Clone, Copy)]
+#[repr(C, align(64))]
 struct Hot {
     /// Window in seconds since the start (a run is at most 731 days: it fits).
     start: u32,
@@ -73,19 +75,25 @@ struct Hot {
     scheme_mask: u32,
     min_spend: i64,
     max_spend: i64,
+    reward: i64,
+    cap: i64,
+    priority: i32,
     days_mask: u8,
     hour_lo: u8,
     hour_hi: u8,
     channel_mask: u8,
+    rule: Rule,
     has_mids: bool,
+    stackable: bool,
+    /// A new-customer window, or any cap, limit or budget: read `Terms`.
+    checks: bool,
 }
 
-/// The rest of an offer's terms in flat integer form, read once the hot ones admit.
+const _: () = assert!(std::mem::size_of::<Hot>() == 64, "an offer's hot terms fill one cache line");
+
+/// The rest of an offer's terms in flat integer form, read only when `Hot::checks` says so.
 #[derive(Debug, Clone, Copy)]
 struct Terms {
-    reward: RewardRule,
-    priority: i32,
-    stackable: bool,
     new_customer: Option<u64>,
     /// Any cap, limit or budget: ask the counters.
     limited: bool,
@@ -108,6 +116,17 @@ fn bp_half_even(n: i64) -> i64 {
 impl Hot {
     fn of(o: &Offer) -> Hot {
         let secs = |t: u64| u32::try_from(t).unwrap_or(u32::MAX);
+        let (rule, reward, cap) = match o.reward {
+            Reward::Fixed(c) => (Rule::Fixed, c.0, 0),
+            Reward::Percent { percent, cap } => {
+                let bp = percent * rust_decimal::Decimal::ONE_HUNDRED;
+                match (bp.fract().is_zero(), i64::try_from(bp)) {
+                    (true, Ok(bp)) => (Rule::BasisPoints, bp, cap.map_or(i64::MAX, |c| c.0)),
+                    _ => (Rule::Exact, 0, 0),
+                }
+            }
+        };
+        let terms = Terms::of(o);
         Hot {
             start: secs(o.start.0),
             end: secs(o.end.0),
@@ -115,31 +134,24 @@ impl Hot {
             scheme_mask: o.scheme_mask,
             min_spend: o.min_spend.0,
             max_spend: o.max_spend.map_or(i64::MAX, |m| m.0),
+            reward,
+            cap,
+            priority: o.priority,
             days_mask: o.days_mask,
             hour_lo: o.hours.0,
             hour_hi: o.hours.1,
             channel_mask: o.channel_mask,
+            rule,
             has_mids: !o.mids.is_empty(),
+            stackable: o.stackable,
+            checks: terms.limited || terms.new_customer.is_some(),
         }
     }
 }
 
 impl Terms {
     fn of(o: &Offer) -> Terms {
-        let reward = match o.reward {
-            Reward::Fixed(c) => RewardRule::Fixed(c.0),
-            Reward::Percent { percent, cap } => {
-                let bp = percent * rust_decimal::Decimal::ONE_HUNDRED;
-                match (bp.fract().is_zero(), i64::try_from(bp)) {
-                    (true, Ok(bp)) => RewardRule::BasisPoints { bp, cap: cap.map_or(i64::MAX, |c| c.0) },
-                    _ => RewardRule::Exact,
-                }
-            }
-        };
         Terms {
-            reward,
-            priority: o.priority,
-            stackable: o.stackable,
             new_customer: o.new_customer_window,
             limited: o.per_card_cap.is_some()
                 || o.per_user_cap.is_some()
@@ -234,11 +246,12 @@ impl<'w> OfferTable<'w> {
         row.push(self.record(offer, since, credited, repeat));
     }
 
-    fn reward(&self, offer: u32, t: &Terms, amount: i64) -> i64 {
-        match t.reward {
-            RewardRule::Fixed(c) => c,
-            RewardRule::BasisPoints { bp, cap } => bp_half_even(amount * bp).min(cap),
-            RewardRule::Exact => self.offers[offer as usize].reward.on(Cents(amount)).0,
+    #[inline(always)]
+    fn reward(&self, offer: u32, h: &Hot, amount: i64) -> i64 {
+        match h.rule {
+            Rule::Fixed => h.reward,
+            Rule::BasisPoints => bp_half_even(amount * h.reward).min(h.cap),
+            Rule::Exact => self.offers[offer as usize].reward.on(Cents(amount)).0,
         }
     }
 
@@ -279,33 +292,38 @@ impl<'w> OfferTable<'w> {
                 continue;
             }
             let offer = e.offer;
-            if e.since as u64 > x.at || !self.admits(offer, &self.hot[offer as usize], x) {
+            let h = &self.hot[offer as usize];
+            if e.since as u64 > x.at || !self.admits(offer, h, x) {
                 continue;
             }
-            let t = &self.terms[offer as usize];
-            let reward = self.reward(offer, t, x.amount.0);
+            let reward = self.reward(offer, h, x.amount.0);
             if reward <= 0 {
                 continue;
             }
             let id = OfferId(offer);
-            if let Some(w) = t.new_customer {
-                if counters.seen_customer(MerchantId(merchant), SimTime(x.at.saturating_sub(w)), SimTime(x.at)) {
-                    continue;
-                }
-            }
-            let block = if !t.limited {
+            let block = if !h.checks {
                 None
-            } else if t.per_card_cap != u32::MAX && counters.card_redemptions(id) >= t.per_card_cap {
-                Some(Decline::PerCardCap)
-            } else if t.per_user_cap != u32::MAX && counters.user_redemptions(id) >= t.per_user_cap {
-                Some(Decline::PerUserCap)
-            } else if e.credited >= t.per_enrollment_limit {
-                Some(Decline::EnrollmentLimit)
             } else {
-                counters.budget_blocks(id, Cents(reward))
+                let t = &self.terms[offer as usize];
+                if let Some(w) = t.new_customer {
+                    if counters.seen_customer(MerchantId(merchant), SimTime(x.at.saturating_sub(w)), SimTime(x.at)) {
+                        continue;
+                    }
+                }
+                if !t.limited {
+                    None
+                } else if t.per_card_cap != u32::MAX && counters.card_redemptions(id) >= t.per_card_cap {
+                    Some(Decline::PerCardCap)
+                } else if t.per_user_cap != u32::MAX && counters.user_redemptions(id) >= t.per_user_cap {
+                    Some(Decline::PerUserCap)
+                } else if e.credited >= t.per_enrollment_limit {
+                    Some(Decline::EnrollmentLimit)
+                } else {
+                    counters.budget_blocks(id, Cents(reward))
+                }
             };
-            let r = (t.priority, reward, std::cmp::Reverse(offer));
-            match (t.stackable, block) {
+            let r = (h.priority, reward, std::cmp::Reverse(offer));
+            match (h.stackable, block) {
                 (true, None) => out.awards.push((id, Cents(reward))),
                 (true, Some(d)) => out.declines.push((id, d)),
                 (false, None) if best.is_none_or(|(b, _, _)| r > b) => best = Some((r, offer, reward)),
@@ -330,20 +348,39 @@ impl<'w> OfferTable<'w> {
 /// The batch index: cards → enrollments in compressed rows, over an `OfferTable`.
 pub struct MatchIndex<'w> {
     table: OfferTable<'w>,
-    card_start: Vec<u32>,
+    /// Card `c`'s row starts at `cards[c].start` and ends where the next card's starts (one
+    /// more entry at the end); beside it, in the same 8 bytes, a filter of its merchants.
+    cards: Vec<CardEntry>,
     enr: Vec<Enrollment>,
 }
 
-/// Asks the CPU to bring `x` into cache (a hint: no effect on results).
+/// A card's row bounds and its merchant filter, read with one cache miss.
+#[derive(Debug, Clone, Copy)]
+struct CardEntry {
+    start: u32,
+    /// Bit `merchant_bit(m)` set for every merchant `m` of the row: a transaction at a merchant
+    /// whose bit is clear has no enrollment there, and its row is never read.
+    filter: u32,
+}
+
+/// A merchant's bit number in a card's filter (a multiplicative hash: ids in any pattern
+/// spread over the 32 bits).
+#[inline]
+fn merchant_slot(merchant: u32) -> u32 {
+    merchant.wrapping_mul(0x9e37_79b9) >> 27
+}
+
+/// Asks the CPU to bring the line at `p` into cache (a hint: no effect on results, and it never
+/// faults, whatever the address).
 #[inline(always)]
-fn prefetch<T>(x: &T) {
+fn prefetch<T>(p: *const T) {
     #[cfg(target_arch = "x86_64")]
-    // SAFETY: a prefetch is a hint that never faults; the pointer comes from a reference.
+    // SAFETY: a prefetch is a hint that never faults and reads nothing the program sees.
     unsafe {
-        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(x as *const T as *const i8);
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(p as *const i8);
     }
     #[cfg(not(target_arch = "x86_64"))]
-    let _ = x;
+    let _ = p;
 }
 
 /// `match_batch`'s working space, reused across batches (no allocation once warm).
@@ -365,18 +402,22 @@ impl<'w> MatchIndex<'w> {
         mids: impl Iterator<Item = MerchantId>,
         cards: impl Iterator<Item = &'a [Enrolled]>,
     ) -> MatchIndex<'w> {
-        let mut ix = MatchIndex { table: OfferTable::new(cal, offers, mids), card_start: vec![0], enr: Vec::new() };
+        let mut ix = MatchIndex { table: OfferTable::new(cal, offers, mids), cards: Vec::new(), enr: Vec::new() };
         for enrolled in cards {
+            let start = u32::try_from(ix.enr.len()).expect("at most 2^32 enrollments in one index");
+            let mut filter = 0;
             for (k, e) in enrolled.iter().enumerate() {
                 if enrolled[..k].iter().any(|x| x.offer == e.offer) {
                     continue; // the same offer twice on one card counts once, as in `match_txn`
                 }
                 let record = ix.table.record(e.offer, e.since, e.credited, false);
+                filter |= 1 << merchant_slot(record.merchant);
                 ix.enr.push(record);
             }
-            let end = u32::try_from(ix.enr.len()).expect("at most 2^32 enrollments in one index");
-            ix.card_start.push(end);
+            ix.cards.push(CardEntry { start, filter });
         }
+        let end = u32::try_from(ix.enr.len()).expect("at most 2^32 enrollments in one index");
+        ix.cards.push(CardEntry { start: end, filter: 0 });
         ix
     }
 
@@ -386,7 +427,7 @@ impl<'w> MatchIndex<'w> {
     }
 
     pub fn cards(&self) -> usize {
-        self.card_start.len() - 1
+        self.cards.len() - 1
     }
 
     pub fn enrollments(&self) -> usize {
@@ -395,18 +436,18 @@ impl<'w> MatchIndex<'w> {
 
     /// Bytes held by the card index and the enrollments.
     pub fn bytes(&self) -> usize {
-        self.card_start.len() * 4 + self.enr.len() * std::mem::size_of::<Enrollment>()
+        self.cards.len() * std::mem::size_of::<CardEntry>() + self.enr.len() * std::mem::size_of::<Enrollment>()
     }
 
     /// Card `card`'s row.
     fn row(&self, card: u32) -> &[Enrollment] {
         let c = card as usize;
-        &self.enr[self.card_start[c] as usize..self.card_start[c + 1] as usize]
+        &self.enr[self.cards[c].start as usize..self.cards[c + 1].start as usize]
     }
 
     /// Records a credit on the enrollment of `card` in `offer` (its transaction count).
     pub fn record_credit(&mut self, card: u32, offer: OfferId) {
-        let (a, b) = (self.card_start[card as usize] as usize, self.card_start[card as usize + 1] as usize);
+        let (a, b) = (self.cards[card as usize].start as usize, self.cards[card as usize + 1].start as usize);
         if let Some(e) = self.enr[a..b].iter_mut().find(|e| e.offer == offer.0) {
             e.credit();
         }
@@ -431,11 +472,20 @@ impl<'w> MatchIndex<'w> {
         for (b, block) in txns.chunks(BLOCK).enumerate() {
             // Pass 1: each card's row (a tiny loop of independent reads, so that many of their
             // cache misses are in flight at once), then a prefetch of each row's cache lines.
+            // No branch depends on a value still in flight: a mispredicted one would throw
+            // away the loads issued after it. A row whose filter lacks the merchant is cut to
+            // nothing (its length times 0), and its prefetches go to the first record.
             rows.clear();
-            rows.extend(block.iter().map(|x| (self.card_start[x.card as usize], self.card_start[x.card as usize + 1])));
-            for &(a, b) in rows.iter().filter(|r| r.0 < r.1) {
-                prefetch(&self.enr[a as usize]);
-                prefetch(&self.enr[b as usize - 1]);
+            rows.extend(block.iter().map(|x| {
+                let (c, next) = (self.cards[x.card as usize], self.cards[x.card as usize + 1].start);
+                let keep = (c.filter >> merchant_slot(table.merchant_of(&x.txn))) & 1;
+                (c.start, c.start + (next - c.start) * keep)
+            }));
+            let enr = self.enr.as_ptr();
+            for &(a, b) in rows.iter() {
+                let keep = (a < b) as usize;
+                prefetch(enr.wrapping_add(a as usize * keep));
+                prefetch(enr.wrapping_add((b as usize).saturating_sub(1) * keep));
             }
             // Pass 2: keep the rows with an enrollment at the transaction's merchant (now in
             // cache), and ask for those offers' terms now so that pass 3 finds them in cache; an
@@ -444,7 +494,7 @@ impl<'w> MatchIndex<'w> {
                 let merchant = table.merchant_of(&x.txn);
                 let mut hit = false;
                 for e in self.enr[row.0 as usize..row.1 as usize].iter().filter(|e| e.merchant == merchant) {
-                    prefetch(&table.hot[e.offer as usize]);
+                    prefetch(&table.hot[e.offer as usize] as *const Hot);
                     hit = true;
                 }
                 if !hit {
