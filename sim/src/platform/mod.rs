@@ -3,7 +3,9 @@
 //! that fell due — and returns what it decided (`Decided`: messages taken in or ignored,
 //! rewards granted and declined with their reason, confirmed, paid and clawed back). It owns
 //! everything it decides with: the card links and enrollments, the idempotency record, the
-//! caps, the budgets, the credits and the books.
+//! caps, the budgets, the credits and the books. A clearing is matched by the fast core
+//! (`fastmatch::OfferTable::decide`, on the card's row of enrollment records), held to the
+//! reference matcher (`matching::match_txn`) by a property test.
 //!
 //! Architecture invariant: the platform knows nothing of the simulated people, the ground
 //! truth, the report or the event log. `run` (the harness) and `serve` (`service.rs`) drive the
