@@ -1,6 +1,6 @@
 //! The matching core at scale: a batch of transactions matched against 1 M and 10 M enrolled
 //! cards and 10,000 live offers (5,000 merchants), beside a **floor**: random reads from an
-//! array the size of the card index (card rows + enrollments: 51 MB and 520 MB), the least any
+//! array the size of the card index (card entries + enrollments: 56 MB and 560 MB), the least any
 //! lookup by card must cost on this machine. After criterion's runs, the file prints the ratio
 //! of matching time to the floor (medians of 9 timings each).
 //!

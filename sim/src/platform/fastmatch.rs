@@ -7,18 +7,23 @@
 //!   from the offer so that the usual case, "not this merchant", costs no other lookup). The
 //!   platform keeps such a row per linked card, growing with its enrollments
 //!   (`OfferTable::enroll`); the batch index below calls the same function on its rows.
-//! - **Offers** as flat integer terms (`Hot`: spend bounds, window, local weekday/hour masks,
-//!   channel and scheme masks; `Terms`: reward in basis points, precedence, limits), built once
-//!   from the world's offers: no `Decimal` on the hot path unless a percent has more than two
-//!   decimals.
+//! - **Offers** as flat integer terms, built once from the world's offers: `Hot`, one 64-byte
+//!   line per offer with all a candidate needs (window, local weekday/hour masks, spend
+//!   bounds, channel and scheme masks, the reward in basis points, precedence), and `Terms`
+//!   (caps, limits, budgets, the new-customer window), read only for an offer that has one. No
+//!   `Decimal` on the hot path unless a percent has more than two decimals.
 //! - **Dense ids** in the batch index (`MatchIndex`, for load tests and `benches/matching.rs`):
-//!   cards are `0..cards` (interned tokens), card → enrollments in compressed rows (CSR):
-//!   `card_start[c]..card_start[c + 1]` indexes the flat array of records, a card's row one
-//!   cache line or two. The CSR is built once: it takes no enrollment afterwards.
+//!   cards are `0..cards` (interned tokens); card → enrollments in compressed rows (CSR), one
+//!   8-byte entry per card (the row's start, and a 32-bit filter of the row's merchants; the
+//!   row ends where the next card's starts) over the flat array of records, a row one cache
+//!   line or two. The CSR is built once: it takes no enrollment afterwards.
 //! - **No allocation per transaction**; `match_batch` works on blocks of transactions in
-//!   passes (row bounds, then "any enrollment at this merchant?", then the full decision for
-//!   those that have one), so that the cache misses of a block overlap instead of queueing one
-//!   behind the other, and the last pass finds the rows still in cache.
+//!   passes (card entries, whose filter cuts the rows without the transaction's merchant
+//!   before any row is read, and a prefetch of the rows left; then "any enrollment at this
+//!   merchant?" with a prefetch of those offers' lines; then the decision for those that have
+//!   one), so that the cache misses of a block overlap instead of queueing one behind the
+//!   other, and the last pass finds rows and offers in cache. No branch of the first pass
+//!   depends on a load still in flight (a misprediction would discard the loads after it).
 
 use crate::core::money::Cents;
 use crate::core::time::{Calendar, SimTime, SECONDS_PER_DAY, SECONDS_PER_HOUR};
