@@ -2,12 +2,16 @@
 //!
 //! Expectations, stated before measuring (see benches/README.md for what was measured):
 //! - `matching/one_card_5_enrollments`: a cleared transaction against a card with five
-//!   enrollments, tens of nanoseconds (no allocation, a handful of comparisons).
+//!   enrollments, tens of nanoseconds (no allocation, a handful of comparisons), by the
+//!   reference matcher (`match_txn`); `matching/one_card_5_enrollments_platform`: the same
+//!   transactions by the platform's decision (`fastmatch::OfferTable::decide` on the card's
+//!   row), expected a few times faster (integer terms, one line per offer).
 //! - `pipeline/<scenario>`: about a million events per second on one core of a small VM.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use offersim::{load_file, Overrides};
 use offersim_sim::harness::events::NoProgress;
+use offersim_sim::platform::fastmatch::{FastTxn, OfferTable};
 use offersim_sim::platform::matching::{match_txn, Counters, Decision, Decline, Enrolled, Txn};
 use offersim_sim::world::{Channel, MerchantId, OfferId};
 use offersim_sim::{Cents, RunOptions, SimTime};
@@ -42,6 +46,25 @@ fn matching(c: &mut Criterion) {
             let mut matched = 0u32;
             for t in &txns {
                 match_txn(t, &w.calendar, &w.offers, &enrolled, &budgets, &mut decision);
+                matched += decision.awards.len() as u32;
+            }
+            black_box(matched)
+        })
+    });
+    let table = OfferTable::of(w);
+    let mut row = Vec::new();
+    for e in &enrolled {
+        table.enroll(&mut row, e.offer, e.since, e.credited);
+    }
+    let fast: Vec<FastTxn> = txns
+        .iter()
+        .map(|t| FastTxn { mid: t.mid, at: t.at.0, amount: t.amount, channel: t.channel, scheme: t.scheme })
+        .collect();
+    g.bench_function("one_card_5_enrollments_platform", |b| {
+        b.iter(|| {
+            let mut matched = 0u32;
+            for x in &fast {
+                table.decide(x, &row, &budgets, &mut decision);
                 matched += decision.awards.len() as u32;
             }
             black_box(matched)

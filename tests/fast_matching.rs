@@ -1,9 +1,12 @@
-//! The fast matching core (`sim/src/fastmatch.rs`) decides exactly as the reference matcher
-//! (`matching::match_txn`), on random worlds: random offers with every rule, merchants in other
-//! time zones, random cards and enrollments, random platform counters.
+//! The fast matching core (`sim/src/platform/fastmatch.rs`) decides exactly as the reference
+//! matcher (`matching::match_txn`), on random worlds: random offers with every rule, merchants in
+//! other time zones, random cards and enrollments (the same offer twice on a card included),
+//! random platform counters. Both of its entry points: the single transaction against a card's
+//! row as the platform keeps it (`OfferTable::decide`, rows grown by `OfferTable::enroll`,
+//! credits counted as they are granted), and the batch index (`MatchIndex`).
 
 use offersim::{load_str, Overrides};
-use offersim_sim::platform::fastmatch::{Award, BatchScratch, CardTxn, MatchIndex};
+use offersim_sim::platform::fastmatch::{Award, BatchScratch, CardTxn, Enrollment, FastTxn, MatchIndex, OfferTable};
 use offersim_sim::platform::matching::{match_txn, Counters, Decision, Decline, Enrolled, Txn};
 use offersim_sim::world::{Channel, MerchantId, MidId, OfferId};
 use offersim_sim::{Cents, SimTime};
@@ -102,6 +105,18 @@ impl Counters for Fixed {
     }
 }
 
+/// The reference matcher's view of a transaction.
+fn reference_txn(w: &offersim_sim::World, x: &FastTxn) -> Txn {
+    Txn {
+        at: SimTime(x.at),
+        merchant: w.mids[x.mid.0 as usize].merchant,
+        amount: x.amount,
+        channel: x.channel,
+        scheme: x.scheme,
+        mid: x.mid,
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
 
@@ -128,24 +143,13 @@ proptest! {
             .iter()
             .map(|&(card, mid, at, amount, ch, scheme)| CardTxn {
                 card: card % cards.len() as u32,
-                mid: MidId(mid % w.mids.len() as u32),
-                at,
-                amount: Cents(amount),
-                channel: channels[ch as usize],
-                scheme,
+                txn: FastTxn { mid: MidId(mid % w.mids.len() as u32), at, amount: Cents(amount), channel: channels[ch as usize], scheme },
             })
             .collect();
         let (mut fast, mut slow) = (Decision::default(), Decision::default());
         let mut expected: Vec<Award> = Vec::new();
         for (k, x) in txns.iter().enumerate() {
-            let t = Txn {
-                at: SimTime(x.at),
-                merchant: w.mids[x.mid.0 as usize].merchant,
-                amount: x.amount,
-                channel: x.channel,
-                scheme: x.scheme,
-                mid: x.mid,
-            };
+            let t = reference_txn(w, &x.txn);
             match_txn(&t, &w.calendar, &w.offers, &cards[x.card as usize], &counters, &mut slow);
             ix.match_one(x, &counters, &mut fast);
             prop_assert_eq!(&fast, &slow, "transaction {:?}\n{}", x, text);
@@ -154,5 +158,52 @@ proptest! {
         let (mut scratch, mut got) = (BatchScratch::default(), Vec::new());
         ix.match_batch(&txns, &counters, &mut scratch, &mut got);
         prop_assert_eq!(got, expected);
+    }
+
+    /// The platform's path: each card's row grown one enrollment at a time (`OfferTable::enroll`,
+    /// as `Platform::enroll` does), one transaction at a time, every award counted as a credit
+    /// on the card's enrollments in that offer (as the platform's crediting does) on both sides,
+    /// so that limits per enrollment bite as a run goes on.
+    #[test]
+    fn the_platform_path_decides_exactly_as_the_reference_matcher_as_credits_accumulate(
+        merchants in 1usize..4,
+        offers in proptest::collection::vec(proptest::collection::vec(any::<u32>(), 29), 1..8),
+        cards in proptest::collection::vec(proptest::collection::vec((any::<u32>(), 0u64..4 * 86_400, 0u32..3), 0..6), 1..10),
+        txns in proptest::collection::vec((any::<u32>(), 0u32..9, 0u64..8 * 86_400, 0i64..10_000, 0u8..3, 0u8..2), 1..80),
+        state in any::<u64>(),
+    ) {
+        let text = world_toml(merchants, &offers);
+        let s = load_str("fm.toml", &text, &Overrides::default()).map_err(|d| TestCaseError::fail(format!("{d:?}\n{text}")))?;
+        let w = &s.world;
+        let n = w.offers.len() as u32;
+        let table = OfferTable::of(w);
+        let mut slow_cards: Vec<Vec<Enrolled>> = cards
+            .iter()
+            .map(|c| c.iter().map(|&(o, since, credited)| Enrolled { offer: OfferId(o % n), since: SimTime(since), credited }).collect())
+            .collect();
+        let mut rows: Vec<Vec<Enrollment>> = slow_cards
+            .iter()
+            .map(|c| {
+                let mut row = Vec::new();
+                for e in c {
+                    table.enroll(&mut row, e.offer, e.since, e.credited);
+                }
+                row
+            })
+            .collect();
+        let counters = Fixed(state, w.offers.iter().map(|o| o.budget.is_some() || o.period_budget.is_some()).collect());
+        let channels = [Channel::InStore, Channel::Online, Channel::App];
+        let (mut fast, mut slow) = (Decision::default(), Decision::default());
+        for &(card, mid, at, amount, ch, scheme) in &txns {
+            let c = (card % cards.len() as u32) as usize;
+            let x = FastTxn { mid: MidId(mid % w.mids.len() as u32), at, amount: Cents(amount), channel: channels[ch as usize], scheme };
+            match_txn(&reference_txn(w, &x), &w.calendar, &w.offers, &slow_cards[c], &counters, &mut slow);
+            table.decide(&x, &rows[c], &counters, &mut fast);
+            prop_assert_eq!(&fast, &slow, "card {} transaction {:?}\n{}", c, x, text);
+            for &(offer, _) in &slow.awards {
+                slow_cards[c].iter_mut().filter(|e| e.offer == offer).for_each(|e| e.credited += 1);
+                rows[c].iter_mut().filter(|e| e.offer() == offer).for_each(|e| e.credit());
+            }
+        }
     }
 }

@@ -1,4 +1,5 @@
-//! Crediting: a clearing matched (`matching.rs`) becomes rewards and declines; a reward is
+//! Crediting: a clearing matched (`fastmatch::OfferTable::decide`, the decision of
+//! `matching.rs` at hardware speed) becomes rewards and declines; a reward is
 //! **pending** through the offer's return period, then **confirmed**, then **paid** as a
 //! statement credit; a refund takes back what the rest of the purchase no longer earns, from the
 //! unpaid state first. Every movement is a balanced journal entry (`ledger.rs`).
@@ -6,8 +7,9 @@
 use super::{Award, Decided, MessageFacts, Platform, Reversal};
 use crate::core::money::{percent_of, Cents};
 use crate::core::time::SimTime;
+use crate::platform::fastmatch::FastTxn;
 use crate::platform::ledger::Account;
-use crate::platform::matching::{match_txn, Decline, Txn};
+use crate::platform::matching::Decline;
 use crate::world::network::{CreditKey, NetworkMessage, PurchaseId};
 use crate::world::Token;
 use crate::world::{MerchantId, OfferId};
@@ -84,7 +86,7 @@ struct Clearing {
     token: Token,
     slot: u8,
     link: usize,
-    txn: Txn,
+    txn: FastTxn,
 }
 
 /// Moves up to `amount` from one reward state to the next (less if a refund took some back);
@@ -109,18 +111,17 @@ impl Platform<'_> {
     ) {
         let world = self.world;
         let u = m.purchase.user;
-        let txn = Txn {
-            at: facts.bought_at,
-            merchant: world.mids[facts.mid.0 as usize].merchant,
+        let txn = FastTxn {
+            mid: facts.mid,
+            at: facts.bought_at.0,
             amount: m.amount,
             channel: facts.channel,
             scheme: facts.scheme,
-            mid: facts.mid,
         };
         let c = Clearing { now, stamp: m.network_time, purchase: m.purchase, token, slot: facts.slot, link, txn };
         let mut decision = std::mem::take(&mut self.decision);
         let view = self.budgets.view(world, &self.redeemed[u], c.slot, &self.received[u], c.purchase, c.stamp);
-        match_txn(&txn, &world.calendar, &world.offers, &self.links[u][link].enrolled, &view, &mut decision);
+        self.offers.decide(&txn, &self.links[u][link].enrolled, &view, &mut decision);
         if let Some(rule) = self.budgets.rule.as_deref_mut() {
             rule.decided(c.purchase, c.stamp, &decision);
         }
@@ -155,8 +156,8 @@ impl Platform<'_> {
         let (u, purchase) = (c.purchase.user, c.purchase);
         let o = &world.offers[offer.0 as usize];
         let fee = percent_of(reward, o.fee_percent);
-        for e in self.links[u][c.link].enrolled.iter_mut().filter(|e| e.offer == offer) {
-            e.credited += 1;
+        for e in self.links[u][c.link].enrolled.iter_mut().filter(|e| e.offer() == offer) {
+            e.credit();
         }
         match self.redeemed[u].iter_mut().find(|(s, o, _)| *s == c.slot && *o == offer) {
             Some((_, _, n)) => *n += 1,
@@ -188,7 +189,7 @@ impl Platform<'_> {
             reward,
             fee,
             spend: c.txn.amount,
-            bought_at: c.txn.at,
+            bought_at: SimTime(c.txn.at),
             overspend,
             period_overspend,
             period,

@@ -1,34 +1,51 @@
-//! The matching core at hardware speed: the same decisions as `matching::match_txn` (checked by
-//! a property test against it), on a layout built for millions of cards.
+//! The matching core at hardware speed: the platform's decision for every clearing (`run` and
+//! `serve` alike), the same decisions as the reference `matching::match_txn` (held to it by a
+//! property test, `tests/fast_matching.rs`), on a layout built for millions of cards.
 //!
-//! - **Dense ids**: cards are `0..cards` (interned tokens), MIDs are `MidId`s, offers `OfferId`s.
-//! - **Card → enrollments** in compressed rows (CSR): `card_start[c]..card_start[c + 1]` indexes
-//!   a flat array of 16-byte records (merchant, offer, since, credits so far): a card's row is
-//!   one cache line or two, and the merchant is copied from the offer so that the usual case,
-//!   "not this merchant", costs no other lookup.
-//! - **Offers** as flat integer `Terms` (spend bounds, window, local weekday/hour masks, channel
-//!   and scheme masks, reward in basis points): no `Decimal` on the hot path unless a percent has
-//!   more than two decimals.
+//! - **One decision function**, `OfferTable::decide`: a transaction against one card's row of
+//!   16-byte enrollment records (merchant, offer, since, credits so far; the merchant is copied
+//!   from the offer so that the usual case, "not this merchant", costs no other lookup). The
+//!   platform keeps such a row per linked card, growing with its enrollments
+//!   (`OfferTable::enroll`); the batch index below calls the same function on its rows.
+//! - **Offers** as flat integer terms, built once from the world's offers: `Hot`, one 64-byte
+//!   line per offer with all a candidate needs (window, local weekday/hour masks, spend
+//!   bounds, channel and scheme masks, the reward in basis points, precedence), and `Terms`
+//!   (caps, limits, budgets, the new-customer window), read only for an offer that has one. No
+//!   `Decimal` on the hot path unless a percent has more than two decimals.
+//! - **Dense ids** in the batch index (`MatchIndex`, for load tests and `benches/matching.rs`):
+//!   cards are `0..cards` (interned tokens); card → enrollments in compressed rows (CSR), one
+//!   8-byte entry per card (the row's start, and a 32-bit filter of the row's merchants; the
+//!   row ends where the next card's starts) over the flat array of records, a row one cache
+//!   line or two. The CSR is built once: it takes no enrollment afterwards.
 //! - **No allocation per transaction**; `match_batch` works on blocks of transactions in
-//!   passes (row bounds, then "any enrollment at this merchant?", then the full decision for
-//!   those that have one), so that the cache misses of a block overlap instead of queueing one
-//!   behind the other, and the last pass finds the rows still in cache.
+//!   passes (card entries, whose filter cuts the rows without the transaction's merchant
+//!   before any row is read, and a prefetch of the rows left; then "any enrollment at this
+//!   merchant?" with a prefetch of those offers' lines; then the decision for those that have
+//!   one), so that the cache misses of a block overlap instead of queueing one behind the
+//!   other, and the last pass finds rows and offers in cache. No branch of the first pass
+//!   depends on a load still in flight (a misprediction would discard the loads after it).
 
 use crate::core::money::Cents;
-use crate::core::time::{Calendar, SECONDS_PER_DAY, SECONDS_PER_HOUR};
+use crate::core::time::{Calendar, SimTime, SECONDS_PER_DAY, SECONDS_PER_HOUR};
 use crate::platform::matching::{Counters, Decision, Decline, Enrolled};
-use crate::world::{Channel, MerchantId, MidId, Offer, OfferId, Reward};
+use crate::world::{Channel, MerchantId, MidId, Offer, OfferId, Reward, World};
 
-/// A transaction as the core sees it: a dense card id instead of a token.
+/// A cleared transaction as the decision reads it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CardTxn {
-    pub card: u32,
+pub struct FastTxn {
     pub mid: MidId,
     /// Purchase time, seconds since the scenario start.
     pub at: u64,
     pub amount: Cents,
     pub channel: Channel,
     pub scheme: u8,
+}
+
+/// A transaction of a batch: a dense card id instead of a token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CardTxn {
+    pub card: u32,
+    pub txn: FastTxn,
 }
 
 /// One reward of a batch: the transaction's index in the batch, the offer, the reward.
@@ -39,20 +56,22 @@ pub struct Award {
     pub reward: Cents,
 }
 
-#[derive(Debug, Clone, Copy)]
-enum RewardRule {
-    Fixed(i64),
-    /// Percent in basis points (1% = 100), optional cap in cents.
-    BasisPoints {
-        bp: i64,
-        cap: i64,
-    },
+/// How an offer's reward is computed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Rule {
+    /// `Hot::reward` cents.
+    Fixed,
+    /// `Hot::reward` basis points of the amount (1% = 100), at most `Hot::cap` cents.
+    BasisPoints,
     /// A percent with more than two decimals: computed with `Decimal` (the offer's own reward).
     Exact,
 }
 
-/// The terms every candidate is checked against, 40 bytes: 10,000 offers fit in 400 KB.
+/// What the decision reads of an offer on every candidate, in one cache line: the terms, the
+/// reward and the precedence (10,000 offers in 640 KB). Caps, limits, budgets and the
+/// new-customer window are in `Terms`, read only for an offer that has one (`checks`).
 #[derive(Debug, Clone, Copy)]
+#[repr(C, align(64))]
 struct Hot {
     /// Window in seconds since the start (a run is at most 731 days: it fits).
     start: u32,
@@ -61,19 +80,25 @@ struct Hot {
     scheme_mask: u32,
     min_spend: i64,
     max_spend: i64,
+    reward: i64,
+    cap: i64,
+    priority: i32,
     days_mask: u8,
     hour_lo: u8,
     hour_hi: u8,
     channel_mask: u8,
+    rule: Rule,
     has_mids: bool,
+    stackable: bool,
+    /// A new-customer window, or any cap, limit or budget: read `Terms`.
+    checks: bool,
 }
 
-/// The rest of an offer's terms in flat integer form, read once the hot ones admit.
+const _: () = assert!(std::mem::size_of::<Hot>() == 64, "an offer's hot terms fill one cache line");
+
+/// The rest of an offer's terms in flat integer form, read only when `Hot::checks` says so.
 #[derive(Debug, Clone, Copy)]
 struct Terms {
-    reward: RewardRule,
-    priority: i32,
-    stackable: bool,
     new_customer: Option<u64>,
     /// Any cap, limit or budget: ask the counters.
     limited: bool,
@@ -96,6 +121,17 @@ fn bp_half_even(n: i64) -> i64 {
 impl Hot {
     fn of(o: &Offer) -> Hot {
         let secs = |t: u64| u32::try_from(t).unwrap_or(u32::MAX);
+        let (rule, reward, cap) = match o.reward {
+            Reward::Fixed(c) => (Rule::Fixed, c.0, 0),
+            Reward::Percent { percent, cap } => {
+                let bp = percent * rust_decimal::Decimal::ONE_HUNDRED;
+                match (bp.fract().is_zero(), i64::try_from(bp)) {
+                    (true, Ok(bp)) => (Rule::BasisPoints, bp, cap.map_or(i64::MAX, |c| c.0)),
+                    _ => (Rule::Exact, 0, 0),
+                }
+            }
+        };
+        let terms = Terms::of(o);
         Hot {
             start: secs(o.start.0),
             end: secs(o.end.0),
@@ -103,31 +139,24 @@ impl Hot {
             scheme_mask: o.scheme_mask,
             min_spend: o.min_spend.0,
             max_spend: o.max_spend.map_or(i64::MAX, |m| m.0),
+            reward,
+            cap,
+            priority: o.priority,
             days_mask: o.days_mask,
             hour_lo: o.hours.0,
             hour_hi: o.hours.1,
             channel_mask: o.channel_mask,
+            rule,
             has_mids: !o.mids.is_empty(),
+            stackable: o.stackable,
+            checks: terms.limited || terms.new_customer.is_some(),
         }
     }
 }
 
 impl Terms {
     fn of(o: &Offer) -> Terms {
-        let reward = match o.reward {
-            Reward::Fixed(c) => RewardRule::Fixed(c.0),
-            Reward::Percent { percent, cap } => {
-                let bp = percent * rust_decimal::Decimal::ONE_HUNDRED;
-                match (bp.fract().is_zero(), i64::try_from(bp)) {
-                    (true, Ok(bp)) => RewardRule::BasisPoints { bp, cap: cap.map_or(i64::MAX, |c| c.0) },
-                    _ => RewardRule::Exact,
-                }
-            }
-        };
         Terms {
-            reward,
-            priority: o.priority,
-            stackable: o.stackable,
             new_customer: o.new_customer_window,
             limited: o.per_card_cap.is_some()
                 || o.per_user_cap.is_some()
@@ -141,37 +170,222 @@ impl Terms {
     }
 }
 
-/// The index: cards → enrollments, MIDs → merchants, offers → terms.
-pub struct MatchIndex<'w> {
+/// The offers in flat integer form, and each MID's merchant: what `decide` reads besides the
+/// card's row. Built once from the world (the offers never change during a run, nor once `serve`
+/// has built its world from the registry).
+pub struct OfferTable<'w> {
     offers: &'w [Offer],
     hot: Vec<Hot>,
     terms: Vec<Terms>,
     mid_merchant: Vec<u32>,
     start_weekday: u8,
-    card_start: Vec<u32>,
-    enr: Vec<Enr>,
 }
 
-/// One enrollment, 16 bytes.
-#[derive(Debug, Clone, Copy)]
-struct Enr {
+/// One enrollment of a card, 16 bytes: the offer's merchant, the offer, since when (seconds
+/// since the start) and how many credits it has had.
+///
+/// `since` is kept in 32 bits, saturated: an offer's window ends within the run's 731 days at
+/// most, so a purchase at or past `u32::MAX` seconds is outside every window whatever `since`
+/// says, and one before it compares with a saturated `since` as with the exact one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Enrollment {
     merchant: u32,
     offer: u32,
-    /// Seconds since the start (a run is at most 731 days: it fits).
     since: u32,
     credited: u32,
 }
 
-/// Asks the CPU to bring `x` into cache (a hint: no effect on results).
+/// The merchant of an enrollment that never matches: a second enrollment of a card in the same
+/// offer (`match_txn` counts the first one only).
+const NO_MERCHANT: u32 = u32::MAX;
+
+impl Enrollment {
+    pub fn offer(&self) -> OfferId {
+        OfferId(self.offer)
+    }
+
+    /// Credits this enrollment has had.
+    pub fn credited(&self) -> u32 {
+        self.credited
+    }
+
+    /// Counts a credit (for the limit of transactions per enrollment).
+    pub fn credit(&mut self) {
+        self.credited += 1;
+    }
+}
+
+impl<'w> OfferTable<'w> {
+    /// The table of `offers`; `mids` gives each MID's merchant.
+    pub fn new(cal: &Calendar, offers: &'w [Offer], mids: impl Iterator<Item = MerchantId>) -> OfferTable<'w> {
+        OfferTable {
+            offers,
+            hot: offers.iter().map(Hot::of).collect(),
+            terms: offers.iter().map(Terms::of).collect(),
+            mid_merchant: mids.map(|m| m.0).collect(),
+            start_weekday: cal.weekday_of_day(0),
+        }
+    }
+
+    /// The table of the world's offers and MIDs.
+    pub fn of(world: &'w World) -> OfferTable<'w> {
+        OfferTable::new(&world.calendar, &world.offers, world.mids.iter().map(|m| m.merchant))
+    }
+
+    /// The record of an enrollment in `offer` since `since` with `credited` credits; a
+    /// `repeat` (the card holds the offer already) never matches.
+    fn record(&self, offer: OfferId, since: SimTime, credited: u32, repeat: bool) -> Enrollment {
+        Enrollment {
+            merchant: if repeat { NO_MERCHANT } else { self.offers[offer.0 as usize].merchant.0 },
+            offer: offer.0,
+            since: u32::try_from(since.0).unwrap_or(u32::MAX),
+            credited,
+        }
+    }
+
+    /// Appends to a card's row its enrollment in `offer` from `since` (with `credited` credits
+    /// already). A second enrollment in an offer the row holds is kept (it was made) but never
+    /// matches: the first one counts, as in `match_txn`.
+    pub fn enroll(&self, row: &mut Vec<Enrollment>, offer: OfferId, since: SimTime, credited: u32) {
+        let repeat = row.iter().any(|e| e.offer == offer.0);
+        row.push(self.record(offer, since, credited, repeat));
+    }
+
+    #[inline(always)]
+    fn reward(&self, offer: u32, h: &Hot, amount: i64) -> i64 {
+        match h.rule {
+            Rule::Fixed => h.reward,
+            Rule::BasisPoints => bp_half_even(amount * h.reward).min(h.cap),
+            Rule::Exact => self.offers[offer as usize].reward.on(Cents(amount)).0,
+        }
+    }
+
+    /// Whether the terms (not the limits) admit the transaction.
+    #[inline]
+    fn admits(&self, offer: u32, t: &Hot, x: &FastTxn) -> bool {
+        let local = x.at as i64 + t.local_offset as i64;
+        let hour = (local.rem_euclid(SECONDS_PER_DAY as i64) / SECONDS_PER_HOUR as i64) as u8;
+        let weekday = (self.start_weekday as i64 + local.div_euclid(SECONDS_PER_DAY as i64)).rem_euclid(7);
+        x.amount.0 >= t.min_spend
+            && x.amount.0 <= t.max_spend
+            && t.channel_mask & x.channel.bit() != 0
+            && t.scheme_mask & (1u32 << x.scheme) != 0
+            && x.at >= t.start as u64
+            && x.at < t.end as u64
+            && t.days_mask & (1 << weekday) != 0
+            && hour >= t.hour_lo
+            && hour < t.hour_hi
+            && (!t.has_mids || self.offers[offer as usize].mids.binary_search(&x.mid).is_ok())
+    }
+
+    /// The merchant of the transaction's MID.
+    #[inline]
+    fn merchant_of(&self, x: &FastTxn) -> u32 {
+        self.mid_merchant[x.mid.0 as usize]
+    }
+
+    /// Matches `x` against a card's `row` into `out`: the platform's decision, the same as
+    /// `matching::match_txn` on the card's enrollments.
+    pub fn decide<C: Counters + ?Sized>(&self, x: &FastTxn, row: &[Enrollment], counters: &C, out: &mut Decision) {
+        out.clear();
+        let merchant = self.merchant_of(x);
+        type Ranked = (i32, i64, std::cmp::Reverse<u32>);
+        let mut best: Option<(Ranked, u32, i64)> = None;
+        let mut blocked: Option<(Ranked, u32, Decline)> = None;
+        for e in row {
+            if e.merchant != merchant {
+                continue;
+            }
+            let offer = e.offer;
+            let h = &self.hot[offer as usize];
+            if e.since as u64 > x.at || !self.admits(offer, h, x) {
+                continue;
+            }
+            let reward = self.reward(offer, h, x.amount.0);
+            if reward <= 0 {
+                continue;
+            }
+            let id = OfferId(offer);
+            let block = if !h.checks {
+                None
+            } else {
+                let t = &self.terms[offer as usize];
+                if let Some(w) = t.new_customer {
+                    if counters.seen_customer(MerchantId(merchant), SimTime(x.at.saturating_sub(w)), SimTime(x.at)) {
+                        continue;
+                    }
+                }
+                if !t.limited {
+                    None
+                } else if t.per_card_cap != u32::MAX && counters.card_redemptions(id) >= t.per_card_cap {
+                    Some(Decline::PerCardCap)
+                } else if t.per_user_cap != u32::MAX && counters.user_redemptions(id) >= t.per_user_cap {
+                    Some(Decline::PerUserCap)
+                } else if e.credited >= t.per_enrollment_limit {
+                    Some(Decline::EnrollmentLimit)
+                } else {
+                    counters.budget_blocks(id, Cents(reward))
+                }
+            };
+            let r = (h.priority, reward, std::cmp::Reverse(offer));
+            match (h.stackable, block) {
+                (true, None) => out.awards.push((id, Cents(reward))),
+                (true, Some(d)) => out.declines.push((id, d)),
+                (false, None) if best.is_none_or(|(b, _, _)| r > b) => best = Some((r, offer, reward)),
+                (false, Some(d)) if blocked.is_none_or(|(b, _, _)| r > b) => blocked = Some((r, offer, d)),
+                _ => {}
+            }
+        }
+        if out.awards.len() > 1 {
+            out.awards.sort_unstable_by_key(|(o, _)| *o);
+        }
+        if out.declines.len() > 1 {
+            out.declines.sort_unstable_by_key(|(o, _)| *o);
+        }
+        match (best, blocked) {
+            (Some((_, offer, reward)), _) => out.awards.insert(0, (OfferId(offer), Cents(reward))),
+            (None, Some((_, offer, d))) => out.declines.insert(0, (OfferId(offer), d)),
+            (None, None) => {}
+        }
+    }
+}
+
+/// The batch index: cards → enrollments in compressed rows, over an `OfferTable`.
+pub struct MatchIndex<'w> {
+    table: OfferTable<'w>,
+    /// Card `c`'s row starts at `cards[c].start` and ends where the next card's starts (one
+    /// more entry at the end); beside it, in the same 8 bytes, a filter of its merchants.
+    cards: Vec<CardEntry>,
+    enr: Vec<Enrollment>,
+}
+
+/// A card's row bounds and its merchant filter, read with one cache miss.
+#[derive(Debug, Clone, Copy)]
+struct CardEntry {
+    start: u32,
+    /// Bit `merchant_bit(m)` set for every merchant `m` of the row: a transaction at a merchant
+    /// whose bit is clear has no enrollment there, and its row is never read.
+    filter: u32,
+}
+
+/// A merchant's bit number in a card's filter (a multiplicative hash: ids in any pattern
+/// spread over the 32 bits).
+#[inline]
+fn merchant_slot(merchant: u32) -> u32 {
+    merchant.wrapping_mul(0x9e37_79b9) >> 27
+}
+
+/// Asks the CPU to bring the line at `p` into cache (a hint: no effect on results, and it never
+/// faults, whatever the address).
 #[inline(always)]
-fn prefetch<T>(x: &T) {
+fn prefetch<T>(p: *const T) {
     #[cfg(target_arch = "x86_64")]
-    // SAFETY: a prefetch is a hint that never faults; the pointer comes from a reference.
+    // SAFETY: a prefetch is a hint that never faults and reads nothing the program sees.
     unsafe {
-        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(x as *const T as *const i8);
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(p as *const i8);
     }
     #[cfg(not(target_arch = "x86_64"))]
-    let _ = x;
+    let _ = p;
 }
 
 /// `match_batch`'s working space, reused across batches (no allocation once warm).
@@ -193,35 +407,32 @@ impl<'w> MatchIndex<'w> {
         mids: impl Iterator<Item = MerchantId>,
         cards: impl Iterator<Item = &'a [Enrolled]>,
     ) -> MatchIndex<'w> {
-        let mut ix = MatchIndex {
-            offers,
-            hot: offers.iter().map(Hot::of).collect(),
-            terms: offers.iter().map(Terms::of).collect(),
-            mid_merchant: mids.map(|m| m.0).collect(),
-            start_weekday: cal.weekday_of_day(0),
-            card_start: vec![0],
-            enr: Vec::new(),
-        };
+        let mut ix = MatchIndex { table: OfferTable::new(cal, offers, mids), cards: Vec::new(), enr: Vec::new() };
         for enrolled in cards {
+            let start = u32::try_from(ix.enr.len()).expect("at most 2^32 enrollments in one index");
+            let mut filter = 0;
             for (k, e) in enrolled.iter().enumerate() {
                 if enrolled[..k].iter().any(|x| x.offer == e.offer) {
                     continue; // the same offer twice on one card counts once, as in `match_txn`
                 }
-                ix.enr.push(Enr {
-                    merchant: offers[e.offer.0 as usize].merchant.0,
-                    offer: e.offer.0,
-                    since: u32::try_from(e.since.0).unwrap_or(u32::MAX),
-                    credited: e.credited,
-                });
+                let record = ix.table.record(e.offer, e.since, e.credited, false);
+                filter |= 1 << merchant_slot(record.merchant);
+                ix.enr.push(record);
             }
-            let end = u32::try_from(ix.enr.len()).expect("at most 2^32 enrollments in one index");
-            ix.card_start.push(end);
+            ix.cards.push(CardEntry { start, filter });
         }
+        let end = u32::try_from(ix.enr.len()).expect("at most 2^32 enrollments in one index");
+        ix.cards.push(CardEntry { start: end, filter: 0 });
         ix
     }
 
+    /// The offer table the index decides with.
+    pub fn table(&self) -> &OfferTable<'w> {
+        &self.table
+    }
+
     pub fn cards(&self) -> usize {
-        self.card_start.len() - 1
+        self.cards.len() - 1
     }
 
     pub fn enrollments(&self) -> usize {
@@ -230,111 +441,26 @@ impl<'w> MatchIndex<'w> {
 
     /// Bytes held by the card index and the enrollments.
     pub fn bytes(&self) -> usize {
-        self.card_start.len() * 4 + self.enr.len() * std::mem::size_of::<Enr>()
+        self.cards.len() * std::mem::size_of::<CardEntry>() + self.enr.len() * std::mem::size_of::<Enrollment>()
+    }
+
+    /// Card `card`'s row.
+    fn row(&self, card: u32) -> &[Enrollment] {
+        let c = card as usize;
+        &self.enr[self.cards[c].start as usize..self.cards[c + 1].start as usize]
     }
 
     /// Records a credit on the enrollment of `card` in `offer` (its transaction count).
     pub fn record_credit(&mut self, card: u32, offer: OfferId) {
-        let (a, b) = (self.card_start[card as usize] as usize, self.card_start[card as usize + 1] as usize);
+        let (a, b) = (self.cards[card as usize].start as usize, self.cards[card as usize + 1].start as usize);
         if let Some(e) = self.enr[a..b].iter_mut().find(|e| e.offer == offer.0) {
-            e.credited += 1;
-        }
-    }
-
-    fn reward(&self, offer: u32, t: &Terms, amount: i64) -> i64 {
-        match t.reward {
-            RewardRule::Fixed(c) => c,
-            RewardRule::BasisPoints { bp, cap } => bp_half_even(amount * bp).min(cap),
-            RewardRule::Exact => self.offers[offer as usize].reward.on(Cents(amount)).0,
-        }
-    }
-
-    /// Whether the terms (not the limits) admit the transaction.
-    #[inline]
-    fn admits(&self, offer: u32, t: &Hot, x: &CardTxn) -> bool {
-        let local = x.at as i64 + t.local_offset as i64;
-        let hour = (local.rem_euclid(SECONDS_PER_DAY as i64) / SECONDS_PER_HOUR as i64) as u8;
-        let weekday = (self.start_weekday as i64 + local.div_euclid(SECONDS_PER_DAY as i64)).rem_euclid(7);
-        x.amount.0 >= t.min_spend
-            && x.amount.0 <= t.max_spend
-            && t.channel_mask & x.channel.bit() != 0
-            && t.scheme_mask & (1u32 << x.scheme) != 0
-            && x.at >= t.start as u64
-            && x.at < t.end as u64
-            && t.days_mask & (1 << weekday) != 0
-            && hour >= t.hour_lo
-            && hour < t.hour_hi
-            && (!t.has_mids || self.offers[offer as usize].mids.binary_search(&x.mid).is_ok())
-    }
-
-    /// Matches one transaction of the row `a..b` into `out`: the same decision as
-    /// `matching::match_txn` on the card's enrollments.
-    fn decide<C: Counters + ?Sized>(&self, x: &CardTxn, a: usize, b: usize, counters: &C, out: &mut Decision) {
-        out.clear();
-        let merchant = self.mid_merchant[x.mid.0 as usize];
-        type Ranked = (i32, i64, std::cmp::Reverse<u32>);
-        let mut best: Option<(Ranked, u32, i64)> = None;
-        let mut blocked: Option<(Ranked, u32, Decline)> = None;
-        for e in &self.enr[a..b] {
-            if e.merchant != merchant {
-                continue;
-            }
-            let offer = e.offer;
-            if e.since as u64 > x.at || !self.admits(offer, &self.hot[offer as usize], x) {
-                continue;
-            }
-            let t = &self.terms[offer as usize];
-            let reward = self.reward(offer, t, x.amount.0);
-            if reward <= 0 {
-                continue;
-            }
-            let id = OfferId(offer);
-            if let Some(w) = t.new_customer {
-                if counters.seen_customer(
-                    MerchantId(merchant),
-                    crate::core::time::SimTime(x.at.saturating_sub(w)),
-                    crate::core::time::SimTime(x.at),
-                ) {
-                    continue;
-                }
-            }
-            let block = if !t.limited {
-                None
-            } else if t.per_card_cap != u32::MAX && counters.card_redemptions(id) >= t.per_card_cap {
-                Some(Decline::PerCardCap)
-            } else if t.per_user_cap != u32::MAX && counters.user_redemptions(id) >= t.per_user_cap {
-                Some(Decline::PerUserCap)
-            } else if e.credited >= t.per_enrollment_limit {
-                Some(Decline::EnrollmentLimit)
-            } else {
-                counters.budget_blocks(id, Cents(reward))
-            };
-            let r = (t.priority, reward, std::cmp::Reverse(offer));
-            match (t.stackable, block) {
-                (true, None) => out.awards.push((id, Cents(reward))),
-                (true, Some(d)) => out.declines.push((id, d)),
-                (false, None) if best.is_none_or(|(b, _, _)| r > b) => best = Some((r, offer, reward)),
-                (false, Some(d)) if blocked.is_none_or(|(b, _, _)| r > b) => blocked = Some((r, offer, d)),
-                _ => {}
-            }
-        }
-        if out.awards.len() > 1 {
-            out.awards.sort_unstable_by_key(|(o, _)| *o);
-        }
-        if out.declines.len() > 1 {
-            out.declines.sort_unstable_by_key(|(o, _)| *o);
-        }
-        match (best, blocked) {
-            (Some((_, offer, reward)), _) => out.awards.insert(0, (OfferId(offer), Cents(reward))),
-            (None, Some((_, offer, d))) => out.declines.insert(0, (OfferId(offer), d)),
-            (None, None) => {}
+            e.credit();
         }
     }
 
     /// Matches one transaction into `out`.
     pub fn match_one<C: Counters + ?Sized>(&self, x: &CardTxn, counters: &C, out: &mut Decision) {
-        let c = x.card as usize;
-        self.decide(x, self.card_start[c] as usize, self.card_start[c + 1] as usize, counters, out);
+        self.table.decide(&x.txn, self.row(x.card), counters, out);
     }
 
     /// Matches a batch: appends every award to `out` (declines are not reported here). Row
@@ -347,23 +473,33 @@ impl<'w> MatchIndex<'w> {
         out: &mut Vec<Award>,
     ) {
         let BatchScratch { rows, decision } = scratch;
+        let table = &self.table;
         for (b, block) in txns.chunks(BLOCK).enumerate() {
             // Pass 1: each card's row (a tiny loop of independent reads, so that many of their
             // cache misses are in flight at once), then a prefetch of each row's cache lines.
+            // No branch depends on a value still in flight: a mispredicted one would throw
+            // away the loads issued after it. A row whose filter lacks the merchant is cut to
+            // nothing (its length times 0), and its prefetches go to the first record.
             rows.clear();
-            rows.extend(block.iter().map(|x| (self.card_start[x.card as usize], self.card_start[x.card as usize + 1])));
-            for &(a, b) in rows.iter().filter(|r| r.0 < r.1) {
-                prefetch(&self.enr[a as usize]);
-                prefetch(&self.enr[b as usize - 1]);
+            rows.extend(block.iter().map(|x| {
+                let (c, next) = (self.cards[x.card as usize], self.cards[x.card as usize + 1].start);
+                let keep = (c.filter >> merchant_slot(table.merchant_of(&x.txn))) & 1;
+                (c.start, c.start + (next - c.start) * keep)
+            }));
+            let enr = self.enr.as_ptr();
+            for &(a, b) in rows.iter() {
+                let keep = (a < b) as usize;
+                prefetch(enr.wrapping_add(a as usize * keep));
+                prefetch(enr.wrapping_add((b as usize).saturating_sub(1) * keep));
             }
             // Pass 2: keep the rows with an enrollment at the transaction's merchant (now in
             // cache), and ask for those offers' terms now so that pass 3 finds them in cache; an
             // empty row marks the others.
             for (x, row) in block.iter().zip(rows.iter_mut()) {
-                let merchant = self.mid_merchant[x.mid.0 as usize];
+                let merchant = table.merchant_of(&x.txn);
                 let mut hit = false;
                 for e in self.enr[row.0 as usize..row.1 as usize].iter().filter(|e| e.merchant == merchant) {
-                    prefetch(&self.hot[e.offer as usize]);
+                    prefetch(&table.hot[e.offer as usize] as *const Hot);
                     hit = true;
                 }
                 if !hit {
@@ -375,7 +511,7 @@ impl<'w> MatchIndex<'w> {
                 if a == e {
                     continue;
                 }
-                self.decide(x, a as usize, e as usize, counters, decision);
+                table.decide(&x.txn, &self.enr[a as usize..e as usize], counters, decision);
                 let k = (b * BLOCK + i) as u32;
                 for &(offer, reward) in &decision.awards {
                     out.push(Award { txn: k, offer, reward });

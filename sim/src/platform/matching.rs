@@ -1,4 +1,8 @@
-//! Matching: which enrolled offers, if any, a cleared transaction earns.
+//! Matching: which enrolled offers, if any, a cleared transaction earns — the **reference**
+//! matcher, the rules written as plainly as possible. The platform decides with the fast core
+//! (`fastmatch::OfferTable::decide`); `match_txn` is what the property test
+//! (`tests/fast_matching.rs`) holds it to. This module also defines the vocabulary both share
+//! (`Decision`, `Decline`, `Counters`, `rank`).
 //!
 //! An offer's **terms** must all hold: the card was enrolled in the offer before the purchase
 //! (and is linked at the clearing's network time: the caller passes only that card's

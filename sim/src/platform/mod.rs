@@ -3,7 +3,9 @@
 //! that fell due — and returns what it decided (`Decided`: messages taken in or ignored,
 //! rewards granted and declined with their reason, confirmed, paid and clawed back). It owns
 //! everything it decides with: the card links and enrollments, the idempotency record, the
-//! caps, the budgets, the credits and the books.
+//! caps, the budgets, the credits and the books. A clearing is matched by the fast core
+//! (`fastmatch::OfferTable::decide`, on the card's row of enrollment records), held to the
+//! reference matcher (`matching::match_txn`) by a property test.
 //!
 //! Architecture invariant: the platform knows nothing of the simulated people, the ground
 //! truth, the report or the event log. `run` (the harness) and `serve` (`service.rs`) drive the
@@ -29,8 +31,9 @@ use crate::core::bitset::BitSet;
 use crate::core::money::Cents;
 use crate::core::per_user::PerUser;
 use crate::core::time::SimTime;
+use crate::platform::fastmatch::{Enrollment, OfferTable};
 use crate::platform::ledger::Ledger;
-use crate::platform::matching::{Decision, Decline, Enrolled};
+use crate::platform::matching::{Decision, Decline};
 use crate::world::network::{CreditKey, MessageKind, NetworkMessage, PurchaseId};
 use crate::world::Token;
 use crate::world::{Channel, MerchantId, MidId, OfferId, World};
@@ -184,13 +187,13 @@ impl Reversal {
 }
 
 /// A card as the platform knows it: linked under a token from `added` until `deleted`, with its
-/// enrollments.
+/// enrollments (the matching core's row: `fastmatch::Enrollment`, in the order they were made).
 struct Link {
     slot: u8,
     token: Token,
     added: SimTime,
     deleted: Option<SimTime>,
-    enrolled: Vec<Enrolled>,
+    enrolled: Vec<Enrollment>,
 }
 
 impl Link {
@@ -222,6 +225,8 @@ pub enum Refused {
 
 pub struct Platform<'w> {
     world: &'w World,
+    /// The offers in the matching core's flat form (`fastmatch`): every clearing is decided there.
+    offers: OfferTable<'w>,
     links: PerUser<Vec<Link>>,
     /// Users who ever linked a card (so far).
     has_linked: BitSet,
@@ -248,6 +253,7 @@ impl<'w> Platform<'w> {
     pub fn new(world: &'w World, users: Range<u32>) -> Platform<'w> {
         Platform {
             world,
+            offers: OfferTable::of(world),
             links: PerUser::new(users.clone()),
             has_linked: BitSet::new(users.len()),
             redeemed: PerUser::new(users.clone()),
@@ -296,8 +302,9 @@ impl<'w> Platform<'w> {
 
     /// The card linked under `token` enrolls in `offer` (from `now`).
     pub fn enroll(&mut self, now: SimTime, user: u32, token: Token, offer: OfferId) -> Result<(), Refused> {
-        let link = self.link_mut(user, token).ok_or(Refused::NotLinked)?;
-        link.enrolled.push(Enrolled { offer, since: now, credited: 0 });
+        let offers = &self.offers;
+        let link = self.links[user].iter_mut().find(|l| l.token == token && l.active()).ok_or(Refused::NotLinked)?;
+        offers.enroll(&mut link.enrolled, offer, now, 0);
         Ok(())
     }
 
@@ -305,7 +312,7 @@ impl<'w> Platform<'w> {
     pub fn delete_card(&mut self, now: SimTime, user: u32, token: Token, out: &mut Vec<Decided>) {
         if let Some(link) = self.link_mut(user, token) {
             link.deleted = Some(now);
-            out.extend(link.enrolled.iter().map(|e| Decided::EnrollmentEnded { offer: e.offer }));
+            out.extend(link.enrolled.iter().map(|e| Decided::EnrollmentEnded { offer: e.offer() }));
         }
     }
 
@@ -316,7 +323,7 @@ impl<'w> Platform<'w> {
 
     /// Whether the card linked under `token` is enrolled in `offer`.
     pub fn is_enrolled(&self, user: u32, token: Token, offer: OfferId) -> bool {
-        self.link(user, token).is_some_and(|l| l.enrolled.iter().any(|e| e.offer == offer))
+        self.link(user, token).is_some_and(|l| l.enrolled.iter().any(|e| e.offer() == offer))
     }
 
     /// The card of `user` linked under `token` now (a deleted card's token links nothing).
@@ -339,7 +346,7 @@ impl<'w> Platform<'w> {
             .iter()
             .find(|l| l.slot == slot && l.linked_at(t))
             .into_iter()
-            .flat_map(|l| l.enrolled.iter().map(|e| e.offer))
+            .flat_map(|l| l.enrolled.iter().map(|e| e.offer()))
     }
 
     /// When the offer's budget (this platform's share) ran out, if it has: the offer is withdrawn
