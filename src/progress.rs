@@ -66,8 +66,8 @@ impl Progress for Bar {
 /// for the fraction `f` done, as minutes and seconds. A run's units of work (a shard's people,
 /// generated then replayed; a bucket's events) come in steps of a few seconds each, so a rate
 /// smoothed over the last seconds — indicatif's own `{eta}` — swings with every step (measured on
-/// the national-scale run: two to five times the time left); the average since the start does
-/// not. "?" until something is done.
+/// the national-scale run: −41% to +223% of the time left from 10% done); the average since the
+/// phase began does not (benches/README.md, issue 20's second slice). "?" until something is done.
 pub fn steady_eta(elapsed_secs: f64, fraction: f64) -> String {
     if fraction.is_nan() || fraction <= 0.0 || !elapsed_secs.is_finite() {
         return "?".into();

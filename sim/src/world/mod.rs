@@ -414,14 +414,17 @@ pub struct World {
     pub behaviour: crate::world::behaviour::Behaviour,
     /// `[carousels.*]` then `[buy_buttons.*]` (`shops.rs`).
     pub shops: Vec<crate::world::shops::Shop>,
-    /// The person model's pure functions of the terms, computed once (`tables`).
+    /// Pure functions of the terms that people and the harness ask for per person or per
+    /// purchase, computed once (`Tables`).
     pub(crate) tables: Tables,
 }
 
-/// The behaviour model's values that depend only on (segment, offer) or on an impression's
-/// rank, computed once with the world: each costs two to four `pow`s, and people ask for them
-/// per impression and per enrolled offer. The same functions give the same bits, so a table
-/// changes no draw; past `MAX_RESPONSES` pairs the values are computed when asked.
+/// Values that depend on the world's terms alone, computed once with the world: the behaviour
+/// model's response to each (segment, offer) and the wear-out factor of an impression's rank
+/// (two to four `pow`s each, asked per impression and per enrolled offer), the surge pieces
+/// (sorted per person before) and each merchant's span of offers with a minimum spend (asked
+/// per purchase). The same functions give the same bits, so a table changes no draw; past
+/// `MAX_RESPONSES` pairs the responses are computed when asked.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Tables {
     /// `Behaviour::response` of `World::perceived_value`, by segment × offers + offer.
