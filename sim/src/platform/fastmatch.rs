@@ -444,16 +444,21 @@ impl<'w> MatchIndex<'w> {
         self.cards.len() * std::mem::size_of::<CardEntry>() + self.enr.len() * std::mem::size_of::<Enrollment>()
     }
 
+    /// Where card `card`'s row lies in `enr`.
+    fn bounds(&self, card: u32) -> std::ops::Range<usize> {
+        let c = card as usize;
+        self.cards[c].start as usize..self.cards[c + 1].start as usize
+    }
+
     /// Card `card`'s row.
     fn row(&self, card: u32) -> &[Enrollment] {
-        let c = card as usize;
-        &self.enr[self.cards[c].start as usize..self.cards[c + 1].start as usize]
+        &self.enr[self.bounds(card)]
     }
 
     /// Records a credit on the enrollment of `card` in `offer` (its transaction count).
     pub fn record_credit(&mut self, card: u32, offer: OfferId) {
-        let (a, b) = (self.cards[card as usize].start as usize, self.cards[card as usize + 1].start as usize);
-        if let Some(e) = self.enr[a..b].iter_mut().find(|e| e.offer == offer.0) {
+        let bounds = self.bounds(card);
+        if let Some(e) = self.enr[bounds].iter_mut().find(|e| e.offer == offer.0) {
             e.credit();
         }
     }

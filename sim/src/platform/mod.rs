@@ -196,6 +196,11 @@ struct Link {
     enrolled: Vec<Enrollment>,
 }
 
+/// The card of `links` linked under `token` now (a deleted card's token links nothing).
+fn active_link(links: &mut [Link], token: Token) -> Option<&mut Link> {
+    links.iter_mut().find(|l| l.token == token && l.active())
+}
+
 impl Link {
     fn active(&self) -> bool {
         self.deleted.is_none()
@@ -302,9 +307,8 @@ impl<'w> Platform<'w> {
 
     /// The card linked under `token` enrolls in `offer` (from `now`).
     pub fn enroll(&mut self, now: SimTime, user: u32, token: Token, offer: OfferId) -> Result<(), Refused> {
-        let offers = &self.offers;
-        let link = self.links[user].iter_mut().find(|l| l.token == token && l.active()).ok_or(Refused::NotLinked)?;
-        offers.enroll(&mut link.enrolled, offer, now, 0);
+        let link = active_link(&mut self.links[user], token).ok_or(Refused::NotLinked)?;
+        self.offers.enroll(&mut link.enrolled, offer, now, 0);
         Ok(())
     }
 
@@ -332,7 +336,7 @@ impl<'w> Platform<'w> {
     }
 
     fn link_mut(&mut self, user: u32, token: Token) -> Option<&mut Link> {
-        self.links[user].iter_mut().find(|l| l.token == token && l.active())
+        active_link(&mut self.links[user], token)
     }
 
     /// The token card `slot` of `user` is linked under now, if it is.

@@ -471,18 +471,21 @@ impl Tables {
             prompts: (0..PROMPTS).map(|n| b.prompt(n)).collect(),
             max_response: b.max_response(),
             surge_pieces: surge_pieces(end, surges),
-            min_spend_spans: merchants
-                .iter()
-                .enumerate()
-                .map(|(m, _)| {
-                    let mine = offers.iter().filter(|o| o.merchant.0 as usize == m && o.min_spend.0 > 0);
-                    mine.fold(None, |span: Option<(SimTime, SimTime)>, o| {
-                        Some(span.map_or((o.start, o.end), |(a, b)| (a.min(o.start), b.max(o.end))))
-                    })
-                })
-                .collect(),
+            min_spend_spans: min_spend_spans(merchants.len(), offers),
         }
     }
+}
+
+/// Per merchant, from the earliest start to the latest end of its offers with a minimum spend:
+/// one pass over the offers.
+fn min_spend_spans(merchants: usize, offers: &[Offer]) -> Vec<Option<(SimTime, SimTime)>> {
+    let mut spans: Vec<Option<(SimTime, SimTime)>> = vec![None; merchants];
+    for o in offers.iter().filter(|o| o.min_spend.0 > 0) {
+        if let Some(span) = spans.get_mut(o.merchant.0 as usize) {
+            *span = Some(span.map_or((o.start, o.end), |(a, b)| (a.min(o.start), b.max(o.end))));
+        }
+    }
+    spans
 }
 
 /// The activity period (to `end`) cut where the surge factor changes (`World::surge_segments`).
