@@ -40,6 +40,9 @@ start = frames[0][0] if frames else 0.0
 worst_steady = 0.0
 worst = 0.0
 rows = []
+# Frames whose shown ETA is off by more than 20%: how many, how early the first is, and how far
+# off they are in seconds (in the last seconds of a run a second is a large share).
+off, first_off_left, worst_off_secs, counted = 0, None, 0.0, 0
 last_f = None
 for (at, f, eta) in frames:
     if f < 0.10 or f >= 1.0:
@@ -49,6 +52,11 @@ for (at, f, eta) in frames:
         continue
     err = (eta - remaining) / remaining
     worst = max(worst, abs(err))
+    counted += 1
+    if abs(err) > 0.20:
+        off += 1
+        first_off_left = remaining if first_off_left is None else first_off_left
+        worst_off_secs = max(worst_off_secs, abs(eta - remaining))
     steady = (at - start) * (1 - f) / f
     serr = (steady - remaining) / remaining
     worst_steady = max(worst_steady, abs(serr))
@@ -60,3 +68,8 @@ print(f"{'t (s)':>7} {'done':>6} {'left (s)':>9} {'eta shown':>9} {'error':>7} {
 for at, f, eta, rem, err, steady, serr in rows:
     print(f"{at:7.0f} {f:6.1%} {rem:9.0f} {eta:9.0f} {err:+7.1%} {steady:7.0f} {serr:+7.1%}")
 print(f"worst error from 10% done: shown {worst:.1%}, steady {worst_steady:.1%}")
+if off:
+    print(f"frames off by more than 20%: {off} of {counted}, the first with {first_off_left:.0f} s left; "
+          f"at most {worst_off_secs:.0f} s off")
+else:
+    print(f"frames off by more than 20%: none of {counted}")

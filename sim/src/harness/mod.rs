@@ -26,6 +26,7 @@ use crate::world::World;
 use replay::Harness;
 use std::collections::BTreeMap;
 use std::ops::Range;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use stream::{generate, UserStream};
 
 #[derive(Debug, Clone, Copy)]
@@ -115,17 +116,16 @@ fn run_shards<'a>(
         progress.phase("users", users.len() as u64);
         let stream = generate(Some(&pool), world, users.clone(), log.is_none(), progress, &shares);
         let (out, _) =
-            Harness::new(world, network, users, opts, ShardLog::first(log), None).replay(stream, progress, true);
+            Harness::new(world, network, users, opts, ShardLog::first(log), None).replay(stream, progress);
         return Ok(Part { outcomes: vec![out], sharing: shares.stats });
     }
-    progress.phase("shards", shards.clone().map(|s| world.shard_users(s).len() as u64).sum());
-    let per_shard = ShardProgress(progress);
-    // A shard with the whole run's bar: half its users when generated, half when replayed.
+    // Each person counts twice on the run's bar: once generated, once replayed
+    // (`ShardProgress`).
+    progress.phase("shards", shards.clone().map(|s| 2 * world.shard_users(s).len() as u64).sum());
     let one_shard = |s: u32, log: Option<&mut dyn EventLog>, seq: u64, gen_pool: Option<&rayon::ThreadPool>| {
-        let half = world.shard_users(s).len() as u64 / 2;
-        let out =
-            run_shard(world, network, opts, s, log, seq, gen_pool, &per_shard, &|| progress.advance(half), &shares);
-        progress.advance(world.shard_users(s).len() as u64 - half);
+        let bar = ShardProgress::new(progress, world.shard_users(s).len() as u64);
+        let out = run_shard(world, network, opts, s, log, seq, gen_pool, &bar, &shares);
+        bar.finish();
         out
     };
     let outcomes: Vec<Outcome> = if log.is_some() {
@@ -159,8 +159,7 @@ fn run_shards<'a>(
     Ok(Part { outcomes, sharing: shares.stats })
 }
 
-/// One shard, generated (on `gen_pool` or this thread) and replayed; `generated` is called
-/// between the two.
+/// One shard, generated (on `gen_pool` or this thread) and replayed.
 #[allow(clippy::too_many_arguments)]
 fn run_shard(
     world: &World,
@@ -171,15 +170,13 @@ fn run_shard(
     seq_base: u64,
     gen_pool: Option<&rayon::ThreadPool>,
     progress: &dyn Progress,
-    generated: &dyn Fn(),
     shares: &Cascades,
 ) -> Outcome {
     let shard = world.shard_world(s);
     let users = world.shard_users(s);
     let stream = generate(gen_pool, &shard, users.clone(), log.is_none(), progress, shares);
-    generated();
     let log = log.map(|log| ShardLog { log, shard: s, seq_base });
-    Harness::new(&shard, network, users, opts, log, None).replay(stream, progress, false).0
+    Harness::new(&shard, network, users, opts, log, None).replay(stream, progress).0
 }
 
 /// What generating (some of) a shard's people produced (`generate_shard`).
@@ -219,16 +216,77 @@ pub fn generate_shard(world: &World, s: u32, people: Option<u32>, shares: &Casca
     Generated { people: users.len() as u64, events: queued + stream.folded_events, purchases }
 }
 
-/// A shard's progress as the whole run's bar shows it: its events and simulated time, not its
-/// phases.
-struct ShardProgress<'a>(&'a dyn Progress);
+/// A shard's progress as the whole run's bar shows it, where each of the shard's `users` counts
+/// twice: once as generation passes them (`advance` by people), once in proportion to the
+/// replay's events (the replay opens its "events" phase with their number, then `advance`s by
+/// events). The shards under way are thus credited as they go, not in two steps each: with two
+/// shards of forty in flight, steps would leave up to 5% of the run uncounted and the ETA high.
+/// The shard's phases stay off the run's bar; its events and simulated time go through.
+struct ShardProgress<'a> {
+    bar: &'a dyn Progress,
+    users: u64,
+    /// People generated so far.
+    generated: AtomicU64,
+    /// The replay's events, once it has begun (0 before).
+    events: AtomicU64,
+    /// Events replayed so far.
+    replayed: AtomicU64,
+    /// What this shard has put on the run's bar.
+    credited: AtomicU64,
+}
+
+impl<'a> ShardProgress<'a> {
+    fn new(bar: &'a dyn Progress, users: u64) -> Self {
+        let zero = || AtomicU64::new(0);
+        ShardProgress { bar, users, generated: zero(), events: zero(), replayed: zero(), credited: zero() }
+    }
+
+    /// What the shard's work so far is worth on the run's bar, at most `2 × users`.
+    fn worth(&self) -> u64 {
+        let generated = self.generated.load(Relaxed).min(self.users);
+        let events = self.events.load(Relaxed);
+        let replayed = if events == 0 {
+            0
+        } else {
+            (u128::from(self.users) * u128::from(self.replayed.load(Relaxed).min(events)) / u128::from(events)) as u64
+        };
+        generated + replayed
+    }
+
+    fn credit(&self, worth: u64) {
+        let before = self.credited.fetch_max(worth, Relaxed);
+        if worth > before {
+            self.bar.advance(worth - before);
+        }
+    }
+
+    /// The shard is done: whatever is left of its `2 × users` goes on the bar.
+    fn finish(&self) {
+        self.credit(2 * self.users);
+    }
+}
 
 impl Progress for ShardProgress<'_> {
+    fn phase(&self, name: &str, total: u64) {
+        if name == "events" {
+            self.generated.store(self.users, Relaxed);
+            self.events.store(total.max(1), Relaxed);
+            self.credit(self.worth());
+        }
+    }
+    fn advance(&self, n: u64) {
+        if self.events.load(Relaxed) == 0 {
+            self.generated.fetch_add(n, Relaxed);
+        } else {
+            self.replayed.fetch_add(n, Relaxed);
+        }
+        self.credit(self.worth());
+    }
     fn events(&self, n: u64) {
-        self.0.events(n);
+        self.bar.events(n);
     }
     fn at(&self, now: SimTime) {
-        self.0.at(now);
+        self.bar.at(now);
     }
 }
 
@@ -253,7 +311,7 @@ pub fn run_scripted<'a>(
         b.sort_by_key(|(at, u, _)| (*at, *u));
     }
     Harness::new(world, network, 0..users, opts, ShardLog::first(log), None)
-        .replay(stream, &crate::harness::events::NoProgress, true)
+        .replay(stream, &crate::harness::events::NoProgress)
         .0
 }
 
@@ -275,7 +333,55 @@ pub fn run_tapped<'a>(
     progress.phase("users", users.len() as u64);
     let shares = cascades(world);
     let stream = generate(Some(&pool), world, users.clone(), true, progress, &shares);
-    let (mut out, granted) = Harness::new(world, network, users, opts, None, Some(tap)).replay(stream, progress, true);
+    let (mut out, granted) = Harness::new(world, network, users, opts, None, Some(tap)).replay(stream, progress);
     out.sharing = shares.stats;
     Ok((out, granted))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ShardProgress;
+    use crate::harness::events::Progress;
+    use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+    /// The run's bar: what it has been advanced by.
+    #[derive(Default)]
+    struct Bar(AtomicU64);
+    impl Progress for Bar {
+        fn advance(&self, n: u64) {
+            self.0.fetch_add(n, Relaxed);
+        }
+    }
+
+    #[test]
+    fn a_shard_is_credited_as_it_generates_and_replays_not_in_two_steps() {
+        let bar = Bar::default();
+        let shard = ShardProgress::new(&bar, 1_000);
+        shard.advance(250); // a quarter of the people generated
+        assert_eq!(bar.0.load(Relaxed), 250);
+        shard.advance(750);
+        assert_eq!(bar.0.load(Relaxed), 1_000);
+        shard.phase("events", 8_000); // the replay begins: 8,000 events for the 1,000 people
+        assert_eq!(bar.0.load(Relaxed), 1_000);
+        shard.advance(2_000); // a quarter of the events
+        assert_eq!(bar.0.load(Relaxed), 1_250);
+        shard.advance(4_096);
+        assert_eq!(bar.0.load(Relaxed), 1_000 + 1_000 * 6_096 / 8_000);
+        shard.finish(); // the last events come in under one report's worth
+        assert_eq!(bar.0.load(Relaxed), 2_000);
+        shard.advance(10_000); // nothing past the shard's worth
+        shard.finish();
+        assert_eq!(bar.0.load(Relaxed), 2_000);
+    }
+
+    #[test]
+    fn a_replay_credits_the_whole_generation_when_it_begins() {
+        let bar = Bar::default();
+        let shard = ShardProgress::new(&bar, 10);
+        shard.advance(4); // generation reports by chunks: the last may not come before the replay
+        shard.phase("events", 0);
+        assert_eq!(bar.0.load(Relaxed), 10, "the replay's start means every person is generated");
+        shard.finish();
+        assert_eq!(bar.0.load(Relaxed), 20);
+    }
 }

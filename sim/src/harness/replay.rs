@@ -117,12 +117,12 @@ impl<'w> Harness<'w> {
     /// Replays the users' events and the network's messages in time order; at the same
     /// instant, user events go first. Returns the shard's outcome and every credit the platform
     /// granted, by (purchase, offer).
-    /// `own_bar`: the replay is the run's "events" phase (else it reports events and time only).
+    /// The replay is an "events" phase of `progress`, advanced by user events (a multi-shard
+    /// run's `ShardProgress` turns that into the shard's share of the run's bar).
     pub(super) fn replay(
         mut self,
         stream: UserStream,
         progress: &dyn Progress,
-        own_bar: bool,
     ) -> (Outcome, BTreeMap<CreditKey, Granted>) {
         self.linkers = stream.linkers;
         for (u, a) in stream.assignments {
@@ -132,9 +132,7 @@ impl<'w> Harness<'w> {
         let stream = stream.buckets;
         let horizon = self.world.horizon_end();
         let mut queue: EventQueue<InFlight> = EventQueue::new(horizon, QUEUE_BUCKET_SECONDS);
-        if own_bar {
-            progress.phase("events", stream.iter().map(|b| b.len() as u64).sum());
-        }
+        progress.phase("events", stream.iter().map(|b| b.len() as u64).sum());
         let mut users = stream.iter().flatten().peekable();
         let mut done: u64 = 0;
         // Events (user events, deliveries, timers, folded views) reported to the bar so far.
@@ -167,9 +165,7 @@ impl<'w> Harness<'w> {
                 done += 1;
                 self.user_event(at, u, e, &mut queue);
                 if done % PROGRESS_EVERY == 0 {
-                    if own_bar {
-                        progress.advance(PROGRESS_EVERY);
-                    }
+                    progress.advance(PROGRESS_EVERY);
                     progress.events(self.tally.events_processed() - reported);
                     reported = self.tally.events_processed();
                     progress.at(at);
