@@ -6,7 +6,8 @@
 //! parallel when there is one shard), then one thread replays every timeline and every network
 //! delivery through a single virtual-time queue, in (time, key, sequence) order (`replay.rs`):
 //! each input goes to the platform (`platform/`) and to the ground-truth oracle (`truth.rs`,
-//! which gets a clean copy of the feed), the world's effects are applied, and the tally
+//! which gets a clean copy of the feed; on a thread of its own when a run of one shard has more
+//! than one), the world's effects are applied, and the tally
 //! (`outcome/tally.rs`) counts what happened. The thread count therefore changes how fast a run
 //! is, never what it reports; the shard count is part of the scenario.
 
@@ -115,8 +116,13 @@ fn run_shards<'a>(
         let users = world.shard_users(0);
         progress.phase("users", users.len() as u64);
         let stream = generate(Some(&pool), world, users.clone(), log.is_none(), progress, &shares);
-        let (out, _) =
-            Harness::new(world, network, users, opts, ShardLog::first(log), None).replay(stream, progress);
+        // One shard: the other cores would idle during its replay, so the oracle takes one.
+        let oracle_thread = pool.current_num_threads() > 1;
+        let (out, _) = Harness::new(world, network, users, opts, ShardLog::first(log), None).replay(
+            stream,
+            progress,
+            oracle_thread,
+        );
         return Ok(Part { outcomes: vec![out], sharing: shares.stats });
     }
     // Each person counts twice on the run's bar: once generated, once replayed
@@ -176,7 +182,7 @@ fn run_shard(
     let users = world.shard_users(s);
     let stream = generate(gen_pool, &shard, users.clone(), log.is_none(), progress, shares);
     let log = log.map(|log| ShardLog { log, shard: s, seq_base });
-    Harness::new(&shard, network, users, opts, log, None).replay(stream, progress).0
+    Harness::new(&shard, network, users, opts, log, None).replay(stream, progress, false).0
 }
 
 /// What generating (some of) a shard's people produced (`generate_shard`).
@@ -311,7 +317,7 @@ pub fn run_scripted<'a>(
         b.sort_by_key(|(at, u, _)| (*at, *u));
     }
     Harness::new(world, network, 0..users, opts, ShardLog::first(log), None)
-        .replay(stream, &crate::harness::events::NoProgress)
+        .replay(stream, &crate::harness::events::NoProgress, false)
         .0
 }
 
@@ -333,7 +339,9 @@ pub fn run_tapped<'a>(
     progress.phase("users", users.len() as u64);
     let shares = cascades(world);
     let stream = generate(Some(&pool), world, users.clone(), true, progress, &shares);
-    let (mut out, granted) = Harness::new(world, network, users, opts, None, Some(tap)).replay(stream, progress);
+    let oracle_thread = pool.current_num_threads() > 1;
+    let (mut out, granted) =
+        Harness::new(world, network, users, opts, None, Some(tap)).replay(stream, progress, oracle_thread);
     out.sharing = shares.stats;
     Ok((out, granted))
 }

@@ -16,7 +16,7 @@ use crate::outcome::tally::Tally;
 use crate::outcome::Outcome;
 use crate::people::{Assignment, Effect, Purchase, UserEvent};
 use crate::platform::{Decided, Delivery, Input, MessageFacts, Platform, Timer};
-use crate::truth::{self, reconcile, Granted, Oracle, Policy};
+use crate::truth::{self, reconcile, Feed, Granted, Oracle, Policy};
 use crate::world::attribution::Surface;
 use crate::world::network::{CardNetwork, CreditKey, MessageKind, NetworkMessage, PurchaseFacts, PurchaseId};
 use crate::world::{MerchantId, OfferId, World};
@@ -59,7 +59,8 @@ pub(super) struct Harness<'w> {
     world: &'w World,
     network: &'w dyn CardNetwork,
     platform: Platform<'w>,
-    oracle: Oracle<'w>,
+    /// The ground-truth oracle, here or on its own thread.
+    truth: Feed<'w>,
     tally: Tally,
     /// What the platform decided on the current input (reused).
     decided: Vec<Decided>,
@@ -98,7 +99,7 @@ impl<'w> Harness<'w> {
             world,
             network,
             platform: if opts.idempotency { platform } else { platform.without_idempotency() },
-            oracle: Oracle::new(world, users.clone()),
+            truth: Feed::new(Oracle::new(world, users.clone())),
             tally: Tally::new(world),
             decided: Vec::new(),
             log,
@@ -119,17 +120,44 @@ impl<'w> Harness<'w> {
     /// granted, by (purchase, offer).
     /// The replay is an "events" phase of `progress`, advanced by user events (a multi-shard
     /// run's `ShardProgress` turns that into the shard's share of the run's bar).
+    /// `oracle_thread`: the oracle runs on a thread of its own (`truth::feed`), for a run whose
+    /// other cores would sit idle during the replay; the result is the same either way.
     pub(super) fn replay(
         mut self,
         stream: UserStream,
         progress: &dyn Progress,
+        oracle_thread: bool,
     ) -> (Outcome, BTreeMap<CreditKey, Granted>) {
         self.linkers = stream.linkers;
         for (u, a) in stream.assignments {
             self.experiments[u].push((a, Cents::ZERO));
         }
         self.tally.folded(&stream.folded, stream.folded_events);
-        let stream = stream.buckets;
+        if oracle_thread {
+            std::thread::scope(|scope| {
+                let oracle = self.truth.spawn(scope);
+                self.run(&stream.buckets, progress);
+                self.truth.join(oracle);
+            });
+        } else {
+            self.run(&stream.buckets, progress);
+        }
+        assert!(self.platform.ledger().is_balanced(), "ledger out of balance at the end of the run");
+        let granted: BTreeMap<CreditKey, Granted> = self
+            .platform
+            .credits_after(None)
+            .map(|(k, c)| (k, Granted { reward: c.reward, fee: c.fee, net_reward: c.reward_left(), times: c.times }))
+            .collect();
+        let names: Vec<&str> = self.world.offers.iter().map(|o| o.id.as_str()).collect();
+        let oracle = self.truth.oracle();
+        let correctness = reconcile(&oracle.expected, oracle.unknown_mid_excluded, &granted, &self.policies, &names);
+        let experiments = self.experiments.iter().flatten().copied();
+        let out = self.tally.finish(self.world, &self.platform, experiments, &self.inventory, correctness);
+        (out, granted)
+    }
+
+    /// The event loop: user events and network messages in time order, to the horizon.
+    fn run(&mut self, stream: &[Vec<(SimTime, u32, UserEvent)>], progress: &dyn Progress) {
         let horizon = self.world.horizon_end();
         let mut queue: EventQueue<InFlight> = EventQueue::new(horizon, QUEUE_BUCKET_SECONDS);
         progress.phase("events", stream.iter().map(|b| b.len() as u64).sum());
@@ -174,18 +202,6 @@ impl<'w> Harness<'w> {
             self.tally.event();
             debug_assert!(self.platform.ledger().is_balanced());
         }
-        assert!(self.platform.ledger().is_balanced(), "ledger out of balance at the end of the run");
-        let granted: BTreeMap<CreditKey, Granted> = self
-            .platform
-            .credits_after(None)
-            .map(|(k, c)| (k, Granted { reward: c.reward, fee: c.fee, net_reward: c.reward_left(), times: c.times }))
-            .collect();
-        let names: Vec<&str> = self.world.offers.iter().map(|o| o.id.as_str()).collect();
-        let correctness =
-            reconcile(&self.oracle.expected, self.oracle.unknown_mid_excluded, &granted, &self.policies, &names);
-        let experiments = self.experiments.iter().flatten().copied();
-        let out = self.tally.finish(self.world, &self.platform, experiments, &self.inventory, correctness);
-        (out, granted)
     }
 
     fn record(&mut self, now: SimTime, event: LogEvent<'_>) {
@@ -218,7 +234,7 @@ impl<'w> Harness<'w> {
                 if let Some(tap) = self.tap.as_deref_mut() {
                     tap.input(now, Input::CardAdded { user: u, slot, token });
                 }
-                self.oracle.card_added(now, u, slot, token);
+                self.truth.send(truth::Input::CardAdded { now, user: u, slot, token });
                 self.platform.card_added(now, u, slot, token);
                 let physical_card = PhysicalCard { user: u, slot };
                 self.record(now, LogEvent::CardAdded { user: u, card: token, physical_card });
@@ -227,7 +243,7 @@ impl<'w> Harness<'w> {
                 if let Some(tap) = self.tap.as_deref_mut() {
                     tap.input(now, Input::Enrolled { user: u, token, offer });
                 }
-                self.oracle.enrolled(now, u, token, offer);
+                self.truth.send(truth::Input::Enrolled { now, user: u, token, offer });
                 if self.platform.enroll(now, u, token, offer).is_err() {
                     unreachable!("enrollment on a card that is not linked: the user model links before enrolling");
                 }
@@ -266,7 +282,7 @@ impl<'w> Harness<'w> {
         if let Some(tap) = self.tap.as_deref_mut() {
             tap.input(now, Input::CardDeleted { user: u, token });
         }
-        self.oracle.card_deleted(now, u, token);
+        self.truth.send(truth::Input::CardDeleted { now, user: u, token });
         self.decided.clear();
         self.platform.delete_card(now, u, token, &mut self.decided);
         let ended = self.tally.card_deleted(self.world, now, &self.decided);
@@ -448,7 +464,7 @@ impl<'w> Harness<'w> {
             }
         }
         match m.kind {
-            MessageKind::Clearing => self.oracle.clearing(&truth::Cleared {
+            MessageKind::Clearing => self.truth.send(truth::Input::Clearing(truth::Cleared {
                 purchase: m.purchase,
                 stamp: m.network_time,
                 slot: ctx.facts.slot,
@@ -459,8 +475,8 @@ impl<'w> Harness<'w> {
                 channel: ctx.facts.channel,
                 scheme: ctx.facts.scheme,
                 mid: ctx.facts.mid,
-            }),
-            MessageKind::Refund => self.oracle.refund(m.purchase, m.amount),
+            })),
+            MessageKind::Refund => self.truth.send(truth::Input::Refund { purchase: m.purchase, amount: m.amount }),
             MessageKind::Auth | MessageKind::Reversal => {}
         }
     }

@@ -10,8 +10,10 @@
 //! The rules are those of `matching.rs`, written out again as plainly as possible; the shared
 //! pieces are the offer terms themselves (`Offer::admits`, `Offer::fits`, `Reward::on`).
 
+mod feed;
 mod reconcile;
 
+pub use feed::{Feed, Input};
 pub use reconcile::{reconcile, Correctness, Discrepancy, Granted, Policy};
 
 use crate::core::bitset::BitSet;
