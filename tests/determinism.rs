@@ -32,6 +32,28 @@ fn thread_count_never_changes_the_report() {
     }
 }
 
+/// A run of one shard on two or more threads replays with helpers (the oracle on its own thread,
+/// the network's reports computed ahead); on one thread without. Budget exhaustion withdraws
+/// top-ups, so some purchases happen for less than generated and their reports are computed
+/// again: the event log, message by message, and the report are the same either way.
+#[test]
+fn the_replays_helper_threads_change_no_report_and_no_logged_event() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = scenario("budget_exhaustion.toml");
+    let mut logs = Vec::new();
+    let mut reports = Vec::new();
+    for threads in ["1", "2"] {
+        let log = dir.path().join(format!("events-{threads}.jsonl"));
+        let out = dir.path().join(format!("t{threads}"));
+        reports.push(run_to(&s, &out, &["--threads", threads, "--events", log.to_str().unwrap()]));
+        logs.push(std::fs::read(&log).unwrap());
+    }
+    let withdrawn = reports[0].0.split("\"top_ups_withdrawn\": ").skip(1).filter(|rest| !rest.starts_with('0')).count();
+    assert!(withdrawn > 0, "the scenario withdraws top-ups (purchases smaller than generated)");
+    assert_eq!(reports[0], reports[1], "--threads 1 vs 2");
+    assert_eq!(logs[0], logs[1], "event logs, --threads 1 vs 2");
+}
+
 #[test]
 fn a_different_seed_gives_a_different_report() {
     let dir = tempfile::tempdir().unwrap();

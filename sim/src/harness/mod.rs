@@ -7,12 +7,14 @@
 //! delivery through a single virtual-time queue, in (time, key, sequence) order (`replay.rs`):
 //! each input goes to the platform (`platform/`) and to the ground-truth oracle (`truth.rs`,
 //! which gets a clean copy of the feed; on a thread of its own when a run of one shard has more
-//! than one), the world's effects are applied, and the tally
+//! than one thread, and the network's reports are then computed ahead on another: `ahead.rs`), the
+//! world's effects are applied, and the tally
 //! (`outcome/tally.rs`) counts what happened. The thread count therefore changes how fast a run
 //! is, never what it reports; the shard count is part of the scenario.
 
 pub mod events;
 
+mod ahead;
 mod replay;
 mod stream;
 
@@ -116,13 +118,10 @@ fn run_shards<'a>(
         let users = world.shard_users(0);
         progress.phase("users", users.len() as u64);
         let stream = generate(Some(&pool), world, users.clone(), log.is_none(), progress, &shares);
-        // One shard: the other cores would idle during its replay, so the oracle takes one.
-        let oracle_thread = pool.current_num_threads() > 1;
-        let (out, _) = Harness::new(world, network, users, opts, ShardLog::first(log), None).replay(
-            stream,
-            progress,
-            oracle_thread,
-        );
+        // One shard: the other cores would idle during its replay, so helpers take them.
+        let helpers = pool.current_num_threads() > 1;
+        let (out, _) =
+            Harness::new(world, network, users, opts, ShardLog::first(log), None).replay(stream, progress, helpers);
         return Ok(Part { outcomes: vec![out], sharing: shares.stats });
     }
     // Each person counts twice on the run's bar: once generated, once replayed
@@ -339,9 +338,9 @@ pub fn run_tapped<'a>(
     progress.phase("users", users.len() as u64);
     let shares = cascades(world);
     let stream = generate(Some(&pool), world, users.clone(), true, progress, &shares);
-    let oracle_thread = pool.current_num_threads() > 1;
+    let helpers = pool.current_num_threads() > 1;
     let (mut out, granted) =
-        Harness::new(world, network, users, opts, None, Some(tap)).replay(stream, progress, oracle_thread);
+        Harness::new(world, network, users, opts, None, Some(tap)).replay(stream, progress, helpers);
     out.sharing = shares.stats;
     Ok((out, granted))
 }

@@ -3,13 +3,13 @@
 //! oracle; the world's effects (an offer withdrawn when its budget runs out, a shop sold out)
 //! are applied here; the tally counts, the tap and the event log hear what was decided.
 
+use super::ahead::{self, Ahead};
 use super::stream::UserStream;
 use super::RunOptions;
 use crate::core::bitset::BitSet;
 use crate::core::money::Cents;
 use crate::core::per_user::PerUser;
 use crate::core::queue::EventQueue;
-use crate::core::rng::{Purpose, Stream};
 use crate::core::time::SimTime;
 use crate::harness::events::{LogEvent, Progress, Record, ShardLog, Tap};
 use crate::outcome::tally::Tally;
@@ -18,7 +18,7 @@ use crate::people::{Assignment, Effect, Purchase, UserEvent};
 use crate::platform::{Decided, Delivery, Input, MessageFacts, Platform, Timer};
 use crate::truth::{self, reconcile, Feed, Granted, Oracle, Policy};
 use crate::world::attribution::Surface;
-use crate::world::network::{CardNetwork, CreditKey, MessageKind, NetworkMessage, PurchaseFacts, PurchaseId};
+use crate::world::network::{CardNetwork, CreditKey, FaultCounts, MessageKind, NetworkMessage, PurchaseId};
 use crate::world::{MerchantId, OfferId, World};
 use crate::world::{PhysicalCard, Token};
 use std::collections::BTreeMap;
@@ -82,7 +82,10 @@ pub(super) struct Harness<'w> {
     any_experiment: bool,
     /// Per shop: units left (products with an inventory).
     inventory: Vec<Option<u64>>,
+    /// The network's messages about the current purchase (reused).
     scratch: Vec<(SimTime, NetworkMessage)>,
+    /// The network's reports computed ahead, when they are (`ahead.rs`).
+    ahead: Option<Ahead>,
 }
 
 impl<'w> Harness<'w> {
@@ -112,6 +115,7 @@ impl<'w> Harness<'w> {
             any_experiment: world.offers.iter().any(|o| o.targeting.holdout > 0.0),
             inventory: world.shops.iter().map(|s| s.inventory.map(u64::from)).collect(),
             scratch: Vec::new(),
+            ahead: None,
         }
     }
 
@@ -120,23 +124,26 @@ impl<'w> Harness<'w> {
     /// granted, by (purchase, offer).
     /// The replay is an "events" phase of `progress`, advanced by user events (a multi-shard
     /// run's `ShardProgress` turns that into the shard's share of the run's bar).
-    /// `oracle_thread`: the oracle runs on a thread of its own (`truth::feed`), for a run whose
-    /// other cores would sit idle during the replay; the result is the same either way.
+    /// `helpers`: the oracle runs on a thread of its own (`truth::feed`) and the network's reports
+    /// are computed ahead on another (`ahead.rs`), for a run whose other cores would sit idle
+    /// during the replay; the result is the same either way.
     pub(super) fn replay(
         mut self,
         stream: UserStream,
         progress: &dyn Progress,
-        oracle_thread: bool,
+        helpers: bool,
     ) -> (Outcome, BTreeMap<CreditKey, Granted>) {
         self.linkers = stream.linkers;
         for (u, a) in stream.assignments {
             self.experiments[u].push((a, Cents::ZERO));
         }
         self.tally.folded(&stream.folded, stream.folded_events);
-        if oracle_thread {
+        if helpers {
             std::thread::scope(|scope| {
                 let oracle = self.truth.spawn(scope);
+                self.ahead = Some(Ahead::spawn(scope, self.world, self.network, &stream.buckets));
                 self.run(&stream.buckets, progress);
+                self.ahead = None;
                 self.truth.join(oracle);
             });
         } else {
@@ -250,7 +257,19 @@ impl<'w> Harness<'w> {
                 self.record(now, LogEvent::Enrollment { user: u, offer: self.offer_id(offer), card: token, one_tap });
             }
             UserEvent::CardDeleted { token } => self.delete_card(now, u, token),
-            UserEvent::Purchase(p) => self.purchase(now, u, &p, queue),
+            UserEvent::Purchase(p) => {
+                // The network's report, if computed ahead: its messages go to `scratch` now
+                // (taken for every purchase event, in order, whether or not it happens).
+                let ahead = match self.ahead.as_mut().and_then(Ahead::next) {
+                    Some(r) => {
+                        self.scratch.clear();
+                        self.scratch.extend_from_slice(r.messages);
+                        Some((r.amount, r.faults))
+                    }
+                    None => None,
+                };
+                self.purchase(now, u, &p, ahead, queue)
+            }
             UserEvent::ShareSeen { offer, generation } if logging => {
                 self.record(now, LogEvent::ShareSeen { user: u, offer: self.offer_id(offer), generation })
             }
@@ -350,7 +369,16 @@ impl<'w> Harness<'w> {
         true
     }
 
-    fn purchase(&mut self, now: SimTime, u: u32, p: &Purchase, queue: &mut EventQueue<InFlight>) {
+    /// `ahead`: the network's report was computed ahead (`ahead.rs`) for this amount, with these
+    /// faults, and its messages are in `scratch`.
+    fn purchase(
+        &mut self,
+        now: SimTime,
+        u: u32,
+        p: &Purchase,
+        ahead: Option<(Cents, FaultCounts)>,
+        queue: &mut EventQueue<InFlight>,
+    ) {
         let Some((p, incremental)) = self.effect(now, *p) else {
             return;
         };
@@ -413,12 +441,16 @@ impl<'w> Harness<'w> {
                 },
             );
         }
-        let facts =
-            PurchaseFacts { id: p.id, at: now, amount: p.amount, scheme: p.scheme, channel: p.channel, mid: p.mid };
-        let mut rng = Stream::new(world.seed, Purpose::Network, p.key, u as u64);
         let mut scratch = std::mem::take(&mut self.scratch);
-        scratch.clear();
-        self.network.report(&facts, &mut rng, &mut scratch, self.tally.faults());
+        match ahead {
+            // The purchase happens as generated: the report computed ahead holds.
+            Some((amount, faults)) if amount == p.amount => self.tally.faults().absorb(faults),
+            _ => {
+                scratch.clear();
+                let facts = ahead::facts(&p, now);
+                ahead::report(world, self.network, &facts, p.key, u, &mut scratch, self.tally.faults());
+            }
+        }
         let horizon = world.horizon_end();
         for (at, m) in scratch.drain(..) {
             debug_assert!(at >= m.network_time && m.network_time >= now);
