@@ -246,9 +246,12 @@ impl<'w> OfferTable<'w> {
     /// Appends to a card's row its enrollment in `offer` from `since` (with `credited` credits
     /// already). A second enrollment in an offer the row holds is kept (it was made) but never
     /// matches: the first one counts, as in `match_txn`.
-    pub fn enroll(&self, row: &mut Vec<Enrollment>, offer: OfferId, since: SimTime, credited: u32) {
+    pub fn enroll<R>(&self, row: &mut R, offer: OfferId, since: SimTime, credited: u32)
+    where
+        R: std::ops::Deref<Target = [Enrollment]> + Extend<Enrollment>,
+    {
         let repeat = row.iter().any(|e| e.offer == offer.0);
-        row.push(self.record(offer, since, credited, repeat));
+        row.extend([self.record(offer, since, credited, repeat)]);
     }
 
     #[inline(always)]
