@@ -24,6 +24,7 @@ pub use crate::world::network::CreditKey;
 use crate::world::network::PurchaseId;
 use crate::world::Token;
 use crate::world::{Channel, MerchantId, MidId, OfferId, World};
+use smallvec::SmallVec;
 use std::collections::BTreeMap;
 use std::ops::Range;
 
@@ -33,7 +34,7 @@ struct Card {
     token: Token,
     added: SimTime,
     deleted: Option<SimTime>,
-    enrolled: Vec<(OfferId, SimTime, u32)>,
+    enrolled: SmallVec<[(OfferId, SimTime, u32); 2]>,
 }
 
 /// A cleared transaction as the truth sees it.
@@ -66,7 +67,9 @@ pub struct Expected {
 
 pub struct Oracle<'w> {
     world: &'w World,
-    cards: PerUser<Vec<Card>>,
+    /// Per user: their cards, the first inline (one cache miss to a card and its first
+    /// enrollments).
+    cards: PerUser<SmallVec<[Card; 1]>>,
     /// Credits per (user, physical card, offer).
     redeemed: BTreeMap<(u32, u8, OfferId), u32>,
     budget_left: Vec<Option<Cents>>,
@@ -105,7 +108,7 @@ impl<'w> Oracle<'w> {
     }
 
     pub fn card_added(&mut self, now: SimTime, user: u32, slot: u8, token: Token) {
-        self.cards[user].push(Card { slot, token, added: now, deleted: None, enrolled: Vec::new() });
+        self.cards[user].push(Card { slot, token, added: now, deleted: None, enrolled: SmallVec::new() });
         self.has_cards.insert(self.cards.local(user) as u32);
     }
 
