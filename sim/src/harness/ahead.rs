@@ -8,6 +8,7 @@
 //! it asks the network again. Used where a core would otherwise idle during the replay (a run
 //! of one shard on two or more threads); the messages are the same either way.
 
+use crate::core::money::Cents;
 use crate::core::rng::{Purpose, Stream};
 use crate::core::time::SimTime;
 use crate::people::{Purchase, UserEvent};
@@ -26,7 +27,8 @@ pub(super) fn facts(p: &Purchase, at: SimTime) -> PurchaseFacts {
     PurchaseFacts { id: p.id, at, amount: p.amount, scheme: p.scheme, channel: p.channel, mid: p.mid }
 }
 
-/// The network's report on purchase `p` by user `u`, from the purchase's own stream.
+/// The network's report on the purchase with `facts` and `key`, bought by user `u`, from the
+/// purchase's own stream.
 pub(super) fn report(
     world: &World,
     network: &dyn CardNetwork,
@@ -40,13 +42,13 @@ pub(super) fn report(
     network.report(facts, &mut rng, out, faults);
 }
 
-/// Consecutive purchases' reports: all their messages, and where each purchase's end.
+/// Consecutive purchases' reports: all their messages, and where each purchase's messages end.
 #[derive(Default)]
 struct Batch {
     messages: Vec<(SimTime, NetworkMessage)>,
     /// Per purchase: the end of its messages in `messages`, the amount they were computed for,
     /// and the faults the network counted.
-    purchases: Vec<(u32, crate::core::money::Cents, FaultCounts)>,
+    purchases: Vec<(u32, Cents, FaultCounts)>,
 }
 
 /// The replay's end: reports in the replay's order.
@@ -64,7 +66,7 @@ pub(super) struct Report<'a> {
     pub messages: &'a [(SimTime, NetworkMessage)],
     pub faults: FaultCounts,
     /// The amount it was computed for: the report holds only for a purchase of this amount.
-    pub amount: crate::core::money::Cents,
+    pub amount: Cents,
 }
 
 impl Ahead {

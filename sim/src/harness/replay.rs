@@ -142,9 +142,17 @@ impl<'w> Harness<'w> {
             std::thread::scope(|scope| {
                 let oracle = self.truth.spawn(scope);
                 self.ahead = Some(Ahead::spawn(scope, self.world, self.network, &stream.buckets));
-                self.run(&stream.buckets, progress);
+                // The helpers stop when their channels close; a scope waits for its threads
+                // before it passes a panic on, so on a panic here the channels close first (or the
+                // helpers would wait for the replay, and the scope for them, forever).
+                let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    self.run(&stream.buckets, progress);
+                }));
                 self.ahead = None;
                 self.truth.join(oracle);
+                if let Err(panic) = ran {
+                    std::panic::resume_unwind(panic);
+                }
             });
         } else {
             self.run(&stream.buckets, progress);
