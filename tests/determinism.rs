@@ -151,3 +151,49 @@ fn every_surface_on_is_deterministic_for_any_thread_count_and_shard_count_keeps_
         }
     }
 }
+
+/// A network that fails on every purchase after the first `left` it reports on, as a bug would.
+struct Failing<'a> {
+    inner: &'a dyn offersim_sim::world::network::CardNetwork,
+    left: std::sync::atomic::AtomicU64,
+}
+
+impl offersim_sim::world::network::CardNetwork for Failing<'_> {
+    fn schemes(&self) -> Vec<String> {
+        self.inner.schemes()
+    }
+    fn report(
+        &self,
+        p: &offersim_sim::world::network::PurchaseFacts,
+        rng: &mut offersim_sim::core::rng::Stream,
+        out: &mut Vec<(offersim_sim::SimTime, offersim_sim::world::network::NetworkMessage)>,
+        faults: &mut offersim_sim::world::network::FaultCounts,
+    ) {
+        use std::sync::atomic::Ordering::Relaxed;
+        if self.left.fetch_update(Relaxed, Relaxed, |n| n.checked_sub(1)).is_err() {
+            panic!("the network failed");
+        }
+        self.inner.report(p, rng, out, faults);
+    }
+}
+
+/// With helper threads beside the replay (one shard, two threads), a panic ends the run with that
+/// panic — it neither hangs (helpers waiting on the replay, the replay's scope on the helpers) nor
+/// is lost. Here the network fails on its helper thread first, then on the replay's own thread.
+#[test]
+fn a_panic_beside_the_replays_helpers_ends_the_run_instead_of_hanging_it() {
+    let (done, verdict) = std::sync::mpsc::channel();
+    // On a thread of its own, so that a hang fails the test instead of hanging the suite.
+    std::thread::spawn(move || {
+        let text = std::fs::read_to_string(scenario("budget_exhaustion.toml")).unwrap();
+        let s = offersim::load_str("budget_exhaustion.toml", &text, &Default::default()).unwrap();
+        let failing = Failing { inner: &s.network, left: std::sync::atomic::AtomicU64::new(5_000) };
+        let opts = offersim_sim::harness::RunOptions::threads(2);
+        let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            offersim_sim::run(&s.world, &failing, opts, &offersim_sim::harness::events::NoProgress, None)
+        }));
+        let _ = done.send(run.is_err());
+    });
+    let panicked = verdict.recv_timeout(std::time::Duration::from_secs(120)).expect("the run ended within 2 minutes");
+    assert!(panicked, "the network's panic reaches the caller");
+}
