@@ -223,7 +223,7 @@ pub fn generate_shard(world: &World, s: u32, people: Option<u32>, shares: &Casca
 
 /// A shard's progress as the whole run's bar shows it, where each of the shard's `users` counts
 /// twice: once as generation passes them (`advance` by people), once in proportion to the
-/// replay's events (the replay opens its "events" phase with their number, then `advance`s by
+/// replay's events (the replay opens its phase, `REPLAY_PHASE`, with their number, then `advance`s by
 /// events). The shards under way are thus credited as they go, not in two steps each: with two
 /// shards of forty in flight, steps would leave up to 5% of the run uncounted and the ETA high.
 /// The shard's phases stay off the run's bar; its events and simulated time go through.
@@ -273,7 +273,7 @@ impl<'a> ShardProgress<'a> {
 
 impl Progress for ShardProgress<'_> {
     fn phase(&self, name: &str, total: u64) {
-        if name == "events" {
+        if name == replay::REPLAY_PHASE {
             self.generated.store(self.users, Relaxed);
             self.events.store(total.max(1), Relaxed);
             self.credit(self.worth());
@@ -368,7 +368,7 @@ mod tests {
         assert_eq!(bar.0.load(Relaxed), 250);
         shard.advance(750);
         assert_eq!(bar.0.load(Relaxed), 1_000);
-        shard.phase("events", 8_000); // the replay begins: 8,000 events for the 1,000 people
+        shard.phase(super::replay::REPLAY_PHASE, 8_000); // the replay begins: 8,000 events for the 1,000 people
         assert_eq!(bar.0.load(Relaxed), 1_000);
         shard.advance(2_000); // a quarter of the events
         assert_eq!(bar.0.load(Relaxed), 1_250);
@@ -386,7 +386,7 @@ mod tests {
         let bar = Bar::default();
         let shard = ShardProgress::new(&bar, 10);
         shard.advance(4); // generation reports by chunks: the last may not come before the replay
-        shard.phase("events", 0);
+        shard.phase(super::replay::REPLAY_PHASE, 0);
         assert_eq!(bar.0.load(Relaxed), 10, "the replay's start means every person is generated");
         shard.finish();
         assert_eq!(bar.0.load(Relaxed), 20);

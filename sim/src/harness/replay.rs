@@ -28,6 +28,9 @@ use std::ops::Range;
 /// current bucket (authorizations, seconds after their purchase) small.
 const QUEUE_BUCKET_SECONDS: u64 = 60;
 
+/// The name of the replay's phase on a progress bar (its length: the user events to replay).
+pub(super) const REPLAY_PHASE: &str = "events";
+
 /// Progress is reported every this many events (reporting costs a clock read).
 const PROGRESS_EVERY: u64 = 4_096;
 
@@ -175,7 +178,7 @@ impl<'w> Harness<'w> {
     fn run(&mut self, stream: &[Vec<(SimTime, u32, UserEvent)>], progress: &dyn Progress) {
         let horizon = self.world.horizon_end();
         let mut queue: EventQueue<InFlight> = EventQueue::new(horizon, QUEUE_BUCKET_SECONDS);
-        progress.phase("events", stream.iter().map(|b| b.len() as u64).sum());
+        progress.phase(REPLAY_PHASE, stream.iter().map(|b| b.len() as u64).sum());
         let mut users = stream.iter().flatten().peekable();
         let mut done: u64 = 0;
         // Events (user events, deliveries, timers, folded views) reported to the bar so far.
