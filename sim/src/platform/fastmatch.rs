@@ -232,9 +232,11 @@ impl<'w> OfferTable<'w> {
         OfferTable::new(&world.calendar, &world.offers, world.mids.iter().map(|m| m.merchant))
     }
 
-    /// The record of an enrollment in `offer` since `since` with `credited` credits; a
-    /// `repeat` (the card holds the offer already) never matches.
-    fn record(&self, offer: OfferId, since: SimTime, credited: u32, repeat: bool) -> Enrollment {
+    /// The record of a card's enrollment in `offer` since `since` with `credited` credits, after
+    /// the card's `row`. A second enrollment in an offer the row holds is kept (it was made) but
+    /// never matches: the first one counts, as in `match_txn`.
+    fn record(&self, row: &[Enrollment], offer: OfferId, since: SimTime, credited: u32) -> Enrollment {
+        let repeat = row.iter().any(|e| e.offer == offer.0);
         Enrollment {
             merchant: if repeat { NO_MERCHANT } else { self.offers[offer.0 as usize].merchant.0 },
             offer: offer.0,
@@ -244,14 +246,13 @@ impl<'w> OfferTable<'w> {
     }
 
     /// Appends to a card's row its enrollment in `offer` from `since` (with `credited` credits
-    /// already). A second enrollment in an offer the row holds is kept (it was made) but never
-    /// matches: the first one counts, as in `match_txn`.
+    /// already; a repeat of an offer the row holds never matches, `record`).
     pub fn enroll<R>(&self, row: &mut R, offer: OfferId, since: SimTime, credited: u32)
     where
         R: std::ops::Deref<Target = [Enrollment]> + Extend<Enrollment>,
     {
-        let repeat = row.iter().any(|e| e.offer == offer.0);
-        row.extend([self.record(offer, since, credited, repeat)]);
+        let record = self.record(row, offer, since, credited);
+        row.extend([record]);
     }
 
     #[inline(always)]
@@ -414,11 +415,9 @@ impl<'w> MatchIndex<'w> {
         for enrolled in cards {
             let start = u32::try_from(ix.enr.len()).expect("at most 2^32 enrollments in one index");
             let mut filter = 0;
-            for (k, e) in enrolled.iter().enumerate() {
-                if enrolled[..k].iter().any(|x| x.offer == e.offer) {
-                    continue; // the same offer twice on one card counts once, as in `match_txn`
-                }
-                let record = ix.table.record(e.offer, e.since, e.credited, false);
+            for e in enrolled {
+                // The card's row so far: a repeat of an offer in it never matches (`record`).
+                let record = ix.table.record(&ix.enr[start as usize..], e.offer, e.since, e.credited);
                 filter |= 1 << merchant_slot(record.merchant);
                 ix.enr.push(record);
             }
