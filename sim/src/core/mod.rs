@@ -7,6 +7,7 @@
 pub mod bitset;
 pub mod chacha;
 pub mod condition;
+pub mod huge_pages;
 pub mod money;
 pub mod per_user;
 pub mod queue;

@@ -25,6 +25,7 @@
 //!   other, and the last pass finds rows and offers in cache. No branch of the first pass
 //!   depends on a load still in flight (a misprediction would discard the loads after it).
 
+use crate::core::huge_pages;
 use crate::core::money::Cents;
 use crate::core::time::{Calendar, SimTime, SECONDS_PER_DAY, SECONDS_PER_HOUR};
 use crate::platform::matching::{Counters, Decision, Decline, Enrolled};
@@ -399,8 +400,11 @@ pub struct BatchScratch {
     decision: Decision,
 }
 
-/// Transactions per block of `match_batch`.
-const BLOCK: usize = 64;
+/// How many transactions ahead `match_batch` prefetches a card's entry, and then its row.
+const AHEAD: usize = 8;
+/// Row bounds kept between the prefetch of a row and its decision (a power of two above
+/// `2 × AHEAD`).
+const RING: usize = 4 * AHEAD;
 
 impl<'w> MatchIndex<'w> {
     /// Builds the index of `cards` (card `i`'s enrollments at position `i`). `mids` gives each
@@ -425,6 +429,10 @@ impl<'w> MatchIndex<'w> {
         }
         let end = u32::try_from(ix.enr.len()).expect("at most 2^32 enrollments in one index");
         ix.cards.push(CardEntry { start: end, filter: 0 });
+        // Read at random by every batch: on huge pages, a row costs a cache miss, not a TLB miss
+        // and a page walk besides.
+        ix.cards = huge_pages::copy_of(&ix.cards);
+        ix.enr = huge_pages::copy_of(&ix.enr);
         ix
     }
 
@@ -470,8 +478,15 @@ impl<'w> MatchIndex<'w> {
         self.table.decide(&x.txn, self.row(x.card), counters, out);
     }
 
-    /// Matches a batch: appends every award to `out` (declines are not reported here). Row
-    /// bounds are gathered first for the whole batch, so that their cache misses overlap.
+    /// Matches a batch: appends every award to `out` (declines are not reported here), in
+    /// transaction order.
+    ///
+    /// A software pipeline, so that each transaction's two dependent cache misses (its card's
+    /// entry, then its row) are in flight while earlier transactions are decided: at step `i`,
+    /// transaction `i`'s card entry is prefetched, transaction `i - AHEAD`'s entry (in cache by
+    /// now) gives its row, whose lines are prefetched, and transaction `i - 2 × AHEAD` is decided
+    /// on a row in cache. No branch depends on a value still in flight: a row whose filter lacks
+    /// the merchant is cut to nothing arithmetically, and its prefetches go to its first record.
     pub fn match_batch<C: Counters + ?Sized>(
         &self,
         txns: &[CardTxn],
@@ -481,48 +496,50 @@ impl<'w> MatchIndex<'w> {
     ) {
         let BatchScratch { rows, decision } = scratch;
         let table = &self.table;
-        for (b, block) in txns.chunks(BLOCK).enumerate() {
-            // Pass 1: each card's row (a tiny loop of independent reads, so that many of their
-            // cache misses are in flight at once), then a prefetch of each row's cache lines.
-            // No branch depends on a value still in flight: a mispredicted one would throw
-            // away the loads issued after it. A row whose filter lacks the merchant is cut to
-            // nothing (its length times 0), and its prefetches go to the first record.
-            rows.clear();
-            rows.extend(block.iter().map(|x| {
+        let (cards, enr) = (self.cards.as_ptr(), self.enr.as_ptr());
+        rows.clear();
+        rows.resize(RING, (0, 0));
+        let n = txns.len();
+        for i in 0..n + 3 * AHEAD {
+            if let Some(x) = txns.get(i) {
+                // The entry and the next one's start (in the next line for one card in eight).
+                prefetch(cards.wrapping_add(x.card as usize));
+                prefetch(cards.wrapping_add(x.card as usize + 1));
+            }
+            if let Some(x) = i.checked_sub(AHEAD).and_then(|j| txns.get(j)) {
                 let (c, next) = (self.cards[x.card as usize], self.cards[x.card as usize + 1].start);
                 let keep = (c.filter >> merchant_slot(table.merchant_of(&x.txn))) & 1;
-                (c.start, c.start + (next - c.start) * keep)
-            }));
-            let enr = self.enr.as_ptr();
-            for &(a, b) in rows.iter() {
-                let keep = (a < b) as usize;
-                prefetch(enr.wrapping_add(a as usize * keep));
-                prefetch(enr.wrapping_add((b as usize).saturating_sub(1) * keep));
+                let (a, b) = (c.start, c.start + (next - c.start) * keep);
+                let k = (b > a) as usize;
+                prefetch(enr.wrapping_add(a as usize * k));
+                prefetch(enr.wrapping_add((b as usize).saturating_sub(1) * k));
+                rows[(i - AHEAD) % RING] = (a, b);
             }
-            // Pass 2: keep the rows with an enrollment at the transaction's merchant (now in
-            // cache), and ask for those offers' terms now so that pass 3 finds them in cache; an
-            // empty row marks the others.
-            for (x, row) in block.iter().zip(rows.iter_mut()) {
+            if let Some(x) = i.checked_sub(2 * AHEAD).and_then(|j| txns.get(j)) {
+                // The row is in cache: keep it if it holds the merchant, and ask for those
+                // offers' terms (an empty row marks the others).
+                let slot = &mut rows[(i - 2 * AHEAD) % RING];
                 let merchant = table.merchant_of(&x.txn);
                 let mut hit = false;
-                for e in self.enr[row.0 as usize..row.1 as usize].iter().filter(|e| e.merchant == merchant) {
+                for e in self.enr[slot.0 as usize..slot.1 as usize].iter().filter(|e| e.merchant == merchant) {
                     prefetch(&table.hot[e.offer as usize] as *const Hot);
                     hit = true;
                 }
                 if !hit {
-                    row.1 = row.0;
+                    slot.1 = slot.0;
                 }
             }
-            // Pass 3: the full decision where it can pay, on rows now in cache.
-            for (i, (x, &(a, e))) in block.iter().zip(rows.iter()).enumerate() {
-                if a == e {
-                    continue;
-                }
-                table.decide(&x.txn, &self.enr[a as usize..e as usize], counters, decision);
-                let k = (b * BLOCK + i) as u32;
-                for &(offer, reward) in &decision.awards {
-                    out.push(Award { txn: k, offer, reward });
-                }
+            let Some(k) = i.checked_sub(3 * AHEAD).filter(|&k| k < n) else {
+                continue;
+            };
+            let (a, b) = rows[k % RING];
+            if a == b {
+                continue;
+            }
+            let x = &txns[k];
+            table.decide(&x.txn, &self.enr[a as usize..b as usize], counters, decision);
+            for &(offer, reward) in &decision.awards {
+                out.push(Award { txn: k as u32, offer, reward });
             }
         }
     }
