@@ -38,8 +38,8 @@ impl Touches {
 
 /// Gives each purchase the first and last touch with its merchant within the attribution
 /// window (`attribution.rs`), walking the person's timeline in time order.
-pub(super) fn attribute(world: &World, events: &mut [(SimTime, UserEvent)]) {
-    let mut touches = Touches::default();
+pub(super) fn attribute(world: &World, events: &mut [(SimTime, UserEvent)], touches: &mut Touches) {
+    touches.list.clear();
     for (t, e) in events.iter_mut() {
         match e {
             UserEvent::Exposure { offer, .. } => {

@@ -37,28 +37,39 @@ pub(crate) fn hashtag_poster(world: &World, user: u32, profile: &UserProfile, of
 /// Mixed into the seed for whether a person posts an offer's hashtag ("posttag" in ASCII).
 pub(super) const POST_KEY: u64 = 0x706f_7374_7461_6721;
 
-/// Impressions → clicks → card entry or one tap → enrollments; card deletions.
-pub(super) fn funnel(
+/// The funnel's working vectors, kept from one person to the next (`Scratch`).
+#[derive(Default)]
+pub(super) struct FunnelScratch {
+    /// One stream per (user, offer), and a fixed number of draws per impression, so that
+    /// another offer's impressions never shift this offer's decisions. Beside it, the chance to
+    /// tap at the offer's value (`behaviour.rs`) and the impressions of it seen so far.
+    streams: Vec<(OfferId, Stream, f64, u32)>,
+    /// Hashtag sync: offers whose hashtag the user has had the chance to post (at their first
+    /// view of the offer in their feed).
+    first_views: Vec<OfferId>,
+    /// Per offer seen: (offer, day, index in `out`) of its latest exposure event (impressions
+    /// come in time order, so only the latest can still be counting).
+    exposure_at: Vec<(OfferId, usize, usize)>,
+    enrollments: Vec<Enrollment>,
+}
+
+/// Impressions → clicks → card entry or one tap → enrollments (returned); card deletions.
+pub(super) fn funnel<'s>(
     world: &World,
     user: u32,
     profile: &UserProfile,
     seen: &[(SimTime, OfferId, u8)],
     out: &mut Vec<(SimTime, UserEvent)>,
-) -> Vec<Enrollment> {
+    scratch: &'s mut FunnelScratch,
+) -> &'s [Enrollment] {
     let seg = &world.segments[profile.segment.0 as usize];
-    // One stream per (user, offer), and a fixed number of draws per impression, so that another
-    // offer's impressions never shift this offer's decisions. Beside it, the chance to tap at the
-    // offer's value (`behaviour.rs`) and the impressions of it seen so far.
-    let mut streams: Vec<(OfferId, Stream, f64, u32)> = Vec::new();
-    // Hashtag sync: offers whose hashtag the user has had the chance to post (at their first
-    // view of the offer in their feed).
-    let mut first_views: Vec<OfferId> = Vec::new();
+    let FunnelScratch { streams, first_views, exposure_at, enrollments } = scratch;
+    streams.clear();
+    first_views.clear();
+    exposure_at.clear();
+    enrollments.clear();
     let mut link: Option<Link> = None;
     let mut links = 0u32;
-    let mut enrollments: Vec<Enrollment> = Vec::new();
-    // Per offer seen: (offer, day, index in `out`) of its latest exposure event (impressions come
-    // in time order, so only the latest can still be counting).
-    let mut exposure_at: Vec<(OfferId, usize, usize)> = Vec::new();
     for &(t, offer, generation) in seen {
         // A card deleted before a one-tap enrollment could complete counts as gone.
         if let Some(l) = link.as_ref().filter(|l| l.deleted_at <= t.plus_seconds(ONE_TAP_SECONDS)) {

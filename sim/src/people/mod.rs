@@ -17,7 +17,7 @@ use crate::people::sharing::Cascades;
 use crate::world::attribution::Touch;
 use crate::world::network::PurchaseId;
 use crate::world::{Channel, MerchantId, MidId, OfferId, SegmentId, Token, World};
-use attribution::attribute;
+use attribution::{attribute, Touches};
 use exposure::*;
 use funnel::*;
 use shops::shop_visits;
@@ -185,14 +185,21 @@ pub fn profile(world: &World, user: u32) -> UserProfile {
 /// The offers that target a user: their segment's untagged offers and those of their hashtags,
 /// in offer order, each once.
 pub(crate) fn targeted(world: &World, p: &UserProfile) -> Vec<OfferId> {
+    let mut offers = Vec::new();
+    targeted_into(world, p, &mut offers);
+    offers
+}
+
+/// `targeted` into `offers` (cleared first).
+fn targeted_into(world: &World, p: &UserProfile, offers: &mut Vec<OfferId>) {
     let a = &world.audiences[p.segment.0 as usize];
-    let mut offers = a.untagged.clone();
+    offers.clear();
+    offers.extend_from_slice(&a.untagged);
     for &h in &p.hashtags {
         offers.extend_from_slice(&a.by_hashtag[h as usize]);
     }
     offers.sort_unstable();
     offers.dedup();
-    offers
 }
 
 /// Whether the user, targeted by the offer, is in its holdout group: never shown it. A keyed
@@ -245,8 +252,11 @@ pub fn simulate(world: &World, user: u32, cascades: &Cascades) -> Timeline {
 /// timeline leaves with a copy of exactly its length.
 #[derive(Default)]
 struct Scratch {
+    targeted: Vec<OfferId>,
     seen: Vec<(SimTime, OfferId, u8)>,
     events: Vec<(SimTime, UserEvent)>,
+    funnel: FunnelScratch,
+    touches: Touches,
 }
 
 thread_local! {
@@ -255,10 +265,11 @@ thread_local! {
 
 fn simulate_in(world: &World, user: u32, cascades: &Cascades, scratch: &mut Scratch) -> Timeline {
     let profile = profile(world, user);
-    let Scratch { seen, events } = scratch;
+    let Scratch { targeted, seen, events, funnel: funnel_scratch, touches } = scratch;
     seen.clear();
     events.clear();
-    for offer in targeted(world, &profile) {
+    targeted_into(world, &profile, targeted);
+    for &offer in targeted.iter() {
         if !held_out(world, user, offer) {
             impressions(world, user, offer, seen);
         }
@@ -269,13 +280,13 @@ fn simulate_in(world: &World, user: u32, cascades: &Cascades, scratch: &mut Scra
     for s in cascades.shares_of(user) {
         events.push((s.at, UserEvent::Shared { offer: s.offer, generation: s.generation }));
     }
-    let enrollments = funnel(world, user, &profile, seen, events);
-    spend(world, user, &profile, &enrollments, events);
+    let enrollments = funnel(world, user, &profile, seen, events, funnel_scratch);
+    spend(world, user, &profile, enrollments, events);
     if !world.shops.is_empty() {
         shop_visits(world, user, &profile, events);
     }
     events.sort_by_key(|(t, _)| *t); // stable: same-second events keep their causal order
-    attribute(world, events);
+    attribute(world, events, touches);
     let mut seq = 0;
     for (_, e) in events.iter_mut() {
         if let UserEvent::Purchase(p) = e {
