@@ -16,14 +16,17 @@
 //!   cards are `0..cards` (interned tokens); card → enrollments in compressed rows (CSR), one
 //!   8-byte entry per card (the row's start, and a 32-bit filter of the row's merchants; the
 //!   row ends where the next card's starts) over the flat array of records, a row one cache
-//!   line or two. The CSR is built once: it takes no enrollment afterwards.
-//! - **No allocation per transaction**; `match_batch` works on blocks of transactions in
-//!   passes (card entries, whose filter cuts the rows without the transaction's merchant
-//!   before any row is read, and a prefetch of the rows left; then "any enrollment at this
-//!   merchant?" with a prefetch of those offers' lines; then the decision for those that have
-//!   one), so that the cache misses of a block overlap instead of queueing one behind the
-//!   other, and the last pass finds rows and offers in cache. No branch of the first pass
-//!   depends on a load still in flight (a misprediction would discard the loads after it).
+//!   line or two. The CSR is built once: it takes no enrollment afterwards, and it lies on huge
+//!   pages where the system allows (`core::huge_pages`): a row costs a cache miss, not a TLB
+//!   miss and a page walk besides.
+//! - **No allocation per transaction**; `match_batch` is a software pipeline over the batch in
+//!   four stages, each a fixed distance behind the one before: prefetch a card's entry; read it
+//!   (its filter cuts a row without the transaction's merchant before any row is read) and
+//!   prefetch the row; check the row, now in cache, for an enrollment at the merchant and
+//!   prefetch those offers' lines; decide. The cache misses of many transactions overlap
+//!   instead of queueing one behind the other, and the decision finds rows and offers in cache.
+//!   No branch of the first stages depends on a load still in flight (a misprediction would
+//!   discard the loads after it).
 
 use crate::core::huge_pages;
 use crate::core::money::Cents;
@@ -402,8 +405,8 @@ pub struct BatchScratch {
 
 /// How many transactions ahead `match_batch` prefetches a card's entry, and then its row.
 const AHEAD: usize = 8;
-/// Row bounds kept between the prefetch of a row and its decision (a power of two above
-/// `2 × AHEAD`).
+/// Row bounds kept from the prefetch of a row to its decision, `2 × AHEAD` steps later (a power
+/// of two above that).
 const RING: usize = 4 * AHEAD;
 
 impl<'w> MatchIndex<'w> {
@@ -481,12 +484,13 @@ impl<'w> MatchIndex<'w> {
     /// Matches a batch: appends every award to `out` (declines are not reported here), in
     /// transaction order.
     ///
-    /// A software pipeline, so that each transaction's two dependent cache misses (its card's
-    /// entry, then its row) are in flight while earlier transactions are decided: at step `i`,
-    /// transaction `i`'s card entry is prefetched, transaction `i - AHEAD`'s entry (in cache by
-    /// now) gives its row, whose lines are prefetched, and transaction `i - 2 × AHEAD` is decided
-    /// on a row in cache. No branch depends on a value still in flight: a row whose filter lacks
-    /// the merchant is cut to nothing arithmetically, and its prefetches go to its first record.
+    /// A software pipeline, so that each transaction's dependent cache misses (its card's entry,
+    /// then its row, then its offers' terms) are in flight while earlier transactions are
+    /// decided: at step `i`, transaction `i`'s card entry is prefetched; `i - AHEAD`'s entry (in
+    /// cache by now) gives its row, whose lines are prefetched; `i - 2 × AHEAD`'s row is checked
+    /// for the merchant and those offers' terms prefetched; `i - 3 × AHEAD` is decided. No
+    /// branch depends on a value still in flight: a row whose filter lacks the merchant is cut
+    /// to nothing arithmetically, and its prefetches go to its first record.
     pub fn match_batch<C: Counters + ?Sized>(
         &self,
         txns: &[CardTxn],
