@@ -399,7 +399,6 @@ fn prefetch<T>(p: *const T) {
 /// `match_batch`'s working space, reused across batches (no allocation once warm).
 #[derive(Debug, Default)]
 pub struct BatchScratch {
-    rows: Vec<(u32, u32)>,
     decision: Decision,
 }
 
@@ -498,11 +497,11 @@ impl<'w> MatchIndex<'w> {
         scratch: &mut BatchScratch,
         out: &mut Vec<Award>,
     ) {
-        let BatchScratch { rows, decision } = scratch;
+        let decision = &mut scratch.decision;
         let table = &self.table;
         let (cards, enr) = (self.cards.as_ptr(), self.enr.as_ptr());
-        rows.clear();
-        rows.resize(RING, (0, 0));
+        // Each transaction's row bounds, from the prefetch of its row to its decision.
+        let mut rows = [(0u32, 0u32); RING];
         let n = txns.len();
         for i in 0..n + 3 * AHEAD {
             if let Some(x) = txns.get(i) {
