@@ -18,7 +18,7 @@ pub(super) fn impressions(world: &World, user: u32, offer: OfferId, out: &mut Ve
     let key = mix3(world.seed ^ EXPOSURE_KEY, offer.0 as u64, user as u64);
     let stream = || Stream::new(world.seed, Purpose::Exposure, offer.0 as u64, user as u64);
     let (span, t) = ((o.start, o.end), &o.targeting);
-    exposure_times(world, key, stream, span, t.hours, t.impressions_per_day, |at| {
+    exposure_times(world.period_end(), key, stream, span, t.hours, t.impressions_per_day, |at| {
         out.push((at, offer, 0));
         true
     });
@@ -53,7 +53,7 @@ pub(crate) fn exposure_times_first(world: &World, user: u32, offer: OfferId) -> 
     let stream = || Stream::new(world.seed, Purpose::Exposure, offer.0 as u64, user as u64);
     let (span, t) = ((o.start, o.end), &o.targeting);
     let mut first = None;
-    exposure_times(world, key, stream, span, t.hours, t.impressions_per_day, |at| {
+    exposure_times(world.period_end(), key, stream, span, t.hours, t.impressions_per_day, |at| {
         first = Some(at);
         false
     });
@@ -61,14 +61,14 @@ pub(crate) fn exposure_times_first(world: &World, user: u32, offer: OfferId) -> 
 }
 
 /// The arrival times of a Poisson process of `per_day` impressions a day running only inside
-/// the exposure `hours`, within `start..end` and the activity period. The exposure windows of
+/// the exposure `hours`, within `start..end` and the activity period (to `period_end`). The exposure windows of
 /// all days are laid end to end and the process runs once over their total length (it has no
 /// memory, so this is the same process), which costs one draw per impression plus one, not one
 /// per day. The first arrival comes from the keyed hash `key`, the rest from `stream`, started
 /// only when there is a first impression: a stream costs ~100 ns to start, and most people
 /// never see most of what targets them.
 pub(crate) fn exposure_times(
-    world: &World,
+    period_end: SimTime,
     key: u64,
     stream: impl FnOnce() -> Stream,
     (start, end): (SimTime, SimTime),
@@ -77,32 +77,106 @@ pub(crate) fn exposure_times(
     mut emit: impl FnMut(SimTime) -> bool,
 ) {
     let rate = per_day / ((h1 - h0) as f64 * SECONDS_PER_HOUR as f64);
-    let end = end.min(world.period_end());
-    let windows = (start.day_index()..end.day_index().max(start.day_index()) + 1).filter_map(|day| {
+    let end = end.min(period_end);
+    let (first_day, last_day) = (start.day_index(), end.day_index().max(start.day_index()));
+    // Every day strictly between the first and the last has its whole window (`full` seconds).
+    let full = (h1 - h0) as u64 * SECONDS_PER_HOUR;
+    let window = |day: usize| {
         let day0 = day as u64 * SECONDS_PER_DAY;
         let lo = (day0 + h0 as u64 * SECONDS_PER_HOUR).max(start.0);
         let hi = (day0 + h1 as u64 * SECONDS_PER_HOUR).min(end.0);
         (lo < hi).then_some((lo, hi))
-    });
-    // `t`: exposure seconds since the first window opened; `before`: those of earlier windows.
+    };
+    // `t`: exposure seconds since the first window opened; `before`: those of earlier windows
+    // (whole seconds, exact in an f64).
     let mut t = -libm::log(1.0 - hash_unit(key, 0)) / rate;
     let mut stream = Some(stream);
     let mut rng: Option<Stream> = None;
     let mut before = 0.0;
-    for (lo, hi) in windows {
-        let len = (hi - lo) as f64;
-        while t < before + len {
-            if !emit(SimTime(lo + (t - before) as u64)) {
-                return;
+    let mut day = first_day;
+    while day <= last_day {
+        if day > first_day && day < last_day && full > 0 {
+            // Whole windows that end before `t`, passed at once: the same sum as one by one
+            // (integers), so the same arrival times, without a loop over the days nobody sees
+            // anything on — most people never see most of what targets them.
+            let mut skip = (((t - before) / full as f64).max(0.0) as usize).min(last_day - day);
+            while skip > 0 && t < before + (skip * full as usize) as f64 {
+                skip -= 1;
             }
-            if rng.is_none() {
-                rng = stream.take().map(|f| f());
-            }
-            match rng.as_mut() {
-                Some(r) => t += exponential(r, rate),
-                None => return,
+            before += (skip * full as usize) as f64;
+            day += skip;
+            if day == last_day {
+                continue;
             }
         }
-        before += len;
+        if let Some((lo, hi)) = window(day) {
+            let len = (hi - lo) as f64;
+            while t < before + len {
+                if !emit(SimTime(lo + (t - before) as u64)) {
+                    return;
+                }
+                if rng.is_none() {
+                    rng = stream.take().map(|f| f());
+                }
+                match rng.as_mut() {
+                    Some(r) => t += exponential(r, rate),
+                    None => return,
+                }
+            }
+            before += len;
+        }
+        day += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The windows one day at a time, as before whole days were passed at once.
+    fn day_by_day(key: u64, seed: u64, (start, end): (SimTime, SimTime), (h0, h1): (u8, u8), per_day: f64) -> Vec<u64> {
+        let rate = per_day / ((h1 - h0) as f64 * SECONDS_PER_HOUR as f64);
+        let windows = (start.day_index()..end.day_index().max(start.day_index()) + 1).filter_map(|day| {
+            let day0 = day as u64 * SECONDS_PER_DAY;
+            let lo = (day0 + h0 as u64 * SECONDS_PER_HOUR).max(start.0);
+            let hi = (day0 + h1 as u64 * SECONDS_PER_HOUR).min(end.0);
+            (lo < hi).then_some((lo, hi))
+        });
+        let mut rng = Stream::new(seed, Purpose::Exposure, 0, 0);
+        let (mut t, mut before, mut out) = (-libm::log(1.0 - hash_unit(key, 0)) / rate, 0.0, Vec::new());
+        for (lo, hi) in windows {
+            let len = (hi - lo) as f64;
+            while t < before + len {
+                out.push(lo + (t - before) as u64);
+                t += exponential(&mut rng, rate);
+            }
+            before += len;
+        }
+        out
+    }
+
+    proptest! {
+        #[test]
+        fn passing_whole_days_at_once_gives_the_day_by_day_times(
+            key in any::<u64>(),
+            seed in any::<u64>(),
+            start in 0u64..40 * SECONDS_PER_DAY,
+            length in 0u64..400 * SECONDS_PER_DAY,
+            h0 in 0u8..23,
+            hours in 1u8..24,
+            per_day in prop_oneof![0.0001f64..0.1, 0.1f64..20.0],
+        ) {
+            let h1 = (h0 + hours).min(24);
+            let span = (SimTime(start), SimTime(start + length));
+            let period_end = SimTime(u64::MAX / 2);
+            let mut got = Vec::new();
+            let stream = || Stream::new(seed, Purpose::Exposure, 0, 0);
+            exposure_times(period_end, key, stream, span, (h0, h1), per_day, |at| {
+                got.push(at.0);
+                true
+            });
+            prop_assert_eq!(got, day_by_day(key, seed, span, (h0, h1), per_day));
+        }
     }
 }

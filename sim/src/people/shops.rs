@@ -23,10 +23,18 @@ pub(super) fn shop_visits(world: &World, user: u32, profile: &UserProfile, out: 
         let key = mix3(world.seed ^ SHOP_KEY, k as u64, user as u64);
         let stream = || Stream::new(world.seed, Purpose::ShopExposure, k as u64, user as u64);
         let mut seen = Vec::new();
-        exposure_times(world, key, stream, (shop.start, shop.end), shop.hours, shop.impressions_per_day, |t| {
-            seen.push(t);
-            true
-        });
+        exposure_times(
+            world.period_end(),
+            key,
+            stream,
+            (shop.start, shop.end),
+            shop.hours,
+            shop.impressions_per_day,
+            |t| {
+                seen.push(t);
+                true
+            },
+        );
         if seen.is_empty() {
             continue;
         }
