@@ -14,7 +14,7 @@
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use offersim::{load_str, Overrides};
 use offersim_sim::core::huge_pages;
-use offersim_sim::core::rng::{Purpose, Stream};
+use offersim_sim::core::rng::{Draw, Purpose, Stream};
 use offersim_sim::platform::fastmatch::{Award, BatchScratch, CardTxn, FastTxn, MatchIndex};
 use offersim_sim::platform::matching::{Counters, Decline, Enrolled};
 use offersim_sim::world::{Channel, MerchantId, MidId, OfferId, World};

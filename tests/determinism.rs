@@ -165,7 +165,7 @@ impl offersim_sim::world::network::CardNetwork for Failing<'_> {
     fn report(
         &self,
         p: &offersim_sim::world::network::PurchaseFacts,
-        rng: &mut offersim_sim::core::rng::Stream,
+        draws: offersim_sim::core::rng::Hashed,
         out: &mut Vec<(offersim_sim::SimTime, offersim_sim::world::network::NetworkMessage)>,
         faults: &mut offersim_sim::world::network::FaultCounts,
     ) {
@@ -173,7 +173,7 @@ impl offersim_sim::world::network::CardNetwork for Failing<'_> {
         if self.left.fetch_update(Relaxed, Relaxed, |n| n.checked_sub(1)).is_err() {
             panic!("the network failed");
         }
-        self.inner.report(p, rng, out, faults);
+        self.inner.report(p, draws, out, faults);
     }
 }
 

@@ -19,7 +19,7 @@
 //! purchases and locations, never card numbers or the platform's enrollments; it never reads
 //! the wall clock.
 
-use offersim_sim::core::rng::{hash_unit, mix3, Stream};
+use offersim_sim::core::rng::{hash_unit, mix3, Draw, Hashed};
 use offersim_sim::core::sample::triangular;
 use offersim_sim::core::time::{Calendar, SimTime, SECONDS_PER_DAY, SECONDS_PER_HOUR};
 use offersim_sim::world::config::{path, with_index, with_key, DateTimeInput, Ordered, PathSeg, Problem, Problems};
@@ -365,8 +365,35 @@ impl MockNetwork {
     }
 }
 
-fn uniform(rng: &mut Stream, [lo, hi]: [u32; 2]) -> u64 {
+fn uniform(mut rng: Hashed, [lo, hi]: [u32; 2]) -> u64 {
     lo as u64 + rng.below((hi - lo) as u64 + 1)
+}
+
+/// Where each of a purchase's draws lies in its keyed draws (`Hashed::at`): every fate has its
+/// own index, drawn only when the fate it belongs to applies, so no fate shifts another.
+mod draw {
+    pub const AUTH_DELAY: u64 = 0;
+    pub const REVERSED: u64 = 1;
+    pub const REVERSAL_AFTER: u64 = 2;
+    pub const CLEARING_HOURS: u64 = 3;
+    pub const REFUNDED: u64 = 4;
+    pub const REFUND_DAYS: u64 = 5;
+    pub const PARTIAL: u64 = 6;
+    pub const PARTIAL_SHARE: u64 = 7;
+    pub const UNREFERENCED: u64 = 8;
+    pub const UNKNOWN_MID: u64 = 9;
+    pub const CHANGED: u64 = 10;
+    pub const CHANGE: u64 = 11;
+    pub const LATE: u64 = 12;
+    pub const LATE_DAYS: u64 = 13;
+    pub const AUTH_LATE: u64 = 14;
+    pub const AUTH_LATE_BY: u64 = 15;
+    /// Delivery of the purchase's m-th message (m < 3): from `DELIVERY + m·2^32`, whether it is
+    /// repeated, how many copies, then each further copy's delay.
+    pub const DELIVERY: u64 = 16;
+    pub fn delivery(message: usize) -> u64 {
+        DELIVERY + ((message as u64) << 32)
+    }
 }
 
 /// The first batch release at or after `t` for `per_day` batches a day (0: `t` itself).
@@ -412,35 +439,29 @@ impl CardNetwork for MockNetwork {
     fn report(
         &self,
         p: &PurchaseFacts,
-        rng: &mut Stream,
+        draws: Hashed,
         out: &mut Vec<(SimTime, NetworkMessage)>,
         faults: &mut FaultCounts,
     ) {
         let Some((_, s)) = self.schemes.get(p.scheme as usize) else {
             return;
         };
-        // Lifecycle draws: always the same number, in the same order.
-        let auth_delay = uniform(rng, s.auth_delay_seconds);
-        let reversed = rng.bernoulli(s.reversal_rate);
-        let reversal_after = uniform(rng, s.reversal_delay_hours) * SECONDS_PER_HOUR;
+        // Lifecycle draws, then fault draws: each at its own index, drawn when it matters.
+        let d = draws;
+        let auth_delay = uniform(d.at(draw::AUTH_DELAY), s.auth_delay_seconds);
+        let reversed = d.at(draw::REVERSED).bernoulli(s.reversal_rate);
         let c = s.clearing_delay_hours;
-        let clearing_hours = triangular(rng, c.min, c.mode, c.max);
-        let refunded = rng.bernoulli(s.refund_rate);
         let r = s.refund_delay_days;
-        let refund_days = triangular(rng, r.min, r.mode, r.max);
-        let partial = rng.bernoulli(s.partial_refund_share);
-        let partial_share = 0.1 + 0.8 * rng.unit();
-        let unreferenced = rng.bernoulli(s.unreferenced_refund_share);
-        // Fault draws, after them.
+        let refunded = d.at(draw::REFUNDED).bernoulli(s.refund_rate);
         let f = &self.faults;
-        let unknown_mid = rng.bernoulli(f.unknown_mid_rate);
-        let changed = rng.bernoulli(f.clearing_amount_change_rate);
-        let change = f.clearing_amount_change_percent[0]
-            + (f.clearing_amount_change_percent[1] - f.clearing_amount_change_percent[0]) * rng.unit();
-        let late = rng.bernoulli(f.late_submission_rate);
-        let late_days = uniform(rng, f.late_submission_days);
-        let auth_late = rng.bernoulli(f.auth_after_clearing_rate);
-        let auth_late_by = 60 + rng.below(3_600);
+        let unknown_mid = d.at(draw::UNKNOWN_MID).bernoulli(f.unknown_mid_rate);
+        let changed = d.at(draw::CHANGED).bernoulli(f.clearing_amount_change_rate);
+        let change = || {
+            let [lo, hi] = f.clearing_amount_change_percent;
+            lo + (hi - lo) * d.at(draw::CHANGE).unit()
+        };
+        let late = d.at(draw::LATE).bernoulli(f.late_submission_rate);
+        let auth_late = d.at(draw::AUTH_LATE).bernoulli(f.auth_after_clearing_rate);
 
         let msg = |kind, amount, network_time| NetworkMessage {
             kind,
@@ -458,7 +479,7 @@ impl CardNetwork for MockNetwork {
         let auth_at = p.at.plus_seconds(auth_delay);
         // The authorization is for the amount before a tip or a partial shipment.
         let auth_amount =
-            if changed { cents_of(p.amount.0 as f64 * 100.0 / (100.0 + change)).max(Cents(1)) } else { p.amount };
+            if changed { cents_of(p.amount.0 as f64 * 100.0 / (100.0 + change())).max(Cents(1)) } else { p.amount };
         if unknown_mid {
             faults.unknown_mid_purchases += 1;
         }
@@ -467,11 +488,14 @@ impl CardNetwork for MockNetwork {
         // exactly one clearing or one reversal).
         if reversed && authorizes {
             emitted.push((auth_at, msg(MessageKind::Auth, auth_amount, auth_at)));
+            let reversal_after = uniform(d.at(draw::REVERSAL_AFTER), s.reversal_delay_hours) * SECONDS_PER_HOUR;
             let at = auth_at.plus_seconds(reversal_after);
             emitted.push((at, msg(MessageKind::Reversal, auth_amount, at)));
         } else {
+            let clearing_hours = triangular(&mut d.at(draw::CLEARING_HOURS), c.min, c.mode, c.max);
             let mut ready = p.at.plus_seconds((clearing_hours * SECONDS_PER_HOUR as f64) as u64).max(auth_at);
             if late {
+                let late_days = uniform(d.at(draw::LATE_DAYS), f.late_submission_days);
                 ready = ready.plus_seconds(late_days * SECONDS_PER_DAY);
                 faults.late_submissions += 1;
             }
@@ -479,7 +503,7 @@ impl CardNetwork for MockNetwork {
             if authorizes {
                 let delivered = if auth_late {
                     faults.auths_after_clearing += 1;
-                    cleared_at.plus_seconds(auth_late_by)
+                    cleared_at.plus_seconds(60 + d.at(draw::AUTH_LATE_BY).below(3_600))
                 } else {
                     auth_at
                 };
@@ -492,15 +516,17 @@ impl CardNetwork for MockNetwork {
             }
             emitted.push((cleared_at, msg(MessageKind::Clearing, p.amount, cleared_at)));
             if refunded {
+                let refund_days = triangular(&mut d.at(draw::REFUND_DAYS), r.min, r.mode, r.max);
                 let at = cleared_at.plus_seconds((refund_days * SECONDS_PER_DAY as f64) as u64);
-                let amount = if partial {
+                let amount = if d.at(draw::PARTIAL).bernoulli(s.partial_refund_share) {
                     faults.partial_refunds += 1;
+                    let partial_share = 0.1 + 0.8 * d.at(draw::PARTIAL_SHARE).unit();
                     cents_of(p.amount.0 as f64 * partial_share).clamp(Cents(1), p.amount)
                 } else {
                     p.amount
                 };
                 let mut m = msg(MessageKind::Refund, amount, at);
-                if unreferenced {
+                if d.at(draw::UNREFERENCED).bernoulli(s.unreferenced_refund_share) {
                     faults.unreferenced_refunds += 1;
                     m.referenced = false;
                 }
@@ -508,12 +534,14 @@ impl CardNetwork for MockNetwork {
             }
         }
         // Delivery: repeated copies, then outages.
-        for &(at, m) in emitted.iter() {
-            let copies = if rng.bernoulli(f.duplicate_rate) { uniform(rng, f.duplicate_copies) as u8 } else { 1 };
+        for (k, &(at, m)) in emitted.iter().enumerate() {
+            let i = draw::delivery(k);
+            let copies =
+                if d.at(i).bernoulli(f.duplicate_rate) { uniform(d.at(i + 1), f.duplicate_copies) as u8 } else { 1 };
             let mut t = at;
             for copy in 0..copies {
                 if copy > 0 {
-                    t = t.plus_seconds(uniform(rng, f.duplicate_delay_minutes) * 60);
+                    t = t.plus_seconds(uniform(d.at(i + 1 + copy as u64), f.duplicate_delay_minutes) * 60);
                     faults.duplicate_deliveries += 1;
                 }
                 let delivered = self.delivery(p.scheme, t);
@@ -560,7 +588,7 @@ mod tests {
     fn report_with(net: &MockNetwork, seq: u32, faults: &mut FaultCounts) -> Vec<(SimTime, NetworkMessage)> {
         let p = purchase(seq, 3);
         let mut out = Vec::new();
-        net.report(&p, &mut Stream::new(1, Purpose::Network, seq as u64, 1), &mut out, faults);
+        net.report(&p, Hashed::new(1, Purpose::Network, seq as u64, 1), &mut out, faults);
         out
     }
 
@@ -678,8 +706,12 @@ mod tests {
                 for seq in 0..400 {
                     let p = purchase(seq, seq % 97);
                     let mut out = Vec::new();
-                    let mut rng = Stream::new(1, Purpose::Network, seq as u64, 1);
-                    n.report(&p, &mut rng, &mut out, &mut FaultCounts::default());
+                    n.report(
+                        &p,
+                        Hashed::new(1, Purpose::Network, seq as u64, 1),
+                        &mut out,
+                        &mut FaultCounts::default(),
+                    );
                     let first: Vec<MessageKind> =
                         out.iter().filter(|(_, m)| m.copy == 0).map(|(_, m)| m.kind).collect();
                     let ends =

@@ -2,27 +2,27 @@
 //! operations (+ − × ÷ sqrt) and the pure-Rust `libm` for ln/exp/cos, never the platform's
 //! math library, whose last bits may differ.
 
-use crate::core::rng::Stream;
+use crate::core::rng::Draw;
 
 /// Exponential with the given rate (events per unit).
-pub fn exponential(s: &mut Stream, rate: f64) -> f64 {
+pub fn exponential(s: &mut impl Draw, rate: f64) -> f64 {
     -libm::log(s.unit_open_low()) / rate
 }
 
 /// Standard normal by Box–Muller (one of the pair; simple and exact to reproduce).
-pub fn standard_normal(s: &mut Stream) -> f64 {
+pub fn standard_normal(s: &mut impl Draw) -> f64 {
     let u1 = s.unit_open_low();
     let u2 = s.unit();
     libm::sqrt(-2.0 * libm::log(u1)) * libm::cos(std::f64::consts::TAU * u2)
 }
 
 /// Lognormal with the given median and shape `sigma` (the sd of the log).
-pub fn lognormal(s: &mut Stream, median: f64, sigma: f64) -> f64 {
+pub fn lognormal(s: &mut impl Draw, median: f64, sigma: f64) -> f64 {
     median * libm::exp(sigma * standard_normal(s))
 }
 
 /// Triangular on [min, max] with the given mode.
-pub fn triangular(s: &mut Stream, min: f64, mode: f64, max: f64) -> f64 {
+pub fn triangular(s: &mut impl Draw, min: f64, mode: f64, max: f64) -> f64 {
     if max <= min {
         return min;
     }
@@ -63,7 +63,7 @@ impl Categorical {
     pub fn is_empty(&self) -> bool {
         self.cumulative.is_empty()
     }
-    pub fn draw(&self, s: &mut Stream) -> usize {
+    pub fn draw(&self, s: &mut impl Draw) -> usize {
         let x = s.unit() * self.total();
         let i = self.cumulative.partition_point(|&c| c <= x);
         i.min(self.cumulative.len() - 1)
@@ -73,7 +73,7 @@ impl Categorical {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::rng::Purpose;
+    use crate::core::rng::{Purpose, Stream};
 
     fn stream() -> Stream {
         Stream::new(11, Purpose::Spending, 0, 0)

@@ -9,7 +9,7 @@
 //! of one shard on two or more threads); the messages are the same either way.
 
 use crate::core::money::Cents;
-use crate::core::rng::{Purpose, Stream};
+use crate::core::rng::{Hashed, Purpose};
 use crate::core::time::SimTime;
 use crate::people::{Purchase, UserEvent};
 use crate::world::network::{CardNetwork, FaultCounts, NetworkMessage, PurchaseFacts};
@@ -28,7 +28,7 @@ pub(super) fn facts(p: &Purchase, at: SimTime) -> PurchaseFacts {
 }
 
 /// The network's report on the purchase with `facts` and `key`, bought by user `u`, from the
-/// purchase's own stream.
+/// purchase's own keyed draws.
 pub(super) fn report(
     world: &World,
     network: &dyn CardNetwork,
@@ -38,8 +38,7 @@ pub(super) fn report(
     out: &mut Vec<(SimTime, NetworkMessage)>,
     faults: &mut FaultCounts,
 ) {
-    let mut rng = Stream::new(world.seed, Purpose::Network, key, u as u64);
-    network.report(facts, &mut rng, out, faults);
+    network.report(facts, Hashed::new(world.seed, Purpose::Network, key, u as u64), out, faults);
 }
 
 /// Consecutive purchases' reports: all their messages, and where each purchase's messages end.

@@ -2,7 +2,7 @@
 //! offer's window and hours, bursts (moments) on top, the first impression from a keyed hash.
 
 use super::*;
-use crate::core::rng::{hash_unit, mix3, Purpose, Stream};
+use crate::core::rng::{hash_unit, mix3, Hashed};
 use crate::core::sample::exponential;
 use crate::core::time::{SimTime, SECONDS_PER_DAY, SECONDS_PER_HOUR};
 use crate::world::{OfferId, World};
@@ -16,9 +16,8 @@ pub(super) fn impressions(world: &World, user: u32, offer: OfferId, out: &mut Ve
     let o = &world.offers[offer.0 as usize];
     // Keyed apart from the merchant pick's `mix3(seed, user, candidate)` (another first word).
     let key = mix3(world.seed ^ EXPOSURE_KEY, offer.0 as u64, user as u64);
-    let stream = || Stream::new(world.seed, Purpose::Exposure, offer.0 as u64, user as u64);
     let (span, t) = ((o.start, o.end), &o.targeting);
-    exposure_times(world.period_end(), key, stream, span, t.hours, t.impressions_per_day, |at| {
+    exposure_times(world.period_end(), key, span, t.hours, t.impressions_per_day, |at| {
         out.push((at, offer, 0));
         true
     });
@@ -45,15 +44,13 @@ pub(super) fn impressions(world: &World, user: u32, offer: OfferId, out: &mut Ve
     }
 }
 
-/// The user's first impression of the offer (the first of `impressions`), from the keyed hash
-/// alone.
+/// The user's first impression of the offer (the first of `impressions`).
 pub(crate) fn exposure_times_first(world: &World, user: u32, offer: OfferId) -> Option<SimTime> {
     let o = &world.offers[offer.0 as usize];
     let key = mix3(world.seed ^ EXPOSURE_KEY, offer.0 as u64, user as u64);
-    let stream = || Stream::new(world.seed, Purpose::Exposure, offer.0 as u64, user as u64);
     let (span, t) = ((o.start, o.end), &o.targeting);
     let mut first = None;
-    exposure_times(world.period_end(), key, stream, span, t.hours, t.impressions_per_day, |at| {
+    exposure_times(world.period_end(), key, span, t.hours, t.impressions_per_day, |at| {
         first = Some(at);
         false
     });
@@ -64,13 +61,12 @@ pub(crate) fn exposure_times_first(world: &World, user: u32, offer: OfferId) -> 
 /// the exposure `hours`, within `start..end` and the activity period (to `period_end`). The exposure windows of
 /// all days are laid end to end and the process runs once over their total length (it has no
 /// memory, so this is the same process), which costs one draw per impression plus one, not one
-/// per day. The first arrival comes from the keyed hash `key`, the rest from `stream`, started
-/// only when there is a first impression: a stream costs ~100 ns to start, and most people
-/// never see most of what targets them.
+/// per day. The gaps between arrivals are exponential, the k-th from the keyed hash of (`key`,
+/// k): nothing to start for the many people who never see most of what targets them, and a
+/// person's k-th impression depends on nothing else they do.
 pub(crate) fn exposure_times(
     period_end: SimTime,
     key: u64,
-    stream: impl FnOnce() -> Stream,
     (start, end): (SimTime, SimTime),
     (h0, h1): (u8, u8),
     per_day: f64,
@@ -89,9 +85,8 @@ pub(crate) fn exposure_times(
     };
     // `t`: exposure seconds since the first window opened; `before`: those of earlier windows
     // (whole seconds, exact in an f64).
-    let mut t = -libm::log(1.0 - hash_unit(key, 0)) / rate;
-    let mut stream = Some(stream);
-    let mut rng: Option<Stream> = None;
+    let mut gaps = Hashed::from_key(key);
+    let mut t = exponential(&mut gaps, rate);
     let mut before = 0.0;
     let mut day = first_day;
     while day <= last_day {
@@ -115,13 +110,7 @@ pub(crate) fn exposure_times(
                 if !emit(SimTime(lo + (t - before) as u64)) {
                     return;
                 }
-                if rng.is_none() {
-                    rng = stream.take().map(|f| f());
-                }
-                match rng.as_mut() {
-                    Some(r) => t += exponential(r, rate),
-                    None => return,
-                }
+                t += exponential(&mut gaps, rate);
             }
             before += len;
         }
@@ -135,7 +124,7 @@ mod tests {
     use proptest::prelude::*;
 
     /// The windows one day at a time, as before whole days were passed at once.
-    fn day_by_day(key: u64, seed: u64, (start, end): (SimTime, SimTime), (h0, h1): (u8, u8), per_day: f64) -> Vec<u64> {
+    fn day_by_day(key: u64, (start, end): (SimTime, SimTime), (h0, h1): (u8, u8), per_day: f64) -> Vec<u64> {
         let rate = per_day / ((h1 - h0) as f64 * SECONDS_PER_HOUR as f64);
         let windows = (start.day_index()..end.day_index().max(start.day_index()) + 1).filter_map(|day| {
             let day0 = day as u64 * SECONDS_PER_DAY;
@@ -143,8 +132,8 @@ mod tests {
             let hi = (day0 + h1 as u64 * SECONDS_PER_HOUR).min(end.0);
             (lo < hi).then_some((lo, hi))
         });
-        let mut rng = Stream::new(seed, Purpose::Exposure, 0, 0);
-        let (mut t, mut before, mut out) = (-libm::log(1.0 - hash_unit(key, 0)) / rate, 0.0, Vec::new());
+        let mut rng = Hashed::from_key(key);
+        let (mut t, mut before, mut out) = (exponential(&mut rng, rate), 0.0, Vec::new());
         for (lo, hi) in windows {
             let len = (hi - lo) as f64;
             while t < before + len {
@@ -160,7 +149,6 @@ mod tests {
         #[test]
         fn passing_whole_days_at_once_gives_the_day_by_day_times(
             key in any::<u64>(),
-            seed in any::<u64>(),
             start in 0u64..40 * SECONDS_PER_DAY,
             length in 0u64..400 * SECONDS_PER_DAY,
             h0 in 0u8..23,
@@ -171,12 +159,11 @@ mod tests {
             let span = (SimTime(start), SimTime(start + length));
             let period_end = SimTime(u64::MAX / 2);
             let mut got = Vec::new();
-            let stream = || Stream::new(seed, Purpose::Exposure, 0, 0);
-            exposure_times(period_end, key, stream, span, (h0, h1), per_day, |at| {
+            exposure_times(period_end, key, span, (h0, h1), per_day, |at| {
                 got.push(at.0);
                 true
             });
-            prop_assert_eq!(got, day_by_day(key, seed, span, (h0, h1), per_day));
+            prop_assert_eq!(got, day_by_day(key, span, (h0, h1), per_day));
         }
     }
 }

@@ -2,7 +2,7 @@
 //! deletions, hashtag sync and issuer-linked cards.
 
 use super::*;
-use crate::core::rng::{hash_unit, mix3, Purpose, Stream};
+use crate::core::rng::{hash_unit, mix3, Draw, Hashed, Purpose};
 use crate::core::time::SimTime;
 use crate::world::{OfferId, World, DAY_SECONDS};
 
@@ -40,10 +40,11 @@ pub(super) const POST_KEY: u64 = 0x706f_7374_7461_6721;
 /// The funnel's working vectors, kept from one person to the next (`Scratch`).
 #[derive(Default)]
 pub(super) struct FunnelScratch {
-    /// One stream per (user, offer), and a fixed number of draws per impression, so that
-    /// another offer's impressions never shift this offer's decisions. Beside it, the chance to
-    /// tap at the offer's value (`behaviour.rs`) and the impressions of it seen so far.
-    streams: Vec<(OfferId, Stream, f64, u32)>,
+    /// Keyed draws per (user, offer), four numbers per impression at fixed indices (the n-th
+    /// impression's from 4·n), so that another offer's impressions never shift this offer's
+    /// decisions and a draw nobody needs (after no click) is never made. Beside them, the chance
+    /// to tap at the offer's value (`behaviour.rs`) and the impressions of it seen so far.
+    streams: Vec<(OfferId, Hashed, f64, u32)>,
     /// Hashtag sync: offers whose hashtag the user has had the chance to post (at their first
     /// view of the offer in their feed).
     first_views: Vec<OfferId>,
@@ -99,18 +100,24 @@ pub(super) fn funnel<'s>(
         let k = match streams.iter().position(|(o, ..)| *o == offer) {
             Some(k) => k,
             None => {
-                let stream = Stream::new(world.seed, Purpose::Funnel, offer.0 as u64, user as u64);
+                let stream = Hashed::new(world.seed, Purpose::Funnel, offer.0 as u64, user as u64);
                 let tap = seg.click_rate * world.response(profile.segment, offer);
                 streams.push((offer, stream, tap, 0));
                 streams.len() - 1
             }
         };
-        let (_, rng, tap, prompts) = &mut streams[k];
+        let (_, draws, tap, prompts) = &mut streams[k];
         *prompts += 1;
         // The chance to tap at this impression: the offer's value, and how many times it has
         // been seen (each further prompt works a little less).
         let tap = (*tap * world.prompt(*prompts)).clamp(0.0, 1.0);
-        let (click, typing, complete, keep) = (rng.unit(), 60 + rng.below(180), rng.unit(), rng.unit_open_low());
+        // This impression's four numbers: the click, then (only when needed) the typing time,
+        // whether the card entry completes, and how long a card linked now is kept.
+        let (draws, at) = (*draws, 4 * *prompts as u64);
+        let click = draws.at(at).unit();
+        let typing = || 60 + draws.at(at + 1).below(180);
+        let complete = || draws.at(at + 2).unit();
+        let keep = || draws.at(at + 3).unit_open_low();
         let enrolled = enrollments.iter().any(|e| e.offer == offer && e.end > t);
         let first_view = generation == 0 && !first_views.contains(&offer);
         if first_view {
@@ -128,7 +135,7 @@ pub(super) fn funnel<'s>(
                         let token = token_for(world, user, links);
                         links += 1;
                         out.push((t, UserEvent::CardAdded { slot: 0, token }));
-                        let l = Link { token, slot: 0, added_at: t, deleted_at: deleted_at(seg, t, keep) };
+                        let l = Link { token, slot: 0, added_at: t, deleted_at: deleted_at(seg, t, keep()) };
                         link = Some(l.clone());
                         l
                     }
@@ -159,14 +166,15 @@ pub(super) fn funnel<'s>(
             continue;
         }
         // First card entry: typing the card takes one to four minutes, and some give up.
-        if complete >= seg.card_entry_completion {
+        let typing = typing();
+        if complete() >= seg.card_entry_completion {
             out.push((t.plus_seconds(typing / 2), UserEvent::CardEntryAbandoned { offer }));
             continue;
         }
         let added = t.plus_seconds(typing);
         let token = token_for(world, user, links);
         links += 1;
-        let deleted_at = deleted_at(seg, added, keep);
+        let deleted_at = deleted_at(seg, added, keep());
         out.push((added, UserEvent::CardAdded { slot: 0, token }));
         out.push((added, UserEvent::Enrolled { offer, token, one_tap: false, impressions: *prompts }));
         if generation > 0 {

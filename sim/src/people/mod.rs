@@ -11,7 +11,7 @@ mod shops;
 mod spend;
 
 use crate::core::money::Cents;
-use crate::core::rng::{hash_unit, mix3, Purpose, Stream};
+use crate::core::rng::{hash_unit, mix3, Draw, Purpose, Stream};
 use crate::core::time::SimTime;
 use crate::people::sharing::Cascades;
 use crate::world::attribution::Touch;

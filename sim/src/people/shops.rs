@@ -3,7 +3,7 @@
 
 use super::{exposure_times, purchase, Origin, UserEvent, UserProfile, MAX_BASKET};
 use crate::core::money::Cents;
-use crate::core::rng::{mix3, Purpose, Stream};
+use crate::core::rng::{mix3, Draw, Hashed, Purpose};
 use crate::core::time::SimTime;
 use crate::world::attribution::Surface;
 use crate::world::World;
@@ -21,25 +21,16 @@ pub(super) fn shop_visits(world: &World, user: u32, profile: &UserProfile, out: 
             continue;
         }
         let key = mix3(world.seed ^ SHOP_KEY, k as u64, user as u64);
-        let stream = || Stream::new(world.seed, Purpose::ShopExposure, k as u64, user as u64);
         let mut seen = Vec::new();
-        exposure_times(
-            world.period_end(),
-            key,
-            stream,
-            (shop.start, shop.end),
-            shop.hours,
-            shop.impressions_per_day,
-            |t| {
-                seen.push(t);
-                true
-            },
-        );
+        exposure_times(world.period_end(), key, (shop.start, shop.end), shop.hours, shop.impressions_per_day, |t| {
+            seen.push(t);
+            true
+        });
         if seen.is_empty() {
             continue;
         }
         let shop_id = k as u32;
-        let mut rng = Stream::new(world.seed, Purpose::ShopFunnel, k as u64, user as u64);
+        let draws = Hashed::new(world.seed, Purpose::ShopFunnel, k as u64, user as u64);
         // The payment processor's stored card, once the person has typed one in.
         let mut stored_card = false;
         let mut day_event: Option<(usize, usize)> = None;
@@ -55,10 +46,12 @@ pub(super) fn shop_visits(world: &World, user: u32, profile: &UserProfile, out: 
                     out.push((t, UserEvent::ShopSeen { shop: shop_id, impressions: 1 }));
                 }
             }
+            // Seven numbers per impression, the i-th impression's from index 8·i.
+            let mut rng = draws.at(8 * i as u64);
             let (tap, visit, buy, complete) = (rng.unit(), rng.unit(), rng.unit(), rng.unit());
             let (units, wait) = (1 + rng.below(shop.max_quantity as u64) as u32, 30 + rng.below(600));
             let typing = 60 + rng.below(180);
-            let detail = || Stream::new(world.seed, Purpose::ShopDetail, ((k as u64) << 32) | i as u64, user as u64);
+            let detail = || Hashed::new(world.seed, Purpose::ShopDetail, ((k as u64) << 32) | i as u64, user as u64);
             let at = match shop.surface {
                 Surface::Carousel => {
                     if tap >= shop.tap_rate {

@@ -4,7 +4,7 @@
 
 use super::*;
 use crate::core::money::Cents;
-use crate::core::rng::{hash_unit, mix3, Purpose, Stream};
+use crate::core::rng::{hash_unit, mix3, Draw, Hashed, Purpose, Stream};
 use crate::core::sample::{exponential, lognormal};
 use crate::core::time::SimTime;
 use crate::world::attribution::Touch;
@@ -27,7 +27,7 @@ pub(super) fn spend(
     }
     let segments = world.surge_pieces();
     // Each process draws exactly two numbers per candidate from its timing stream; each
-    // purchase's details come from its own stream and its merchant from a stable pick keyed by
+    // purchase's details come from its own keyed draws and its merchant from a stable pick keyed by
     // the candidate index, so a change to one purchase never shifts the draws of the next.
     let mut timing = Stream::new(world.seed, Purpose::Spending, 0, user as u64);
     let mut candidate = 0u64;
@@ -35,7 +35,7 @@ pub(super) fn spend(
     let span = (SimTime::ZERO, world.period_end());
     arrivals(segments, &mut timing, span, per_second, world.max_hour_weight(), shape, &mut candidate, |at, c| {
         let pick = world.merchant_pick_by_hour[at.hour_of_day()].pick(mix3(world.seed, user as u64, c));
-        let mut detail = Stream::new(world.seed, Purpose::PurchaseDetail, c, user as u64);
+        let mut detail = Hashed::new(world.seed, Purpose::PurchaseDetail, c, user as u64);
         let origin = Origin::Baseline { candidate: c };
         let p = purchase(world, origin, profile, MerchantId(pick as u32), None, None, &mut detail);
         out.push((at, UserEvent::Purchase(p)));
@@ -138,7 +138,7 @@ pub(super) fn extra_visits(
     arrivals(segments, &mut timing, span, base, peak, shape, &mut candidate, |at, c| {
         let Some(e) = enrolled_at(at) else { return };
         let sub_key = ((k as u64) << 32) | (c & 0xffff_ffff);
-        let mut detail = Stream::new(world.seed, Purpose::UpliftDetail, sub_key, user as u64);
+        let mut detail = Hashed::new(world.seed, Purpose::UpliftDetail, sub_key, user as u64);
         let origin = Origin::Extra { offer: k as u32, candidate: c };
         let p = purchase(world, origin, profile, offer.merchant, Some(e.slot), Some(e.offer), &mut detail);
         out.push((at, p));
@@ -296,7 +296,7 @@ pub(super) fn purchase(
     merchant: MerchantId,
     slot: Option<u8>,
     extra_of: Option<OfferId>,
-    rng: &mut Stream,
+    rng: &mut impl Draw,
 ) -> Purchase {
     let seg = &world.segments[profile.segment.0 as usize];
     let m = &world.merchants[merchant.0 as usize];

@@ -4,7 +4,7 @@
 //! implements it; a live network driver can too.
 
 use crate::core::money::Cents;
-use crate::core::rng::Stream;
+use crate::core::rng::Hashed;
 use crate::core::time::SimTime;
 use crate::world::{Channel, MidId};
 use serde::Serialize;
@@ -171,11 +171,12 @@ pub trait CardNetwork: Sync {
     fn schemes(&self) -> Vec<String>;
     /// Appends every delivery the network will make about `p`, each with its delivery time
     /// (never before the message's `network_time`, which is never before `p.at`), and counts the
-    /// faults it injected. `rng` is this purchase's own stream.
+    /// faults it injected. `draws` are this purchase's own keyed draws (each fate its own
+    /// index, so that a fate never shifts another's draws).
     fn report(
         &self,
         p: &PurchaseFacts,
-        rng: &mut Stream,
+        draws: Hashed,
         out: &mut Vec<(SimTime, NetworkMessage)>,
         faults: &mut FaultCounts,
     );
