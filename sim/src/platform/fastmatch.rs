@@ -432,7 +432,8 @@ impl<'w> MatchIndex<'w> {
         let end = u32::try_from(ix.enr.len()).expect("at most 2^32 enrollments in one index");
         ix.cards.push(CardEntry { start: end, filter: 0 });
         // Read at random by every batch: on huge pages, a row costs a cache miss, not a TLB miss
-        // and a page walk besides.
+        // and a page walk besides. Each copy holds its vector twice until the old one is dropped,
+        // one vector at a time: the build peaks higher by the larger one (the records, `enr`).
         ix.cards = huge_pages::copy_of(&ix.cards);
         ix.enr = huge_pages::copy_of(&ix.enr);
         ix
