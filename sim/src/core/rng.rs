@@ -147,6 +147,12 @@ pub fn hash_unit(key: u64, index: u64) -> f64 {
     Hashed::from_key(key).at(index).unit()
 }
 
+/// The 64 bits behind `hash_unit(key, index)` (its top 53 are the uniform's).
+#[inline]
+pub fn hash_u64(key: u64, index: u64) -> u64 {
+    Hashed::from_key(key).at(index).next_u64()
+}
+
 /// A 64-bit key from three words (seed, entity, sub-key).
 pub fn mix3(a: u64, b: u64, c: u64) -> u64 {
     splitmix64(splitmix64(splitmix64(a) ^ b) ^ c)

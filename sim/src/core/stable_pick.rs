@@ -19,7 +19,7 @@
 //! whose keep exceeds their block's threshold, listed when the pick is built), which are tested
 //! one by one. A draw costs ~`DENSITY` candidates per block, O(log categories) in all.
 
-use crate::core::rng::hash_unit;
+use crate::core::rng::{hash_u64, hash_unit};
 
 /// Indices below this are tested one by one.
 const DIRECT: usize = 4;
@@ -63,6 +63,25 @@ fn binomial_cdf(n: usize, p: f64) -> Vec<f64> {
         i += 1;
     }
     cdf
+}
+
+/// The block's candidate count at the uniform `u`: the first index whose cumulative probability
+/// exceeds `u`, at most the table's last index. Counts are small (about `DENSITY`): the first
+/// eight entries are compared all at once (no branch to mispredict, one per block and draw
+/// otherwise), the rare larger count scanned on from there.
+#[inline]
+fn candidate_count(cdf: &[f64], u: f64) -> usize {
+    let last = cdf.len() - 1;
+    let head = last.min(8);
+    // `cdf` never decreases, so the entries at or under `u` are a prefix: counting them is
+    // finding the first that exceeds it.
+    let mut count = cdf[..head].iter().map(|&c| (c <= u) as usize).sum::<usize>();
+    if count == head {
+        while count < last && cdf[count] <= u {
+            count += 1;
+        }
+    }
+    count
 }
 
 impl StablePick {
@@ -111,19 +130,16 @@ impl StablePick {
             let p = threshold(lo);
             let bkey = key ^ (j as u64 + 1).wrapping_mul(0xa076_1d64_78bd_642f);
             let cdf = &self.counts[j];
-            let u = hash_unit(bkey, 0);
-            // Counts are small (about `DENSITY`): a scan from 0 beats a binary search.
-            let mut count = 0;
-            while count + 1 < cdf.len() && cdf[count] <= u {
-                count += 1;
-            }
+            let count = candidate_count(cdf, hash_unit(bkey, 0));
             let mut best: Option<usize> = None;
             let ceiling = self.ceiling[j];
             let mut draw = 1u64;
             for c in 0..count {
                 // Distinct positions: a repeat is drawn again.
                 let pos = loop {
-                    let pos = lo + (hash_unit(bkey, draw) * lo as f64) as usize;
+                    // `lo + ⌊hash_unit · lo⌋`: `lo` is a power of two, so that floor is exactly
+                    // the uniform's top bits, taken without a float.
+                    let pos = lo + (hash_u64(bkey, draw) >> (64 - lo.trailing_zeros())) as usize;
                     draw += 1;
                     if !cand[..c].contains(&(pos as u32)) {
                         break pos;
@@ -246,6 +262,45 @@ mod tests {
             }
             let expected = extra / total * draws as f64;
             assert!((moved as f64 - expected).abs() < 5.0 * expected.sqrt() + 3.0, "n={n}: {moved} vs {expected}");
+        }
+    }
+
+    #[test]
+    fn the_candidate_count_is_the_first_entry_over_the_draw() {
+        // The scan it replaced: the first index whose entry exceeds `u`, at most the last index.
+        let scan = |cdf: &[f64], u: f64| {
+            let mut count = 0;
+            while count + 1 < cdf.len() && cdf[count] <= u {
+                count += 1;
+            }
+            count
+        };
+        let tables = [binomial_cdf(4, 0.25), binomial_cdf(1024, threshold(1024)), binomial_cdf(64, 0.3), vec![1.0]];
+        for cdf in &tables {
+            for i in 0..100_000u64 {
+                let u = hash_unit(7, i);
+                assert_eq!(candidate_count(cdf, u), scan(cdf, u), "u = {u}");
+            }
+            for &c in cdf.iter() {
+                for u in [c, c - 1e-17, c + 1e-17, 0.0, 1.0 - 1e-16] {
+                    assert_eq!(candidate_count(cdf, u), scan(cdf, u), "u = {u}");
+                }
+            }
+        }
+        // Counts past the first eight are scanned on.
+        assert!(binomial_cdf(64, 0.3).len() > 12);
+        assert_eq!(candidate_count(&binomial_cdf(64, 0.3), 0.999), scan(&binomial_cdf(64, 0.3), 0.999));
+        assert!(candidate_count(&binomial_cdf(64, 0.3), 0.999) > 8);
+    }
+
+    #[test]
+    fn a_position_from_the_top_bits_is_the_floor_of_the_uniform_times_the_block() {
+        for j in 0..20 {
+            let lo = DIRECT << j;
+            for i in 0..10_000u64 {
+                let from_float = (hash_unit(j as u64, i) * lo as f64) as usize;
+                assert_eq!((hash_u64(j as u64, i) >> (64 - lo.trailing_zeros())) as usize, from_float);
+            }
         }
     }
 
