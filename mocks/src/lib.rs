@@ -1,4 +1,4 @@
-//! The mock card network. For each purchase it decides, from the purchase's own random stream,
+//! The mock card network. For each purchase it decides, from the purchase's own keyed draws,
 //! what the scheme reports and when, and how the feed misbehaves on the way:
 //!
 //! - lifecycle: an authorization seconds after the purchase (only at locations that authorize),
@@ -12,8 +12,9 @@
 //!   terminal id the platform does not know, a merchant submitting days late, and feed outages
 //!   whose backlog arrives in one burst when they end.
 //!
-//! Lifecycle draws come first and in a fixed number, fault draws after them, so switching a
-//! fault on never changes which purchases clear, reverse or refund.
+//! Every lifecycle and fault draw has its own index in the purchase's keyed draws (`draw`
+//! below), so switching a fault on never changes which purchases clear, reverse or refund, and a
+//! draw a fate does not need is never made.
 //!
 //! It owns its scenario section, `[network]`. Architecture invariant: the network sees
 //! purchases and locations, never card numbers or the platform's enrollments; it never reads

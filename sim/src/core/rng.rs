@@ -179,14 +179,19 @@ mod tests {
         assert_eq!(a, b);
     }
 
+    /// The first number of a source changes with each word of its key: seed, purpose, sub-key,
+    /// entity.
+    fn differs_by_every_key_word(first: impl Fn(u64, Purpose, u64, u64) -> u64) {
+        let base = first(7, Purpose::Spending, 2, 3);
+        assert_ne!(base, first(8, Purpose::Spending, 2, 3));
+        assert_ne!(base, first(7, Purpose::Funnel, 2, 3));
+        assert_ne!(base, first(7, Purpose::Spending, 1, 3));
+        assert_ne!(base, first(7, Purpose::Spending, 2, 4));
+    }
+
     #[test]
     fn streams_differ_by_seed_purpose_subkey_and_entity() {
-        let first = |s: u64, p: Purpose, k: u64, e: u64| Stream::new(s, p, k, e).next_u64();
-        let base = first(7, Purpose::Spending, 0, 3);
-        assert_ne!(base, first(8, Purpose::Spending, 0, 3));
-        assert_ne!(base, first(7, Purpose::Funnel, 0, 3));
-        assert_ne!(base, first(7, Purpose::Spending, 1, 3));
-        assert_ne!(base, first(7, Purpose::Spending, 0, 4));
+        differs_by_every_key_word(|s, p, k, e| Stream::new(s, p, k, e).next_u64());
     }
 
     #[test]
@@ -199,12 +204,7 @@ mod tests {
             assert_eq!(d.at(i as u64).next_u64(), v);
         }
         assert_eq!(hash_unit(0xabc, 5), Hashed::from_key(0xabc).at(5).unit());
-        let first_of = |s: u64, p: Purpose, k: u64, e: u64| Hashed::new(s, p, k, e).next_u64();
-        let base = first_of(7, Purpose::Network, 2, 3);
-        assert_ne!(base, first_of(8, Purpose::Network, 2, 3));
-        assert_ne!(base, first_of(7, Purpose::Funnel, 2, 3));
-        assert_ne!(base, first_of(7, Purpose::Network, 3, 3));
-        assert_ne!(base, first_of(7, Purpose::Network, 2, 4));
+        differs_by_every_key_word(|s, p, k, e| Hashed::new(s, p, k, e).next_u64());
     }
 
     #[test]

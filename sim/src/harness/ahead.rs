@@ -1,5 +1,5 @@
 //! The network's reports, computed ahead of the replay on a thread of their own. What the mock
-//! network reports about a purchase depends on the purchase's facts and its own random stream
+//! network reports about a purchase depends on the purchase's facts and its own keyed draws
 //! alone (`CardNetwork::report`), never on what happened before it, so a thread can walk the
 //! stream of user events in the replay's order and compute each purchase's messages before the
 //! replay reaches it. The replay takes them in the same order (`Ahead::next`, once per purchase

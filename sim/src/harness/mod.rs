@@ -2,7 +2,7 @@
 //! consecutive ids (`World::shard_users`), each with its share of every budget
 //! (`World::shard_world`); shards run in parallel on the worker threads (one after another with
 //! an event log; `run`), and their outcomes are added up in shard order. Within a shard, users
-//! are simulated first (`stream.rs`: their timelines depend only on their own streams; in
+//! are simulated first (`stream.rs`: their timelines depend only on their own draws; in
 //! parallel when there is one shard), then one thread replays every timeline and every network
 //! delivery through a single virtual-time queue, in (time, key, sequence) order (`replay.rs`):
 //! each input goes to the platform (`platform/`) and to the ground-truth oracle (`truth.rs`,

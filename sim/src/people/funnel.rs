@@ -44,7 +44,7 @@ pub(super) struct FunnelScratch {
     /// impression's from 4·n), so that another offer's impressions never shift this offer's
     /// decisions and a draw nobody needs (after no click) is never made. Beside them, the chance
     /// to tap at the offer's value (`behaviour.rs`) and the impressions of it seen so far.
-    streams: Vec<(OfferId, Hashed, f64, u32)>,
+    per_offer: Vec<(OfferId, Hashed, f64, u32)>,
     /// Hashtag sync: offers whose hashtag the user has had the chance to post (at their first
     /// view of the offer in their feed).
     first_views: Vec<OfferId>,
@@ -64,8 +64,8 @@ pub(super) fn funnel<'s>(
     scratch: &'s mut FunnelScratch,
 ) -> &'s [Enrollment] {
     let seg = &world.segments[profile.segment.0 as usize];
-    let FunnelScratch { streams, first_views, exposure_at, enrollments } = scratch;
-    streams.clear();
+    let FunnelScratch { per_offer, first_views, exposure_at, enrollments } = scratch;
+    per_offer.clear();
     first_views.clear();
     exposure_at.clear();
     enrollments.clear();
@@ -97,16 +97,16 @@ pub(super) fn funnel<'s>(
                 }
             }
         }
-        let k = match streams.iter().position(|(o, ..)| *o == offer) {
+        let k = match per_offer.iter().position(|(o, ..)| *o == offer) {
             Some(k) => k,
             None => {
-                let stream = Hashed::new(world.seed, Purpose::Funnel, offer.0 as u64, user as u64);
+                let draws = Hashed::new(world.seed, Purpose::Funnel, offer.0 as u64, user as u64);
                 let tap = seg.click_rate * world.response(profile.segment, offer);
-                streams.push((offer, stream, tap, 0));
-                streams.len() - 1
+                per_offer.push((offer, draws, tap, 0));
+                per_offer.len() - 1
             }
         };
-        let (_, draws, tap, prompts) = &mut streams[k];
+        let (_, draws, tap, prompts) = &mut per_offer[k];
         *prompts += 1;
         // The chance to tap at this impression: the offer's value, and how many times it has
         // been seen (each further prompt works a little less).

@@ -1,5 +1,5 @@
 //! Users: who they are, what they see, when they enroll, when they delete a card, and what they
-//! buy. Each user is simulated on their own from their own random streams, so users can be
+//! buy. Each user is simulated on their own from their own random draws, so users can be
 //! generated in parallel, in any order, with identical results. What crosses users (budgets,
 //! caps, the ledger) is left to the engine, which replays every timeline in time order.
 
@@ -239,7 +239,7 @@ pub fn token_for(world: &World, user: u32, link: u32) -> Token {
     Token(z ^ (z >> 31))
 }
 
-/// Simulates one user from their own streams, with what the sharing cascades bring them.
+/// Simulates one user from their own draws, with what the sharing cascades bring them.
 pub fn simulate(world: &World, user: u32, cascades: &Cascades) -> Timeline {
     SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
         Ok(mut s) => simulate_in(world, user, cascades, &mut s),

@@ -13,7 +13,7 @@ const SHOP_KEY: u64 = 0x7368_6f70_7365_656e;
 
 /// The person's impressions of each shop surface that targets them, and what follows: carousel
 /// taps, site visits and purchases; buy-button orders, the first after a card entry
-/// (`shops.rs`). Fixed draws per impression from the (person, shop) stream.
+/// (`shops.rs`). Fixed draws per impression from the (person, shop) keyed draws.
 pub(super) fn shop_visits(world: &World, user: u32, profile: &UserProfile, out: &mut Vec<(SimTime, UserEvent)>) {
     let seg = &world.segments[profile.segment.0 as usize];
     for (k, shop) in world.shops.iter().enumerate() {

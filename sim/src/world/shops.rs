@@ -6,7 +6,7 @@
 //! served first come, first served in the replay's order, and an order bigger than what is left
 //! is refused (`ShopStats::refused_sold_out`).
 //!
-//! Each person's visits come from their own streams (one per person and shop), so a shop never
+//! Each person's visits come from their own keyed draws (per person and shop), so a shop never
 //! shifts anything else they do. Default rates follow the usual benchmarks: a site converts
 //! about 1% of its visits, a shop about 20% of its visitors, and the buy button's one click
 //! sits in between (5% of impressions).
