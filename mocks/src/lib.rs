@@ -437,22 +437,13 @@ impl CardNetwork for MockNetwork {
         self.schemes.iter().map(|(k, _)| k.clone()).collect()
     }
 
-    fn report(
-        &self,
-        p: &PurchaseFacts,
-        draws: Hashed,
-        out: &mut Vec<(SimTime, NetworkMessage)>,
-        faults: &mut FaultCounts,
-    ) {
+    fn report(&self, p: &PurchaseFacts, d: Hashed, out: &mut Vec<(SimTime, NetworkMessage)>, faults: &mut FaultCounts) {
         let Some((_, s)) = self.schemes.get(p.scheme as usize) else {
             return;
         };
         // Lifecycle draws, then fault draws: each at its own index, drawn when it matters.
-        let d = draws;
         let auth_delay = uniform(d.at(draw::AUTH_DELAY), s.auth_delay_seconds);
         let reversed = d.at(draw::REVERSED).bernoulli(s.reversal_rate);
-        let c = s.clearing_delay_hours;
-        let r = s.refund_delay_days;
         let refunded = d.at(draw::REFUNDED).bernoulli(s.refund_rate);
         let f = &self.faults;
         let unknown_mid = d.at(draw::UNKNOWN_MID).bernoulli(f.unknown_mid_rate);
@@ -493,6 +484,7 @@ impl CardNetwork for MockNetwork {
             let at = auth_at.plus_seconds(reversal_after);
             emitted.push((at, msg(MessageKind::Reversal, auth_amount, at)));
         } else {
+            let c = s.clearing_delay_hours;
             let clearing_hours = triangular(&mut d.at(draw::CLEARING_HOURS), c.min, c.mode, c.max);
             let mut ready = p.at.plus_seconds((clearing_hours * SECONDS_PER_HOUR as f64) as u64).max(auth_at);
             if late {
@@ -517,6 +509,7 @@ impl CardNetwork for MockNetwork {
             }
             emitted.push((cleared_at, msg(MessageKind::Clearing, p.amount, cleared_at)));
             if refunded {
+                let r = s.refund_delay_days;
                 let refund_days = triangular(&mut d.at(draw::REFUND_DAYS), r.min, r.mode, r.max);
                 let at = cleared_at.plus_seconds((refund_days * SECONDS_PER_DAY as f64) as u64);
                 let amount = if d.at(draw::PARTIAL).bernoulli(s.partial_refund_share) {

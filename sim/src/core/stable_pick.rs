@@ -137,8 +137,8 @@ impl StablePick {
             for c in 0..count {
                 // Distinct positions: a repeat is drawn again.
                 let pos = loop {
-                    // `lo + ⌊hash_unit · lo⌋`: `lo` is a power of two, so that floor is exactly
-                    // the uniform's top bits, taken without a float.
+                    // `lo + ⌊hash_unit · lo⌋`: `lo` is a power of two, so that floor is
+                    // exactly the uniform's top bits, taken without a float.
                     let pos = lo + (hash_u64(bkey, draw) >> (64 - lo.trailing_zeros())) as usize;
                     draw += 1;
                     if !cand[..c].contains(&(pos as u32)) {

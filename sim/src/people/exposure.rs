@@ -58,10 +58,10 @@ pub(crate) fn exposure_times_first(world: &World, user: u32, offer: OfferId) -> 
 }
 
 /// The arrival times of a Poisson process of `per_day` impressions a day running only inside
-/// the exposure `hours`, within `start..end` and the activity period (to `period_end`). The exposure windows of
-/// all days are laid end to end and the process runs once over their total length (it has no
-/// memory, so this is the same process), which costs one draw per impression plus one, not one
-/// per day. The gaps between arrivals are exponential, the k-th from the keyed hash of (`key`,
+/// the exposure `hours`, within `start..end` and the activity period (to `period_end`). The
+/// exposure windows of all days are laid end to end and the process runs once over their total
+/// length (it has no memory, so this is the same process), which costs one draw per impression
+/// plus one, not one per day. The gaps between arrivals are exponential, the k-th from the keyed hash of (`key`,
 /// k): nothing to start for the many people who never see most of what targets them, and a
 /// person's k-th impression depends on nothing else they do.
 pub(crate) fn exposure_times(
