@@ -54,6 +54,24 @@ impl SimTime {
     }
 }
 
+/// Hours `h0..h1` of day `day`, cut to `start..end`; `None` when that leaves nothing: one
+/// day's exposure window (`people::exposure_times`).
+pub fn daily_window(day: usize, (start, end): (SimTime, SimTime), (h0, h1): (u8, u8)) -> Option<(u64, u64)> {
+    let day0 = day as u64 * SECONDS_PER_DAY;
+    let lo = (day0 + h0 as u64 * SECONDS_PER_HOUR).max(start.0);
+    let hi = (day0 + h1 as u64 * SECONDS_PER_HOUR).min(end.0);
+    (lo < hi).then_some((lo, hi))
+}
+
+/// The seconds of every day's window from `start`'s day to `end`'s: the length of the process
+/// `exposure_times` runs.
+pub fn daily_window_seconds((start, end): (SimTime, SimTime), hours: (u8, u8)) -> u64 {
+    (start.day_index()..=end.day_index().max(start.day_index()))
+        .filter_map(|day| daily_window(day, (start, end), hours))
+        .map(|(lo, hi)| hi - lo)
+        .sum()
+}
+
 /// Maps simulated seconds to the calendar of the scenario (a single local time zone).
 #[derive(Debug, Clone, Copy)]
 pub struct Calendar {

@@ -4,7 +4,7 @@
 use super::*;
 use crate::core::rng::{hash_unit, mix3, Hashed};
 use crate::core::sample::exponential;
-use crate::core::time::{SimTime, SECONDS_PER_DAY, SECONDS_PER_HOUR};
+use crate::core::time::{daily_window, SimTime, SECONDS_PER_HOUR};
 use crate::world::{OfferId, World};
 
 /// Impression times of one offer for one user: a Poisson process running only inside the
@@ -17,10 +17,14 @@ pub(super) fn impressions(world: &World, user: u32, offer: OfferId, out: &mut Ve
     // Keyed apart from the merchant pick's `mix3(seed, user, candidate)` (another first word).
     let key = mix3(world.seed ^ EXPOSURE_KEY, offer.0 as u64, user as u64);
     let (span, t) = ((o.start, o.end), &o.targeting);
-    exposure_times(world.period_end(), key, span, t.hours, t.impressions_per_day, |at| {
-        out.push((at, offer, 0));
-        true
-    });
+    // Most people never see most of what targets them: when the first gap's uniform alone puts
+    // the first arrival past every window (a table per offer), the process is not run.
+    if Hashed::from_key(key).unit_open_low() >= world.no_impression_below(offer) {
+        exposure_times(world.period_end(), key, span, t.hours, t.impressions_per_day, |at| {
+            out.push((at, offer, 0));
+            true
+        });
+    }
     // Moments: a Poisson number of extra impressions in each burst window, from keyed hashes
     // alone (no stream), so a burst changes nothing else.
     for (b, &(start, end, mean)) in t.bursts.iter().enumerate() {
@@ -77,12 +81,7 @@ pub(crate) fn exposure_times(
     let (first_day, last_day) = (start.day_index(), end.day_index().max(start.day_index()));
     // Every day strictly between the first and the last has its whole window (`full` seconds).
     let full = (h1 - h0) as u64 * SECONDS_PER_HOUR;
-    let window = |day: usize| {
-        let day0 = day as u64 * SECONDS_PER_DAY;
-        let lo = (day0 + h0 as u64 * SECONDS_PER_HOUR).max(start.0);
-        let hi = (day0 + h1 as u64 * SECONDS_PER_HOUR).min(end.0);
-        (lo < hi).then_some((lo, hi))
-    };
+    let window = |day: usize| daily_window(day, (start, end), (h0, h1));
     // `t`: exposure seconds since the first window opened; `before`: those of earlier windows
     // (whole seconds, exact in an f64).
     let mut gaps = Hashed::from_key(key);
@@ -121,6 +120,8 @@ pub(crate) fn exposure_times(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::sample::exponential_exceeds_below;
+    use crate::core::time::{daily_window_seconds, SECONDS_PER_DAY};
     use proptest::prelude::*;
 
     /// The windows one day at a time, as before whole days were passed at once.
@@ -164,6 +165,32 @@ mod tests {
                 true
             });
             prop_assert_eq!(got, day_by_day(key, span, (h0, h1), per_day));
+        }
+
+        #[test]
+        fn a_person_skipped_by_the_first_uniform_would_have_seen_nothing(
+            key in any::<u64>(),
+            start in 0u64..10 * SECONDS_PER_DAY,
+            length in 0u64..30 * SECONDS_PER_DAY,
+            h0 in 0u8..23,
+            hours in 1u8..24,
+            per_day in prop_oneof![0.0001f64..0.1, 0.1f64..3.0],
+        ) {
+            let h1 = (h0 + hours).min(24);
+            let span = (SimTime(start), SimTime(start + length));
+            let rate = per_day / ((h1 - h0) as f64 * SECONDS_PER_HOUR as f64);
+            let below = exponential_exceeds_below(rate, daily_window_seconds(span, (h0, h1)) as f64);
+            // Keys near the one drawn, so that both sides of the threshold are tried.
+            for key in key..key.saturating_add(64) {
+                let mut seen = 0;
+                exposure_times(SimTime(u64::MAX / 2), key, span, (h0, h1), per_day, |_| {
+                    seen += 1;
+                    true
+                });
+                if Hashed::from_key(key).unit_open_low() < below {
+                    prop_assert_eq!(seen, 0, "key {}", key);
+                }
+            }
         }
     }
 }

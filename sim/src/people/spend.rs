@@ -299,9 +299,18 @@ pub(super) fn purchase(
     rng: &mut impl Draw,
 ) -> Purchase {
     let seg = &world.segments[profile.segment.0 as usize];
-    let m = &world.merchants[merchant.0 as usize];
-    let channel = m.channels[m.channel_pick.draw(rng)];
-    let mid = m.mid_for(channel, rng.next_u64());
+    // The same draws as the merchant's own `channel_pick` and `mid_for`, from one cache line.
+    let (channel, mid, (median, sigma)) = match world.purchase_terms(merchant) {
+        Some(t) => {
+            let channel = t.channel(rng.unit());
+            (channel, t.mid_for(channel, rng.next_u64()), t.basket())
+        }
+        None => {
+            let m = &world.merchants[merchant.0 as usize];
+            let channel = m.channels[m.channel_pick.draw(rng)];
+            (channel, m.mid_for(channel, rng.next_u64()), (m.basket_median, m.basket_sigma))
+        }
+    };
     let cards = profile.card_schemes.len() as u64;
     let slot = slot.unwrap_or_else(|| {
         if cards == 1 || rng.bernoulli(seg.primary_card_share) {
@@ -310,7 +319,7 @@ pub(super) fn purchase(
             1 + rng.below(cards - 1) as u8
         }
     });
-    let dollars = lognormal(rng, m.basket_median * seg.basket_multiplier, m.basket_sigma);
+    let dollars = lognormal(rng, median * seg.basket_multiplier, sigma);
     let amount = Cents(((dollars * 100.0).round() as i64).clamp(1, MAX_BASKET.0));
     Purchase {
         id: PurchaseId { user: 0, seq: 0 },

@@ -12,6 +12,8 @@ pub mod config;
 mod dates;
 pub mod limits;
 pub mod network;
+mod purchase_terms;
+pub use purchase_terms::PurchaseTerms;
 pub mod shops;
 pub mod thresholds;
 pub mod workload;
@@ -437,6 +439,11 @@ pub(crate) struct Tables {
     /// Per merchant: from the earliest start to the latest end of its offers with a minimum
     /// spend (`World::min_spend_span`).
     min_spend_spans: Vec<Option<(SimTime, SimTime)>>,
+    /// Per merchant: what a purchase there draws from, one cache line each (`purchase_terms.rs`).
+    purchase_terms: Vec<Option<PurchaseTerms>>,
+    /// Per offer: the first impression's uniform below which the person sees it never
+    /// (`sample::exponential_exceeds_below` of its rate and exposure seconds).
+    no_impression_below: Vec<f64>,
 }
 
 /// The largest (segment, offer) table built (8 MB); a larger world computes each when asked.
@@ -472,6 +479,8 @@ impl Tables {
             max_response: b.max_response(),
             surge_pieces: surge_pieces(end, surges),
             min_spend_spans: min_spend_spans(merchants.len(), offers),
+            purchase_terms: merchants.iter().map(PurchaseTerms::of).collect(),
+            no_impression_below: offers.iter().map(|o| no_impression_below(o, end)).collect(),
         }
     }
 }
@@ -486,6 +495,15 @@ fn min_spend_spans(merchants: usize, offers: &[Offer]) -> Vec<Option<(SimTime, S
         }
     }
     spans
+}
+
+/// The uniform of an offer's first impression below which the person never sees it: the
+/// first arrival of `people::exposure_times`' process lies past all its windows.
+fn no_impression_below(o: &Offer, period_end: SimTime) -> f64 {
+    let (h0, h1) = o.targeting.hours;
+    let rate = o.targeting.impressions_per_day / (h1.saturating_sub(h0) as f64 * SECONDS_PER_HOUR as f64);
+    let seconds = crate::core::time::daily_window_seconds((o.start, o.end.min(period_end)), (h0, h1));
+    crate::core::sample::exponential_exceeds_below(rate, seconds as f64)
 }
 
 /// The activity period (to `end`) cut where the surge factor changes (`World::surge_segments`).
@@ -639,6 +657,18 @@ impl World {
     /// bunching), and the harness need not look up the buyer's enrollments.
     pub fn min_spend_span(&self, merchant: MerchantId) -> Option<(SimTime, SimTime)> {
         self.tables.min_spend_spans.get(merchant.0 as usize).copied().flatten()
+    }
+
+    /// What a purchase at the merchant draws from, packed (`purchase_terms.rs`); `None` only
+    /// for a merchant without channels, which no validated world has.
+    pub fn purchase_terms(&self, merchant: MerchantId) -> Option<&PurchaseTerms> {
+        self.tables.purchase_terms.get(merchant.0 as usize).and_then(Option::as_ref)
+    }
+
+    /// The uniform of a person's first impression of the offer below which they never see it
+    /// (bursts aside); 0 for an offer not in the world.
+    pub fn no_impression_below(&self, offer: OfferId) -> f64 {
+        self.tables.no_impression_below.get(offer.0 as usize).copied().unwrap_or(0.0)
     }
 
     /// `behaviour.max_response()`.
