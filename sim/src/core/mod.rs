@@ -1,6 +1,6 @@
 //! The engine's foundations, which know nothing of offers: virtual time and the calendar,
 //! money in cents, keyed random streams and the distributions drawn from them, the calendar
-//! queue, and dense per-user storage.
+//! queue, dense per-user storage and prefetch hints for it.
 //!
 //! Invariant: depends on nothing else in the crate.
 
@@ -10,6 +10,7 @@ pub mod condition;
 pub mod huge_pages;
 pub mod money;
 pub mod per_user;
+pub mod prefetch;
 pub mod queue;
 pub mod rng;
 pub mod sample;

@@ -37,6 +37,16 @@ impl<T> PerUser<T> {
     }
 }
 
+impl<T> PerUser<T> {
+    /// Starts loading user `u`'s state (`prefetch`); nothing for a user not in this shard.
+    #[inline]
+    pub fn prefetch(&self, u: u32) {
+        if let Some(item) = u.checked_sub(self.first).and_then(|i| self.items.get(i as usize)) {
+            crate::core::prefetch::prefetch(item);
+        }
+    }
+}
+
 impl<T> Index<u32> for PerUser<T> {
     type Output = T;
     fn index(&self, u: u32) -> &T {
@@ -62,5 +72,14 @@ mod tests {
         assert_eq!(v[1_002], [7]);
         assert!(v[1_000].is_empty());
         assert_eq!(v.local(1_001), 1);
+    }
+
+    #[test]
+    fn a_prefetch_outside_the_shard_is_ignored() {
+        let v: PerUser<Vec<u32>> = PerUser::new(1_000..1_003);
+        for u in [0, 999, 1_000, 1_002, 1_003, u32::MAX] {
+            v.prefetch(u); // a hint: no panic, nothing changes
+        }
+        assert_eq!(v.iter().count(), 3);
     }
 }

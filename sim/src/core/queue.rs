@@ -142,6 +142,13 @@ impl<E> EventQueue<E> {
         self.pop_before(SimTime(u64::MAX))
     }
 
+    /// The event `k` places after the next one among those of the current bucket sorted so
+    /// far, if there is one (later arrivals aside): what the engine will most likely handle soon,
+    /// for a prefetch hint. Changes nothing.
+    pub fn peek_ahead(&self, k: usize) -> Option<&E> {
+        self.current.len().checked_sub(k + 1).map(|i| &self.current[i].event)
+    }
+
     pub fn len(&self) -> usize {
         self.len
     }
@@ -186,6 +193,22 @@ mod tests {
         q.schedule(SimTime(9), "earlier");
         let order: Vec<_> = std::iter::from_fn(|| q.pop()).map(|(_, e)| e).collect();
         assert_eq!(order, ["earlier", "backlog 3", "backlog 7", "live"]);
+    }
+
+    #[test]
+    fn peeking_ahead_sees_the_events_that_pop_next() {
+        // One bucket, not the first (events due in the current bucket wait in its heap).
+        let mut q = EventQueue::new(SimTime(100), 10);
+        for (t, e) in [(17, "c"), (13, "a"), (15, "b"), (19, "d")] {
+            q.schedule(SimTime(t), e);
+        }
+        assert_eq!(q.pop().map(|(_, e)| e), Some("a"));
+        assert_eq!(
+            (q.peek_ahead(0), q.peek_ahead(1), q.peek_ahead(2), q.peek_ahead(3)),
+            (Some(&"b"), Some(&"c"), Some(&"d"), None)
+        );
+        let rest: Vec<_> = std::iter::from_fn(|| q.pop()).map(|(_, e)| e).collect();
+        assert_eq!(rest, ["b", "c", "d"], "peeking moved nothing");
     }
 
     proptest! {

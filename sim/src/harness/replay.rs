@@ -34,6 +34,11 @@ pub(super) const REPLAY_PHASE: &str = "events";
 /// Progress is reported every this many events (reporting costs a clock read).
 const PROGRESS_EVERY: u64 = 4_096;
 
+/// How many user events, and queued deliveries, ahead the replay asks for the state their
+/// person's next event will read (`prefetch_for`): enough to overlap the cache misses of the
+/// events between, few enough that the lines are still there when used.
+const PREFETCH_AHEAD: usize = 8;
+
 /// What waits in the queue: a delivery of the (faulty) feed to the platform (the first delivery
 /// of each message also carries it, clean, to the ground-truth oracle), or a reward timer.
 #[derive(Clone, Copy)]
@@ -180,6 +185,8 @@ impl<'w> Harness<'w> {
         let mut queue: EventQueue<InFlight> = EventQueue::new(horizon, QUEUE_BUCKET_SECONDS);
         progress.phase(REPLAY_PHASE, stream.iter().map(|b| b.len() as u64).sum());
         let mut users = stream.iter().flatten().peekable();
+        // The user event `PREFETCH_AHEAD` after the next one, walked in step with `users`.
+        let mut ahead = stream.iter().flatten().skip(PREFETCH_AHEAD);
         let mut done: u64 = 0;
         // Events (user events, deliveries, timers, folded views) reported to the bar so far.
         let mut reported: u64 = 0;
@@ -193,6 +200,12 @@ impl<'w> Harness<'w> {
                 None => queue.pop_before(horizon),
             };
             if let Some((at, item)) = next {
+                if let Some(InFlight::Delivery(m, ctx)) = queue.peek_ahead(PREFETCH_AHEAD) {
+                    self.platform.prefetch(m.purchase.user, Some(ctx.index));
+                    if m.copy == 0 {
+                        self.truth.prefetch_user(m.purchase.user);
+                    }
+                }
                 match item {
                     InFlight::Delivery(m, ctx) => self.delivery(at, m, ctx),
                     InFlight::Timer(t) => {
@@ -208,6 +221,9 @@ impl<'w> Harness<'w> {
                 let Some(&(at, u, e)) = users.next() else {
                     break;
                 };
+                if let Some((_, u, e)) = ahead.next() {
+                    self.prefetch_for(*u, e);
+                }
                 done += 1;
                 self.user_event(at, u, e, &mut queue);
                 if done % PROGRESS_EVERY == 0 {
@@ -219,6 +235,22 @@ impl<'w> Harness<'w> {
             }
             self.tally.event();
             debug_assert!(self.platform.ledger().is_balanced());
+        }
+    }
+
+    /// Starts loading what the user event `e` of `u` will read (`core::prefetch`): the
+    /// platform's cards of a person who links one, and the oracle's for a card or enrollment.
+    /// A hint: it changes nothing.
+    fn prefetch_for(&self, u: u32, e: &UserEvent) {
+        match e {
+            UserEvent::Purchase(_) if self.linkers.contains(u.wrapping_sub(self.first)) => {
+                self.platform.prefetch(u, None)
+            }
+            UserEvent::CardAdded { .. } | UserEvent::Enrolled { .. } | UserEvent::CardDeleted { .. } => {
+                self.platform.prefetch(u, None);
+                self.truth.prefetch_user(u);
+            }
+            _ => {}
         }
     }
 

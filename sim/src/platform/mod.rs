@@ -380,6 +380,19 @@ impl<'w> Platform<'w> {
         self.links[u].iter().position(|l| l.slot == slot && l.linked_at(t))
     }
 
+    /// Starts loading what a message about `user`'s purchase with transaction number `index`
+    /// (or, without one, a user event) will read: their cards, their received clearings, the
+    /// idempotency record (`core::prefetch`). A hint: it changes nothing.
+    pub fn prefetch(&self, user: u32, index: Option<u32>) {
+        self.links.prefetch(user);
+        if let Some(i) = index {
+            self.received.prefetch(user);
+            if let Some(seen) = self.seen.get(i as usize) {
+                crate::core::prefetch::prefetch(seen);
+            }
+        }
+    }
+
     /// A delivery of the feed, received at `now`, about a purchase of `m.purchase.user` (the
     /// card's holder) with the network's dense transaction number `index` (the idempotency
     /// record's index).

@@ -32,7 +32,20 @@ impl Oracle<'_> {
             Input::Refund { purchase, amount } => self.refund(purchase, amount),
         }
     }
+
+    /// Starts loading the state `input` will read (`core::prefetch`): its person's cards.
+    pub fn prefetch(&self, input: &Input) {
+        let user = match input {
+            Input::CardAdded { user, .. } | Input::Enrolled { user, .. } | Input::CardDeleted { user, .. } => *user,
+            Input::Clearing(c) => c.purchase.user,
+            Input::Refund { purchase, .. } => purchase.user,
+        };
+        self.prefetch_user(user);
+    }
 }
+
+/// How many inputs ahead the oracle's thread asks for the state of (`Oracle::prefetch`).
+const AHEAD: usize = 8;
 
 /// Inputs go to the oracle's thread in batches of this many (64 KiB; one hand-over per batch).
 const BATCH: usize = 1_024;
@@ -84,9 +97,13 @@ impl<'w> Feed<'w> {
         let (give_back, empties) = channel();
         let handle = scope.spawn(move || {
             for mut batch in inputs {
-                for input in batch.drain(..) {
-                    oracle.apply(input);
+                for i in 0..batch.len() {
+                    if let Some(later) = batch.get(i + AHEAD) {
+                        oracle.prefetch(later);
+                    }
+                    oracle.apply(batch[i]);
                 }
+                batch.clear();
                 let _ = give_back.send(batch);
             }
             oracle
@@ -107,6 +124,14 @@ impl<'w> Feed<'w> {
         match handle.join() {
             Ok(oracle) => self.here = Some(oracle),
             Err(panic) => std::panic::resume_unwind(panic),
+        }
+    }
+
+    /// Starts loading what the oracle will read for `user` when it is on the replay's thread
+    /// (on its own thread, it looks ahead in its batches itself).
+    pub fn prefetch_user(&self, user: u32) {
+        if let Some(oracle) = self.here.as_ref().filter(|_| self.away.is_none()) {
+            oracle.prefetch_user(user);
         }
     }
 

@@ -107,6 +107,12 @@ impl<'w> Oracle<'w> {
         }
     }
 
+    /// Starts loading the user's cards (`core::prefetch`): the next input about them reads
+    /// them.
+    pub fn prefetch_user(&self, user: u32) {
+        self.cards.prefetch(user);
+    }
+
     pub fn card_added(&mut self, now: SimTime, user: u32, slot: u8, token: Token) {
         self.cards[user].push(Card { slot, token, added: now, deleted: None, enrolled: SmallVec::new() });
         self.has_cards.insert(self.cards.local(user) as u32);
