@@ -4,7 +4,7 @@ use crate::core::bitset::BitSet;
 use crate::core::time::{SimTime, SECONDS_PER_HOUR};
 use crate::harness::events::Progress;
 use crate::people::sharing::Cascades;
-use crate::people::{assignments, simulate, Assignment, Timeline, UserEvent};
+use crate::people::{assignments_of, simulate, simulate_each, Assignment, Timeline, UserEvent, UserProfile};
 use crate::world::World;
 use rayon::prelude::*;
 use std::ops::Range;
@@ -37,6 +37,39 @@ impl UserStream {
             assignments: Vec::new(),
         }
     }
+    /// Files the events of user `u` (the shard starting at `first`), and their holdout
+    /// assignments when the world has experiments.
+    fn file(
+        &mut self,
+        world: &World,
+        first: u32,
+        u: u32,
+        profile: &UserProfile,
+        events: &[(SimTime, UserEvent)],
+        experiments: bool,
+    ) {
+        if experiments {
+            self.assignments.extend(assignments_of(world, u, profile, events).into_iter().map(|a| (u, a)));
+        }
+        for &(at, e) in events {
+            self.push(first, at, u, e);
+        }
+    }
+
+    /// Once the first `done` people of `total` are filed, makes room in each hour's bucket for
+    /// what all of them will file at the same pace (people are alike in law), and a sixteenth
+    /// more: the buckets then grow about once, instead of being copied at each doubling.
+    fn reserve_for(&mut self, done: u32, total: u64) {
+        if done == 0 || total <= done as u64 {
+            return;
+        }
+        for b in &mut self.buckets {
+            let expected = (b.len() as u64).saturating_mul(total) / done as u64;
+            let wanted = expected.saturating_add(expected / 16) as usize;
+            b.reserve(wanted.saturating_sub(b.len()));
+        }
+    }
+
     /// Files an event of user `u` (the shard starting at `first`) in its hour.
     pub(super) fn push(&mut self, first: u32, at: SimTime, u: u32, e: UserEvent) {
         match e {
@@ -84,19 +117,26 @@ pub(super) fn generate(
     let experiments = world.offers.iter().any(|o| o.targeting.holdout > 0.0);
     for first in users.clone().step_by(USERS_PER_CHUNK as usize) {
         let last = first.saturating_add(USERS_PER_CHUNK).min(users.end);
-        let chunk: Vec<Timeline> = match pool {
+        match pool {
             Some(pool) => {
-                pool.install(|| (first..last).into_par_iter().map(|u| simulate(world, u, cascades)).collect())
+                let chunk: Vec<Timeline> =
+                    pool.install(|| (first..last).into_par_iter().map(|u| simulate(world, u, cascades)).collect());
+                for t in chunk {
+                    stream.file(world, users.start, t.user, &t.profile, &t.events, experiments);
+                }
             }
-            None => (first..last).map(|u| simulate(world, u, cascades)).collect(),
-        };
-        for t in chunk {
-            if experiments {
-                stream.assignments.extend(assignments(world, &t).into_iter().map(|a| (t.user, a)));
+            // On this thread, each person's events go from where they were made to their
+            // buckets: no timeline of their own.
+            None => {
+                for u in first..last {
+                    simulate_each(world, u, cascades, |profile, events| {
+                        stream.file(world, users.start, u, &profile, events, experiments)
+                    });
+                }
             }
-            for (at, e) in t.events {
-                stream.push(users.start, at, t.user, e);
-            }
+        }
+        if first == users.start {
+            stream.reserve_for(last - first, users.len() as u64);
         }
         progress.advance((last - first) as u64);
     }

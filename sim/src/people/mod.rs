@@ -220,13 +220,23 @@ pub struct Assignment {
 
 /// The user's assignments in the offers that hold out part of their audience.
 pub fn assignments(world: &World, t: &Timeline) -> Vec<Assignment> {
-    targeted(world, &t.profile)
+    assignments_of(world, t.user, &t.profile, &t.events)
+}
+
+/// `assignments` of a timeline given by its parts (`simulate_each`).
+pub fn assignments_of(
+    world: &World,
+    user: u32,
+    profile: &UserProfile,
+    events: &[(SimTime, UserEvent)],
+) -> Vec<Assignment> {
+    targeted(world, profile)
         .into_iter()
         .filter(|o| world.offers[o.0 as usize].targeting.holdout > 0.0)
         .map(|offer| Assignment {
             offer,
-            held_out: held_out(world, t.user, offer),
-            enrolled: t.events.iter().any(|(_, e)| matches!(e, UserEvent::Enrolled { offer: o, .. } if *o == offer)),
+            held_out: held_out(world, user, offer),
+            enrolled: events.iter().any(|(_, e)| matches!(e, UserEvent::Enrolled { offer: o, .. } if *o == offer)),
         })
         .collect()
 }
@@ -241,9 +251,28 @@ pub fn token_for(world: &World, user: u32, link: u32) -> Token {
 
 /// Simulates one user from their own draws, with what the sharing cascades bring them.
 pub fn simulate(world: &World, user: u32, cascades: &Cascades) -> Timeline {
+    simulate_each(world, user, cascades, |profile, events| Timeline { user, profile, events: events.to_vec() })
+}
+
+/// `simulate`, handing the timeline's profile and events to `f` where they were made (the
+/// thread's working vector) instead of copying them into a `Timeline` of their own: a caller
+/// that files the events elsewhere at once saves the copy and the allocation per person.
+pub fn simulate_each<R>(
+    world: &World,
+    user: u32,
+    cascades: &Cascades,
+    f: impl FnOnce(UserProfile, &[(SimTime, UserEvent)]) -> R,
+) -> R {
     SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
-        Ok(mut s) => simulate_in(world, user, cascades, &mut s),
-        Err(_) => simulate_in(world, user, cascades, &mut Scratch::default()),
+        Ok(mut s) => {
+            let profile = simulate_in(world, user, cascades, &mut s);
+            f(profile, &s.events)
+        }
+        Err(_) => {
+            let mut s = Scratch::default();
+            let profile = simulate_in(world, user, cascades, &mut s);
+            f(profile, &s.events)
+        }
     })
 }
 
@@ -263,7 +292,8 @@ thread_local! {
     static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::default());
 }
 
-fn simulate_in(world: &World, user: u32, cascades: &Cascades, scratch: &mut Scratch) -> Timeline {
+/// Simulates the user into `scratch.events`; returns their profile.
+fn simulate_in(world: &World, user: u32, cascades: &Cascades, scratch: &mut Scratch) -> UserProfile {
     let profile = profile(world, user);
     let Scratch { targeted, seen, events, funnel: funnel_scratch, touches } = scratch;
     seen.clear();
@@ -294,7 +324,7 @@ fn simulate_in(world: &World, user: u32, cascades: &Cascades, scratch: &mut Scra
             seq += 1;
         }
     }
-    Timeline { user, profile, events: events.to_vec() }
+    profile
 }
 
 /// Mixed into the seed for the impressions of a burst ("burst!!!" in ASCII).
