@@ -13,13 +13,19 @@ use crate::world::{OfferId, World};
 /// memory, so this is the same process), which costs one draw per impression plus one, not one
 /// per day: most people see a given offer rarely or never.
 pub(super) fn impressions(world: &World, user: u32, offer: OfferId, out: &mut Vec<(SimTime, OfferId, u8)>) {
-    let o = &world.offers[offer.0 as usize];
     // Keyed apart from the merchant pick's `mix3(seed, user, candidate)` (another first word).
     let key = mix3(world.seed ^ EXPOSURE_KEY, offer.0 as u64, user as u64);
-    let (span, t) = ((o.start, o.end), &o.targeting);
+    let terms = world.exposure_terms(offer);
     // Most people never see most of what targets them: when the first gap's uniform alone puts
-    // the first arrival past every window (a table per offer), the process is not run.
-    if Hashed::from_key(key).unit_open_low() >= world.no_impression_below(offer) {
+    // the first arrival past every window (a table per offer), neither the process runs nor the
+    // offer itself is read.
+    let seen = Hashed::from_key(key).unit_open_low() >= terms.no_impression_below;
+    if !seen && !terms.bursts {
+        return;
+    }
+    let o = &world.offers[offer.0 as usize];
+    let (span, t) = ((o.start, o.end), &o.targeting);
+    if seen {
         exposure_times(world.period_end(), key, span, t.hours, t.impressions_per_day, |at| {
             out.push((at, offer, 0));
             true

@@ -186,26 +186,51 @@ pub fn profile(world: &World, user: u32) -> UserProfile {
 /// in offer order, each once.
 pub(crate) fn targeted(world: &World, p: &UserProfile) -> Vec<OfferId> {
     let mut offers = Vec::new();
-    targeted_into(world, p, &mut offers);
+    targeted_into(world, p, &mut offers, &mut Vec::new());
     offers
 }
 
-/// `targeted` into `offers` (cleared first).
-fn targeted_into(world: &World, p: &UserProfile, offers: &mut Vec<OfferId>) {
+/// `targeted` into `offers` (cleared first). The lists are a union of the segment's and the
+/// hashtags' (each in offer order), taken as a bit per offer in `words` (left all zero), then
+/// read in order: no sort of some sixty offers per person at national scale.
+fn targeted_into(world: &World, p: &UserProfile, offers: &mut Vec<OfferId>, words: &mut Vec<u64>) {
     let a = &world.audiences[p.segment.0 as usize];
     offers.clear();
-    offers.extend_from_slice(&a.untagged);
-    for &h in &p.hashtags {
-        offers.extend_from_slice(&a.by_hashtag[h as usize]);
+    if p.hashtags.is_empty() {
+        offers.extend_from_slice(&a.untagged);
+        return;
     }
-    offers.sort_unstable();
-    offers.dedup();
+    let lists = std::iter::once(&a.untagged).chain(p.hashtags.iter().map(|&h| &a.by_hashtag[h as usize]));
+    union_in_order(world.offers.len(), lists.map(Vec::as_slice), offers, words);
+}
+
+/// The offers of `lists` (each below `count`), each once, in offer order, appended to `out`;
+/// `words` is a bit per offer, all zero before and after.
+fn union_in_order<'a>(
+    count: usize,
+    lists: impl Iterator<Item = &'a [OfferId]>,
+    out: &mut Vec<OfferId>,
+    words: &mut Vec<u64>,
+) {
+    words.resize(count.div_ceil(64), 0);
+    for list in lists {
+        for &OfferId(o) in list {
+            words[o as usize / 64] |= 1 << (o % 64);
+        }
+    }
+    for (i, w) in words.iter_mut().enumerate() {
+        let mut bits = std::mem::take(w);
+        while bits != 0 {
+            out.push(OfferId(i as u32 * 64 + bits.trailing_zeros()));
+            bits &= bits - 1;
+        }
+    }
 }
 
 /// Whether the user, targeted by the offer, is in its holdout group: never shown it. A keyed
 /// hash of (seed, offer, user), so holding people out changes nothing else they do.
 pub fn held_out(world: &World, user: u32, offer: OfferId) -> bool {
-    let share = world.offers[offer.0 as usize].targeting.holdout;
+    let share = world.exposure_terms(offer).holdout;
     share > 0.0 && hash_unit(mix3(world.seed ^ HOLDOUT_KEY, offer.0 as u64, user as u64), 0) < share
 }
 
@@ -282,6 +307,8 @@ pub fn simulate_each<R>(
 #[derive(Default)]
 struct Scratch {
     targeted: Vec<OfferId>,
+    /// A bit per offer, all zero between uses (`targeted_into`).
+    offer_bits: Vec<u64>,
     seen: Vec<(SimTime, OfferId, u8)>,
     events: Vec<(SimTime, UserEvent)>,
     funnel: FunnelScratch,
@@ -295,10 +322,10 @@ thread_local! {
 /// Simulates the user into `scratch.events`; returns their profile.
 fn simulate_in(world: &World, user: u32, cascades: &Cascades, scratch: &mut Scratch) -> UserProfile {
     let profile = profile(world, user);
-    let Scratch { targeted, seen, events, funnel: funnel_scratch, touches } = scratch;
+    let Scratch { targeted, offer_bits, seen, events, funnel: funnel_scratch, touches } = scratch;
     seen.clear();
     events.clear();
-    targeted_into(world, &profile, targeted);
+    targeted_into(world, &profile, targeted, offer_bits);
     for &offer in targeted.iter() {
         if !held_out(world, user, offer) {
             impressions(world, user, offer, seen);
@@ -336,6 +363,33 @@ const ISSUER_KEY: u64 = 0x6973_7375_6572_2121;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        #[test]
+        fn the_union_of_audiences_is_the_sorted_distinct_offers(
+            count in 1usize..300,
+            lists in proptest::collection::vec(proptest::collection::vec(0u32..300, 0..40), 0..8),
+        ) {
+            let lists: Vec<Vec<OfferId>> = lists
+                .into_iter()
+                .map(|l| {
+                    let mut l: Vec<OfferId> = l.into_iter().filter(|&o| (o as usize) < count).map(OfferId).collect();
+                    l.sort_unstable();
+                    l
+                })
+                .collect();
+            let mut expected: Vec<OfferId> = lists.iter().flatten().copied().collect();
+            expected.sort_unstable();
+            expected.dedup();
+            let (mut got, mut words) = (Vec::new(), Vec::new());
+            for _ in 0..2 {
+                got.clear();
+                union_in_order(count, lists.iter().map(Vec::as_slice), &mut got, &mut words);
+                proptest::prop_assert_eq!(&got, &expected);
+                proptest::prop_assert!(words.iter().all(|&w| w == 0), "the bits are left clear for the next person");
+            }
+        }
+    }
 
     #[test]
     fn a_user_event_stays_small() {
