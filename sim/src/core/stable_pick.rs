@@ -263,8 +263,9 @@ mod tests {
             let threshold = threshold(block_of(k).1);
             let byte = p.keep_bytes[k] as f64;
             let edges = [byte / 256.0, (byte + 1.0) / 256.0, p.keep[k] / threshold];
-            let near =
-                edges.iter().flat_map(|&e| [e, f64::from_bits(e.to_bits() - 1), f64::from_bits(e.to_bits() + 1)]);
+            let near = edges
+                .iter()
+                .flat_map(|&e| [e, f64::from_bits(e.to_bits().saturating_sub(1)), f64::from_bits(e.to_bits() + 1)]);
             for v in (0..2_000u64).map(|i| hash_unit(k as u64, i)).chain(near.filter(|v| (0.0..1.0).contains(v))) {
                 assert_eq!(p.passes(k, threshold, v), threshold * v < p.keep[k], "k = {k}, v = {v}");
             }

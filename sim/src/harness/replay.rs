@@ -21,8 +21,11 @@ use crate::world::attribution::Surface;
 use crate::world::network::{CardNetwork, CreditKey, FaultCounts, MessageKind, NetworkMessage, PurchaseId};
 use crate::world::{MerchantId, OfferId, World};
 use crate::world::{PhysicalCard, Token};
+use hints::PREFETCH_AHEAD;
 use std::collections::BTreeMap;
 use std::ops::Range;
+
+mod hints;
 
 /// Width of the network queue's buckets: a minute keeps the heap of messages due within the
 /// current bucket (authorizations, seconds after their purchase) small.
@@ -33,11 +36,6 @@ pub(super) const REPLAY_PHASE: &str = "events";
 
 /// Progress is reported every this many events (reporting costs a clock read).
 const PROGRESS_EVERY: u64 = 4_096;
-
-/// How many user events, and queued deliveries, ahead the replay asks for the state their
-/// person's next event will read (`prefetch_for`): enough to overlap the cache misses of the
-/// events between, few enough that the lines are still there when used.
-const PREFETCH_AHEAD: usize = 8;
 
 /// What waits in the queue: a delivery of the (faulty) feed to the platform (the first delivery
 /// of each message also carries it, clean, to the ground-truth oracle), or a reward timer.
@@ -200,12 +198,7 @@ impl<'w> Harness<'w> {
                 None => queue.pop_before(horizon),
             };
             if let Some((at, item)) = next {
-                if let Some(InFlight::Delivery(m, ctx)) = queue.peek_ahead(PREFETCH_AHEAD) {
-                    self.platform.prefetch(m.purchase.user, Some(ctx.index));
-                    if m.copy == 0 {
-                        self.truth.prefetch_user(m.purchase.user);
-                    }
-                }
+                self.prefetch_delivery(&queue);
                 match item {
                     InFlight::Delivery(m, ctx) => self.delivery(at, m, ctx),
                     InFlight::Timer(t) => {
@@ -235,22 +228,6 @@ impl<'w> Harness<'w> {
             }
             self.tally.event();
             debug_assert!(self.platform.ledger().is_balanced());
-        }
-    }
-
-    /// Starts loading what the user event `e` of `u` will read (`core::prefetch`): the
-    /// platform's cards of a person who links one, and the oracle's for a card or enrollment.
-    /// A hint: it changes nothing.
-    fn prefetch_for(&self, u: u32, e: &UserEvent) {
-        match e {
-            UserEvent::Purchase(_) if self.linkers.contains(u.wrapping_sub(self.first)) => {
-                self.platform.prefetch(u, None)
-            }
-            UserEvent::CardAdded { .. } | UserEvent::Enrolled { .. } | UserEvent::CardDeleted { .. } => {
-                self.platform.prefetch(u, None);
-                self.truth.prefetch_user(u);
-            }
-            _ => {}
         }
     }
 

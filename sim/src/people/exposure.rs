@@ -152,44 +152,41 @@ mod tests {
         out
     }
 
+    /// `exposure_times`' arguments: a key, a span starting within `days` and lasting up to
+    /// `span_days`, exposure hours, and impressions a day (few, or up to `most_per_day`).
+    fn case(
+        days: u64,
+        span_days: u64,
+        most_per_day: f64,
+    ) -> impl Strategy<Value = (u64, (SimTime, SimTime), (u8, u8), f64)> {
+        let per_day = prop_oneof![0.0001f64..0.1, 0.1f64..most_per_day];
+        (any::<u64>(), 0..days * SECONDS_PER_DAY, 0..span_days * SECONDS_PER_DAY, 0u8..23, 1u8..24, per_day).prop_map(
+            |(key, start, length, h0, hours, per_day)| {
+                (key, (SimTime(start), SimTime(start + length)), (h0, (h0 + hours).min(24)), per_day)
+            },
+        )
+    }
+
     proptest! {
         #[test]
-        fn passing_whole_days_at_once_gives_the_day_by_day_times(
-            key in any::<u64>(),
-            start in 0u64..40 * SECONDS_PER_DAY,
-            length in 0u64..400 * SECONDS_PER_DAY,
-            h0 in 0u8..23,
-            hours in 1u8..24,
-            per_day in prop_oneof![0.0001f64..0.1, 0.1f64..20.0],
-        ) {
-            let h1 = (h0 + hours).min(24);
-            let span = (SimTime(start), SimTime(start + length));
+        fn passing_whole_days_at_once_gives_the_day_by_day_times((key, span, hours, per_day) in case(40, 400, 20.0)) {
             let period_end = SimTime(u64::MAX / 2);
             let mut got = Vec::new();
-            exposure_times(period_end, key, span, (h0, h1), per_day, |at| {
+            exposure_times(period_end, key, span, hours, per_day, |at| {
                 got.push(at.0);
                 true
             });
-            prop_assert_eq!(got, day_by_day(key, span, (h0, h1), per_day));
+            prop_assert_eq!(got, day_by_day(key, span, hours, per_day));
         }
 
         #[test]
-        fn a_person_skipped_by_the_first_uniform_would_have_seen_nothing(
-            key in any::<u64>(),
-            start in 0u64..10 * SECONDS_PER_DAY,
-            length in 0u64..30 * SECONDS_PER_DAY,
-            h0 in 0u8..23,
-            hours in 1u8..24,
-            per_day in prop_oneof![0.0001f64..0.1, 0.1f64..3.0],
-        ) {
-            let h1 = (h0 + hours).min(24);
-            let span = (SimTime(start), SimTime(start + length));
-            let rate = per_day / ((h1 - h0) as f64 * SECONDS_PER_HOUR as f64);
-            let below = exponential_exceeds_below(rate, daily_window_seconds(span, (h0, h1)) as f64);
+        fn a_person_skipped_by_the_first_uniform_would_have_seen_nothing((key, span, hours, per_day) in case(10, 30, 3.0)) {
+            let rate = per_day / ((hours.1 - hours.0) as f64 * SECONDS_PER_HOUR as f64);
+            let below = exponential_exceeds_below(rate, daily_window_seconds(span, hours) as f64);
             // Keys near the one drawn, so that both sides of the threshold are tried.
             for key in key..key.saturating_add(64) {
                 let mut seen = 0;
-                exposure_times(SimTime(u64::MAX / 2), key, span, (h0, h1), per_day, |_| {
+                exposure_times(SimTime(u64::MAX / 2), key, span, hours, per_day, |_| {
                     seen += 1;
                     true
                 });
