@@ -130,7 +130,8 @@ impl<'w> Feed<'w> {
     /// Starts loading what the oracle will read for `user` when it is on the replay's thread
     /// (on its own thread, it looks ahead in its batches itself).
     pub fn prefetch_user(&self, user: u32) {
-        if let Some(oracle) = self.here.as_ref().filter(|_| self.away.is_none()) {
+        // Away, `here` is empty: the oracle left with the first `spawn`.
+        if let Some(oracle) = &self.here {
             oracle.prefetch_user(user);
         }
     }
