@@ -23,6 +23,16 @@ impl BitSet {
     pub fn contains(&self, i: u32) -> bool {
         self.words.get(i as usize / 64).is_some_and(|w| w & (1 << (i % 64)) != 0)
     }
+    /// Calls `f` with each member in increasing order, and leaves the set empty.
+    pub fn drain(&mut self, mut f: impl FnMut(u32)) {
+        for (i, w) in self.words.iter_mut().enumerate() {
+            let mut bits = std::mem::take(w);
+            while bits != 0 {
+                f(i as u32 * 64 + bits.trailing_zeros());
+                bits &= bits - 1;
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -37,5 +47,17 @@ mod tests {
         }
         assert!([0, 63, 64, 129].iter().all(|&i| s.contains(i)));
         assert!(![1, 62, 65, 128, 130, 10_000].iter().any(|&i| s.contains(i)));
+    }
+
+    #[test]
+    fn draining_gives_the_members_in_order_and_empties_the_set() {
+        let mut s = BitSet::new(200);
+        for i in [129, 3, 64, 199, 63, 3] {
+            s.insert(i);
+        }
+        let mut got = Vec::new();
+        s.drain(|i| got.push(i));
+        assert_eq!(got, [3, 63, 64, 129, 199]);
+        assert!((0..200).all(|i| !s.contains(i)));
     }
 }

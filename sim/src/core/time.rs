@@ -63,6 +63,12 @@ pub fn daily_window(day: usize, (start, end): (SimTime, SimTime), (h0, h1): (u8,
     (lo < hi).then_some((lo, hi))
 }
 
+/// The rate per exposure second of `per_day` events a day that happen only within the daily
+/// window `hours` (`people::exposure_times`' process, and the threshold that skips it).
+pub fn window_rate(per_day: f64, (h0, h1): (u8, u8)) -> f64 {
+    per_day / (h1.saturating_sub(h0) as f64 * SECONDS_PER_HOUR as f64)
+}
+
 /// The seconds of every day's window from `start`'s day to `end`'s: the length of the process
 /// `exposure_times` runs.
 pub fn daily_window_seconds((start, end): (SimTime, SimTime), hours: (u8, u8)) -> u64 {

@@ -4,7 +4,7 @@
 use super::*;
 use crate::core::rng::{hash_unit, mix3, Hashed};
 use crate::core::sample::exponential;
-use crate::core::time::{daily_window, SimTime, SECONDS_PER_HOUR};
+use crate::core::time::{daily_window, window_rate, SimTime, SECONDS_PER_HOUR};
 use crate::world::{OfferId, World};
 
 /// Impression times of one offer for one user: a Poisson process running only inside the
@@ -82,7 +82,7 @@ pub(crate) fn exposure_times(
     per_day: f64,
     mut emit: impl FnMut(SimTime) -> bool,
 ) {
-    let rate = per_day / ((h1 - h0) as f64 * SECONDS_PER_HOUR as f64);
+    let rate = window_rate(per_day, (h0, h1));
     let end = end.min(period_end);
     let (first_day, last_day) = (start.day_index(), end.day_index().max(start.day_index()));
     // Every day strictly between the first and the last has its whole window (`full` seconds).
@@ -181,8 +181,7 @@ mod tests {
 
         #[test]
         fn a_person_skipped_by_the_first_uniform_would_have_seen_nothing((key, span, hours, per_day) in case(10, 30, 3.0)) {
-            let rate = per_day / ((hours.1 - hours.0) as f64 * SECONDS_PER_HOUR as f64);
-            let below = exponential_exceeds_below(rate, daily_window_seconds(span, hours) as f64);
+            let below = exponential_exceeds_below(window_rate(per_day, hours), daily_window_seconds(span, hours) as f64);
             // Keys near the one drawn, so that both sides of the threshold are tried.
             for key in key..key.saturating_add(64) {
                 let mut seen = 0;

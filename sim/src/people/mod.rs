@@ -10,6 +10,7 @@ pub mod sharing;
 mod shops;
 mod spend;
 
+use crate::core::bitset::BitSet;
 use crate::core::money::Cents;
 use crate::core::rng::{hash_unit, mix3, Draw, Purpose, Stream};
 use crate::core::time::SimTime;
@@ -186,14 +187,14 @@ pub fn profile(world: &World, user: u32) -> UserProfile {
 /// in offer order, each once.
 pub(crate) fn targeted(world: &World, p: &UserProfile) -> Vec<OfferId> {
     let mut offers = Vec::new();
-    targeted_into(world, p, &mut offers, &mut Vec::new());
+    targeted_into(world, p, &mut offers, &mut BitSet::default());
     offers
 }
 
 /// `targeted` into `offers` (cleared first). The lists are a union of the segment's and the
-/// hashtags' (each in offer order), taken as a bit per offer in `words` (left all zero), then
-/// read in order: no sort of some sixty offers per person at national scale.
-fn targeted_into(world: &World, p: &UserProfile, offers: &mut Vec<OfferId>, words: &mut Vec<u64>) {
+/// hashtags' (each in offer order), taken as a bit per offer in `bits` (left empty), then read
+/// in order: no sort of some sixty offers per person at national scale.
+fn targeted_into(world: &World, p: &UserProfile, offers: &mut Vec<OfferId>, bits: &mut BitSet) {
     let a = &world.audiences[p.segment.0 as usize];
     offers.clear();
     if p.hashtags.is_empty() {
@@ -201,30 +202,24 @@ fn targeted_into(world: &World, p: &UserProfile, offers: &mut Vec<OfferId>, word
         return;
     }
     let lists = std::iter::once(&a.untagged).chain(p.hashtags.iter().map(|&h| &a.by_hashtag[h as usize]));
-    union_in_order(world.offers.len(), lists.map(Vec::as_slice), offers, words);
+    union_in_order(world.offers.len(), lists.map(Vec::as_slice), offers, bits);
 }
 
 /// The offers of `lists` (each below `count`), each once, in offer order, appended to `out`;
-/// `words` is a bit per offer, all zero before and after.
+/// `bits` is empty before and after.
 fn union_in_order<'a>(
     count: usize,
     lists: impl Iterator<Item = &'a [OfferId]>,
     out: &mut Vec<OfferId>,
-    words: &mut Vec<u64>,
+    bits: &mut BitSet,
 ) {
-    words.resize(count.div_ceil(64), 0);
+    bits.grow(count);
     for list in lists {
         for &OfferId(o) in list {
-            words[o as usize / 64] |= 1 << (o % 64);
+            bits.insert(o);
         }
     }
-    for (i, w) in words.iter_mut().enumerate() {
-        let mut bits = std::mem::take(w);
-        while bits != 0 {
-            out.push(OfferId(i as u32 * 64 + bits.trailing_zeros()));
-            bits &= bits - 1;
-        }
-    }
+    bits.drain(|o| out.push(OfferId(o)));
 }
 
 /// Whether the user, targeted by the offer, is in its holdout group: never shown it. A keyed
@@ -307,8 +302,8 @@ pub fn simulate_each<R>(
 #[derive(Default)]
 struct Scratch {
     targeted: Vec<OfferId>,
-    /// A bit per offer, all zero between uses (`targeted_into`).
-    offer_bits: Vec<u64>,
+    /// A bit per offer, empty between uses (`targeted_into`).
+    offer_bits: BitSet,
     seen: Vec<(SimTime, OfferId, u8)>,
     events: Vec<(SimTime, UserEvent)>,
     funnel: FunnelScratch,
@@ -381,12 +376,12 @@ mod tests {
             let mut expected: Vec<OfferId> = lists.iter().flatten().copied().collect();
             expected.sort_unstable();
             expected.dedup();
-            let (mut got, mut words) = (Vec::new(), Vec::new());
+            let (mut got, mut bits) = (Vec::new(), BitSet::default());
             for _ in 0..2 {
                 got.clear();
-                union_in_order(count, lists.iter().map(Vec::as_slice), &mut got, &mut words);
+                union_in_order(count, lists.iter().map(Vec::as_slice), &mut got, &mut bits);
                 proptest::prop_assert_eq!(&got, &expected);
-                proptest::prop_assert!(words.iter().all(|&w| w == 0), "the bits are left clear for the next person");
+                proptest::prop_assert!((0..count as u32).all(|o| !bits.contains(o)), "the bits are left clear for the next person");
             }
         }
     }

@@ -520,9 +520,9 @@ fn min_spend_spans(merchants: usize, offers: &[Offer]) -> Vec<Option<(SimTime, S
 /// The uniform of an offer's first impression below which the person never sees it: the
 /// first arrival of `people::exposure_times`' process lies past all its windows.
 fn no_impression_below(o: &Offer, period_end: SimTime) -> f64 {
-    let (h0, h1) = o.targeting.hours;
-    let rate = o.targeting.impressions_per_day / (h1.saturating_sub(h0) as f64 * SECONDS_PER_HOUR as f64);
-    let seconds = crate::core::time::daily_window_seconds((o.start, o.end.min(period_end)), (h0, h1));
+    let hours = o.targeting.hours;
+    let rate = crate::core::time::window_rate(o.targeting.impressions_per_day, hours);
+    let seconds = crate::core::time::daily_window_seconds((o.start, o.end.min(period_end)), hours);
     crate::core::sample::exponential_exceeds_below(rate, seconds as f64)
 }
 
