@@ -54,6 +54,22 @@ fn the_replays_helper_threads_change_no_report_and_no_logged_event() {
     assert_eq!(logs[0], logs[1], "event logs, --threads 1 vs 2");
 }
 
+/// Without an event log, the replay settles at the purchase the messages the platform can only
+/// refuse (a card not linked yet, or never); with one, they are delivered through the queue and
+/// refused there. Refunds (a credit can exist by their arrival) and deleted cards included: the
+/// report is the same either way.
+#[test]
+fn settling_refused_messages_early_changes_no_report() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["refund_storm.toml", "card_deletion.toml", "cafe.toml"] {
+        let s = scenario(name);
+        let log = dir.path().join(format!("{name}.jsonl"));
+        let logged = run_to(&s, &dir.path().join(format!("{name}-log")), &["--events", log.to_str().unwrap()]);
+        let quiet = run_to(&s, &dir.path().join(format!("{name}-quiet")), &[]);
+        assert_eq!(logged, quiet, "{name}: with an event log vs without");
+    }
+}
+
 #[test]
 fn a_different_seed_gives_a_different_report() {
     let dir = tempfile::tempdir().unwrap();

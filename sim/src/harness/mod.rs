@@ -15,6 +15,7 @@
 pub mod events;
 
 mod ahead;
+mod links;
 mod replay;
 mod stream;
 

@@ -4,9 +4,9 @@
 //! are applied here; the tally counts, the tap and the event log hear what was decided.
 
 use super::ahead::{self, Ahead};
+use super::links::FirstLinks;
 use super::stream::UserStream;
 use super::RunOptions;
-use crate::core::bitset::BitSet;
 use crate::core::money::Cents;
 use crate::core::per_user::PerUser;
 use crate::core::queue::EventQueue;
@@ -75,11 +75,11 @@ pub(super) struct Harness<'w> {
     tap: Option<&'w mut dyn Tap>,
     /// Purchases where the platform applied a documented policy (for the reconciliation).
     policies: BTreeMap<PurchaseId, Policy>,
-    /// The shard's first user; users who link a card at some point of the run (known from their
-    /// timelines), by position in the shard.
+    /// The shard's first user; when users first link a card, and which cards they link (known
+    /// from their timelines), by position in the shard.
     first: u32,
-    linkers: BitSet,
-    /// Purchases on cards of `linkers` so far: the next one's dense transaction number.
+    links: FirstLinks,
+    /// Purchases of users who link a card so far: the next one's dense transaction number.
     transactions: u32,
     /// Per user: their holdout assignments and their spend at each offer's merchant in its
     /// window (only users targeted by an offer with a holdout).
@@ -115,7 +115,7 @@ impl<'w> Harness<'w> {
             tap,
             policies: BTreeMap::new(),
             first: users.start,
-            linkers: BitSet::new(users.len()),
+            links: FirstLinks::new(users.len()),
             transactions: 0,
             experiments: PerUser::new(users),
             any_experiment: world.offers.iter().any(|o| o.targeting.holdout > 0.0),
@@ -139,7 +139,7 @@ impl<'w> Harness<'w> {
         progress: &dyn Progress,
         helpers: bool,
     ) -> (Outcome, BTreeMap<CreditKey, Granted>) {
-        self.linkers = stream.linkers;
+        self.links = stream.links;
         for (u, a) in stream.assignments {
             self.experiments[u].push((a, Cents::ZERO));
         }
@@ -409,7 +409,8 @@ impl<'w> Harness<'w> {
         // The platform only ever hears of purchases on linked cards: a user who never links one
         // is the network's business alone (counted, and the truth's bookkeeping done, without
         // queueing the messages).
-        let heard = self.linkers.contains(u - self.first);
+        let local = u - self.first;
+        let heard = self.links.ever(local);
         let near_minimum = world.min_spend_span(p.merchant).is_some_and(|(from, to)| from <= now && now < to);
         if heard && near_minimum {
             // Baskets on enrolled cards around each offer's minimum spend, at its merchant in
@@ -481,9 +482,13 @@ impl<'w> Harness<'w> {
                 }
                 continue;
             }
-            if !heard {
-                // What the delivery would do: no card is linked, so it stops at the platform's
-                // door (`Platform::message`); the first copy feeds the clean-feed bookkeeping.
+            // A message the platform can only refuse (the person never links a card, or not this
+            // one, or not yet: `FirstLinks::refused`) is settled now, as its delivery would be:
+            // it stops at the platform's door (`Platform::message`), and the first copy feeds the
+            // clean-feed bookkeeping, which it leaves as it would then (sums, and an oracle that
+            // finds no card for it). With an event log, only a never-linker's are: the others
+            // stay in the queue so that the log's sequence numbers stay those of delivery.
+            if !heard || (self.log.is_none() && self.links.refused(local, p.slot, &m, at)) {
                 self.tally.not_linked();
                 self.tally.event();
                 if m.copy == 0 {

@@ -1,6 +1,6 @@
 //! The people of a shard, simulated and merged into one time-ordered stream of their events.
 
-use crate::core::bitset::BitSet;
+use super::links::FirstLinks;
 use crate::core::time::{SimTime, SECONDS_PER_HOUR};
 use crate::harness::events::Progress;
 use crate::people::sharing::Cascades;
@@ -10,11 +10,12 @@ use rayon::prelude::*;
 use std::ops::Range;
 
 /// Every user event of a shard, in one bucket per hour, each ordered by (time, user, position
-/// in the user's timeline); and the users who link a card at some point.
+/// in the user's timeline); and when the users first link a card, and which cards they link.
 pub(super) struct UserStream {
     pub(super) buckets: Vec<Vec<(SimTime, u32, UserEvent)>>,
-    /// By position in the shard: the platform can only ever hear of these users' purchases.
-    pub(super) linkers: BitSet,
+    /// By position in the shard: the platform can only ever hear of the purchases of those who
+    /// link a card, and on a card they link.
+    pub(super) links: FirstLinks,
     /// Without an event log, views, clicks and abandoned card entries only add to counters, in
     /// any order: they are added up here instead of being replayed (a third of all events).
     fold: bool,
@@ -30,7 +31,7 @@ impl UserStream {
         let hours = world.days as usize * 24;
         UserStream {
             buckets: (0..hours).map(|_| Vec::new()).collect(),
-            linkers: BitSet::new(users.len()),
+            links: FirstLinks::new(users.len()),
             fold,
             folded: vec![(0, 0, 0); world.offers.len()],
             folded_events: 0,
@@ -73,7 +74,7 @@ impl UserStream {
     /// Files an event of user `u` (the shard starting at `first`) in its hour.
     pub(super) fn push(&mut self, first: u32, at: SimTime, u: u32, e: UserEvent) {
         match e {
-            UserEvent::CardAdded { .. } => self.linkers.insert(u - first),
+            UserEvent::CardAdded { slot, .. } => self.links.add(u - first, at, slot),
             UserEvent::Exposure { offer, impressions } if self.fold => {
                 self.folded[offer.0 as usize].0 += impressions as u64;
                 self.folded_events += 1;

@@ -12,11 +12,12 @@ pub(super) const PREFETCH_AHEAD: usize = 8;
 
 impl Harness<'_> {
     /// Starts loading what the user event `e` of `u` will read (`core::prefetch`): the
-    /// platform's cards of a person who links one, and the oracle's for a card or enrollment.
+    /// platform's cards of a person who links one (and when they first do), and the oracle's for a card or enrollment.
     /// A hint: it changes nothing.
     pub(super) fn prefetch_for(&self, u: u32, e: &UserEvent) {
         match e {
-            UserEvent::Purchase(_) if self.linkers.contains(u.wrapping_sub(self.first)) => {
+            UserEvent::Purchase(_) if self.links.ever(u.wrapping_sub(self.first)) => {
+                self.links.prefetch(u.wrapping_sub(self.first));
                 self.platform.prefetch(u, None)
             }
             UserEvent::CardAdded { .. } | UserEvent::Enrolled { .. } | UserEvent::CardDeleted { .. } => {
