@@ -1,6 +1,6 @@
 //! The engine's foundations, which know nothing of offers: virtual time and the calendar,
 //! money in cents, keyed random streams and the distributions drawn from them, the calendar
-//! queue, dense per-user storage and prefetch hints for it.
+//! queue, dense per-user storage and prefetch hints for it, a process on daily windows.
 //!
 //! Invariant: depends on nothing else in the crate.
 
@@ -16,3 +16,4 @@ pub mod rng;
 pub mod sample;
 pub mod stable_pick;
 pub mod time;
+pub mod windows;

@@ -3,8 +3,8 @@
 
 use super::*;
 use crate::core::rng::{hash_unit, mix3, Hashed};
-use crate::core::sample::exponential;
-use crate::core::time::{daily_window, window_rate, SimTime, SECONDS_PER_HOUR};
+use crate::core::time::SimTime;
+use crate::core::windows::Windows;
 use crate::world::{OfferId, World};
 
 /// Impression times of one offer for one user: a Poisson process running only inside the
@@ -23,14 +23,16 @@ pub(super) fn impressions(world: &World, user: u32, offer: OfferId, out: &mut Ve
     if !seen && !terms.bursts {
         return;
     }
-    let o = &world.offers[offer.0 as usize];
-    let (span, t) = ((o.start, o.end), &o.targeting);
     if seen {
-        exposure_times(world.period_end(), key, span, t.hours, t.impressions_per_day, |at| {
+        terms.windows.arrivals(key, |at| {
             out.push((at, offer, 0));
             true
         });
     }
+    if !terms.bursts {
+        return;
+    }
+    let (o, t) = (&world.offers[offer.0 as usize], &world.offers[offer.0 as usize].targeting);
     // Moments: a Poisson number of extra impressions in each burst window, from keyed hashes
     // alone (no stream), so a burst changes nothing else.
     for (b, &(start, end, mean)) in t.bursts.iter().enumerate() {
@@ -68,66 +70,24 @@ pub(crate) fn exposure_times_first(world: &World, user: u32, offer: OfferId) -> 
 }
 
 /// The arrival times of a Poisson process of `per_day` impressions a day running only inside
-/// the exposure `hours`, within `start..end` and the activity period (to `period_end`). The
-/// exposure windows of all days are laid end to end and the process runs once over their total
-/// length (it has no memory, so this is the same process), which costs one draw per impression
-/// plus one, not one per day. The gaps between arrivals are exponential, the k-th from the keyed hash of (`key`,
-/// k): nothing to start for the many people who never see most of what targets them, and a
-/// person's k-th impression depends on nothing else they do.
+/// the exposure `hours`, within `start..end` and the activity period (to `period_end`): the
+/// windows laid end to end (`core::windows`), the k-th gap from the keyed hash of (`key`, k).
 pub(crate) fn exposure_times(
     period_end: SimTime,
     key: u64,
-    (start, end): (SimTime, SimTime),
-    (h0, h1): (u8, u8),
+    span: (SimTime, SimTime),
+    hours: (u8, u8),
     per_day: f64,
-    mut emit: impl FnMut(SimTime) -> bool,
+    emit: impl FnMut(SimTime) -> bool,
 ) {
-    let rate = window_rate(per_day, (h0, h1));
-    let end = end.min(period_end);
-    let (first_day, last_day) = (start.day_index(), end.day_index().max(start.day_index()));
-    // Every day strictly between the first and the last has its whole window (`full` seconds).
-    let full = (h1 - h0) as u64 * SECONDS_PER_HOUR;
-    let window = |day: usize| daily_window(day, (start, end), (h0, h1));
-    // `t`: exposure seconds since the first window opened; `before`: those of earlier windows
-    // (whole seconds, exact in an f64).
-    let mut gaps = Hashed::from_key(key);
-    let mut t = exponential(&mut gaps, rate);
-    let mut before = 0.0;
-    let mut day = first_day;
-    while day <= last_day {
-        if day > first_day && day < last_day && full > 0 {
-            // Whole windows that end before `t`, passed at once: the same sum as one by one
-            // (integers), so the same arrival times, without a loop over the days nobody sees
-            // anything on — most people never see most of what targets them.
-            let mut skip = (((t - before) / full as f64).max(0.0) as usize).min(last_day - day);
-            while skip > 0 && t < before + (skip * full as usize) as f64 {
-                skip -= 1;
-            }
-            before += (skip * full as usize) as f64;
-            day += skip;
-            if day == last_day {
-                continue;
-            }
-        }
-        if let Some((lo, hi)) = window(day) {
-            let len = (hi - lo) as f64;
-            while t < before + len {
-                if !emit(SimTime(lo + (t - before) as u64)) {
-                    return;
-                }
-                t += exponential(&mut gaps, rate);
-            }
-            before += len;
-        }
-        day += 1;
-    }
+    Windows::new(period_end, span, hours, per_day).arrivals(key, emit);
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::sample::exponential_exceeds_below;
-    use crate::core::time::{daily_window_seconds, SECONDS_PER_DAY};
+    use crate::core::sample::{exponential, exponential_exceeds_below};
+    use crate::core::time::{daily_window_seconds, window_rate, SECONDS_PER_DAY, SECONDS_PER_HOUR};
     use proptest::prelude::*;
 
     /// The windows one day at a time, as before whole days were passed at once.

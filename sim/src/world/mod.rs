@@ -445,8 +445,8 @@ pub(crate) struct Tables {
     exposure: Vec<ExposureTerms>,
 }
 
-/// What each (person, offer) pair asks of the offer before anything else, 24 bytes per offer
-/// instead of the lines of an `Offer` they sit on: at national scale a person is targeted by
+/// What each (person, offer) pair asks of the offer, 80 bytes per offer (the first question in
+/// the first 8) instead of the lines of an `Offer` they sit on: at national scale a person is targeted by
 /// some sixty offers and sees few of them.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ExposureTerms {
@@ -457,6 +457,8 @@ pub struct ExposureTerms {
     pub holdout: f64,
     /// The offer has bursts (moments) to draw.
     pub bursts: bool,
+    /// Its exposure windows, for the process of a person's impressions.
+    pub windows: crate::core::windows::Windows,
 }
 
 /// The largest (segment, offer) table built (8 MB); a larger world computes each when asked.
@@ -499,6 +501,12 @@ impl Tables {
                     no_impression_below: no_impression_below(o, end),
                     holdout: o.targeting.holdout,
                     bursts: !o.targeting.bursts.is_empty(),
+                    windows: crate::core::windows::Windows::new(
+                        end,
+                        (o.start, o.end),
+                        o.targeting.hours,
+                        o.targeting.impressions_per_day,
+                    ),
                 })
                 .collect(),
         }
