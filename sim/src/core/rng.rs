@@ -155,7 +155,20 @@ pub fn hash_u64(key: u64, index: u64) -> u64 {
 
 /// A 64-bit key from three words (seed, entity, sub-key).
 pub fn mix3(a: u64, b: u64, c: u64) -> u64 {
-    splitmix64(splitmix64(splitmix64(a) ^ b) ^ c)
+    mix3_last(mix2(a, b), c)
+}
+
+/// The first two words of a `mix3` key: `mix3(a, b, c) == mix3_last(mix2(a, b), c)`, so that a
+/// caller with many keys sharing (a, b) mixes them once.
+#[inline]
+pub fn mix2(a: u64, b: u64) -> u64 {
+    splitmix64(splitmix64(a) ^ b)
+}
+
+/// The `mix3` key of (a, b, c) from `mix2(a, b)`.
+#[inline]
+pub fn mix3_last(ab: u64, c: u64) -> u64 {
+    splitmix64(ab ^ c)
 }
 
 #[inline]
@@ -169,6 +182,15 @@ fn splitmix64(mut z: u64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_key_mixed_in_two_steps_is_the_same_key() {
+        for (a, b, c) in [(0, 0, 0), (1, 2, 3), (u64::MAX, 7, u64::MAX), (0x6578_706f_7375_7265, 1_999, 9_999_999)] {
+            let once = splitmix64(splitmix64(splitmix64(a) ^ b) ^ c);
+            assert_eq!(mix3(a, b, c), once);
+            assert_eq!(mix3_last(mix2(a, b), c), once);
+        }
+    }
 
     #[test]
     fn same_key_gives_same_stream() {

@@ -2,7 +2,8 @@
 //! offer's window and hours, bursts (moments) on top, the first impression from a keyed hash.
 
 use super::*;
-use crate::core::rng::{hash_unit, mix3, Hashed};
+use crate::core::rng::{hash_unit, mix3, mix3_last, Hashed};
+use crate::world::EXPOSURE_KEY;
 use crate::core::time::SimTime;
 use crate::core::windows::Windows;
 use crate::world::{OfferId, World};
@@ -14,8 +15,9 @@ use crate::world::{OfferId, World};
 /// per day: most people see a given offer rarely or never.
 pub(super) fn impressions(world: &World, user: u32, offer: OfferId, out: &mut Vec<(SimTime, OfferId, u8)>) {
     // Keyed apart from the merchant pick's `mix3(seed, user, candidate)` (another first word).
-    let key = mix3(world.seed ^ EXPOSURE_KEY, offer.0 as u64, user as u64);
     let terms = world.exposure_terms(offer);
+    let key = mix3_last(terms.key, user as u64);
+    debug_assert_eq!(key, mix3(world.seed ^ EXPOSURE_KEY, offer.0 as u64, user as u64));
     // Most people never see most of what targets them: when the first gap's uniform alone puts
     // the first arrival past every window (a table per offer), neither the process runs nor the
     // offer itself is read.

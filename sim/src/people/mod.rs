@@ -26,8 +26,6 @@ use spend::*;
 
 /// Upper bound on a single basket, in cents (bad tails of the lognormal are clipped here).
 pub const MAX_BASKET: Cents = Cents(100_000_000); // $1,000,000.00
-/// Mixed into the seed for the first impression's keyed hash ("exposure" in ASCII).
-const EXPOSURE_KEY: u64 = 0x6578_706f_7375_7265;
 /// Mixed into the seed for the holdout draw ("holdout!" in ASCII).
 const HOLDOUT_KEY: u64 = 0x686f_6c64_6f75_7421;
 /// Seconds a one-tap enrollment takes after the click.

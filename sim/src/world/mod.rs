@@ -445,7 +445,7 @@ pub(crate) struct Tables {
     exposure: Vec<ExposureTerms>,
 }
 
-/// What each (person, offer) pair asks of the offer, 80 bytes per offer (the first question in
+/// What each (person, offer) pair asks of the offer, 88 bytes per offer (the first question in
 /// the first 8) instead of the lines of an `Offer` they sit on: at national scale a person is targeted by
 /// some sixty offers and sees few of them.
 #[derive(Debug, Clone, Copy, Default)]
@@ -459,7 +459,13 @@ pub struct ExposureTerms {
     pub bursts: bool,
     /// Its exposure windows, for the process of a person's impressions.
     pub windows: crate::core::windows::Windows,
+    /// The first two words of each person's exposure key, `mix2(seed ^ EXPOSURE_KEY, offer)`:
+    /// a person's is `mix3_last` of it and their id (`core::rng`).
+    pub key: u64,
 }
+
+/// Mixed into the seed for the first impression's keyed hash ("exposure" in ASCII).
+pub const EXPOSURE_KEY: u64 = 0x6578_706f_7375_7265;
 
 /// The largest (segment, offer) table built (8 MB); a larger world computes each when asked.
 const MAX_RESPONSES: usize = 1 << 20;
@@ -473,6 +479,7 @@ impl Tables {
         merchants: &[Merchant],
         b: &Behaviour,
         (end, surges): (SimTime, &[Surge]),
+        seed: u64,
     ) -> Tables {
         let pairs = segments.len() * offers.len();
         let responses = if pairs <= MAX_RESPONSES {
@@ -497,7 +504,8 @@ impl Tables {
             purchase_terms: merchants.iter().map(PurchaseTerms::of).collect(),
             exposure: offers
                 .iter()
-                .map(|o| ExposureTerms {
+                .enumerate()
+                .map(|(k, o)| ExposureTerms {
                     no_impression_below: no_impression_below(o, end),
                     holdout: o.targeting.holdout,
                     bursts: !o.targeting.bursts.is_empty(),
@@ -507,6 +515,7 @@ impl Tables {
                         o.targeting.hours,
                         o.targeting.impressions_per_day,
                     ),
+                    key: crate::core::rng::mix2(seed ^ EXPOSURE_KEY, k as u64),
                 })
                 .collect(),
         }
