@@ -38,8 +38,9 @@ const _: () = assert!(DENSITY == 1.0);
 #[derive(Debug, Clone, Default)]
 pub struct StablePick {
     keep: Vec<f64>,
-    /// Per block: the indices whose keep exceeds the block's threshold, largest first.
-    exceptions: Vec<Vec<u32>>,
+    /// Per block: the indices whose keep exceeds the block's threshold, largest first, each with
+    /// its test as a bound on the top 53 bits of its hash (`pass_bound`).
+    exceptions: Vec<Vec<(u32, u64)>>,
     /// Per index: its keep in 256ths of its block's threshold, rounded down (255 for an
     /// exception). A candidate's test compares its uniform with this byte first and reads
     /// `keep` only when both fall in the same 256th: the bytes of every hour's pick fit in the
@@ -62,6 +63,25 @@ fn block_of(k: usize) -> (usize, usize) {
 
 fn threshold(lo: usize) -> f64 {
     DENSITY / lo as f64
+}
+
+/// How many of the 2⁵³ uniforms `m · 2⁻⁵³` (`hash_unit`'s) pass an exception's test
+/// `p + (1 − p) · u < keep` in floating point: that expression never decreases in `u`, so the
+/// passing ones are those below this bound, and `hash >> 11 < bound` decides exactly what the
+/// test does, without a float.
+fn pass_bound(p: f64, keep: f64) -> u64 {
+    let passes = |m: u64| p + (1.0 - p) * (m as f64 * (1.0 / (1u64 << 53) as f64)) < keep;
+    let (mut lo, mut hi) = (0u64, 1u64 << 53);
+    // `passes` holds below `lo` and fails from `hi` (or `hi` is 2⁵³).
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        if passes(mid) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    lo
 }
 
 /// Cumulative Binomial(n, p) probabilities, up to where they reach 1 in double precision.
@@ -123,7 +143,7 @@ impl StablePick {
         for (k, &p) in keep.iter().enumerate().skip(DIRECT).rev() {
             let (j, lo) = block_of(k);
             if p > threshold(lo) {
-                exceptions[j].push(k as u32);
+                exceptions[j].push((k as u32, pass_bound(threshold(lo), p)));
                 keep_bytes[k] = u8::MAX;
             } else {
                 // `p · lo` is at most 1 here, and exact (`lo` a power of two).
@@ -180,13 +200,16 @@ impl StablePick {
             }
             // The exceptions above the best so far, largest first (one that was a candidate
             // has usually passed above already).
-            for &k in &self.exceptions[j] {
+            for &(k, bound) in &self.exceptions[j] {
                 let k = k as usize;
                 if best.is_some_and(|b| b >= k) {
                     break;
                 }
-                // A candidate passes (its U_k < p < keep_k); any other index has U_k >= p.
-                if cand[..count].contains(&(k as u32)) || p + (1.0 - p) * hash_unit(key, k as u64) < self.keep[k] {
+                // An exception that was a candidate has passed above (its U_k < p < keep_k), so it
+                // is at most `best`: this one is not, and its U_k = p + (1 − p) · hash_unit(key,
+                // k), whose test `U_k < keep_k` is the bound on the hash's top bits.
+                debug_assert!(!cand[..count].contains(&(k as u32)));
+                if hash_u64(key, k as u64) >> 11 < bound {
                     best = Some(k);
                     break;
                 }
@@ -268,6 +291,35 @@ mod tests {
                 .flat_map(|&e| [e, f64::from_bits(e.to_bits().saturating_sub(1)), f64::from_bits(e.to_bits() + 1)]);
             for v in (0..2_000u64).map(|i| hash_unit(k as u64, i)).chain(near.filter(|v| (0.0..1.0).contains(v))) {
                 assert_eq!(p.passes(k, threshold, v), threshold * v < p.keep[k], "k = {k}, v = {v}");
+            }
+        }
+    }
+
+    #[test]
+    fn an_exceptions_bound_decides_as_its_float_test() {
+        let unit = |m: u64| m as f64 * (1.0 / (1u64 << 53) as f64);
+        let float_test = |p: f64, keep: f64, m: u64| p + (1.0 - p) * unit(m) < keep;
+        let mut w = zipf(3_000);
+        for k in (50..3_000).step_by(97) {
+            w[k] = 1.5;
+        }
+        let pick = StablePick::new(w.iter().copied()).unwrap();
+        let mut cases: Vec<(f64, f64)> = Vec::new();
+        for (j, list) in pick.exceptions.iter().enumerate() {
+            cases.extend(list.iter().map(|&(k, _)| (threshold(DIRECT << j), pick.keep[k as usize])));
+        }
+        assert!(cases.len() > 20, "the weights make exceptions");
+        cases.extend([(0.5, 0.5 + 1e-16), (threshold(4), 1.0), (threshold(1 << 20), 0.75), (0.25, 0.9999999999)]);
+        for (p, keep) in cases {
+            let bound = pass_bound(p, keep);
+            for m in [0, 1, bound.saturating_sub(2), bound.saturating_sub(1), bound, bound + 1, (1 << 53) - 1] {
+                if m < 1 << 53 {
+                    assert_eq!(m < bound, float_test(p, keep, m), "p {p}, keep {keep}, m {m}, bound {bound}");
+                }
+            }
+            for i in 0..200u64 {
+                let m = hash_u64(i, 5) >> 11;
+                assert_eq!(m < bound, float_test(p, keep, m));
             }
         }
     }
