@@ -43,7 +43,7 @@ pub(super) fn attribute(world: &World, events: &mut [(SimTime, UserEvent)], touc
     for (t, e) in events.iter_mut() {
         match e {
             UserEvent::Exposure { offer, .. } => {
-                touches.add(world.offers[offer.0 as usize].merchant, Surface::OfferCard, *t);
+                touches.add(world.offer_merchant(*offer), Surface::OfferCard, *t);
             }
             UserEvent::HashtagPost { offer, .. } => {
                 touches.add(world.offers[offer.0 as usize].merchant, Surface::Hashtag, *t);

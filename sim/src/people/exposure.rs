@@ -3,9 +3,9 @@
 
 use super::*;
 use crate::core::rng::{hash_unit, mix3, mix3_last, Hashed};
-use crate::world::EXPOSURE_KEY;
 use crate::core::time::SimTime;
 use crate::core::windows::Windows;
+use crate::world::EXPOSURE_KEY;
 use crate::world::{OfferId, World};
 
 /// Impression times of one offer for one user: a Poisson process running only inside the

@@ -10,9 +10,11 @@ mod build_offers;
 mod check;
 pub mod config;
 mod dates;
+mod exposure_terms;
 pub mod limits;
 pub mod network;
 mod purchase_terms;
+pub use exposure_terms::{ExposureTerms, EXPOSURE_KEY};
 pub use purchase_terms::PurchaseTerms;
 pub mod shops;
 pub mod thresholds;
@@ -31,7 +33,18 @@ pub use check::{builtin_profile, hint};
 pub use limits::*;
 
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+    schemars::JsonSchema,
 )]
 pub struct MerchantId(pub u32);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -445,28 +458,6 @@ pub(crate) struct Tables {
     exposure: Vec<ExposureTerms>,
 }
 
-/// What each (person, offer) pair asks of the offer, 88 bytes per offer (the first question in
-/// the first 8) instead of the lines of an `Offer` they sit on: at national scale a person is targeted by
-/// some sixty offers and sees few of them.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct ExposureTerms {
-    /// The first impression's uniform below which the person never sees the offer (bursts
-    /// aside): `sample::exponential_exceeds_below` of its rate and exposure seconds.
-    pub no_impression_below: f64,
-    /// `targeting.holdout`.
-    pub holdout: f64,
-    /// The offer has bursts (moments) to draw.
-    pub bursts: bool,
-    /// Its exposure windows, for the process of a person's impressions.
-    pub windows: crate::core::windows::Windows,
-    /// The first two words of each person's exposure key, `mix2(seed ^ EXPOSURE_KEY, offer)`:
-    /// a person's is `mix3_last` of it and their id (`core::rng`).
-    pub key: u64,
-}
-
-/// Mixed into the seed for the first impression's keyed hash ("exposure" in ASCII).
-pub const EXPOSURE_KEY: u64 = 0x6578_706f_7375_7265;
-
 /// The largest (segment, offer) table built (8 MB); a larger world computes each when asked.
 const MAX_RESPONSES: usize = 1 << 20;
 /// Impression ranks whose prompt factor is tabled (the wear-out factor of later ones is computed).
@@ -502,22 +493,7 @@ impl Tables {
             surge_pieces: surge_pieces(end, surges),
             min_spend_spans: min_spend_spans(merchants.len(), offers),
             purchase_terms: merchants.iter().map(PurchaseTerms::of).collect(),
-            exposure: offers
-                .iter()
-                .enumerate()
-                .map(|(k, o)| ExposureTerms {
-                    no_impression_below: no_impression_below(o, end),
-                    holdout: o.targeting.holdout,
-                    bursts: !o.targeting.bursts.is_empty(),
-                    windows: crate::core::windows::Windows::new(
-                        end,
-                        (o.start, o.end),
-                        o.targeting.hours,
-                        o.targeting.impressions_per_day,
-                    ),
-                    key: crate::core::rng::mix2(seed ^ EXPOSURE_KEY, k as u64),
-                })
-                .collect(),
+            exposure: offers.iter().enumerate().map(|(k, o)| ExposureTerms::of(o, k, end, seed)).collect(),
         }
     }
 }
@@ -532,15 +508,6 @@ fn min_spend_spans(merchants: usize, offers: &[Offer]) -> Vec<Option<(SimTime, S
         }
     }
     spans
-}
-
-/// The uniform of an offer's first impression below which the person never sees it: the
-/// first arrival of `people::exposure_times`' process lies past all its windows.
-fn no_impression_below(o: &Offer, period_end: SimTime) -> f64 {
-    let hours = o.targeting.hours;
-    let rate = crate::core::time::window_rate(o.targeting.impressions_per_day, hours);
-    let seconds = crate::core::time::daily_window_seconds((o.start, o.end.min(period_end)), hours);
-    crate::core::sample::exponential_exceeds_below(rate, seconds as f64)
 }
 
 /// The activity period (to `end`) cut where the surge factor changes (`World::surge_segments`).
@@ -706,6 +673,12 @@ impl World {
     /// the world, terms that skip nothing.
     pub fn exposure_terms(&self, offer: OfferId) -> ExposureTerms {
         self.tables.exposure.get(offer.0 as usize).copied().unwrap_or_default()
+    }
+
+    /// The offer's merchant, from the packed terms (`ExposureTerms`) a person's exposure has
+    /// just read, not from the `Offer`.
+    pub fn offer_merchant(&self, offer: OfferId) -> MerchantId {
+        self.tables.exposure[offer.0 as usize].merchant
     }
 
     /// `behaviour.max_response()`.
