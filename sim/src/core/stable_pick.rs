@@ -192,9 +192,11 @@ impl StablePick {
                     }
                 };
                 cand[c] = pos as u32;
-                let v = hash_unit(bkey, draw);
+                // The candidate's uniform, drawn only when its test can matter (most of the
+                // top block's positions lie past the last category).
+                let at = draw;
                 draw += 1;
-                if pos < n && best.is_none_or(|b| pos > b) && self.passes(pos, p, v) {
+                if pos < n && best.is_none_or(|b| pos > b) && self.passes(pos, p, hash_unit(bkey, at)) {
                     best = Some(pos);
                 }
             }
