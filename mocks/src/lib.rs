@@ -443,17 +443,17 @@ impl CardNetwork for MockNetwork {
         };
         // Lifecycle draws, then fault draws: each at its own index, drawn when it matters.
         let auth_delay = uniform(d.at(draw::AUTH_DELAY), s.auth_delay_seconds);
-        let reversed = d.at(draw::REVERSED).bernoulli(s.reversal_rate);
-        let refunded = d.at(draw::REFUNDED).bernoulli(s.refund_rate);
+        let reversed = d.at(draw::REVERSED).chance(s.reversal_rate);
+        let refunded = d.at(draw::REFUNDED).chance(s.refund_rate);
         let f = &self.faults;
-        let unknown_mid = d.at(draw::UNKNOWN_MID).bernoulli(f.unknown_mid_rate);
-        let changed = d.at(draw::CHANGED).bernoulli(f.clearing_amount_change_rate);
+        let unknown_mid = d.at(draw::UNKNOWN_MID).chance(f.unknown_mid_rate);
+        let changed = d.at(draw::CHANGED).chance(f.clearing_amount_change_rate);
         let change = || {
             let [lo, hi] = f.clearing_amount_change_percent;
             lo + (hi - lo) * d.at(draw::CHANGE).unit()
         };
-        let late = d.at(draw::LATE).bernoulli(f.late_submission_rate);
-        let auth_late = d.at(draw::AUTH_LATE).bernoulli(f.auth_after_clearing_rate);
+        let late = d.at(draw::LATE).chance(f.late_submission_rate);
+        let auth_late = d.at(draw::AUTH_LATE).chance(f.auth_after_clearing_rate);
 
         let msg = |kind, amount, network_time| NetworkMessage {
             kind,
@@ -512,7 +512,7 @@ impl CardNetwork for MockNetwork {
                 let r = s.refund_delay_days;
                 let refund_days = triangular(&mut d.at(draw::REFUND_DAYS), r.min, r.mode, r.max);
                 let at = cleared_at.plus_seconds((refund_days * SECONDS_PER_DAY as f64) as u64);
-                let amount = if d.at(draw::PARTIAL).bernoulli(s.partial_refund_share) {
+                let amount = if d.at(draw::PARTIAL).chance(s.partial_refund_share) {
                     faults.partial_refunds += 1;
                     let partial_share = 0.1 + 0.8 * d.at(draw::PARTIAL_SHARE).unit();
                     cents_of(p.amount.0 as f64 * partial_share).clamp(Cents(1), p.amount)
@@ -520,7 +520,7 @@ impl CardNetwork for MockNetwork {
                     p.amount
                 };
                 let mut m = msg(MessageKind::Refund, amount, at);
-                if d.at(draw::UNREFERENCED).bernoulli(s.unreferenced_refund_share) {
+                if d.at(draw::UNREFERENCED).chance(s.unreferenced_refund_share) {
                     faults.unreferenced_refunds += 1;
                     m.referenced = false;
                 }
@@ -531,7 +531,7 @@ impl CardNetwork for MockNetwork {
         for (k, &(at, m)) in emitted.iter().enumerate() {
             let i = draw::delivery(k);
             let copies =
-                if d.at(i).bernoulli(f.duplicate_rate) { uniform(d.at(i + 1), f.duplicate_copies) as u8 } else { 1 };
+                if d.at(i).chance(f.duplicate_rate) { uniform(d.at(i + 1), f.duplicate_copies) as u8 } else { 1 };
             let mut t = at;
             for copy in 0..copies {
                 if copy > 0 {

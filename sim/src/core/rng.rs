@@ -126,6 +126,20 @@ impl Hashed {
     pub fn at(self, i: u64) -> Hashed {
         Hashed { key: self.key, next: i }
     }
+    /// `bernoulli(p)` of this draw, without computing it when `p` decides alone (at most 0:
+    /// never; at least 1: always, a unit being below 1). For a draw addressed by its index
+    /// (`at`), which no other draw's index depends on: a sequence read in turn must use
+    /// `bernoulli`, which always takes its number.
+    #[inline]
+    pub fn chance(mut self, p: f64) -> bool {
+        if p <= 0.0 {
+            false
+        } else if p >= 1.0 {
+            true
+        } else {
+            self.bernoulli(p)
+        }
+    }
 }
 
 /// Mixed into the seed of every `Hashed::new` key ("hashdraw" in ASCII).
@@ -182,6 +196,27 @@ fn splitmix64(mut z: u64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_chance_is_the_draws_bernoulli() {
+        for i in 0..2_000u64 {
+            let d = Hashed::from_key(0x5eed).at(i);
+            for p in [
+                0.0,
+                -0.5,
+                1e-300,
+                0.01,
+                0.5,
+                0.999_999,
+                1.0,
+                2.0,
+                d.at(i).unit(),
+                f64::from_bits(d.at(i).unit().to_bits() + 1),
+            ] {
+                assert_eq!(d.chance(p), d.at(i).bernoulli(p), "index {i}, p {p}");
+            }
+        }
+    }
 
     #[test]
     fn a_key_mixed_in_two_steps_is_the_same_key() {
