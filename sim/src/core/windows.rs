@@ -1,8 +1,8 @@
 //! A Poisson process that runs only inside daily windows (hours `h0..h1` of each day, within a
 //! span): the windows laid end to end, the process run once over their total length (it has no
 //! memory, so this is the same process), each arrival mapped back to its day. Worked out once
-//! per (span, hours, rate) — per offer — so that each person's arrivals cost a draw and a little
-//! arithmetic each, not a walk over the days.
+//! per (span, hours, rate) — per offer — so that a person's arrivals cost a draw each, with one
+//! walk forward over the days for all of them (most people see a given offer rarely or never).
 
 use crate::core::rng::Hashed;
 use crate::core::sample::exponential;
@@ -64,17 +64,14 @@ impl Windows {
         if self.days > 0 {
             let full = self.full as f64;
             let end = before + (self.days * self.full) as f64;
+            // Whole day `k`'s window opens at `opened` on the line (whole numbers, so the sums are
+            // exact); arrivals only move forward, so the day does too.
+            let (mut k, mut opened) = (0u64, before);
             while t < end {
-                // The whole day the arrival falls in: the division's guess, then exact
-                // comparisons with whole numbers (the guess may be one off at a day's edge).
-                let mut k = (((t - before) / full).max(0.0) as u64).min(self.days - 1);
-                while k > 0 && t < before + (k * self.full) as f64 {
-                    k -= 1;
-                }
-                while k + 1 < self.days && t >= before + ((k + 1) * self.full) as f64 {
+                while t >= opened + full {
                     k += 1;
+                    opened += full;
                 }
-                let opened = before + (k * self.full) as f64;
                 if !emit(SimTime(self.middle + k * SECONDS_PER_DAY + (t - opened) as u64)) {
                     return;
                 }
