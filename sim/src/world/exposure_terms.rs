@@ -12,7 +12,7 @@ use crate::core::windows::Windows;
 pub const EXPOSURE_KEY: u64 = 0x6578_706f_7375_7265;
 
 /// An offer's terms for a person's exposure to it (the first question in the first 8 bytes).
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 pub struct ExposureTerms {
     /// The first impression's uniform below which the person never sees the offer (bursts
     /// aside): `sample::exponential_exceeds_below` of its rate and exposure seconds.

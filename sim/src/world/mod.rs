@@ -33,18 +33,7 @@ pub use check::{builtin_profile, hint};
 pub use limits::*;
 
 #[derive(
-    Debug,
-    Clone,
-    Copy,
-    Default,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    serde::Serialize,
-    serde::Deserialize,
-    schemars::JsonSchema,
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
 )]
 pub struct MerchantId(pub u32);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -669,10 +658,9 @@ impl World {
         self.tables.purchase_terms.get(merchant.0 as usize).and_then(Option::as_ref)
     }
 
-    /// What a person's exposure to the offer asks first (`ExposureTerms`); for an offer not in
-    /// the world, terms that skip nothing.
-    pub fn exposure_terms(&self, offer: OfferId) -> ExposureTerms {
-        self.tables.exposure.get(offer.0 as usize).copied().unwrap_or_default()
+    /// What a person's exposure to the offer asks first (`ExposureTerms`).
+    pub fn exposure_terms(&self, offer: OfferId) -> &ExposureTerms {
+        &self.tables.exposure[offer.0 as usize]
     }
 
     /// The offer's merchant, from the packed terms (`ExposureTerms`) a person's exposure has
