@@ -27,11 +27,10 @@ pub(crate) fn issuer_linked(world: &World, user: u32, profile: &UserProfile) -> 
 /// their feed (an issuer-linked card, then `post_rate`, a keyed hash of person and offer). A
 /// function of (person, offer) alone, so the sharing cascade knows every poster in advance.
 pub(crate) fn hashtag_poster(world: &World, user: u32, profile: &UserProfile, offer: OfferId) -> bool {
-    let Some(h) = &world.offers[offer.0 as usize].hashtag_sync else {
+    let Some(rate) = world.exposure_terms(offer).post_rate else {
         return false;
     };
-    issuer_linked(world, user, profile)
-        && hash_unit(mix3(world.seed ^ POST_KEY, offer.0 as u64, user as u64), 0) < h.post_rate
+    issuer_linked(world, user, profile) && hash_unit(mix3(world.seed ^ POST_KEY, offer.0 as u64, user as u64), 0) < rate
 }
 
 /// Mixed into the seed for whether a person posts an offer's hashtag ("posttag" in ASCII).

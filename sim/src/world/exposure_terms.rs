@@ -23,6 +23,9 @@ pub struct ExposureTerms {
     pub bursts: bool,
     /// Its merchant (an impression touches it: `people::attribution`).
     pub merchant: MerchantId,
+    /// Hashtag sync's chance that a person with an issuer-linked card posts the hashtag at their
+    /// first view (`people::funnel::hashtag_poster`); none without hashtag sync.
+    pub post_rate: Option<f64>,
     /// Its exposure windows, for the process of a person's impressions.
     pub windows: Windows,
     /// The first two words of each person's exposure key, `mix2(seed ^ EXPOSURE_KEY, offer)`:
@@ -39,6 +42,7 @@ impl ExposureTerms {
             holdout: t.holdout,
             bursts: !t.bursts.is_empty(),
             merchant: o.merchant,
+            post_rate: o.hashtag_sync.as_ref().map(|h| h.post_rate),
             windows: Windows::new(period_end, (o.start, o.end), t.hours, t.impressions_per_day),
             key: mix2(seed ^ EXPOSURE_KEY, index as u64),
         }
