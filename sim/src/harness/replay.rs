@@ -492,7 +492,7 @@ impl<'w> Harness<'w> {
                 self.tally.not_linked();
                 self.tally.event();
                 if m.copy == 0 {
-                    self.truth_message(m, ctx);
+                    self.settled(&m, &ctx);
                 }
                 continue;
             }
@@ -502,24 +502,10 @@ impl<'w> Harness<'w> {
         self.scratch = scratch;
     }
 
-    /// A message of the clean feed: the world's own bookkeeping (money refunded, incremental
-    /// spend, the holdout experiments) and the oracle.
+    /// A message of the clean feed: the world's own bookkeeping (`settled`) and the oracle.
     fn truth_message(&mut self, m: NetworkMessage, ctx: TxnContext) {
-        let world = self.world;
-        let merchant = world.mids[ctx.facts.mid.0 as usize].merchant;
-        self.tally.settled(&m, ctx.incremental);
-        // A holdout experiment measures the same: spend at the merchant in the offer's window,
-        // net of what was reversed or refunded (else its estimate would count refunded extra
-        // visits that the truth does not).
-        if self.any_experiment && matches!(m.kind, MessageKind::Reversal | MessageKind::Refund) {
-            for (a, spent) in self.experiments[m.purchase.user].iter_mut() {
-                let o = &world.offers[a.offer.0 as usize];
-                let at = ctx.facts.bought_at;
-                if o.merchant == merchant && o.start <= at && at < world.effect_end(a.offer) {
-                    *spent -= m.amount;
-                }
-            }
-        }
+        self.settled(&m, &ctx);
+        let merchant = self.world.mids[ctx.facts.mid.0 as usize].merchant;
         match m.kind {
             MessageKind::Clearing => self.truth.send(truth::Input::Clearing(truth::Cleared {
                 purchase: m.purchase,
@@ -535,6 +521,28 @@ impl<'w> Harness<'w> {
             })),
             MessageKind::Refund => self.truth.send(truth::Input::Refund { purchase: m.purchase, amount: m.amount }),
             MessageKind::Auth | MessageKind::Reversal => {}
+        }
+    }
+
+    /// The world's own bookkeeping of a message of the clean feed: money refunded, incremental
+    /// spend, the holdout experiments. Alone (without the oracle) for a message settled at its
+    /// purchase, which the platform can only refuse: the oracle would find no card linked for
+    /// its clearing at its time, and no reward to take its refund from (`FirstLinks::refused`).
+    fn settled(&mut self, m: &NetworkMessage, ctx: &TxnContext) {
+        let world = self.world;
+        let merchant = world.mids[ctx.facts.mid.0 as usize].merchant;
+        self.tally.settled(m, ctx.incremental);
+        // A holdout experiment measures the same: spend at the merchant in the offer's window,
+        // net of what was reversed or refunded (else its estimate would count refunded extra
+        // visits that the truth does not).
+        if self.any_experiment && matches!(m.kind, MessageKind::Reversal | MessageKind::Refund) {
+            for (a, spent) in self.experiments[m.purchase.user].iter_mut() {
+                let o = &world.offers[a.offer.0 as usize];
+                let at = ctx.facts.bought_at;
+                if o.merchant == merchant && o.start <= at && at < world.effect_end(a.offer) {
+                    *spent -= m.amount;
+                }
+            }
         }
     }
 
