@@ -33,13 +33,27 @@ pub(super) fn spend(
     let mut candidate = 0u64;
     let shape = |at: SimTime| world.hour_weight[at.hour_of_day()];
     let span = (SimTime::ZERO, world.period_end());
-    arrivals(segments, &mut timing, span, per_second, world.max_hour_weight(), shape, &mut candidate, |at, c| {
-        let pick = world.merchant_pick_by_hour[at.hour_of_day()].pick(mix3(world.seed, user as u64, c));
+    let baseline = |(at, c, merchant): (SimTime, u64, MerchantId), out: &mut Vec<(SimTime, UserEvent)>| {
         let mut detail = Hashed::new(world.seed, Purpose::PurchaseDetail, c, user as u64);
         let origin = Origin::Baseline { candidate: c };
-        let p = purchase(world, origin, profile, MerchantId(pick as u32), None, None, &mut detail);
+        let p = purchase(world, origin, profile, merchant, None, None, &mut detail);
         out.push((at, UserEvent::Purchase(p)));
+    };
+    // Each purchase is made one arrival after its merchant is picked, so that the merchant's
+    // terms (a cache miss among thousands) load meanwhile; the purchases come out in the same
+    // order, from the same draws.
+    let mut picked: Option<(SimTime, u64, MerchantId)> = None;
+    arrivals(segments, &mut timing, span, per_second, world.max_hour_weight(), shape, &mut candidate, |at, c| {
+        let merchant =
+            MerchantId(world.merchant_pick_by_hour[at.hour_of_day()].pick(mix3(world.seed, user as u64, c)) as u32);
+        world.prefetch_purchase_terms(merchant);
+        if let Some(before) = picked.replace((at, c, merchant)) {
+            baseline(before, out);
+        }
     });
+    if let Some(last) = picked {
+        baseline(last, out);
+    }
     let mut enrolled: Vec<OfferId> = enrollments.iter().map(|e| e.offer).collect();
     enrolled.sort_unstable();
     enrolled.dedup();
