@@ -407,7 +407,7 @@ impl<'w> Harness<'w> {
         }
         let world = self.world;
         // The platform only ever hears of purchases on linked cards: a user who never links one
-        // is the network's business alone (counted, and the truth's bookkeeping done, without
+        // is the network's business alone (counted, and the world's bookkeeping done, without
         // queueing the messages).
         let local = u - self.first;
         let heard = self.links.ever(local);
@@ -484,10 +484,11 @@ impl<'w> Harness<'w> {
             }
             // A message the platform can only refuse (the person never links a card, or not this
             // one, or not yet: `FirstLinks::refused`) is settled now, as its delivery would be:
-            // it stops at the platform's door (`Platform::message`), and the first copy feeds the
-            // clean-feed bookkeeping, which it leaves as it would then (sums, and an oracle that
-            // finds no card for it). With an event log, only a never-linker's are: the others
-            // stay in the queue so that the log's sequence numbers stay those of delivery.
+            // it stops at the platform's door (`Platform::message`), and the first copy goes to
+            // the world's bookkeeping (sums: the same whenever added), not to the oracle, which
+            // would find no card for it (`settled`). With an event log, only a never-linker's
+            // are: the others stay in the queue so that the log's sequence numbers stay those of
+            // delivery.
             if !heard || (self.log.is_none() && self.links.refused(local, p.slot, &m, at)) {
                 self.tally.not_linked();
                 self.tally.event();

@@ -46,10 +46,10 @@ pub(super) fn attribute(world: &World, events: &mut [(SimTime, UserEvent)], touc
                 touches.add(world.offer_merchant(*offer), Surface::OfferCard, *t);
             }
             UserEvent::HashtagPost { offer, .. } => {
-                touches.add(world.offers[offer.0 as usize].merchant, Surface::Hashtag, *t);
+                touches.add(world.offer_merchant(*offer), Surface::Hashtag, *t);
             }
             UserEvent::ShareSeen { offer, .. } => {
-                touches.add(world.offers[offer.0 as usize].merchant, Surface::Share, *t);
+                touches.add(world.offer_merchant(*offer), Surface::Share, *t);
             }
             UserEvent::ShopSeen { shop, .. } | UserEvent::ShopTap { shop } | UserEvent::SiteVisit { shop } => {
                 let s = &world.shops[*shop as usize];

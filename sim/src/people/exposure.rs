@@ -34,7 +34,8 @@ pub(super) fn impressions(world: &World, user: u32, offer: OfferId, out: &mut Ve
     if !terms.bursts {
         return;
     }
-    let (o, t) = (&world.offers[offer.0 as usize], &world.offers[offer.0 as usize].targeting);
+    let o = &world.offers[offer.0 as usize];
+    let t = &o.targeting;
     // Moments: a Poisson number of extra impressions in each burst window, from keyed hashes
     // alone (no stream), so a burst changes nothing else.
     for (b, &(start, end, mean)) in t.bursts.iter().enumerate() {
