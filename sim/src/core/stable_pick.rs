@@ -201,7 +201,7 @@ impl StablePick {
                 }
             }
             // The exceptions above the best so far, largest first (one that was a candidate
-            // has usually passed above already).
+            // has passed above already).
             for &(k, bound) in &self.exceptions[j] {
                 let k = k as usize;
                 if best.is_some_and(|b| b >= k) {
