@@ -55,13 +55,15 @@ fn the_replays_helper_threads_change_no_report_and_no_logged_event() {
 }
 
 /// Without an event log, the replay settles at the purchase the messages the platform can only
-/// refuse (a card not linked yet, or never); with one, they are delivered through the queue and
-/// refused there. Refunds (a credit can exist by their arrival) and deleted cards included: the
-/// report is the same either way.
+/// refuse (a card not linked yet, or never), and the purchases of people who never link a card
+/// are settled as they are generated, never replayed (`harness/fold.rs`); with a log, they are
+/// replayed and their messages delivered through the queue and refused there. Refunds (a credit
+/// can exist by their arrival), deleted cards and holdout experiments (their spend net of
+/// refunds) included: the report is the same either way.
 #[test]
 fn settling_refused_messages_early_changes_no_report() {
     let dir = tempfile::tempdir().unwrap();
-    for name in ["refund_storm.toml", "card_deletion.toml", "cafe.toml"] {
+    for name in ["refund_storm.toml", "card_deletion.toml", "cafe.toml", "cafe_holdout.toml"] {
         let s = scenario(name);
         let log = dir.path().join(format!("{name}.jsonl"));
         let logged = run_to(&s, &dir.path().join(format!("{name}-log")), &["--events", log.to_str().unwrap()]);

@@ -15,6 +15,7 @@
 pub mod events;
 
 mod ahead;
+mod fold;
 mod links;
 mod replay;
 mod stream;
@@ -118,7 +119,7 @@ fn run_shards<'a>(
     if world.shards == 1 {
         let users = world.shard_users(0);
         progress.phase("users", users.len() as u64);
-        let stream = generate(Some(&pool), world, users.clone(), log.is_none(), progress, &shares);
+        let stream = generate(Some(&pool), world, Some(network), users.clone(), log.is_none(), progress, &shares);
         // One shard: the other cores would idle during its replay, so helpers take them.
         let helpers = pool.current_num_threads() > 1;
         let (out, _) =
@@ -180,7 +181,7 @@ fn run_shard(
 ) -> Outcome {
     let shard = world.shard_world(s);
     let users = world.shard_users(s);
-    let stream = generate(gen_pool, &shard, users.clone(), log.is_none(), progress, shares);
+    let stream = generate(gen_pool, &shard, Some(network), users.clone(), log.is_none(), progress, shares);
     let log = log.map(|log| ShardLog { log, shard: s, seq_base });
     Harness::new(&shard, network, users, opts, log, None).replay(stream, progress, false).0
 }
@@ -215,7 +216,7 @@ pub fn generate_shard(world: &World, s: u32, people: Option<u32>, shares: &Casca
     if let Some(n) = people {
         users.end = users.end.min(users.start.saturating_add(n));
     }
-    let stream = generate(None, w, users.clone(), true, &events::NoProgress, shares);
+    let stream = generate(None, w, None, users.clone(), true, &events::NoProgress, shares);
     let queued = stream.buckets.iter().map(|b| b.len() as u64).sum::<u64>();
     let purchases =
         stream.buckets.iter().flatten().filter(|(_, _, e)| matches!(e, UserEvent::Purchase(_))).count() as u64;
@@ -306,7 +307,7 @@ pub fn run_scripted<'a>(
     log: Option<&'a mut dyn EventLog>,
 ) -> Outcome {
     let users = u32::try_from(world.users).unwrap_or(u32::MAX);
-    let mut stream = UserStream::new(world, &(0..users), log.is_none());
+    let mut stream = UserStream::new(world, &(0..users), log.is_none(), None);
     for (user, events) in timelines {
         assert!(user < users, "scripted user {user} outside the scenario's {users} users");
         for (at, e) in events {
@@ -338,7 +339,7 @@ pub fn run_tapped<'a>(
     let users = 0..u32::try_from(world.users).unwrap_or(u32::MAX);
     progress.phase("users", users.len() as u64);
     let shares = cascades(world);
-    let stream = generate(Some(&pool), world, users.clone(), true, progress, &shares);
+    let stream = generate(Some(&pool), world, Some(network), users.clone(), true, progress, &shares);
     let helpers = pool.current_num_threads() > 1;
     let (mut out, granted) =
         Harness::new(world, network, users, opts, None, Some(tap)).replay(stream, progress, helpers);

@@ -4,6 +4,7 @@
 //! are applied here; the tally counts, the tap and the event log hear what was decided.
 
 use super::ahead::{self, Ahead};
+use super::fold;
 use super::links::FirstLinks;
 use super::stream::UserStream;
 use super::RunOptions;
@@ -140,10 +141,14 @@ impl<'w> Harness<'w> {
         helpers: bool,
     ) -> (Outcome, BTreeMap<CreditKey, Granted>) {
         self.links = stream.links;
-        for (u, a) in stream.assignments {
-            self.experiments[u].push((a, Cents::ZERO));
+        // The holdout assignments, with what the folded purchases spent (`fold.rs`).
+        for (u, a, spent) in stream.assignments {
+            self.experiments[u].push((a, spent));
         }
         self.tally.folded(&stream.folded, stream.folded_events);
+        if let Some(unheard) = stream.unheard {
+            self.tally.absorb_part(unheard.tally);
+        }
         if helpers {
             std::thread::scope(|scope| {
                 let oracle = self.truth.spawn(scope);
@@ -424,9 +429,7 @@ impl<'w> Harness<'w> {
         }
         let assigned = if self.any_experiment { self.experiments[u].as_mut_slice() } else { &mut [] };
         for (a, spent) in assigned {
-            // The offer's window and the days after it that visits can be pulled forward from.
-            let o = &world.offers[a.offer.0 as usize];
-            if o.merchant == p.merchant && o.start <= now && now < world.effect_end(a.offer) {
+            if fold::in_experiment_window(world, a, p.merchant, now) {
                 *spent += p.amount;
             }
         }
@@ -525,26 +528,16 @@ impl<'w> Harness<'w> {
         }
     }
 
-    /// The world's own bookkeeping of a message of the clean feed: money refunded, incremental
-    /// spend, the holdout experiments. Alone (without the oracle) for a message settled at its
-    /// purchase, which the platform can only refuse: the oracle would find no card linked for
-    /// its clearing at its time, and no reward to take its refund from (`FirstLinks::refused`).
+    /// The world's own bookkeeping of a message of the clean feed (`fold::settled`). Alone
+    /// (without the oracle) for a message settled at its purchase, which the platform can only
+    /// refuse: the oracle would find no card linked for its clearing at its time, and no reward
+    /// to take its refund from (`FirstLinks::refused`).
     fn settled(&mut self, m: &NetworkMessage, ctx: &TxnContext) {
-        let world = self.world;
-        let merchant = world.mids[ctx.facts.mid.0 as usize].merchant;
-        self.tally.settled(m, ctx.incremental);
-        // A holdout experiment measures the same: spend at the merchant in the offer's window,
-        // net of what was reversed or refunded (else its estimate would count refunded extra
-        // visits that the truth does not).
-        if self.any_experiment && matches!(m.kind, MessageKind::Reversal | MessageKind::Refund) {
-            for (a, spent) in self.experiments[m.purchase.user].iter_mut() {
-                let o = &world.offers[a.offer.0 as usize];
-                let at = ctx.facts.bought_at;
-                if o.merchant == merchant && o.start <= at && at < world.effect_end(a.offer) {
-                    *spent -= m.amount;
-                }
-            }
-        }
+        let merchant = self.world.mids[ctx.facts.mid.0 as usize].merchant;
+        let assigned: &mut [(Assignment, Cents)] =
+            if self.any_experiment { &mut self.experiments[m.purchase.user] } else { &mut [] };
+        let assigned = assigned.iter_mut().map(|(a, spent)| (&*a, spent));
+        fold::settled(self.world, &mut self.tally, m, merchant, ctx.facts.bought_at, ctx.incremental, assigned);
     }
 
     /// A delivery of the feed: the clean copy to the truth (first delivery), then the platform.

@@ -1,17 +1,20 @@
 //! The people of a shard, simulated and merged into one time-ordered stream of their events.
 
+use super::fold::Fold;
 use super::links::FirstLinks;
+use crate::core::money::Cents;
 use crate::core::time::{SimTime, SECONDS_PER_HOUR};
 use crate::harness::events::Progress;
 use crate::people::sharing::Cascades;
 use crate::people::{assignments_of, simulate, simulate_each, Assignment, Timeline, UserEvent, UserProfile};
+use crate::world::network::CardNetwork;
 use crate::world::World;
 use rayon::prelude::*;
 use std::ops::Range;
 
 /// Every user event of a shard, in one bucket per hour, each ordered by (time, user, position
 /// in the user's timeline); and when the users first link a card, and which cards they link.
-pub(super) struct UserStream {
+pub(super) struct UserStream<'w> {
     pub(super) buckets: Vec<Vec<(SimTime, u32, UserEvent)>>,
     /// By position in the shard: the platform can only ever hear of the purchases of those who
     /// link a card, and on a card they link.
@@ -22,12 +25,23 @@ pub(super) struct UserStream {
     /// Per offer: (impressions, clicks, card entries abandoned) folded; and how many events.
     pub(super) folded: Vec<(u64, u64, u64)>,
     pub(super) folded_events: u64,
-    /// Holdout experiments: (user, assignment), for users targeted by an offer with a holdout.
-    pub(super) assignments: Vec<(u32, Assignment)>,
+    /// Holdout experiments: (user, assignment, what the user's folded purchases spent), for
+    /// users targeted by an offer with a holdout.
+    pub(super) assignments: Vec<(u32, Assignment, Cents)>,
+    /// Without an event log, the purchases of those who never link a card, settled as they are
+    /// filed (`fold.rs`) instead of replayed.
+    pub(super) unheard: Option<Fold<'w>>,
 }
 
-impl UserStream {
-    pub(super) fn new(world: &World, users: &Range<u32>, fold: bool) -> UserStream {
+impl<'w> UserStream<'w> {
+    /// `network`: the purchases of people who never link a card are settled as they are filed
+    /// (when `fold`).
+    pub(super) fn new(
+        world: &'w World,
+        users: &Range<u32>,
+        fold: bool,
+        network: Option<&'w dyn CardNetwork>,
+    ) -> UserStream<'w> {
         let hours = world.days as usize * 24;
         UserStream {
             buckets: (0..hours).map(|_| Vec::new()).collect(),
@@ -36,10 +50,12 @@ impl UserStream {
             folded: vec![(0, 0, 0); world.offers.len()],
             folded_events: 0,
             assignments: Vec::new(),
+            unheard: network.filter(|_| fold).map(|n| Fold::new(world, n)),
         }
     }
     /// Files the events of user `u` (the shard starting at `first`), and their holdout
-    /// assignments when the world has experiments.
+    /// assignments when the world has experiments; the purchases of someone who never links a
+    /// card are settled here instead (`fold.rs`), when the stream folds them.
     fn file(
         &mut self,
         world: &World,
@@ -49,12 +65,30 @@ impl UserStream {
         events: &[(SimTime, UserEvent)],
         experiments: bool,
     ) {
+        let first_assignment = self.assignments.len();
         if experiments {
-            self.assignments.extend(assignments_of(world, u, profile, events).into_iter().map(|a| (u, a)));
+            self.assignments.extend(assignments_of(world, u, profile, events).into_iter().map(|a| (u, a, Cents::ZERO)));
         }
+        // Someone who never links a card: the platform never hears of their purchases.
+        let never_links = !events.iter().any(|(_, e)| matches!(e, UserEvent::CardAdded { .. }));
+        let fold = if never_links { self.unheard.take() } else { None };
+        let Some(mut fold) = fold else {
+            for &(at, e) in events {
+                self.push(first, at, u, e);
+            }
+            return;
+        };
+        let mut assignments = std::mem::take(&mut self.assignments);
         for &(at, e) in events {
-            self.push(first, at, u, e);
+            match e {
+                UserEvent::Purchase(p) if Fold::foldable(&p) => {
+                    fold.purchase(at, u, &p, &mut assignments[first_assignment..])
+                }
+                _ => self.push(first, at, u, e),
+            }
         }
+        self.assignments = assignments;
+        self.unheard = Some(fold);
     }
 
     /// Once the first `done` people of `total` are filed, makes room in each hour's bucket for
@@ -105,41 +139,76 @@ const USERS_PER_CHUNK: u32 = 16_384;
 /// merges their timelines into one stream in (time, user) order: scattered into hourly buckets
 /// in user order, then each bucket sorted. The sort is stable, so one user's same-second events
 /// keep their causal order; the result is a pure function of the timelines, so the thread count
-/// cannot change it.
-pub(super) fn generate(
+/// cannot change it. With `fold` (no event log), views, clicks and abandoned card entries are
+/// added up instead of filed, and, given the `network`, so are the purchases of people who
+/// never link a card (`fold.rs`).
+pub(super) fn generate<'w>(
     pool: Option<&rayon::ThreadPool>,
-    world: &World,
+    world: &'w World,
+    network: Option<&'w dyn CardNetwork>,
     users: Range<u32>,
     fold: bool,
     progress: &dyn Progress,
     cascades: &Cascades,
-) -> UserStream {
-    let mut stream = UserStream::new(world, &users, fold);
+) -> UserStream<'w> {
+    let mut stream = UserStream::new(world, &users, fold, network);
     let experiments = world.offers.iter().any(|o| o.targeting.holdout > 0.0);
-    for first in users.clone().step_by(USERS_PER_CHUNK as usize) {
-        let last = first.saturating_add(USERS_PER_CHUNK).min(users.end);
-        match pool {
-            Some(pool) => {
-                let chunk: Vec<Timeline> =
-                    pool.install(|| (first..last).into_par_iter().map(|u| simulate(world, u, cascades)).collect());
-                for t in chunk {
-                    stream.file(world, users.start, t.user, &t.profile, &t.events, experiments);
+    let chunks = users
+        .clone()
+        .step_by(USERS_PER_CHUNK as usize)
+        .map(|first| first..first.saturating_add(USERS_PER_CHUNK).min(users.end));
+    match pool {
+        // Chunk k is filed (in user order, by one thread) while chunk k + 1 is simulated by the
+        // others, which would otherwise wait for the filing; the thread that files joins them
+        // when it is done. The filing order is the same, so the stream is.
+        Some(pool) => {
+            let mut filed: Option<Vec<Timeline>> = None;
+            // People in `filed`, and whether it is the first chunk.
+            let (mut filed_people, mut first_chunk) = (0, true);
+            for chunk in chunks.map(Some).chain([None]) {
+                let file = |stream: &mut UserStream, timelines: Option<Vec<Timeline>>| {
+                    for t in timelines.into_iter().flatten() {
+                        stream.file(world, users.start, t.user, &t.profile, &t.events, experiments);
+                    }
+                };
+                let next = pool.install(|| {
+                    rayon::join(
+                        || {
+                            chunk.clone().map(|c| {
+                                c.into_par_iter().map(|u| simulate(world, u, cascades)).collect::<Vec<Timeline>>()
+                            })
+                        },
+                        || file(&mut stream, filed.take()),
+                    )
+                    .0
+                });
+                if filed_people > 0 {
+                    if first_chunk {
+                        stream.reserve_for(filed_people, users.len() as u64);
+                        first_chunk = false;
+                    }
+                    progress.advance(filed_people as u64);
                 }
+                filed_people = chunk.map_or(0, |c| c.len() as u32);
+                filed = next;
             }
-            // On this thread, each person's events go from where they were made to their
-            // buckets: no timeline of their own.
-            None => {
-                for u in first..last {
+        }
+        // On this thread, each person's events go from where they were made to their
+        // buckets: no timeline of their own.
+        None => {
+            for chunk in chunks {
+                let (first, last) = (chunk.start, chunk.end);
+                for u in chunk {
                     simulate_each(world, u, cascades, |profile, events| {
                         stream.file(world, users.start, u, &profile, events, experiments)
                     });
                 }
+                if first == users.start {
+                    stream.reserve_for(last - first, users.len() as u64);
+                }
+                progress.advance((last - first) as u64);
             }
         }
-        if first == users.start {
-            stream.reserve_for(last - first, users.len() as u64);
-        }
-        progress.advance((last - first) as u64);
     }
     match pool {
         Some(pool) => pool.install(|| stream.buckets.par_iter_mut().enumerate().for_each(|(h, b)| order(h, b))),

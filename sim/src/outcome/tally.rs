@@ -42,6 +42,25 @@ impl Tally {
         Tally { out: Outcome::empty(world), credited_surface: BTreeMap::new() }
     }
 
+    /// A tally of part of a shard (`harness::fold`), to be added to the shard's with
+    /// `absorb_part`: nothing in it but what it counts (no budget, no stock).
+    pub fn new_part(world: &World) -> Tally {
+        let mut out = Outcome::empty(world);
+        for s in &mut out.offers {
+            s.budget_left = s.budget_left.map(|_| Cents::ZERO);
+        }
+        for s in &mut out.shops {
+            s.inventory_left = s.inventory_left.map(|_| 0);
+        }
+        Tally { out, credited_surface: BTreeMap::new() }
+    }
+
+    /// Adds a part's tally (`new_part`): its counts, sums and series.
+    pub fn absorb_part(&mut self, part: Tally) {
+        debug_assert!(part.credited_surface.is_empty());
+        self.out.absorb(part.out);
+    }
+
     /// Events counted so far (the event log's sequence numbers follow it).
     pub fn events_processed(&self) -> u64 {
         self.out.events_processed
