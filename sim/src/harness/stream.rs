@@ -166,9 +166,15 @@ pub(super) fn generate<'w>(
             // People in `filed`, and whether it is the first chunk.
             let (mut filed_people, mut first_chunk) = (0, true);
             for chunk in chunks.map(Some).chain([None]) {
-                let file = |stream: &mut UserStream, timelines: Option<Vec<Timeline>>| {
+                // Files a chunk; after the first, makes room for the rest (a copy of the buckets:
+                // done here, beside the next chunk's simulation, rather than while the others wait).
+                let file = |stream: &mut UserStream, timelines: Option<Vec<Timeline>>, first: bool| {
+                    let people = timelines.as_ref().map_or(0, |t| t.len() as u32);
                     for t in timelines.into_iter().flatten() {
                         stream.file(world, users.start, t.user, &t.profile, &t.events, experiments);
+                    }
+                    if first && people > 0 {
+                        stream.reserve_for(people, users.len() as u64);
                     }
                 };
                 let next = pool.install(|| {
@@ -178,15 +184,12 @@ pub(super) fn generate<'w>(
                                 c.into_par_iter().map(|u| simulate(world, u, cascades)).collect::<Vec<Timeline>>()
                             })
                         },
-                        || file(&mut stream, filed.take()),
+                        || file(&mut stream, filed.take(), first_chunk),
                     )
                     .0
                 });
                 if filed_people > 0 {
-                    if first_chunk {
-                        stream.reserve_for(filed_people, users.len() as u64);
-                        first_chunk = false;
-                    }
+                    first_chunk = false;
                     progress.advance(filed_people as u64);
                 }
                 filed_people = chunk.map_or(0, |c| c.len() as u32);
