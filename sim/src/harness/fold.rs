@@ -87,6 +87,7 @@ impl<'w> Fold<'w> {
         self.messages.clear();
         ahead::report(world, self.network, &ahead::facts(p, now), p.key, u, &mut self.messages, tally.faults());
         let horizon = world.horizon_end();
+        let merchant = world.mids[p.mid.0 as usize].merchant;
         for (at, m) in self.messages.drain(..) {
             tally.sent(&m, at >= horizon);
             if at >= horizon {
@@ -95,7 +96,6 @@ impl<'w> Fold<'w> {
             tally.not_linked();
             tally.event();
             if m.copy == 0 {
-                let merchant = world.mids[p.mid.0 as usize].merchant;
                 let assigned = assigned.iter_mut().map(|(_, a, spent)| (&*a, spent));
                 settled(world, tally, &m, merchant, now, None, assigned);
             }

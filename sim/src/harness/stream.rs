@@ -163,37 +163,31 @@ pub(super) fn generate<'w>(
         // when it is done. The filing order is the same, so the stream is.
         Some(pool) => {
             let mut filed: Option<Vec<Timeline>> = None;
-            // People in `filed`, and whether it is the first chunk.
-            let (mut filed_people, mut first_chunk) = (0, true);
             for chunk in chunks.map(Some).chain([None]) {
-                // Files a chunk; after the first, makes room for the rest (a copy of the buckets:
-                // done here, beside the next chunk's simulation, rather than while the others wait).
-                let file = |stream: &mut UserStream, timelines: Option<Vec<Timeline>>, first: bool| {
-                    let people = timelines.as_ref().map_or(0, |t| t.len() as u32);
+                let timelines = filed.take();
+                let people = timelines.as_ref().map_or(0, Vec::len) as u32;
+                // After the first chunk, room for the rest (a copy of the buckets: made here,
+                // beside the next chunk's simulation, rather than while the others wait). The
+                // timelines are consumed, so freed, on the filing thread too.
+                let first = timelines.as_ref().and_then(|t| t.first()).is_some_and(|t| t.user == users.start);
+                let file = |stream: &mut UserStream| {
                     for t in timelines.into_iter().flatten() {
                         stream.file(world, users.start, t.user, &t.profile, &t.events, experiments);
                     }
-                    if first && people > 0 {
+                    if first {
                         stream.reserve_for(people, users.len() as u64);
                     }
                 };
-                let next = pool.install(|| {
-                    rayon::join(
-                        || {
-                            chunk.clone().map(|c| {
-                                c.into_par_iter().map(|u| simulate(world, u, cascades)).collect::<Vec<Timeline>>()
-                            })
-                        },
-                        || file(&mut stream, filed.take(), first_chunk),
-                    )
-                    .0
+                filed = pool.install(|| {
+                    let simulate_chunk = || {
+                        chunk
+                            .map(|c| c.into_par_iter().map(|u| simulate(world, u, cascades)).collect::<Vec<Timeline>>())
+                    };
+                    rayon::join(simulate_chunk, || file(&mut stream)).0
                 });
-                if filed_people > 0 {
-                    first_chunk = false;
-                    progress.advance(filed_people as u64);
+                if people > 0 {
+                    progress.advance(people as u64);
                 }
-                filed_people = chunk.map_or(0, |c| c.len() as u32);
-                filed = next;
             }
         }
         // On this thread, each person's events go from where they were made to their
