@@ -124,7 +124,7 @@ proptest! {
     fn the_fast_core_decides_exactly_as_the_reference_matcher(
         merchants in 1usize..4,
         offers in proptest::collection::vec(proptest::collection::vec(any::<u32>(), 29), 1..8),
-        cards in proptest::collection::vec(proptest::collection::vec((any::<u32>(), 0u64..4 * 86_400, 0u32..3), 0..5), 1..20),
+        cards in proptest::collection::vec(proptest::collection::vec((any::<u32>(), 0u64..4 * 86_400, 0u32..3), 0..8), 1..20),
         txns in proptest::collection::vec((any::<u32>(), 0u32..9, 0u64..8 * 86_400, 0i64..10_000, 0u8..3, 0u8..2), 1..60),
         state in any::<u64>(),
     ) {
@@ -206,4 +206,83 @@ proptest! {
             }
         }
     }
+
+    /// The batch index's rows lie in two parts (a card's line holds three records, the rest
+    /// beside): credits recorded on it (`record_credit`) reach the record of the offer in
+    /// either part, so that limits per enrollment bite as in the reference. Few offers, long
+    /// rows, few cards: most cases credit a record past a card's line.
+    #[test]
+    fn credits_recorded_on_the_batch_index_make_limits_bite_as_in_the_reference(
+        merchants in 1usize..4,
+        offers in proptest::collection::vec(proptest::collection::vec(any::<u32>(), 29), 1..4),
+        cards in proptest::collection::vec(proptest::collection::vec((any::<u32>(), 0u64..4 * 86_400, 0u32..3), 3..8), 1..3),
+        txns in proptest::collection::vec((any::<u32>(), 0u32..9, 0u64..8 * 86_400, 0i64..10_000, 0u8..3, 0u8..2), 1..80),
+        state in any::<u64>(),
+    ) {
+        let text = world_toml(merchants, &offers);
+        let s = load_str("fm.toml", &text, &Overrides::default()).map_err(|d| TestCaseError::fail(format!("{d:?}\n{text}")))?;
+        let w = &s.world;
+        let n = w.offers.len() as u32;
+        let mut slow_cards: Vec<Vec<Enrolled>> = cards
+            .iter()
+            .map(|c| c.iter().map(|&(o, since, credited)| Enrolled { offer: OfferId(o % n), since: SimTime(since), credited }).collect())
+            .collect();
+        let mut ix = MatchIndex::build(&w.calendar, &w.offers, w.mids.iter().map(|m| m.merchant), slow_cards.iter().map(|c| c.as_slice()));
+        let counters = Fixed(state, w.offers.iter().map(|o| o.budget.is_some() || o.period_budget.is_some()).collect());
+        let channels = [Channel::InStore, Channel::Online, Channel::App];
+        let (mut fast, mut slow) = (Decision::default(), Decision::default());
+        for &(card, mid, at, amount, ch, scheme) in &txns {
+            let c = card % cards.len() as u32;
+            let x = CardTxn {
+                card: c,
+                txn: FastTxn { mid: MidId(mid % w.mids.len() as u32), at, amount: Cents(amount), channel: channels[ch as usize], scheme },
+            };
+            match_txn(&reference_txn(w, &x.txn), &w.calendar, &w.offers, &slow_cards[c as usize], &counters, &mut slow);
+            ix.match_one(&x, &counters, &mut fast);
+            prop_assert_eq!(&fast, &slow, "card {} transaction {:?}\n{}", c, x, text);
+            for &(offer, _) in &slow.awards {
+                if let Some(e) = slow_cards[c as usize].iter_mut().find(|e| e.offer == offer) {
+                    e.credited += 1;
+                }
+                ix.record_credit(c, offer);
+            }
+        }
+    }
+}
+
+/// A card's line holds three records: a credit recorded on its fourth (`record_credit`) uses up
+/// that enrollment as the reference's count would, and the next transaction goes to the next
+/// best offer.
+#[test]
+fn a_credit_recorded_past_a_cards_line_uses_up_its_enrollment() {
+    let mut text = world_toml(1, &[]);
+    for (i, dollars) in [1, 2, 3, 4].iter().enumerate() {
+        text += &format!(
+            "[offers.o{i}]\nmerchant = \"m0\"\nreward = {{ fixed = {dollars}.00 }}\ntransactions_per_enrollment = 1\nstart = \"2026-06-01\"\nend = \"2026-06-07\"\n\n"
+        );
+    }
+    let s = load_str("fm.toml", &text, &Overrides::default()).expect("the test world is valid");
+    let w = &s.world;
+    let row: Vec<Enrolled> =
+        (0..4).map(|o| Enrolled { offer: OfferId(o), since: SimTime::ZERO, credited: 0 }).collect();
+    let mut ix =
+        MatchIndex::build(&w.calendar, &w.offers, w.mids.iter().map(|m| m.merchant), [row.as_slice()].into_iter());
+    let x = CardTxn {
+        card: 0,
+        txn: FastTxn {
+            mid: MidId(0),
+            at: 2 * 86_400 + 18 * 3_600,
+            amount: Cents(2_000),
+            channel: Channel::InStore,
+            scheme: 0,
+        },
+    };
+    let counters = Fixed(0, vec![false; 4]);
+    let mut d = Decision::default();
+    ix.match_one(&x, &counters, &mut d);
+    assert_eq!(d.awards, vec![(OfferId(3), Cents(400))], "the richest offer, fourth on the card, pays first");
+    ix.record_credit(0, OfferId(3));
+    ix.match_one(&x, &counters, &mut d);
+    assert_eq!(d.awards, vec![(OfferId(2), Cents(300))], "its one transaction used, the next best pays");
+    assert_eq!(d.declines, vec![]);
 }

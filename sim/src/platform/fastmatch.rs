@@ -13,20 +13,20 @@
 //!   (caps, limits, budgets, the new-customer window), read only for an offer that has one. No
 //!   `Decimal` on the hot path unless a percent has more than two decimals.
 //! - **Dense ids** in the batch index (`MatchIndex`, for load tests and `benches/matching.rs`):
-//!   cards are `0..cards` (interned tokens); card → enrollments in compressed rows (CSR), one
-//!   8-byte entry per card (the row's start, and a 32-bit filter of the row's merchants; the
-//!   row ends where the next card's starts) over the flat array of records, a row one cache
-//!   line or two. The CSR is built once: it takes no enrollment afterwards, and it lies on huge
-//!   pages where the system allows (`core::huge_pages`): a row costs a cache miss, not a TLB
-//!   miss and a page walk besides.
+//!   cards are `0..cards` (interned tokens), card `c`'s line at position `c`: one 64-byte line
+//!   holding the card's first three enrollment records, and where the rest of a longer row lies
+//!   in a flat array beside, with a 32-bit filter of that rest's merchants. A transaction costs
+//!   one cache miss (its card's line) besides its offers' terms; the rest of a row is read only
+//!   when its filter has the transaction's merchant. The index is built once: it takes no
+//!   enrollment afterwards, and it lies on huge pages where the system allows
+//!   (`core::huge_pages`): a line costs a cache miss, not a TLB miss and a page walk besides.
 //! - **No allocation per transaction**; `match_batch` is a software pipeline over the batch in
-//!   four stages, each a fixed distance behind the one before: prefetch a card's entry; read it
-//!   (its filter cuts a row without the transaction's merchant before any row is read) and
-//!   prefetch the row; check the row, now in cache, for an enrollment at the merchant and
-//!   prefetch those offers' lines; decide. The cache misses of many transactions overlap
-//!   instead of queueing one behind the other, and the decision finds rows and offers in cache.
-//!   No branch of the first stages depends on a load still in flight (a misprediction would
-//!   discard the loads after it).
+//!   three stages, each a fixed distance behind the one before: prefetch a card's line; look
+//!   at it, now in cache, for enrollments at the transaction's merchant and prefetch those
+//!   offers' lines (and the rest of the row if its filter has the merchant); decide, if
+//!   anything was found. The cache misses of many transactions overlap instead of queueing one
+//!   behind the other, and the decision finds lines and offers in cache. The look is without
+//!   branches on what the line holds (half would be mispredicted).
 
 use crate::core::huge_pages;
 use crate::core::money::Cents;
@@ -295,6 +295,19 @@ impl<'w> OfferTable<'w> {
     /// Matches `x` against a card's `row` into `out`: the platform's decision, the same as
     /// `matching::match_txn` on the card's enrollments.
     pub fn decide<C: Counters + ?Sized>(&self, x: &FastTxn, row: &[Enrollment], counters: &C, out: &mut Decision) {
+        self.decide_over(x, row.iter(), counters, out);
+    }
+
+    /// `decide` on a row given as its records in order (the batch index keeps a row in two
+    /// parts: the card's line, then the rest).
+    #[inline]
+    fn decide_over<'e, C: Counters + ?Sized>(
+        &self,
+        x: &FastTxn,
+        row: impl Iterator<Item = &'e Enrollment>,
+        counters: &C,
+        out: &mut Decision,
+    ) {
         out.clear();
         let merchant = self.merchant_of(x);
         type Ranked = (i32, i64, std::cmp::Reverse<u32>);
@@ -358,22 +371,52 @@ impl<'w> OfferTable<'w> {
     }
 }
 
-/// The batch index: cards → enrollments in compressed rows, over an `OfferTable`.
+/// The batch index: one 64-byte line per card holding its first enrollment records, the rest of
+/// a longer row in a flat array beside, over an `OfferTable`.
 pub struct MatchIndex<'w> {
     table: OfferTable<'w>,
-    /// Card `c`'s row starts at `cards[c].start` and ends where the next card's starts (one
-    /// more entry at the end); beside it, in the same 8 bytes, a filter of its merchants.
-    cards: Vec<CardEntry>,
-    enr: Vec<Enrollment>,
+    /// Card `c`'s line at position `c`.
+    lines: Vec<CardLine>,
+    /// The records of rows longer than a line, each row's rest contiguous (`CardLine::more`).
+    more: Vec<Enrollment>,
+    enrollments: usize,
 }
 
-/// A card's row bounds and its merchant filter, read with one cache miss.
+/// How many enrollment records a card's line holds.
+const INLINE: usize = 3;
+
+/// A card's first `INLINE` enrollment records and where the rest of its row lies, in one cache
+/// line: most transactions cost one miss (their card's line) besides their offers' terms.
 #[derive(Debug, Clone, Copy)]
-struct CardEntry {
-    start: u32,
-    /// Bit `merchant_bit(m)` set for every merchant `m` of the row: a transaction at a merchant
-    /// whose bit is clear has no enrollment there, and its row is never read.
-    filter: u32,
+#[repr(C, align(64))]
+struct CardLine {
+    /// The rest of the row: `more[start..start + len]`.
+    more_start: u32,
+    more_len: u32,
+    /// Bit `merchant_slot(m)` set for every merchant `m` of the rest of the row: a transaction
+    /// at a merchant whose bit is clear never reads it.
+    more_filter: u32,
+    _pad: u32,
+    /// The row's first records; a slot without one holds `EMPTY`, which never matches.
+    inline: [Enrollment; INLINE],
+}
+
+const _: () = assert!(std::mem::size_of::<CardLine>() == 64, "a card's line is one cache line");
+
+/// An unused slot of a card's line: no merchant, no offer.
+const EMPTY: Enrollment = Enrollment { merchant: NO_MERCHANT, offer: u32::MAX, since: 0, credited: 0 };
+
+impl CardLine {
+    /// The rest of the row's bounds in `more`.
+    fn more(&self) -> std::ops::Range<usize> {
+        self.more_start as usize..(self.more_start + self.more_len) as usize
+    }
+
+    /// Whether the rest of the row may hold an enrollment at `merchant`.
+    #[inline(always)]
+    fn more_may_hold(&self, merchant: u32) -> bool {
+        (self.more_filter >> merchant_slot(merchant)) & 1 == 1
+    }
 }
 
 /// A merchant's bit number in a card's filter (a multiplicative hash: ids in any pattern
@@ -402,11 +445,17 @@ pub struct BatchScratch {
     decision: Decision,
 }
 
-/// How many transactions ahead `match_batch` prefetches a card's entry, and then its row.
+/// How many transactions ahead `match_batch` prefetches a card's line, and then its offers.
 const AHEAD: usize = 8;
-/// Row bounds kept from the prefetch of a row to its decision, `2 × AHEAD` steps later (a power
-/// of two above that).
-const RING: usize = 4 * AHEAD;
+/// What `match_batch` must decide of each transaction, kept from the look at its line to its
+/// decision, `AHEAD` steps later (a power of two above that).
+const RING: usize = 2 * AHEAD;
+
+/// Of a transaction in flight: nothing of its row is at its merchant, its line holds some, or
+/// the rest of its row may too.
+const SKIP: u8 = 0;
+const LINE: u8 = 1;
+const ALL: u8 = 2;
 
 impl<'w> MatchIndex<'w> {
     /// Builds the index of `cards` (card `i`'s enrollments at position `i`). `mids` gives each
@@ -417,26 +466,34 @@ impl<'w> MatchIndex<'w> {
         mids: impl Iterator<Item = MerchantId>,
         cards: impl Iterator<Item = &'a [Enrolled]>,
     ) -> MatchIndex<'w> {
-        let mut ix = MatchIndex { table: OfferTable::new(cal, offers, mids), cards: Vec::new(), enr: Vec::new() };
+        let table = OfferTable::new(cal, offers, mids);
+        let (mut lines, mut more, mut enrollments) = (Vec::new(), Vec::new(), 0);
+        let mut row: Vec<Enrollment> = Vec::new();
         for enrolled in cards {
-            let start = u32::try_from(ix.enr.len()).expect("at most 2^32 enrollments in one index");
-            let mut filter = 0;
+            row.clear();
             for e in enrolled {
                 // The card's row so far: a repeat of an offer in it never matches (`record`).
-                let record = ix.table.record(&ix.enr[start as usize..], e.offer, e.since, e.credited);
-                filter |= 1 << merchant_slot(record.merchant);
-                ix.enr.push(record);
+                let record = table.record(&row, e.offer, e.since, e.credited);
+                row.push(record);
             }
-            ix.cards.push(CardEntry { start, filter });
+            enrollments += row.len();
+            let (first, rest) = row.split_at(row.len().min(INLINE));
+            let mut line = CardLine {
+                more_start: u32::try_from(more.len()).expect("at most 2^32 enrollments in one index"),
+                more_len: u32::try_from(rest.len()).expect("at most 2^32 enrollments in one card"),
+                more_filter: rest.iter().fold(0, |f, e| f | 1 << merchant_slot(e.merchant)),
+                _pad: 0,
+                inline: [EMPTY; INLINE],
+            };
+            line.inline[..first.len()].copy_from_slice(first);
+            u32::try_from(more.len() + rest.len()).expect("at most 2^32 enrollments in one index");
+            more.extend_from_slice(rest);
+            lines.push(line);
         }
-        let end = u32::try_from(ix.enr.len()).expect("at most 2^32 enrollments in one index");
-        ix.cards.push(CardEntry { start: end, filter: 0 });
-        // Read at random by every batch: on huge pages, a row costs a cache miss, not a TLB miss
-        // and a page walk besides. Each copy holds its vector twice until the old one is dropped,
-        // one vector at a time: the build peaks higher by the larger one (the records, `enr`).
-        ix.cards = huge_pages::copy_of(&ix.cards);
-        ix.enr = huge_pages::copy_of(&ix.enr);
-        ix
+        // Read at random by every batch: on huge pages, a line costs a cache miss, not a TLB
+        // miss and a page walk besides. Each copy holds its vector twice until the old one is
+        // dropped, one vector at a time: the build peaks higher by the larger one (the lines).
+        MatchIndex { table, lines: huge_pages::copy_of(&lines), more: huge_pages::copy_of(&more), enrollments }
     }
 
     /// The offer table the index decides with.
@@ -445,52 +502,48 @@ impl<'w> MatchIndex<'w> {
     }
 
     pub fn cards(&self) -> usize {
-        self.cards.len() - 1
+        self.lines.len()
     }
 
     pub fn enrollments(&self) -> usize {
-        self.enr.len()
+        self.enrollments
     }
 
-    /// Bytes held by the card index and the enrollments.
+    /// Bytes held by the cards' lines and the rest of the rows.
     pub fn bytes(&self) -> usize {
-        self.cards.len() * std::mem::size_of::<CardEntry>() + self.enr.len() * std::mem::size_of::<Enrollment>()
+        self.lines.len() * std::mem::size_of::<CardLine>() + self.more.len() * std::mem::size_of::<Enrollment>()
     }
 
-    /// Where card `card`'s row lies in `enr`.
-    fn bounds(&self, card: u32) -> std::ops::Range<usize> {
-        let c = card as usize;
-        self.cards[c].start as usize..self.cards[c + 1].start as usize
-    }
-
-    /// Card `card`'s row.
-    fn row(&self, card: u32) -> &[Enrollment] {
-        &self.enr[self.bounds(card)]
+    /// Card `card`'s row, in order: its line's records, then the rest.
+    fn row(&self, card: u32) -> impl Iterator<Item = &Enrollment> {
+        let line = &self.lines[card as usize];
+        line.inline.iter().chain(&self.more[line.more()])
     }
 
     /// Records a credit on the enrollment of `card` in `offer` (its transaction count).
     pub fn record_credit(&mut self, card: u32, offer: OfferId) {
-        let bounds = self.bounds(card);
-        if let Some(e) = self.enr[bounds].iter_mut().find(|e| e.offer == offer.0) {
+        let line = &mut self.lines[card as usize];
+        let rest = line.more();
+        if let Some(e) = line.inline.iter_mut().chain(&mut self.more[rest]).find(|e| e.offer == offer.0) {
             e.credit();
         }
     }
 
     /// Matches one transaction into `out`.
     pub fn match_one<C: Counters + ?Sized>(&self, x: &CardTxn, counters: &C, out: &mut Decision) {
-        self.table.decide(&x.txn, self.row(x.card), counters, out);
+        self.table.decide_over(&x.txn, self.row(x.card), counters, out);
     }
 
     /// Matches a batch: appends every award to `out` (declines are not reported here), in
     /// transaction order.
     ///
-    /// A software pipeline, so that each transaction's dependent cache misses (its card's entry,
-    /// then its row, then its offers' terms) are in flight while earlier transactions are
-    /// decided: at step `i`, transaction `i`'s card entry is prefetched; `i - AHEAD`'s entry (in
-    /// cache by now) gives its row, whose lines are prefetched; `i - 2 × AHEAD`'s row is checked
-    /// for the merchant and those offers' terms prefetched; `i - 3 × AHEAD` is decided. No
-    /// branch depends on a value still in flight: a row whose filter lacks the merchant is cut
-    /// to nothing arithmetically, and its prefetches go to its first record.
+    /// A software pipeline, so that each transaction's cache misses (its card's line, then its
+    /// offers' terms) are in flight while earlier transactions are decided: at step `i`,
+    /// transaction `i`'s line is prefetched; `i - AHEAD`'s line, in cache by now, is looked
+    /// at for the transaction's merchant, and the terms of its offers there (and the rest of
+    /// its row, if its filter has the merchant) are prefetched; `i - 2 × AHEAD` is decided if
+    /// anything of its row is at its merchant. About half of a batch's transactions are not:
+    /// they cost the one miss of their line.
     pub fn match_batch<C: Counters + ?Sized>(
         &self,
         txns: &[CardTxn],
@@ -500,54 +553,50 @@ impl<'w> MatchIndex<'w> {
     ) {
         let decision = &mut scratch.decision;
         let table = &self.table;
-        let (cards, enr) = (self.cards.as_ptr(), self.enr.as_ptr());
-        // Each transaction's row bounds, from the prefetch of its row to its decision.
-        let mut rows = [(0u32, 0u32); RING];
+        let (lines, more, hot) = (self.lines.as_ptr(), self.more.as_ptr(), table.hot.as_ptr());
+        // What each transaction needs, from the look at its line to its decision.
+        let mut todo = [SKIP; RING];
         let n = txns.len();
-        for i in 0..n + 3 * AHEAD {
+        for i in 0..n + 2 * AHEAD {
             if let Some(x) = txns.get(i) {
-                // The entry and the next one's start (in the next line for one card in eight).
-                prefetch(cards.wrapping_add(x.card as usize));
-                prefetch(cards.wrapping_add(x.card as usize + 1));
+                prefetch(lines.wrapping_add(x.card as usize));
             }
             if let Some(x) = i.checked_sub(AHEAD).and_then(|j| txns.get(j)) {
-                let (c, next) = (self.cards[x.card as usize], self.cards[x.card as usize + 1].start);
-                let keep = (c.filter >> merchant_slot(table.merchant_of(&x.txn))) & 1;
-                let (a, b) = (c.start, c.start + (next - c.start) * keep);
-                let k = (b > a) as usize;
-                prefetch(enr.wrapping_add(a as usize * k));
-                prefetch(enr.wrapping_add((b as usize).saturating_sub(1) * k));
-                rows[(i - AHEAD) % RING] = (a, b);
-            }
-            if let Some(x) = i.checked_sub(2 * AHEAD).and_then(|j| txns.get(j)) {
-                // The row is in cache: keep it if it holds the merchant, and ask for those
-                // offers' terms (an empty row marks the others).
-                let slot = &mut rows[(i - 2 * AHEAD) % RING];
+                // The line is in cache: ask for the terms of its offers at the merchant, and for
+                // the rest of its row if its filter has the merchant. No branch on what the line
+                // says (half would be mispredicted): a slot not at the merchant asks for offer 0.
+                let line = &self.lines[x.card as usize];
                 let merchant = table.merchant_of(&x.txn);
-                let mut hit = false;
-                for e in self.enr[slot.0 as usize..slot.1 as usize].iter().filter(|e| e.merchant == merchant) {
-                    prefetch(&table.hot[e.offer as usize] as *const Hot);
-                    hit = true;
+                let mut hits = 0u8;
+                for e in &line.inline {
+                    let hit = e.merchant == merchant;
+                    prefetch(hot.wrapping_add(e.offer as usize * hit as usize));
+                    hits |= hit as u8;
                 }
-                if !hit {
-                    slot.1 = slot.0;
-                }
+                let rest = (line.more_len > 0 && line.more_may_hold(merchant)) as usize;
+                let (a, b) = (line.more_start as usize, (line.more_start + line.more_len) as usize);
+                prefetch(more.wrapping_add(a * rest));
+                prefetch(more.wrapping_add(b.saturating_sub(1) * rest));
+                let what = hits.max(ALL * rest as u8);
+                todo[(i - AHEAD) % RING] = what;
             }
-            let Some(k) = i.checked_sub(3 * AHEAD).filter(|&k| k < n) else {
+            let Some(k) = i.checked_sub(2 * AHEAD).filter(|&k| k < n) else {
                 continue;
             };
-            let (a, b) = rows[k % RING];
-            if a == b {
-                continue;
-            }
             let x = &txns[k];
-            table.decide(&x.txn, &self.enr[a as usize..b as usize], counters, decision);
+            let line = &self.lines[x.card as usize];
+            match todo[k % RING] {
+                SKIP => continue,
+                LINE => table.decide_over(&x.txn, line.inline.iter(), counters, decision),
+                _ => table.decide_over(&x.txn, line.inline.iter().chain(&self.more[line.more()]), counters, decision),
+            }
             for &(offer, reward) in &decision.awards {
                 out.push(Award { txn: k as u32, offer, reward });
             }
         }
     }
 }
+
 #[cfg(test)]
 mod tests {
     use super::*;
