@@ -275,3 +275,47 @@ fn a_megabyte_argument_is_not_echoed_in_full() {
     assert_eq!(code(&o), 2);
     assert!(stderr(&o).len() < 3_000, "{} bytes of error", stderr(&o).len());
 }
+
+#[test]
+fn too_many_segments_are_refused_before_anything_is_built() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(scenario("cafe.toml")).unwrap();
+    let mut extra = String::new();
+    for i in 0..300 {
+        extra.push_str(&format!(
+            "\n[segments.s{i}]\nshare = 0.0\npurchases_per_day = 0.1\nschemes = {{ visa = 1.0 }}\nclick_rate = 0.1\ncard_entry_completion = 0.5\n"
+        ));
+    }
+    let f = dir.path().join("segments.toml");
+    std::fs::write(&f, format!("{text}{extra}")).unwrap();
+    let o = offersim(&["check", f.to_str().unwrap()]);
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert!(stderr(&o).contains("at most 256 segments, found 302"), "{}", stderr(&o));
+}
+
+#[test]
+fn too_many_hashtags_are_reported_where_the_first_one_too_many_is() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(scenario("cafe.toml")).unwrap();
+    // The café's segments post `coffee` and `nyc`: 1,022 more are the limit, 1,023 one too many.
+    let tags: Vec<String> = (0..1_023).map(|i| format!("t{i} = 0.1")).collect();
+    let many = format!("hashtags = {{ coffee = 0.6, nyc = 0.9, {} }}", tags.join(", "));
+    let f = dir.path().join("hashtags.toml");
+    std::fs::write(&f, text.replacen("hashtags = { coffee = 0.6, nyc = 0.9 }", &many, 1)).unwrap();
+    let o = offersim(&["check", f.to_str().unwrap()]);
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    let err = stderr(&o);
+    let first = err.lines().next().unwrap_or_default();
+    assert!(first.contains("at most 1024 distinct hashtags in a scenario"), "{first}");
+    let line = text.lines().position(|l| l == "hashtags = { coffee = 0.6, nyc = 0.9 }").unwrap() + 1;
+    assert!(first.contains(&format!("hashtags.toml:{line}:")), "{first} (expected line {line})");
+    assert!(err.len() < 2_000, "{} bytes of error", err.len());
+    // One fewer is within the limit.
+    std::fs::write(
+        &f,
+        text.replacen("hashtags = { coffee = 0.6, nyc = 0.9 }", &many.replacen(", t1022 = 0.1", "", 1), 1),
+    )
+    .unwrap();
+    let o = offersim(&["check", f.to_str().unwrap()]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+}

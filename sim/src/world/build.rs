@@ -56,19 +56,7 @@ pub fn build<N>(cfg: &ScenarioConfig<N>, schemes: &[String]) -> Result<World, Ve
         None => pop.users.div_ceil(USERS_PER_SHARD).clamp(1, MAX_SHARDS as u64) as u32,
     };
 
-    let mut hashtags: BTreeSet<String> = BTreeSet::new();
-    for s in cfg.segments.values() {
-        hashtags.extend(s.hashtags.keys().cloned());
-    }
-    for o in cfg.offers.0.iter().map(|(_, o)| o).chain(cfg.offer_groups.iter().map(|g| &g.template)) {
-        hashtags.extend(o.targeting.hashtags.iter().flatten().cloned());
-    }
-    let shop_targeting =
-        cfg.carousels.0.iter().map(|(_, c)| &c.targeting).chain(cfg.buy_buttons.0.iter().map(|(_, b)| &b.targeting));
-    for t in shop_targeting {
-        hashtags.extend(t.hashtags.iter().flatten().cloned());
-    }
-    let hashtags: Vec<String> = hashtags.into_iter().collect();
+    let hashtags = collect_hashtags(&mut pr, cfg);
     let tag_index = |t: &str| hashtags.binary_search_by(|x| x.as_str().cmp(t)).map(|i| i as u32).ok();
 
     let segments = build_segments(&mut pr, cfg, schemes, &tag_index);
@@ -159,6 +147,43 @@ pub fn build<N>(cfg: &ScenarioConfig<N>, schemes: &[String]) -> Result<World, Ve
     })
 }
 
+/// The scenario's distinct hashtags, sorted: segments', offers' (and offer groups' templates')
+/// and shop surfaces' targeting. Past `MAX_HASHTAGS`, a problem where the first one too many
+/// appears.
+fn collect_hashtags<N>(pr: &mut Problems, cfg: &ScenarioConfig<N>) -> Vec<String> {
+    let segments =
+        cfg.segments.iter().map(|(id, s)| (path(&["segments", id, "hashtags"]), s.hashtags.keys().collect()));
+    let offers =
+        cfg.offers.0.iter().map(|(id, o)| (path(&["offers", id, "targeting", "hashtags"]), &o.targeting.hashtags));
+    let groups = cfg.offer_groups.iter().enumerate().map(|(i, g)| {
+        let at =
+            with_key(with_key(with_key(with_index(path(&["offer_groups"]), i), "template"), "targeting"), "hashtags");
+        (at, &g.template.targeting.hashtags)
+    });
+    let carousels = cfg
+        .carousels
+        .0
+        .iter()
+        .map(|(id, c)| (path(&["carousels", id, "targeting", "hashtags"]), &c.targeting.hashtags));
+    let buttons = cfg
+        .buy_buttons
+        .0
+        .iter()
+        .map(|(id, b)| (path(&["buy_buttons", id, "targeting", "hashtags"]), &b.targeting.hashtags));
+    let listed =
+        offers.chain(groups).chain(carousels).chain(buttons).map(|(at, tags)| (at, tags.iter().flatten().collect()));
+    let mut all: BTreeSet<&String> = BTreeSet::new();
+    for (at, tags) in segments.chain(listed) {
+        let tags: Vec<&String> = tags;
+        all.extend(tags);
+        if all.len() > MAX_HASHTAGS {
+            pr.push(at, format!("at most {MAX_HASHTAGS} distinct hashtags in a scenario (segments', offers' and shop surfaces' together)"));
+            break;
+        }
+    }
+    all.into_iter().cloned().collect()
+}
+
 pub(super) fn build_segments<N>(
     pr: &mut Problems,
     cfg: &ScenarioConfig<N>,
@@ -167,6 +192,9 @@ pub(super) fn build_segments<N>(
 ) -> Vec<Segment> {
     if cfg.segments.is_empty() {
         pr.push(path(&["segments"]), "define at least one segment, e.g. [segments.everyone]");
+    }
+    if cfg.segments.len() > MAX_SEGMENTS {
+        pr.push(path(&["segments"]), format!("at most {MAX_SEGMENTS} segments, found {}", cfg.segments.len()));
     }
     let mut share_sum = 0.0;
     let mut out = Vec::new();

@@ -11,6 +11,13 @@ pub const MAX_MERCHANTS: usize = 10_000;
 pub const MAX_OFFERS: usize = 100_000;
 pub const MAX_MIDS_PER_MERCHANT: u32 = 64;
 pub const MAX_CARDS_PER_USER: usize = 8;
+/// Segments in a scenario: the targeting index holds, per segment, the offers shown to it and a
+/// list per hashtag (`targeting_index`).
+pub const MAX_SEGMENTS: usize = 256;
+/// Distinct hashtags in a scenario (segments', offers' and shop surfaces' together): a person's
+/// profile draws one chance per hashtag of their segment, and the targeting index holds a list
+/// per (segment, hashtag).
+pub const MAX_HASHTAGS: usize = 1_024;
 pub const MAX_PURCHASES_PER_DAY: f64 = 100.0;
 pub const MAX_IMPRESSIONS_PER_DAY: f64 = 100.0;
 pub const MAX_MONEY: i64 = 100_000_000_000; // one billion, in cents
