@@ -77,11 +77,33 @@ fn world_toml(merchants: usize, offers: &[Vec<u32>]) -> String {
     s + "[network.schemes.a]\nclearing_delay_hours = { min = 24, mode = 48, max = 72 }\n[network.schemes.b]\nclearing_delay_hours = { min = 24, mode = 48, max = 72 }\n"
 }
 
+/// The world of a generated scenario text; a text the loader refuses fails the case, with it.
+fn load(text: &str) -> Result<offersim::Scenario, TestCaseError> {
+    load_str("fm.toml", text, &Overrides::default()).map_err(|d| TestCaseError::fail(format!("{d:?}\n{text}")))
+}
+
+/// Each card's enrollments: (offer, since, credits so far), the offer taken modulo the `n` offers.
+fn enrolled(cards: &[Vec<(u32, u64, u32)>], n: u32) -> Vec<Vec<Enrolled>> {
+    cards
+        .iter()
+        .map(|c| {
+            c.iter()
+                .map(|&(o, since, credited)| Enrolled { offer: OfferId(o % n), since: SimTime(since), credited })
+                .collect()
+        })
+        .collect()
+}
+
 /// Counters that are pure functions of a seed: the same answers for both matchers. Budgets block
 /// only offers that have one (the platform's contract).
 struct Fixed(u64, Vec<bool>);
 
 impl Fixed {
+    /// The counters of `w`'s offers (those with a budget may be blocked by it) for `state`.
+    fn of(w: &offersim_sim::World, state: u64) -> Fixed {
+        Fixed(state, w.offers.iter().map(|o| o.budget.is_some() || o.period_budget.is_some()).collect())
+    }
+
     fn h(&self, a: u64, b: u64) -> u64 {
         let mut x = self.0 ^ a.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ b.wrapping_mul(0xbf58_476d_1ce4_e5b9);
         x ^= x >> 31;
@@ -129,15 +151,12 @@ proptest! {
         state in any::<u64>(),
     ) {
         let text = world_toml(merchants, &offers);
-        let s = load_str("fm.toml", &text, &Overrides::default()).map_err(|d| TestCaseError::fail(format!("{d:?}\n{text}")))?;
+        let s = load(&text)?;
         let w = &s.world;
         let n = w.offers.len() as u32;
-        let cards: Vec<Vec<Enrolled>> = cards
-            .iter()
-            .map(|c| c.iter().map(|&(o, since, credited)| Enrolled { offer: OfferId(o % n), since: SimTime(since), credited }).collect())
-            .collect();
+        let cards = enrolled(&cards, n);
         let ix = MatchIndex::build(&w.calendar, &w.offers, w.mids.iter().map(|m| m.merchant), cards.iter().map(|c| c.as_slice()));
-        let counters = Fixed(state, w.offers.iter().map(|o| o.budget.is_some() || o.period_budget.is_some()).collect());
+        let counters = Fixed::of(w, state);
         let channels = [Channel::InStore, Channel::Online, Channel::App];
         let txns: Vec<CardTxn> = txns
             .iter()
@@ -173,14 +192,11 @@ proptest! {
         state in any::<u64>(),
     ) {
         let text = world_toml(merchants, &offers);
-        let s = load_str("fm.toml", &text, &Overrides::default()).map_err(|d| TestCaseError::fail(format!("{d:?}\n{text}")))?;
+        let s = load(&text)?;
         let w = &s.world;
         let n = w.offers.len() as u32;
         let table = OfferTable::of(w);
-        let mut slow_cards: Vec<Vec<Enrolled>> = cards
-            .iter()
-            .map(|c| c.iter().map(|&(o, since, credited)| Enrolled { offer: OfferId(o % n), since: SimTime(since), credited }).collect())
-            .collect();
+        let mut slow_cards = enrolled(&cards, n);
         let mut rows: Vec<Vec<Enrollment>> = slow_cards
             .iter()
             .map(|c| {
@@ -191,7 +207,7 @@ proptest! {
                 row
             })
             .collect();
-        let counters = Fixed(state, w.offers.iter().map(|o| o.budget.is_some() || o.period_budget.is_some()).collect());
+        let counters = Fixed::of(w, state);
         let channels = [Channel::InStore, Channel::Online, Channel::App];
         let (mut fast, mut slow) = (Decision::default(), Decision::default());
         for &(card, mid, at, amount, ch, scheme) in &txns {
@@ -220,15 +236,12 @@ proptest! {
         state in any::<u64>(),
     ) {
         let text = world_toml(merchants, &offers);
-        let s = load_str("fm.toml", &text, &Overrides::default()).map_err(|d| TestCaseError::fail(format!("{d:?}\n{text}")))?;
+        let s = load(&text)?;
         let w = &s.world;
         let n = w.offers.len() as u32;
-        let mut slow_cards: Vec<Vec<Enrolled>> = cards
-            .iter()
-            .map(|c| c.iter().map(|&(o, since, credited)| Enrolled { offer: OfferId(o % n), since: SimTime(since), credited }).collect())
-            .collect();
+        let mut slow_cards = enrolled(&cards, n);
         let mut ix = MatchIndex::build(&w.calendar, &w.offers, w.mids.iter().map(|m| m.merchant), slow_cards.iter().map(|c| c.as_slice()));
-        let counters = Fixed(state, w.offers.iter().map(|o| o.budget.is_some() || o.period_budget.is_some()).collect());
+        let counters = Fixed::of(w, state);
         let channels = [Channel::InStore, Channel::Online, Channel::App];
         let (mut fast, mut slow) = (Decision::default(), Decision::default());
         for &(card, mid, at, amount, ch, scheme) in &txns {
