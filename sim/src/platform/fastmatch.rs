@@ -573,7 +573,8 @@ impl<'w> MatchIndex<'w> {
                     prefetch(hot.wrapping_add(e.offer as usize * hit as usize));
                     hits |= hit as u8;
                 }
-                let rest = (line.more_len > 0 && line.more_may_hold(merchant)) as usize;
+                // An empty rest has an empty filter: its length needs no test.
+                let rest = line.more_may_hold(merchant) as usize;
                 let (a, b) = (line.more_start as usize, (line.more_start + line.more_len) as usize);
                 prefetch(more.wrapping_add(a * rest));
                 prefetch(more.wrapping_add(b.saturating_sub(1) * rest));
