@@ -478,15 +478,17 @@ impl<'w> MatchIndex<'w> {
             }
             enrollments += row.len();
             let (first, rest) = row.split_at(row.len().min(INLINE));
+            // Checked once: the end of the rest bounds its start and its length.
+            let end = u32::try_from(more.len() + rest.len()).expect("at most 2^32 enrollments in one index");
+            let start = end - rest.len() as u32;
             let mut line = CardLine {
-                more_start: u32::try_from(more.len()).expect("at most 2^32 enrollments in one index"),
-                more_len: u32::try_from(rest.len()).expect("at most 2^32 enrollments in one card"),
+                more_start: start,
+                more_len: end - start,
                 more_filter: rest.iter().fold(0, |f, e| f | 1 << merchant_slot(e.merchant)),
                 _pad: 0,
                 inline: [EMPTY; INLINE],
             };
             line.inline[..first.len()].copy_from_slice(first);
-            u32::try_from(more.len() + rest.len()).expect("at most 2^32 enrollments in one index");
             more.extend_from_slice(rest);
             lines.push(line);
         }
@@ -575,9 +577,9 @@ impl<'w> MatchIndex<'w> {
                 }
                 // An empty rest has an empty filter: its length needs no test.
                 let rest = line.more_may_hold(merchant) as usize;
-                let (a, b) = (line.more_start as usize, (line.more_start + line.more_len) as usize);
-                prefetch(more.wrapping_add(a * rest));
-                prefetch(more.wrapping_add(b.saturating_sub(1) * rest));
+                let r = line.more();
+                prefetch(more.wrapping_add(r.start * rest));
+                prefetch(more.wrapping_add(r.end.saturating_sub(1) * rest));
                 let what = hits.max(ALL * rest as u8);
                 todo[(i - AHEAD) % RING] = what;
             }
@@ -589,7 +591,7 @@ impl<'w> MatchIndex<'w> {
             match todo[k % RING] {
                 SKIP => continue,
                 LINE => table.decide_over(&x.txn, line.inline.iter(), counters, decision),
-                _ => table.decide_over(&x.txn, line.inline.iter().chain(&self.more[line.more()]), counters, decision),
+                _ => table.decide_over(&x.txn, self.row(x.card), counters, decision),
             }
             for &(offer, reward) in &decision.awards {
                 out.push(Award { txn: k as u32, offer, reward });
