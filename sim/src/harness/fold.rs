@@ -70,6 +70,11 @@ impl<'w> Fold<'w> {
         p.effect == Effect::None && p.order.is_none()
     }
 
+    /// Starts loading what folding purchase `p` will count into (a hint: it changes nothing).
+    pub(super) fn prefetch(&self, p: &Purchase) {
+        self.tally.prefetch_merchant(p.merchant);
+    }
+
     /// What the replay does with purchase `p` of user `u` at `now` (`Harness::purchase`, for a
     /// buyer the platform never hears of): counted, reported on by the network, every message
     /// settled (none reaches the platform), the holdout experiments' spend kept; and the purchase

@@ -79,6 +79,11 @@ impl<'w> UserStream<'w> {
             return;
         };
         let mut assignments = std::mem::take(&mut self.assignments);
+        for (_, e) in events {
+            if let UserEvent::Purchase(p) = e {
+                fold.prefetch(p);
+            }
+        }
         for &(at, e) in events {
             match e {
                 UserEvent::Purchase(p) if Fold::foldable(&p) => {

@@ -15,9 +15,25 @@ use std::collections::BTreeMap;
 
 pub struct Tally {
     out: Outcome,
+    /// Each merchant's purchase counts while the tally runs, added to `out.merchants` when it
+    /// is handed over (`flush_purchases`).
+    purchases: Vec<MerchantPurchases>,
     /// The surface each credited purchase is credited to when not organic (its clawbacks go to
     /// the same one).
     credited_surface: BTreeMap<PurchaseId, Surface>,
+}
+
+/// A merchant's purchases by channel, and those credited to no surface (most of them), in one
+/// cache line. Purchases come at merchants in no order, and `MerchantStats` is some 400 bytes:
+/// counting into it missed the cache on nearly every purchase. These stay in it (5,000
+/// merchants: 320 KB); purchases credited to a surface are counted in `MerchantStats` at once.
+#[derive(Debug, Default, Clone, Copy)]
+#[repr(align(64))]
+struct MerchantPurchases {
+    by_channel: [u64; 3],
+    spend_by_channel: [Cents; 3],
+    organic: u64,
+    organic_spend: Cents,
 }
 
 /// The bucket of `enrollments_by_impressions` for an enrollment at the `n`-th impression (from
@@ -39,7 +55,8 @@ fn basket_bin(amount: Cents, min: Cents) -> usize {
 
 impl Tally {
     pub fn new(world: &World) -> Tally {
-        Tally { out: Outcome::empty(world), credited_surface: BTreeMap::new() }
+        let purchases = vec![MerchantPurchases::default(); world.merchants.len()];
+        Tally { out: Outcome::empty(world), purchases, credited_surface: BTreeMap::new() }
     }
 
     /// A tally of part of a shard (`harness::fold`), to be added to the shard's with
@@ -52,12 +69,14 @@ impl Tally {
         for s in &mut out.shops {
             s.inventory_left = s.inventory_left.map(|_| 0);
         }
-        Tally { out, credited_surface: BTreeMap::new() }
+        let purchases = vec![MerchantPurchases::default(); world.merchants.len()];
+        Tally { out, purchases, credited_surface: BTreeMap::new() }
     }
 
     /// Adds a part's tally (`new_part`): its counts, sums and series.
-    pub fn absorb_part(&mut self, part: Tally) {
+    pub fn absorb_part(&mut self, mut part: Tally) {
         debug_assert!(part.credited_surface.is_empty());
+        part.flush_purchases();
         self.out.absorb(part.out);
     }
 
@@ -223,16 +242,42 @@ impl Tally {
         let s = &mut self.out.surfaces[surface.index()];
         s.purchases += 1;
         s.spend += p.amount;
-        let m = &mut self.out.merchants[p.merchant.0 as usize];
-        m.purchases_by_channel[p.channel as usize] += 1;
+        let m = &mut self.purchases[p.merchant.0 as usize];
+        m.by_channel[p.channel as usize] += 1;
         m.spend_by_channel[p.channel as usize] += p.amount;
-        let ms = &mut m.by_surface[surface.index()];
-        ms.purchases += 1;
-        ms.spend += p.amount;
+        if surface == Surface::Organic {
+            m.organic += 1;
+            m.organic_spend += p.amount;
+        } else {
+            let ms = &mut self.out.merchants[p.merchant.0 as usize].by_surface[surface.index()];
+            ms.purchases += 1;
+            ms.spend += p.amount;
+        }
         self.count_in_buckets(now, |b| {
             b.purchases += 1;
             b.spend += p.amount;
         });
+    }
+
+    /// Starts loading the counts a purchase at `merchant` will add to (a hint: it changes nothing).
+    pub fn prefetch_merchant(&self, merchant: crate::world::MerchantId) {
+        if let Some(m) = self.purchases.get(merchant.0 as usize) {
+            crate::core::prefetch::prefetch(m);
+        }
+    }
+
+    /// Adds the merchants' purchase counts kept aside (`MerchantPurchases`) to the outcome's.
+    fn flush_purchases(&mut self) {
+        for (m, p) in self.out.merchants.iter_mut().zip(&mut self.purchases) {
+            let p = std::mem::take(p);
+            for c in 0..3 {
+                m.purchases_by_channel[c] += p.by_channel[c];
+                m.spend_by_channel[c] += p.spend_by_channel[c];
+            }
+            let organic = &mut m.by_surface[Surface::Organic.index()];
+            organic.purchases += p.organic;
+            organic.spend += p.organic_spend;
+        }
     }
 
     /// The network's purchase report: what it did wrong on purpose.
@@ -377,6 +422,7 @@ impl Tally {
         inventory_left: &[Option<u64>],
         correctness: crate::truth::Correctness,
     ) -> Outcome {
+        self.flush_purchases();
         let out = &mut self.out;
         out.time_to_credit.sort_unstable();
         for (k, (o, s)) in world.offers.iter().zip(&mut out.offers).enumerate() {

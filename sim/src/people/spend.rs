@@ -4,6 +4,7 @@
 
 use super::*;
 use crate::core::money::Cents;
+use crate::core::prefetch::prefetch_whole;
 use crate::core::rng::{hash_unit, mix3, Draw, Hashed, Purpose, Stream};
 use crate::core::sample::{exponential, lognormal};
 use crate::core::time::SimTime;
@@ -26,6 +27,12 @@ pub(super) fn spend(
         return;
     }
     let segments = world.surge_pieces();
+    // The enrolled offers and their merchants are read after the baseline purchases: they load
+    // meanwhile (a hint; it changes nothing).
+    for e in enrollments {
+        prefetch_whole(&world.offers[e.offer.0 as usize]);
+        prefetch_whole(&world.merchants[world.offer_merchant(e.offer).0 as usize]);
+    }
     // Each process draws exactly two numbers per candidate from its timing stream; each
     // purchase's details come from its own keyed draws and its merchant from a stable pick keyed by
     // the candidate index, so a change to one purchase never shifts the draws of the next.

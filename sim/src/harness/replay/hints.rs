@@ -11,14 +11,17 @@ use crate::people::UserEvent;
 pub(super) const PREFETCH_AHEAD: usize = 8;
 
 impl Harness<'_> {
-    /// Starts loading what the user event `e` of `u` will read (`core::prefetch`): the
-    /// platform's cards of a person who links one (and when they first do), and the oracle's for a card or enrollment.
+    /// Starts loading what the user event `e` of `u` will read (`core::prefetch`): a
+    /// purchase's merchant counts in the tally; the platform's cards of a person who links one (and when they first do), and the oracle's for a card or enrollment.
     /// A hint: it changes nothing.
     pub(super) fn prefetch_for(&self, u: u32, e: &UserEvent) {
         match e {
-            UserEvent::Purchase(_) if self.links.ever(u.wrapping_sub(self.first)) => {
-                self.links.prefetch(u.wrapping_sub(self.first));
-                self.platform.prefetch(u, None)
+            UserEvent::Purchase(p) => {
+                self.tally.prefetch_merchant(p.merchant);
+                if self.links.ever(u.wrapping_sub(self.first)) {
+                    self.links.prefetch(u.wrapping_sub(self.first));
+                    self.platform.prefetch(u, None)
+                }
             }
             UserEvent::CardAdded { .. } | UserEvent::Enrolled { .. } | UserEvent::CardDeleted { .. } => {
                 self.platform.prefetch(u, None);
