@@ -4,19 +4,25 @@
 //! for the state of the person a few events ahead overlaps those misses (`harness/replay.rs`).
 //! A hint changes no result: on other architectures it does nothing.
 
-/// Asks for the first two cache lines of `value` (no more: per-person records are small).
+/// Asks for the cache lines of the first 128 bytes of `value` (no more: per-person records are
+/// small): two lines, or three when the record straddles them (an 88-byte record 60 bytes into
+/// a line ends in the third).
 #[inline(always)]
 pub fn prefetch<T>(value: &T) {
     #[cfg(target_arch = "x86_64")]
     {
         use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
         let p = value as *const T as *const i8;
+        let size = std::mem::size_of::<T>().clamp(1, 128);
         // SAFETY: a prefetch reads nothing the program sees and never faults, whatever the
         // address; SSE, which provides it, is part of every x86_64 processor's baseline.
         unsafe {
             _mm_prefetch::<_MM_HINT_T0>(p);
-            if std::mem::size_of::<T>() > 64 {
+            if size > 64 {
                 _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(64));
+            }
+            if (p as usize & 63) + size > 64 {
+                _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(size - 1));
             }
         }
     }

@@ -92,7 +92,7 @@ impl<'w> Fold<'w> {
         self.messages.clear();
         ahead::report(world, self.network, &ahead::facts(p, now), p.key, u, &mut self.messages, tally.faults());
         let horizon = world.horizon_end();
-        let merchant = world.mids[p.mid.0 as usize].merchant;
+        let merchant = world.merchant_of_mid(p.mid);
         for (at, m) in self.messages.drain(..) {
             tally.sent(&m, at >= horizon);
             if at >= horizon {

@@ -419,10 +419,14 @@ impl<'w> Harness<'w> {
         let near_minimum = world.min_spend_span(p.merchant).is_some_and(|(from, to)| from <= now && now < to);
         if heard && near_minimum {
             // Baskets on enrolled cards around each offer's minimum spend, at its merchant in
-            // its window.
+            // its window. The merchant first, from the packed terms: most enrolled offers are
+            // elsewhere, and the `Offer` is a cache miss.
             for offer in self.platform.enrollments_at(u, p.slot, now) {
+                if world.offer_merchant(offer) != p.merchant {
+                    continue;
+                }
                 let o = &world.offers[offer.0 as usize];
-                if o.merchant == p.merchant && o.min_spend.0 > 0 && o.start <= now && now < o.end {
+                if o.min_spend.0 > 0 && o.start <= now && now < o.end {
                     self.tally.basket(world, offer, p.amount);
                 }
             }
@@ -509,7 +513,7 @@ impl<'w> Harness<'w> {
     /// A message of the clean feed: the world's own bookkeeping (`settled`) and the oracle.
     fn truth_message(&mut self, m: NetworkMessage, ctx: TxnContext) {
         self.settled(&m, &ctx);
-        let merchant = self.world.mids[ctx.facts.mid.0 as usize].merchant;
+        let merchant = self.world.merchant_of_mid(ctx.facts.mid);
         match m.kind {
             MessageKind::Clearing => self.truth.send(truth::Input::Clearing(truth::Cleared {
                 purchase: m.purchase,
@@ -533,7 +537,7 @@ impl<'w> Harness<'w> {
     /// refuse: the oracle would find no card linked for its clearing at its time, and no reward
     /// to take its refund from (`FirstLinks::refused`).
     fn settled(&mut self, m: &NetworkMessage, ctx: &TxnContext) {
-        let merchant = self.world.mids[ctx.facts.mid.0 as usize].merchant;
+        let merchant = self.world.merchant_of_mid(ctx.facts.mid);
         let assigned: &mut [(Assignment, Cents)] =
             if self.any_experiment { &mut self.experiments[m.purchase.user] } else { &mut [] };
         let assigned = assigned.iter_mut().map(|(a, spent)| (&*a, spent));

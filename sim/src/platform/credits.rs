@@ -253,7 +253,7 @@ impl Platform<'_> {
         } else if !m.mid_known {
             None
         } else {
-            let merchant = self.world.mids[facts.mid.0 as usize].merchant;
+            let merchant = self.world.merchant_of_mid(facts.mid);
             cleared
                 .iter_mut()
                 .filter(|c| {

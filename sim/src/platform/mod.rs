@@ -387,6 +387,7 @@ impl<'w> Platform<'w> {
         self.links.prefetch(user);
         if let Some(i) = index {
             self.received.prefetch(user);
+            self.redeemed.prefetch(user);
             if let Some(seen) = self.seen.get(i as usize) {
                 crate::core::prefetch::prefetch(seen);
             }
@@ -442,7 +443,7 @@ impl<'w> Platform<'w> {
                     out.push(Decided::UnknownMid);
                     return Delivery::Applied;
                 }
-                let merchant = self.world.mids[facts.mid.0 as usize].merchant;
+                let merchant = self.world.merchant_of_mid(facts.mid);
                 self.received[user].push(Received {
                     purchase: m.purchase,
                     slot: facts.slot,

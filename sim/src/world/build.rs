@@ -117,7 +117,8 @@ pub fn build<N>(cfg: &ScenarioConfig<N>, schemes: &[String]) -> Result<World, Ve
             .push(StablePick::new(merchants.iter().map(|m| m.weight * m.profile[h])).unwrap_or_default());
     }
     let audiences = targeting_index(segments.len(), hashtags.len(), &offers);
-    let tables = super::Tables::new(&segments, &offers, &merchants, &behaviour, (period_end, &surges), meta.seed);
+    let tables =
+        super::Tables::new(&segments, &offers, &merchants, &mids, &behaviour, (period_end, &surges), meta.seed);
     Ok(World {
         tables,
         attribution,
