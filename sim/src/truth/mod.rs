@@ -151,10 +151,13 @@ impl<'w> Oracle<'w> {
         let mut meets = std::mem::take(&mut self.meets);
         meets.clear();
         for (k, &(offer, since, _)) in self.cards[user][ci].enrolled.iter().enumerate() {
+            // The merchant from the world's packed terms first: most enrolled offers are at
+            // another merchant, and their `Offer` is a cache miss.
+            if since > t.bought_at || world.offer_merchant(offer) != t.merchant {
+                continue;
+            }
             let o = &world.offers[offer.0 as usize];
-            if since > t.bought_at
-                || o.merchant != t.merchant
-                || !o.admits(&world.calendar, t.bought_at, t.amount, t.channel, t.scheme, t.mid)
+            if o.merchant != t.merchant || !o.admits(&world.calendar, t.bought_at, t.amount, t.channel, t.scheme, t.mid)
             {
                 continue;
             }
