@@ -416,8 +416,8 @@ impl<'w> Harness<'w> {
         // queueing the messages).
         let local = u - self.first;
         let heard = self.links.ever(local);
-        let near_minimum = world.min_spend_span(p.merchant).is_some_and(|(from, to)| from <= now && now < to);
-        if heard && near_minimum {
+        // (The merchant's span read only for a person the platform hears of.)
+        if heard && world.min_spend_span(p.merchant).is_some_and(|(from, to)| from <= now && now < to) {
             // Baskets on enrolled cards around each offer's minimum spend, at its merchant in
             // its window. The merchant first, from the packed terms: most enrolled offers are
             // elsewhere, and the `Offer` is a cache miss.
