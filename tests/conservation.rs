@@ -3,24 +3,39 @@
 //! reversed), so `network.clearings + network.reversals = funnel.purchases` in every committed
 //! baseline (which `offersim regress` holds to a fresh run of each scenario).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-#[test]
-fn every_baseline_clears_or_reverses_each_purchase_exactly_once() {
+/// Every committed baseline report (at least ten), by path, in name order.
+fn baselines() -> Vec<(PathBuf, serde_json::Value)> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("reports/baselines");
     let mut names: Vec<_> = std::fs::read_dir(&dir).expect("baselines").flatten().map(|e| e.path()).collect();
     names.sort();
-    let mut checked = 0;
-    for path in names.iter().filter(|p| p.extension().is_some_and(|e| e == "json")) {
-        let report: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(path).expect("readable baseline")).expect("json");
-        let n = |v: &serde_json::Value| v.as_u64().unwrap_or_else(|| panic!("{}: not a count: {v}", path.display()));
+    let reports: Vec<_> = names
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .map(|path| {
+            let text = std::fs::read_to_string(&path).expect("readable baseline");
+            let report = serde_json::from_str(&text).expect("json");
+            (path, report)
+        })
+        .collect();
+    assert!(reports.len() >= 10, "only {} baselines found in {}", reports.len(), dir.display());
+    reports
+}
+
+/// A count of a baseline (`path`'s), or a panic naming it.
+fn count(path: &Path, v: &serde_json::Value) -> u64 {
+    v.as_u64().unwrap_or_else(|| panic!("{}: not a count: {v}", path.display()))
+}
+
+#[test]
+fn every_baseline_clears_or_reverses_each_purchase_exactly_once() {
+    for (path, report) in baselines() {
+        let n = |v: &serde_json::Value| count(&path, v);
         let (clearings, reversals) = (n(&report["network"]["clearings"]), n(&report["network"]["reversals"]));
         let purchases = n(&report["funnel"]["purchases"]);
         assert_eq!(clearings + reversals, purchases, "{}: purchases lost or doubled by the network", path.display());
-        checked += 1;
     }
-    assert!(checked >= 10, "only {checked} baselines found in {}", dir.display());
 }
 
 /// Cents from a report's money string ("1954198.78", "-3.50").
@@ -41,14 +56,8 @@ fn cents(v: &serde_json::Value) -> i64 {
 /// the merchants to the funnel's purchases, and each surface's merchants to the surface's row.
 #[test]
 fn every_baseline_counts_each_purchase_once_by_merchant_channel_and_surface() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("reports/baselines");
-    let mut names: Vec<_> = std::fs::read_dir(&dir).expect("baselines").flatten().map(|e| e.path()).collect();
-    names.sort();
-    let mut checked = 0;
-    for path in names.iter().filter(|p| p.extension().is_some_and(|e| e == "json")) {
-        let report: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(path).expect("readable baseline")).expect("json");
-        let n = |v: &serde_json::Value| v.as_u64().unwrap_or_else(|| panic!("{}: not a count: {v}", path.display()));
+    for (path, report) in baselines() {
+        let n = |v: &serde_json::Value| count(&path, v);
         let a = &report["attribution"];
         let merchants = a["merchants"].as_array().expect("merchants");
         let mut by_surface = std::collections::BTreeMap::<String, (u64, i64)>::new();
@@ -75,7 +84,5 @@ fn every_baseline_counts_each_purchase_once_by_merchant_channel_and_surface() {
             let got = by_surface.get(name).copied().unwrap_or_default();
             assert_eq!(got, (n(&s["purchases"]), cents(&s["spend"])), "{}: surface {name}", path.display());
         }
-        checked += 1;
     }
-    assert!(checked >= 10, "only {checked} baselines found in {}", dir.display());
 }
