@@ -8,6 +8,7 @@
 //! it asks the network again. Used where a core would otherwise idle during the replay (a run
 //! of one shard on two or more threads); the messages are the same either way.
 
+use super::hours::Hours;
 use crate::core::money::Cents;
 use crate::core::rng::{Hashed, Purpose};
 use crate::core::time::SimTime;
@@ -75,13 +76,15 @@ impl Ahead {
         scope: &'scope Scope<'scope, 'env>,
         world: &'env World,
         network: &'env dyn CardNetwork,
-        stream: &'env [Vec<(SimTime, u32, UserEvent)>],
+        stream: &'env Hours,
     ) -> Ahead {
+        // Counted as a reader before the replay starts, so that no hour goes before it is read.
+        let reader = stream.reader();
         let (to, from) = sync_channel::<Batch>(IN_FLIGHT);
         let (empties, returned) = channel::<Batch>();
         scope.spawn(move || {
             let mut batch = Batch::default();
-            for &(at, u, e) in stream.iter().flatten() {
+            for (at, u, e) in reader.cursor() {
                 let UserEvent::Purchase(p) = e else {
                     continue;
                 };

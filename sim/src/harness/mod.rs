@@ -16,6 +16,7 @@ pub mod events;
 
 mod ahead;
 mod fold;
+mod hours;
 mod links;
 mod replay;
 mod stream;

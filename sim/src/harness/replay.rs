@@ -5,6 +5,7 @@
 
 use super::ahead::{self, Ahead};
 use super::fold;
+use super::hours::Hours;
 use super::links::FirstLinks;
 use super::stream::UserStream;
 use super::RunOptions;
@@ -149,15 +150,16 @@ impl<'w> Harness<'w> {
         if let Some(unheard) = stream.unheard {
             self.tally.absorb_part(unheard.tally);
         }
+        let hours = Hours::new(stream.buckets);
         if helpers {
             std::thread::scope(|scope| {
                 let oracle = self.truth.spawn(scope);
-                self.ahead = Some(Ahead::spawn(scope, self.world, self.network, &stream.buckets));
+                self.ahead = Some(Ahead::spawn(scope, self.world, self.network, &hours));
                 // The helpers stop when their channels close; a scope waits for its threads
                 // before it passes a panic on, so on a panic here the channels close first (or the
                 // helpers would wait for the replay, and the scope for them, forever).
                 let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    self.run(&stream.buckets, progress);
+                    self.run(&hours, progress);
                 }));
                 self.ahead = None;
                 self.truth.join(oracle);
@@ -166,7 +168,7 @@ impl<'w> Harness<'w> {
                 }
             });
         } else {
-            self.run(&stream.buckets, progress);
+            self.run(&hours, progress);
         }
         assert!(self.platform.ledger().is_balanced(), "ledger out of balance at the end of the run");
         let granted: BTreeMap<CreditKey, Granted> = self
@@ -183,13 +185,14 @@ impl<'w> Harness<'w> {
     }
 
     /// The event loop: user events and network messages in time order, to the horizon.
-    fn run(&mut self, stream: &[Vec<(SimTime, u32, UserEvent)>], progress: &dyn Progress) {
+    fn run(&mut self, stream: &Hours, progress: &dyn Progress) {
         let horizon = self.world.horizon_end();
         let mut queue: EventQueue<InFlight> = EventQueue::new(horizon, QUEUE_BUCKET_SECONDS);
-        progress.phase(REPLAY_PHASE, stream.iter().map(|b| b.len() as u64).sum());
-        let mut users = stream.iter().flatten().peekable();
-        // The user event `PREFETCH_AHEAD` after the next one, walked in step with `users`.
-        let mut ahead = stream.iter().flatten().skip(PREFETCH_AHEAD);
+        progress.phase(REPLAY_PHASE, stream.len());
+        // The replay's cursor hands each hour back once every reader has passed it.
+        let mut ahead = stream.reader().cursor().skip(PREFETCH_AHEAD);
+        let mut users = stream.replay_cursor().peekable();
+        // (`ahead`: the user event `PREFETCH_AHEAD` after the next one, walked in step with `users`.)
         let mut done: u64 = 0;
         // Events (user events, deliveries, timers, folded views) reported to the bar so far.
         let mut reported: u64 = 0;
@@ -216,11 +219,11 @@ impl<'w> Harness<'w> {
                     queue.schedule(t, InFlight::Timer(timer));
                 }
             } else {
-                let Some(&(at, u, e)) = users.next() else {
+                let Some((at, u, e)) = users.next() else {
                     break;
                 };
                 if let Some((_, u, e)) = ahead.next() {
-                    self.prefetch_for(*u, e);
+                    self.prefetch_for(u, &e);
                 }
                 done += 1;
                 self.user_event(at, u, e, &mut queue);
