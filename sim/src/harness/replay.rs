@@ -189,10 +189,11 @@ impl<'w> Harness<'w> {
         let horizon = self.world.horizon_end();
         let mut queue: EventQueue<InFlight> = EventQueue::new(horizon, QUEUE_BUCKET_SECONDS);
         progress.phase(REPLAY_PHASE, stream.len());
-        // The replay's cursor hands each hour back once every reader has passed it.
+        // The user event `PREFETCH_AHEAD` after the next one, walked in step with `users`: a
+        // reader of the hours, so that none goes before it has passed it.
         let mut ahead = stream.reader().cursor().skip(PREFETCH_AHEAD);
+        // The replay's own cursor, which hands each hour back once every reader has passed it.
         let mut users = stream.replay_cursor().peekable();
-        // (`ahead`: the user event `PREFETCH_AHEAD` after the next one, walked in step with `users`.)
         let mut done: u64 = 0;
         // Events (user events, deliveries, timers, folded views) reported to the bar so far.
         let mut reported: u64 = 0;

@@ -12,8 +12,9 @@ pub(super) const PREFETCH_AHEAD: usize = 8;
 
 impl Harness<'_> {
     /// Starts loading what the user event `e` of `u` will read (`core::prefetch`): a
-    /// purchase's merchant counts in the tally; the platform's cards of a person who links one (and when they first do), and the oracle's for a card or enrollment.
-    /// A hint: it changes nothing.
+    /// purchase's merchant counts in the tally; the platform's cards of a person who links one
+    /// (and when they first do), and the oracle's for a card or enrollment. A hint: it changes
+    /// nothing.
     pub(super) fn prefetch_for(&self, u: u32, e: &UserEvent) {
         match e {
             UserEvent::Purchase(p) => {
