@@ -1,9 +1,10 @@
 //! The matching core at scale: a batch of transactions matched against 1 M and 10 M enrolled
 //! cards and 10,000 live offers (5,000 merchants), beside a **floor**: random reads from an
 //! array the size of the card index (the cards' lines and the rest of longer rows: 73 MB and
-//! 736 MB), the least any lookup by card must cost on this machine. Both are on huge pages where the system allows
-//! (`huge_pages`), so the floor pays the TLB what the index pays. After criterion's runs, the
-//! file prints the ratio of matching time to the floor (medians of 9 timings each).
+//! 736 MB), the least any lookup by card must cost on this machine. Both are on huge pages where
+//! the system allows (`huge_pages`), so the floor pays the TLB what the index pays. After
+//! criterion's runs, the file prints the ratio of matching time to the floor (medians of 9
+//! timings each).
 //!
 //! Expectations stated before measuring: the floor is one cache miss per read, overlapped with
 //! others (a few nanoseconds); matching needs one miss (the card's line, which holds up to

@@ -227,14 +227,20 @@ fn the_same_sweep_setting_twice_is_refused() {
     assert!(stderr(&o).contains("given twice"), "{}", stderr(&o));
 }
 
-#[test]
-fn a_megabyte_value_is_named_not_echoed() {
+/// `offersim check` of the café scenario as `edit` makes it from the café's text, written as
+/// `name`: the check's output and the café's own text.
+fn check_cafe(name: &str, edit: impl FnOnce(&str) -> String) -> (std::process::Output, String) {
     let dir = tempfile::tempdir().unwrap();
     let text = std::fs::read_to_string(scenario("cafe.toml")).unwrap();
+    let f = dir.path().join(name);
+    std::fs::write(&f, edit(&text)).unwrap();
+    (offersim(&["check", f.to_str().unwrap()]), text)
+}
+
+#[test]
+fn a_megabyte_value_is_named_not_echoed() {
     let junk = "x".repeat(1_000_000);
-    let f = dir.path().join("junk.toml");
-    std::fs::write(&f, text.replacen("name = \"cafe\"", &format!("name = \"{junk}\""), 1)).unwrap();
-    let o = offersim(&["check", f.to_str().unwrap()]);
+    let (o, _) = check_cafe("junk.toml", |text| text.replacen("name = \"cafe\"", &format!("name = \"{junk}\""), 1));
     assert_eq!(code(&o), 2);
     let err = stderr(&o);
     assert!(err.contains("scenario name") && err.contains("…` (1000000 bytes)"), "{}", &err[..err.len().min(500)]);
@@ -243,17 +249,12 @@ fn a_megabyte_value_is_named_not_echoed() {
 
 #[test]
 fn too_many_merchants_are_reported_at_the_first_one_past_the_limit() {
-    let dir = tempfile::tempdir().unwrap();
-    let text = std::fs::read_to_string(scenario("cafe.toml")).unwrap();
-    let mut extra = String::new();
-    for i in 0..10_001 {
-        extra.push_str(&format!(
+    let extra: String = (0..10_001)
+        .map(|i| format!(
             "\n[merchants.m{i}]\nname = \"M {i}\"\ncategory = \"x\"\nbasket = {{ median = 5.00, sigma = 0.5 }}\nchannels = {{ in_store = 1.0 }}\n"
-        ));
-    }
-    let f = dir.path().join("many.toml");
-    std::fs::write(&f, format!("{text}{extra}")).unwrap();
-    let o = offersim(&["check", f.to_str().unwrap()]);
+        ))
+        .collect();
+    let (o, text) = check_cafe("many.toml", |text| format!("{text}{extra}"));
     assert_eq!(code(&o), 2);
     let err = stderr(&o);
     let first = err.lines().next().unwrap_or_default();
@@ -278,44 +279,31 @@ fn a_megabyte_argument_is_not_echoed_in_full() {
 
 #[test]
 fn too_many_segments_are_refused_before_anything_is_built() {
-    let dir = tempfile::tempdir().unwrap();
-    let text = std::fs::read_to_string(scenario("cafe.toml")).unwrap();
-    let mut extra = String::new();
-    for i in 0..300 {
-        extra.push_str(&format!(
+    let extra: String = (0..300)
+        .map(|i| format!(
             "\n[segments.s{i}]\nshare = 0.0\npurchases_per_day = 0.1\nschemes = {{ visa = 1.0 }}\nclick_rate = 0.1\ncard_entry_completion = 0.5\n"
-        ));
-    }
-    let f = dir.path().join("segments.toml");
-    std::fs::write(&f, format!("{text}{extra}")).unwrap();
-    let o = offersim(&["check", f.to_str().unwrap()]);
+        ))
+        .collect();
+    let (o, _) = check_cafe("segments.toml", |text| format!("{text}{extra}"));
     assert_eq!(code(&o), 2, "{}", stderr(&o));
     assert!(stderr(&o).contains("at most 256 segments, found 302"), "{}", stderr(&o));
 }
 
 #[test]
 fn too_many_hashtags_are_reported_where_the_first_one_too_many_is() {
-    let dir = tempfile::tempdir().unwrap();
-    let text = std::fs::read_to_string(scenario("cafe.toml")).unwrap();
     // The café's segments post `coffee` and `nyc`: 1,022 more are the limit, 1,023 one too many.
+    const CAFES: &str = "hashtags = { coffee = 0.6, nyc = 0.9 }";
     let tags: Vec<String> = (0..1_023).map(|i| format!("t{i} = 0.1")).collect();
     let many = format!("hashtags = {{ coffee = 0.6, nyc = 0.9, {} }}", tags.join(", "));
-    let f = dir.path().join("hashtags.toml");
-    std::fs::write(&f, text.replacen("hashtags = { coffee = 0.6, nyc = 0.9 }", &many, 1)).unwrap();
-    let o = offersim(&["check", f.to_str().unwrap()]);
+    let (o, text) = check_cafe("hashtags.toml", |text| text.replacen(CAFES, &many, 1));
     assert_eq!(code(&o), 2, "{}", stderr(&o));
     let err = stderr(&o);
     let first = err.lines().next().unwrap_or_default();
     assert!(first.contains("at most 1024 distinct hashtags in a scenario"), "{first}");
-    let line = text.lines().position(|l| l == "hashtags = { coffee = 0.6, nyc = 0.9 }").unwrap() + 1;
+    let line = text.lines().position(|l| l == CAFES).unwrap() + 1;
     assert!(first.contains(&format!("hashtags.toml:{line}:")), "{first} (expected line {line})");
     assert!(err.len() < 2_000, "{} bytes of error", err.len());
     // One fewer is within the limit.
-    std::fs::write(
-        &f,
-        text.replacen("hashtags = { coffee = 0.6, nyc = 0.9 }", &many.replacen(", t1022 = 0.1", "", 1), 1),
-    )
-    .unwrap();
-    let o = offersim(&["check", f.to_str().unwrap()]);
+    let (o, _) = check_cafe("hashtags.toml", |text| text.replacen(CAFES, &many.replacen(", t1022 = 0.1", "", 1), 1));
     assert_eq!(code(&o), 0, "{}", stderr(&o));
 }
